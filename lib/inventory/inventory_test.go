@@ -1,0 +1,209 @@
+package inventory_test
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// homelabFile is the real inventory at the repository root.
+const homelabFile = "../../homelab.yaml"
+
+func TestHomelabMatchesTheDesign(t *testing.T) {
+	inv, err := inventory.Load(homelabFile)
+	require.NoError(t, err)
+
+	addr := netip.MustParseAddr
+	net := inv.Network
+	require.Equal(t, netip.MustParsePrefix("10.10.2.0/24"), net.CIDR)
+	require.Equal(t, addr("10.10.2.1"), net.Gateway)
+	require.Equal(t, "home-infra.net", net.Domain)
+	require.Equal(t, inventory.Range{Start: addr("10.10.2.51"), End: addr("10.10.2.70"), Purpose: "Virtual machines"}, net.Ranges.VMs)
+	require.Equal(t, addr("10.10.2.240"), net.Ranges.LoadBalancer.Start)
+	require.Equal(t, addr("10.10.2.254"), net.Ranges.LoadBalancer.End)
+	require.Equal(t, 15, net.Ranges.LoadBalancer.Size())
+
+	hostIPs := map[string]netip.Addr{}
+	for _, a := range inv.Addresses() {
+		hostIPs[a.Name] = a.IP
+	}
+	require.Equal(t, addr("10.10.2.2"), hostIPs[inv.Proxmox.Node], "Proxmox host")
+	require.Equal(t, addr("10.10.2.5"), hostIPs["nas"])
+	require.Equal(t, addr("10.10.2.11"), hostIPs["hubble-ui"])
+	require.Equal(t, addr("10.10.2.12"), hostIPs["longhorn-ui"])
+	require.Equal(t, addr("10.10.2.13"), hostIPs["forgejo"])
+	require.Equal(t, addr("10.10.2.14"), hostIPs["flux-webhook"])
+	for i, name := range []string{"ubuntu", "debian", "arch", "nixos", "windows"} {
+		require.Equal(t, netip.AddrFrom4([4]byte{10, 10, 2, byte(51 + i)}), hostIPs[name+"-vm"], name)
+	}
+
+	want := map[string][2]int{"ubuntu": {9100, 9102}, "debian": {9110, 9112}, "nixos": {9200, 9202}, "arch": {9300, 9302}}
+	for name, ids := range want {
+		require.Equal(t, ids[0], inv.Images[name].BaseVMID, name)
+		require.Equal(t, ids[1], inv.Images[name].TemplateID, name)
+	}
+	require.Equal(t, "24.04", inv.Images["ubuntu"].Release)
+
+	talos := inv.Talos
+	require.Len(t, talos.Nodes, 1)
+	node := talos.Nodes[0]
+	require.Equal(t, addr("10.10.2.10"), node.IP)
+	require.Equal(t, inventory.RoleControlPlane, node.Role)
+	require.Equal(t, addr("10.10.2.10"), talos.Endpoint())
+	require.True(t, node.GPU.Enabled)
+	require.Equal(t, []string{"07:00.0", "07:00.1"}, node.GPU.PCI)
+	require.Subset(t, talos.Extensions, []string{"siderolabs/qemu-guest-agent", "siderolabs/iscsi-tools", "siderolabs/util-linux-tools"})
+	require.Equal(t, []string{"siderolabs/nonfree-kmod-nvidia-production", "siderolabs/nvidia-container-toolkit-production"}, talos.GPUExtensions)
+	require.True(t, strings.HasPrefix(talos.Version, "v1.12."), talos.Version)
+
+	require.Equal(t, "wdiaz", inv.User.Name)
+	require.Equal(t, "America/El_Salvador", inv.User.Timezone)
+	require.Equal(t, "/bin/bash", inv.User.Shell)
+	require.Equal(t, 12, inv.Proxmox.Hardware.Cores)
+	require.Equal(t, 96, inv.Proxmox.Hardware.MemoryGiB)
+}
+
+func TestValidFixtures(t *testing.T) {
+	files, err := filepath.Glob("testdata/valid/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			inv, err := inventory.Load(f)
+			require.NoError(t, err)
+			require.NotEmpty(t, inv.Talos.ControlPlanes())
+		})
+	}
+}
+
+func TestThreeControlPlanesUseTheVIP(t *testing.T) {
+	inv, err := inventory.Load("testdata/valid/three-nodes.yaml")
+	require.NoError(t, err)
+	require.Len(t, inv.Talos.ControlPlanes(), 3)
+	require.Equal(t, netip.MustParseAddr("192.168.1.9"), inv.Talos.Endpoint())
+	require.True(t, inv.GPUExtensionsNeeded())
+}
+
+// TestInvalidInventories loads every fixture under testdata/invalid and
+// compares the complete report, so each case proves both the message (with
+// its line and field path) and that nothing else was reported.
+func TestInvalidInventories(t *testing.T) {
+	cases := map[string][]string{
+		"malformed-yaml":     {`malformed-yaml.yaml:3: malformed YAML: did not find expected ',' or ']'`},
+		"empty-file":         {`empty-file.yaml: the file is empty; start from the homelab.yaml in the repository`},
+		"two-documents":      {`two-documents.yaml:54: malformed YAML: a second YAML document starts here; the inventory is a single document`},
+		"unknown-key":        {`unknown-key.yaml:7: network.vlan: unknown field; expected one of: cidr, gateway, domain, search_domains, dns_servers, ntp_servers, ranges`},
+		"unknown-key-typo":   {`unknown-key-typo.yaml:29: talos.tempalte_id: unknown field; did you mean "template_id"?`},
+		"credential-in-file": {`credential-in-file.yaml:22: proxmox.token: unknown field; credentials and endpoints never go in the inventory: the Proxmox URL and token come from the environment (PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET), other secrets from secrets/*.enc.yaml`},
+		"duplicate-key":      {`duplicate-key.yaml:7: network.domain: duplicate key; it is first set on line 6`},
+		"anchor-alias": {
+			`anchor-alias.yaml:23: proxmox.hardware: anchors (&hw) are not supported: Terraform, Packer and Ansible read this file too; write values out in full`,
+			`anchor-alias.yaml:59: vms[0].cores: aliases (*hw) are not supported: Terraform, Packer and Ansible read this file too; write the value out in full`,
+		},
+		"missing-required":             {`missing-required.yaml:3: network.gateway: required field is missing`},
+		"null-required":                {`null-required.yaml:21: proxmox.bridge: required field has no value`},
+		"wrong-type-int":               {`wrong-type-int.yaml:38: talos.nodes[0].cores: expected an integer, got string "two"`},
+		"wrong-type-list":              {`wrong-type-list.yaml:32: talos.extensions: expected a list, got string "siderolabs/qemu-guest-agent"`},
+		"wrong-type-mapping":           {`wrong-type-mapping.yaml:15: hosts: expected a list, got a mapping`},
+		"wrong-type-number-for-string": {`wrong-type-number-for-string.yaml:25: images.debian.release: expected a string, got integer 13 (quote it: "13")`},
+		"schema-unsupported":           {`schema-unsupported.yaml:2: schema: unsupported schema 2; this version of the tools reads schema 1`},
+		"invalid-ip":                   {`invalid-ip.yaml:5: network.gateway: "192.168.1.300" is not an IP address such as 10.10.2.10`},
+		"network-host-bits":            {`network-host-bits.yaml:4: network.cidr: 192.168.1.1/24 has host bits set; did you mean 192.168.1.0/24?`},
+		"overlapping-ranges":           {`overlapping-ranges.yaml:14: network.ranges.load_balancer: 192.168.1.200–192.168.1.220 overlaps the vms range 192.168.1.50–192.168.1.205; allocation ranges must be disjoint`},
+		"ip-outside-subnet":            {`ip-outside-subnet.yaml:37: talos.nodes[0].ip: 192.168.2.5 is outside network 192.168.1.0/24`},
+		"ip-wrong-range":               {`ip-wrong-range.yaml:37: talos.nodes[0].ip: 192.168.1.30 is outside the infrastructure range 192.168.1.1–192.168.1.9 (which is in the applications range)`},
+		"vm-ip-in-lb-pool":             {`vm-ip-in-lb-pool.yaml:57: vms[0].ip: 192.168.1.210 is outside the vms range 192.168.1.50–192.168.1.69 (which is in the load_balancer range)`},
+		"duplicate-ip":                 {`duplicate-ip.yaml:37: talos.nodes[0].ip: 192.168.1.5 is already assigned to pve (hosts[0].ip, line 17)`},
+		"duplicate-hostname":           {`duplicate-hostname.yaml:34: talos.nodes[0].name: host name "cp-1" is already used by hosts[0].name (line 16)`},
+		"duplicate-vm-id":              {`duplicate-vm-id.yaml:36: talos.nodes[0].vm_id: VM ID 9112 is already used by debian template (images.debian.template_id, line 25)`},
+		"vm-id-below-100":              {`vm-id-below-100.yaml:36: talos.nodes[0].vm_id: 99 is not a valid VM ID: Proxmox VM IDs run from 100 to 999999999 (IDs below 100 are reserved)`},
+		"bad-talos-version":            {`bad-talos-version.yaml:27: talos.version: "1.12.7" is not a Talos release such as v1.12.7`},
+		"bad-tool-version":             {`bad-tool-version.yaml:53: tools.talosctl: "latest" is not a semantic version such as 1.18.4 or v1.18.4`},
+		"kubernetes-unsupported":       {`kubernetes-unsupported.yaml:42: kubernetes.version: Talos v1.12 supports Kubernetes 1.30 to 1.35, not v1.29.0`},
+		"bad-timezone":                 {`bad-timezone.yaml:48: user.timezone: "America/Atlantis" is not an IANA time zone such as America/El_Salvador`},
+		"bad-ssh-key":                  {`bad-ssh-key.yaml:51: user.ssh_public_keys[0]: not a single SSH public key in authorized_keys format (ssh-ed25519 AAAA… comment)`},
+		"private-key-pasted":           {`private-key-pasted.yaml:51: user.ssh_public_keys[0]: this is a private key: remove it from the file now and rotate it; only public keys (ssh-ed25519 AAAA…) belong here`},
+		"even-control-planes":          {`even-control-planes.yaml:34: talos.nodes: 2 control-plane nodes: etcd needs an odd number (1 or 3) to keep quorum`},
+		"ha-without-vip":               {`ha-without-vip.yaml:26: talos.vip: required with 3 control-plane nodes: the VIP is the cluster endpoint`},
+		"gpu-without-pci": {
+			`gpu-without-pci.yaml:26: talos.gpu_extensions: a node passes a GPU through; list the NVIDIA extensions (siderolabs/nonfree-kmod-nvidia-production, siderolabs/nvidia-container-toolkit-production)`,
+			`gpu-without-pci.yaml:41: talos.nodes[0].gpu.pci: list the PCI addresses to pass through, e.g. 07:00.0 and 07:00.1`,
+		},
+		"pod-cidr-overlaps-lan": {`pod-cidr-overlaps-lan.yaml:43: kubernetes.pod_cidr: 192.168.0.0/16 overlaps the LAN 192.168.1.0/24; pick a private range the LAN does not use`},
+		"proxmox-node-unknown":  {`proxmox-node-unknown.yaml:20: proxmox.node: no entry in hosts is named "pve2"; add the Proxmox host to hosts with its address`},
+		"vm-unknown-image":      {`vm-unknown-image.yaml:58: vms[0].image: no image named "fedora"; images has: debian`},
+		"memory-overcommit":     {`memory-overcommit.yaml:23: proxmox.hardware.memory_gib: the Talos nodes and enabled VMs need 16384 MiB but the host has 12288 MiB for guests (16 GiB - 4 GiB reserved); disable a VM or lower memory_mib`},
+		"several-problems": {
+			`several-problems.yaml:36: talos.nodes[0].vm_id: VM ID 9110 is already used by debian base VM (images.debian.base_vm_id, line 25)`,
+			`several-problems.yaml:37: talos.nodes[0].ip: 10.0.0.5 is outside network 192.168.1.0/24`,
+			`several-problems.yaml:53: tools.talosctl: "one" is not a semantic version such as 1.18.4 or v1.18.4`,
+		},
+	}
+
+	files, err := filepath.Glob("testdata/invalid/*.yaml")
+	require.NoError(t, err)
+	require.Len(t, files, len(cases), "every fixture needs a case and every case a fixture")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			want, ok := cases[name]
+			require.True(t, ok, "no expectation for %s", f)
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+
+			inv, err := inventory.Parse(filepath.Base(f), data)
+			require.Nil(t, inv)
+			var invErr *inventory.Error
+			require.True(t, errors.As(err, &invErr), "want *inventory.Error, got %T: %v", err, err)
+			require.Equal(t, want, strings.Split(err.Error(), "\n"))
+			require.Len(t, invErr.Problems, len(want))
+		})
+	}
+}
+
+// TestTagsAgree keeps the JSON output of config:show in step with the YAML
+// keys: every field carries the same name in both tags.
+func TestTagsAgree(t *testing.T) {
+	var walk func(reflect.Type)
+	seen := map[reflect.Type]bool{}
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map || typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] || typ.PkgPath() != reflect.TypeFor[inventory.Inventory]().PkgPath() {
+			return
+		}
+		seen[typ] = true
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			y, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			j, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			require.NotEmpty(t, y, "%s.%s has no yaml tag", typ.Name(), f.Name)
+			require.Equal(t, y, j, "%s.%s", typ.Name(), f.Name)
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeFor[inventory.Inventory]())
+	require.NotEmpty(t, seen)
+}
+
+func TestFileFromEnv(t *testing.T) {
+	t.Setenv(inventory.EnvFile, "")
+	require.Equal(t, inventory.DefaultFile, inventory.FileFromEnv())
+	t.Setenv(inventory.EnvFile, "/tmp/other.yaml")
+	require.Equal(t, "/tmp/other.yaml", inventory.FileFromEnv())
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := inventory.Load(filepath.Join(t.TempDir(), "absent.yaml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, inventory.EnvFile)
+}
