@@ -1,0 +1,25 @@
+package testtool
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require returns the path of command, skipping the test when it is missing
+// outside CI and failing it when it is missing in CI.
+func Require(t testing.TB, command string) string {
+	t.Helper()
+	path, err := exec.LookPath(command)
+	if err == nil {
+		return path
+	}
+	if InCI() {
+		t.Fatalf("%s is not installed; in CI it is a failure, not a skip (go run mage.go test installs it): %v", command, err)
+	}
+	t.Skipf("%s is not installed (go run mage.go test installs it): %v", command, err)
+	return ""
+}

@@ -1,0 +1,277 @@
+package testsuite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/format"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wdiazux/infra/lib/toolchain"
+)
+
+// Tools are the external commands the tests run for real. They are installed
+// from Debian packages when missing.
+var Tools = []toolchain.Tool{
+	{Command: "nix-instantiate", Debian: "nix-bin"},
+}
+
+// FuzzTarget is one Go fuzz test.
+type FuzzTarget struct {
+	// Package is the package pattern, e.g. "./lib/inventory".
+	Package string
+	// Name is the fuzz function, e.g. "FuzzParse".
+	Name string
+}
+
+// FuzzTargets are the fuzz tests `mage fuzz` runs.
+var FuzzTargets = []FuzzTarget{
+	{Package: "./lib/inventory", Name: "FuzzParse"},
+}
+
+// Runner runs a command in dir with its output going to out.
+type Runner func(ctx context.Context, dir string, out io.Writer, name string, args ...string) error
+
+// Step is one check of the suite.
+type Step struct {
+	// Name is the short name shown in the summary.
+	Name string
+	// Run performs the check.
+	Run func(ctx context.Context) error
+}
+
+// Suite runs the project's checks from the repository root.
+type Suite struct {
+	root string
+	out  io.Writer
+	log  *slog.Logger
+	run  Runner
+	ci   bool
+	// ensure installs Tools; replaced in tests.
+	ensure func(ctx context.Context) error
+}
+
+// Option configures a Suite.
+type Option func(*Suite)
+
+// WithOutput sets where command output and the summary go (default: stdout).
+func WithOutput(w io.Writer) Option { return func(s *Suite) { s.out = w } }
+
+// WithLogger sets the logger for progress (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Suite) { s.log = l } }
+
+// WithRunner replaces the command runner (default: os/exec).
+func WithRunner(r Runner) Option { return func(s *Suite) { s.run = r } }
+
+// WithCI makes a missing tool a failure instead of a warning.
+func WithCI(ci bool) Option { return func(s *Suite) { s.ci = ci } }
+
+// WithToolInstaller replaces the installer of Tools (default: toolchain.Ensure).
+func WithToolInstaller(f func(ctx context.Context) error) Option {
+	return func(s *Suite) { s.ensure = f }
+}
+
+// New returns the suite for the repository at root.
+func New(root string, opts ...Option) *Suite {
+	s := &Suite{
+		root: root,
+		out:  os.Stdout,
+		log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		run:  execRunner,
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.ensure == nil {
+		s.ensure = func(ctx context.Context) error {
+			return toolchain.Ensure(ctx, Tools, toolchain.WithLogger(s.log))
+		}
+	}
+	return s
+}
+
+// Steps returns the checks in the order Run runs them.
+func (s *Suite) Steps() []Step {
+	return []Step{
+		{Name: "tools", Run: s.tools},
+		{Name: "gofmt", Run: s.gofmt},
+		{Name: "vet", Run: s.vet},
+		{Name: "test", Run: s.test},
+	}
+}
+
+// StepError is returned by Run when checks fail; it names each one.
+type StepError struct {
+	// Failed maps each failed step to its error, in run order.
+	Failed []StepFailure
+}
+
+// StepFailure is one failed step.
+type StepFailure struct {
+	Step string
+	Err  error
+}
+
+// Error lists the failed steps.
+func (e *StepError) Error() string {
+	parts := make([]string, len(e.Failed))
+	for i, f := range e.Failed {
+		parts[i] = fmt.Sprintf("%s: %v", f.Step, f.Err)
+	}
+	return "checks failed: " + strings.Join(parts, "; ")
+}
+
+// Unwrap returns the step errors.
+func (e *StepError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+// Run runs every step, even after a failure, prints a summary table and
+// returns a *StepError naming the failed steps.
+func (s *Suite) Run(ctx context.Context) error {
+	type result struct {
+		name string
+		err  error
+		took time.Duration
+	}
+	var results []result
+	var failed []StepFailure
+	for _, step := range s.Steps() {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("checks interrupted before %s: %w", step.Name, err)
+		}
+		s.log.Info("running check", "step", step.Name)
+		start := time.Now()
+		err := step.Run(ctx)
+		results = append(results, result{step.Name, err, time.Since(start)})
+		if err != nil {
+			s.log.Error("check failed", "step", step.Name, "err", err)
+			failed = append(failed, StepFailure{step.Name, err})
+		}
+	}
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nCHECK\tRESULT\tTIME")
+	for _, r := range results {
+		status := "ok"
+		if r.err != nil {
+			status = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.name, status, r.took.Round(100*time.Millisecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	if len(failed) > 0 {
+		return &StepError{Failed: failed}
+	}
+	return nil
+}
+
+// tools installs what the tests need. Outside CI a tool that cannot be
+// installed is a warning: the tests that need it skip.
+func (s *Suite) tools(ctx context.Context) error {
+	err := s.ensure(ctx)
+	var missing *toolchain.MissingError
+	if errors.As(err, &missing) && !s.ci {
+		s.log.Warn("tests that need these tools will skip (in CI they fail)", "err", err)
+		return nil
+	}
+	return err
+}
+
+// gofmt checks every Go file of the repository in-process.
+func (s *Suite) gofmt(context.Context) error {
+	bad, err := Unformatted(s.root)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("not gofmt-formatted (run gofmt -w on them): %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func (s *Suite) vet(ctx context.Context) error {
+	if err := s.run(ctx, s.root, s.out, "go", "vet", "./..."); err != nil {
+		return err
+	}
+	return s.run(ctx, s.root, s.out, "go", "vet", "-tags", "mage", "./magefiles")
+}
+
+func (s *Suite) test(ctx context.Context) error {
+	return s.run(ctx, s.root, s.out, "go", "test", "-race", "./...")
+}
+
+// Fuzz runs every fuzz target for d each.
+func (s *Suite) Fuzz(ctx context.Context, d time.Duration) error {
+	for _, ft := range FuzzTargets {
+		s.log.Info("fuzzing", "target", ft.Name, "package", ft.Package, "for", d)
+		err := s.run(ctx, s.root, s.out, "go", "test", "-run", "^$", "-fuzz", "^"+ft.Name+"$", "-fuzztime", d.String(), ft.Package)
+		if err != nil {
+			return fmt.Errorf("fuzz %s in %s: %w", ft.Name, ft.Package, err)
+		}
+	}
+	return nil
+}
+
+// Unformatted returns the Go files under root, relative to it, whose content
+// differs from gofmt's output. Hidden directories, testdata and vendor are
+// skipped.
+func Unformatted(root string) ([]string, error) {
+	var bad []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		formatted, err := format.Source(src)
+		if err != nil {
+			return fmt.Errorf("gofmt %s: %w", rel, err)
+		}
+		if !bytes.Equal(src, formatted) {
+			bad = append(bad, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check formatting under %s: %w", root, err)
+	}
+	return bad, nil
+}
+
+// execRunner runs a command with os/exec.
+func execRunner(ctx context.Context, dir string, out io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package testsuite_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/testsuite"
+	"github.com/wdiazux/infra/lib/toolchain"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+}
+
+func TestUnformatted(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "ok.go"), "package a\n\nfunc F() {}\n")
+	writeFile(t, filepath.Join(root, "lib", "bad.go"), "package a\nfunc   G( ) {}\n")
+	writeFile(t, filepath.Join(root, "lib", "testdata", "ignored.go"), "package  x\n")
+	writeFile(t, filepath.Join(root, ".cache", "ignored.go"), "package  x\n")
+	writeFile(t, filepath.Join(root, "notes.txt"), "not go  \n")
+
+	bad, err := testsuite.Unformatted(root)
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join("lib", "bad.go")}, bad)
+}
+
+func TestUnformattedReportsSyntaxErrors(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "broken.go"), "package a\nfunc {\n")
+	_, err := testsuite.Unformatted(root)
+	require.ErrorContains(t, err, "gofmt broken.go")
+}
+
+// recorder is a Runner that records commands and fails the ones asked to.
+type recorder struct {
+	calls []string
+	fail  string
+}
+
+func (r *recorder) run(_ context.Context, dir string, _ io.Writer, name string, args ...string) error {
+	cmd := name + " " + strings.Join(args, " ")
+	r.calls = append(r.calls, cmd)
+	if r.fail != "" && strings.Contains(cmd, r.fail) {
+		return fmt.Errorf("%s: exit status 1", cmd)
+	}
+	return nil
+}
+
+func TestRun(t *testing.T) {
+	missing := &toolchain.MissingError{Tools: []toolchain.Tool{{Command: "nix-instantiate", Debian: "nix-bin"}}, Reason: "no root"}
+	tests := []struct {
+		name       string
+		ci         bool
+		install    error
+		fail       string
+		wantFailed []string
+	}{
+		{name: "all pass"},
+		{name: "a missing tool warns outside CI", install: missing},
+		{name: "a missing tool fails in CI", ci: true, install: missing, wantFailed: []string{"tools"}},
+		{name: "failing tests do not stop the summary", fail: "go test", wantFailed: []string{"test"}},
+		{name: "failing vet still runs the tests", fail: "vet ./...", wantFailed: []string{"vet"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, "a.go"), "package a\n")
+			rec := &recorder{fail: tt.fail}
+			var out bytes.Buffer
+			s := testsuite.New(root, testsuite.WithRunner(rec.run), testsuite.WithOutput(&out), testsuite.WithCI(tt.ci),
+				testsuite.WithToolInstaller(func(context.Context) error { return tt.install }))
+
+			err := s.Run(context.Background())
+
+			wantCalls := []string{"go vet ./...", "go vet -tags mage ./magefiles", "go test -race ./..."}
+			if tt.fail == "vet ./..." {
+				wantCalls = []string{"go vet ./...", "go test -race ./..."}
+			}
+			require.Equal(t, wantCalls, rec.calls)
+			for _, step := range []string{"tools", "gofmt", "vet", "test"} {
+				require.Contains(t, out.String(), step)
+			}
+			if tt.wantFailed == nil {
+				require.NoError(t, err)
+				require.NotContains(t, out.String(), "FAIL")
+				return
+			}
+			var stepErr *testsuite.StepError
+			require.True(t, errors.As(err, &stepErr), "got %v", err)
+			var names []string
+			for _, f := range stepErr.Failed {
+				names = append(names, f.Step)
+			}
+			require.Equal(t, tt.wantFailed, names)
+			require.Contains(t, out.String(), "FAIL")
+		})
+	}
+}
+
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := &recorder{}
+	err := testsuite.New(t.TempDir(), testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard),
+		testsuite.WithToolInstaller(func(context.Context) error { return nil })).Run(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Empty(t, rec.calls)
+}
+
+func TestFuzzRunsEveryTarget(t *testing.T) {
+	rec := &recorder{}
+	s := testsuite.New(t.TempDir(), testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard))
+	require.NoError(t, s.Fuzz(context.Background(), 90*time.Second))
+	require.Len(t, rec.calls, len(testsuite.FuzzTargets))
+	require.Equal(t, "go test -run ^$ -fuzz ^FuzzParse$ -fuzztime 1m30s ./lib/inventory", rec.calls[0])
+}
+
+func ExampleUnformatted() {
+	root, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(root)
+	_ = os.WriteFile(filepath.Join(root, "main.go"), []byte("package main\nfunc main( ) {}\n"), 0o644)
+	bad, _ := testsuite.Unformatted(root)
+	fmt.Println(bad)
+	// Output: [main.go]
+}

@@ -1,0 +1,41 @@
+//go:build mage
+
+// infra builds golden VM images and a Talos Kubernetes cluster on Proxmox VE from one inventory, homelab.yaml.
+// Run a target with: go run mage.go <target> [args] [-flag=value]; see docs/reference/targets.md.
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// logger writes progress to stderr; -v (or MAGEFILE_VERBOSE=1) adds debug logs.
+func logger() *slog.Logger {
+	level := slog.LevelInfo
+	if mg.Verbose() {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// inventoryFile is the -file option when given, else $INFRA_INVENTORY, else homelab.yaml.
+func inventoryFile(file *string) string {
+	if file != nil && *file != "" {
+		return *file
+	}
+	return inventory.FileFromEnv()
+}
+
+// flagOrEnv is true when the flag is set, or when the flag is absent and the
+// environment variable is "1" or "true".
+func flagOrEnv(flag *bool, env string) bool {
+	if flag != nil {
+		return *flag
+	}
+	v := os.Getenv(env)
+	return v == "1" || v == "true"
+}

@@ -1,0 +1,50 @@
+//go:build mage
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// Config reads and checks the homelab inventory (homelab.yaml).
+type Config mg.Namespace
+
+// Check validates the inventory and lists every problem (-file=PATH to check another file).
+func (Config) Check(file *string) error {
+	path := inventoryFile(file)
+	inv, err := inventory.Load(path)
+	var invErr *inventory.Error
+	if errors.As(err, &invErr) {
+		return fmt.Errorf("%s has %d problem(s):\n%w", path, len(invErr.Problems), err)
+	}
+	if err != nil {
+		return err
+	}
+	enabled := 0
+	for _, vm := range inv.VMs {
+		if vm.Enabled {
+			enabled++
+		}
+	}
+	fmt.Printf("%s is valid: %d addresses, %d VM IDs, %d Talos node(s), %d VMs (%d enabled)\n",
+		path, len(inv.Addresses()), len(inv.VMIDs()), len(inv.Talos.Nodes), len(inv.VMs), enabled)
+	return nil
+}
+
+// Show prints the inventory as tables, or as JSON with -json or JSON=1 (-file=PATH for another file).
+func (Config) Show(file *string, json *bool) error {
+	inv, err := inventory.Load(inventoryFile(file))
+	if err != nil {
+		return err
+	}
+	if flagOrEnv(json, "JSON") {
+		return inv.WriteJSON(os.Stdout)
+	}
+	return inv.WriteTable(os.Stdout)
+}
