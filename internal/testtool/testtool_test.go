@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/internal/testtool"
+	"github.com/wdiazux/infra/internal/testtool"
 )
 
 func TestRequireFindsAToolOnPath(t *testing.T) {

@@ -1,0 +1,260 @@
+package infra_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wdiazux/infra/internal/testtool"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// commands returns the non-comment shell commands of the first fenced code
+// block in a Markdown text.
+func commands(markdown string) []string {
+	_, rest, _ := strings.Cut(markdown, "```bash\n")
+	block, _, _ := strings.Cut(rest, "```")
+	var out []string
+	for line := range strings.Lines(block) {
+		cmd, _, _ := strings.Cut(line, "#")
+		if cmd = strings.TrimSpace(cmd); cmd != "" {
+			out = append(out, cmd)
+		}
+	}
+	return out
+}
+
+func TestReadmeOpensWithTheTwoCommands(t *testing.T) {
+	got := commands(readFile(t, "README.md"))
+	require.Equal(t, []string{"go run mage.go config:show", "go run mage.go test"}, got)
+
+	// .ci/run runs exactly the README's test command, and nothing else.
+	var run []string
+	for line := range strings.Lines(readFile(t, ".ci/run")) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "set ") && !strings.HasPrefix(line, "cd ") {
+			run = append(run, line)
+		}
+	}
+	require.Equal(t, []string{"exec " + got[1]}, run)
+	info, err := os.Stat(".ci/run")
+	require.NoError(t, err)
+	require.NotZero(t, info.Mode()&0o111, ".ci/run must be executable")
+}
+
+var (
+	placeholder = regexp.MustCompile(`(?i)\b(TODO|TBD|FIXME|XXX|lorem ipsum|coming soon)\b`)
+	mdLink      = regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+)
+
+func TestDocsTree(t *testing.T) {
+	for _, section := range []string{"getting-started", "deployment", "services", "operations", "reference"} {
+		pages, err := filepath.Glob(filepath.Join("docs", section, "*.md"))
+		require.NoError(t, err)
+		require.NotEmpty(t, pages, "docs/%s has no page", section)
+		for _, page := range pages {
+			text := readFile(t, page)
+			require.GreaterOrEqual(t, len(strings.Fields(text)), 150, "%s is too thin to be real content", page)
+			require.False(t, placeholder.MatchString(text), "%s holds a placeholder: %q", page, placeholder.FindString(text))
+		}
+	}
+}
+
+func TestMarkdownLinksResolve(t *testing.T) {
+	pages := []string{"README.md", "secrets/README.md"}
+	require.NoError(t, filepath.WalkDir("docs", func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".md") {
+			pages = append(pages, path)
+		}
+		return err
+	}))
+	for _, page := range pages {
+		for _, m := range mdLink.FindAllStringSubmatch(readFile(t, page), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			_, err := os.Stat(filepath.Join(filepath.Dir(page), target))
+			require.NoError(t, err, "%s links to %s, which does not exist", page, target)
+		}
+	}
+}
+
+func TestEnvrcExportsNamesWithoutValues(t *testing.T) {
+	text := readFile(t, ".envrc")
+	require.Contains(t, text, "\nuse nix\n")
+	var exported []string
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if name, ok := strings.CutPrefix(line, "export "); ok {
+			require.NotContains(t, name, "=", ".envrc must not hold values: %q", line)
+			exported = append(exported, strings.Fields(name)...)
+		}
+	}
+	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "SOPS_AGE_KEY_FILE", "TALOSCONFIG", "KUBECONFIG"} {
+		require.Contains(t, exported, name)
+	}
+	require.Contains(t, readFile(t, ".gitignore"), ".envrc.local", "the values file .envrc loads must be gitignored")
+}
+
+type sopsRule struct {
+	PathRegex      string `yaml:"path_regex"`
+	EncryptedRegex string `yaml:"encrypted_regex"`
+	KeyGroups      []struct {
+		Age []string `yaml:"age"`
+	} `yaml:"key_groups"`
+}
+
+func TestSopsCreationRules(t *testing.T) {
+	var conf struct {
+		Keys          []string   `yaml:"keys"`
+		CreationRules []sopsRule `yaml:"creation_rules"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, ".sops.yaml")), &conf))
+	age := regexp.MustCompile(`^age1[02-9ac-hj-np-z]{58}$`)
+	for _, k := range conf.Keys {
+		require.Regexp(t, age, k)
+	}
+
+	// first returns the rule sops would use: the first whose path_regex matches.
+	first := func(path string) *sopsRule {
+		for i := range conf.CreationRules {
+			if regexp.MustCompile(conf.CreationRules[i].PathRegex).MatchString(path) {
+				return &conf.CreationRules[i]
+			}
+		}
+		return nil
+	}
+	recipients := func(r *sopsRule) []string {
+		var out []string
+		for _, g := range r.KeyGroups {
+			out = append(out, g.Age...)
+		}
+		return out
+	}
+	admin, cluster := conf.Keys[0], conf.Keys[1]
+
+	talos := first("secrets/talos-secrets.enc.yaml")
+	require.NotNil(t, talos)
+	require.Empty(t, talos.EncryptedRegex, "the Talos bundle is encrypted whole")
+	require.Equal(t, []string{admin}, recipients(talos))
+
+	for _, path := range []string{"kubernetes/apps/forgejo/secret.enc.yaml", "/home/u/infra/kubernetes/flux/sops-age.enc.yaml"} {
+		k8s := first(path)
+		require.NotNil(t, k8s, path)
+		require.Equal(t, "^(data|stringData)$", k8s.EncryptedRegex, path)
+		require.Equal(t, []string{admin, cluster}, recipients(k8s), path)
+	}
+
+	generic := first("secrets/proxmox.enc.yaml")
+	require.NotNil(t, generic)
+	require.NotSame(t, talos, generic)
+	require.Empty(t, generic.EncryptedRegex)
+	require.Equal(t, []string{admin}, recipients(generic))
+
+	for _, path := range []string{"secrets/proxmox.yaml", "homelab.yaml", "kubernetes/apps/x/deployment.yaml", "secrets/nested/x.enc.yaml"} {
+		require.Nil(t, first(path), "%s must match no creation rule", path)
+	}
+}
+
+func TestGitignore(t *testing.T) {
+	git := testtool.Require(t, "git")
+	ignored := func(path string) bool {
+		err := exec.Command(git, "check-ignore", "--no-index", "-q", path).Run()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return false
+		}
+		require.NoError(t, err, "git check-ignore %s", path)
+		return true
+	}
+	for _, path := range []string{
+		"terraform/talos/terraform.tfstate", "terraform/talos/terraform.tfstate.backup", "terraform/talos/.terraform/providers",
+		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
+		"secrets/proxmox.dec.yaml", "keys.txt", "cluster.agekey", ".envrc.local", "packer/ubuntu/packer_cache/x.iso",
+	} {
+		require.True(t, ignored(path), "%s must be gitignored", path)
+	}
+	for _, path := range []string{"homelab.yaml", "secrets/proxmox.enc.yaml", ".sops.yaml", "kubernetes/apps/x/secret.enc.yaml", ".envrc"} {
+		require.False(t, ignored(path), "%s must not be gitignored", path)
+	}
+}
+
+// shellTools are the tools shell.nix must provide, with their nixpkgs names.
+var shellTools = map[string]string{
+	"go": "go_1_26", "mage": "mage", "terraform": "terraform", "packer": "packer", "ansible": "ansible",
+	"ansible-lint": "ansible-lint", "yamllint": "yamllint", "tflint": "tflint", "trivy": "trivy",
+	"terraform-docs": "terraform-docs", "talosctl": "talosctl", "kubectl": "kubectl", "helm": "kubernetes-helm",
+	"sops": "sops", "age": "age", "k9s": "k9s", "flux": "fluxcd",
+}
+
+func nixEval(t *testing.T, expr string) string {
+	t.Helper()
+	nix := testtool.Require(t, "nix-instantiate")
+	out, err := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr).CombinedOutput()
+	require.NoError(t, err, "nix-instantiate --eval %s:\n%s", expr, out)
+	return string(out)
+}
+
+// TestShellNixProvidesTheToolchain evaluates shell.nix with the real Nix
+// evaluator against a stand-in package set (nixpkgs cannot be fetched here):
+// it proves the file is valid Nix and names every tool, and only real
+// attributes of the stand-in.
+func TestShellNixProvidesTheToolchain(t *testing.T) {
+	var attrs []string
+	for _, a := range shellTools {
+		attrs = append(attrs, `"`+a+`"`)
+	}
+	slices.Sort(attrs)
+	expr := `let
+	  names = [ ` + strings.Join(attrs, " ") + ` "npins" ];
+	  stub = builtins.listToAttrs (map (n: { name = n; value = n; }) names) // { mkShellNoCC = args: args; };
+	  shell = import ./shell.nix { pkgs = stub; sources = { }; };
+	in { packages = shell.packages; hook = shell.shellHook; }`
+	var got struct {
+		Packages []string `json:"packages"`
+		Hook     string   `json:"hook"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(nixEval(t, expr)), &got))
+	for tool, attr := range shellTools {
+		require.Contains(t, got.Packages, attr, "shell.nix must provide %s", tool)
+	}
+	require.Contains(t, got.Hook, "GOTOOLCHAIN=local")
+}
+
+func TestNpinsPinsNixpkgs(t *testing.T) {
+	var sources struct {
+		Version int `json:"version"`
+		Pins    map[string]struct {
+			Type     string `json:"type"`
+			Revision string `json:"revision"`
+			URL      string `json:"url"`
+			Hash     string `json:"hash"`
+		} `json:"pins"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(readFile(t, "npins/sources.json")), &sources))
+	pin, ok := sources.Pins["nixpkgs"]
+	require.True(t, ok, "npins/sources.json must pin nixpkgs")
+	require.Regexp(t, `^[0-9a-f]{40}$`, pin.Revision)
+	require.Contains(t, pin.URL, pin.Revision, "the tarball URL must be the pinned revision")
+	require.Regexp(t, `^sha256-[A-Za-z0-9+/]{43}=$`, pin.Hash)
+
+	// The loader exposes the pin's metadata without fetching anything.
+	got := nixEval(t, `let s = import ./npins; in { rev = s.nixpkgs.revision; url = s.nixpkgs.url; }`)
+	require.JSONEq(t, `{"rev":"`+pin.Revision+`","url":"`+pin.URL+`"}`, got)
+}
