@@ -10,8 +10,18 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/magefile/mage/mage"
 )
 
-func main() { os.Exit(mage.Main()) }
+func main() {
+	// Mage spells target flags with one dash (-json); accept the GNU
+	// spelling (--json) too.
+	for i, arg := range os.Args[1:] {
+		if strings.HasPrefix(arg, "--") && len(arg) > 2 {
+			os.Args[i+1] = arg[1:]
+		}
+	}
+	os.Exit(mage.Main())
+}

@@ -258,3 +258,54 @@ func TestNpinsPinsNixpkgs(t *testing.T) {
 	got := nixEval(t, `let s = import ./npins; in { rev = s.nixpkgs.revision; url = s.nixpkgs.url; }`)
 	require.JSONEq(t, `{"rev":"`+pin.Revision+`","url":"`+pin.URL+`"}`, got)
 }
+
+// mage runs `go run mage.go args...` from the repository root and returns its
+// combined output and exit code.
+func mage(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "go", append([]string{"run", "mage.go"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	require.NoError(t, err, "go run mage.go %s:\n%s", strings.Join(args, " "), out)
+	return string(out), 0
+}
+
+func TestMageListsEveryTargetWithADescription(t *testing.T) {
+	out, code := mage(t, "-l")
+	require.Equal(t, 0, code, out)
+	for _, target := range []string{"config:check", "config:show", "test", "fuzz"} {
+		require.Regexp(t, `(?m)^  `+regexp.QuoteMeta(target)+` +\S.{10,}$`, out, "target %s needs a one-line description", target)
+	}
+}
+
+func TestConfigTargets(t *testing.T) {
+	out, code := mage(t, "config:check")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "homelab.yaml is valid: 13 addresses, 17 VM IDs, 1 Talos node(s), 5 VMs (2 enabled)")
+
+	broken := "lib/inventory/testdata/invalid/several-problems.yaml"
+	out, code = mage(t, "config:check", "-file="+broken)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, broken+" has 3 problem(s):")
+	require.Contains(t, out, broken+":37: talos.nodes[0].ip: 10.0.0.5 is outside network 192.168.1.0/24")
+
+	out, code = mage(t, "config:show", "--json")
+	require.Equal(t, 0, code, out)
+	var inv struct {
+		Talos struct {
+			Nodes []struct {
+				IP string `json:"ip"`
+			} `json:"nodes"`
+		} `json:"talos"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &inv), out)
+	require.Equal(t, "10.10.2.10", inv.Talos.Nodes[0].IP)
+
+	out, code = mage(t, "config:show")
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, `(?m)^10\.10\.2\.10 +talos-cp-01 +talos-node +infrastructure +talos\.nodes\[0\]\.ip$`, out)
+	require.Contains(t, out, "Memory planned for Talos nodes and enabled VMs: 40 GiB of 76 GiB")
+}

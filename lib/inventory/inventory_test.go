@@ -146,6 +146,73 @@ func TestInvalidInventories(t *testing.T) {
 			`several-problems.yaml:37: talos.nodes[0].ip: 10.0.0.5 is outside network 192.168.1.0/24`,
 			`several-problems.yaml:53: tools.talosctl: "one" is not a semantic version such as 1.18.4 or v1.18.4`,
 		},
+		"unknown-image": {`unknown-image.yaml:25: images.fedora: unknown image "fedora"; images may be: arch, debian, nixos, ubuntu, windows`},
+		"bad-proxmox-names": {
+			`bad-proxmox-names.yaml:21: proxmox.bridge: "vmbr 0" is not a valid Linux bridge name (e.g. vmbr0)`,
+			`bad-proxmox-names.yaml:22: proxmox.storage.disks: "1disks" is not a valid Proxmox storage ID (letters, digits, '-', '_' and '.', starting with a letter)`,
+		},
+		"reserved-memory-too-large": {`reserved-memory-too-large.yaml:23: proxmox.hardware.reserved_memory_gib: 16 must be at least 0 and less than memory_gib (16)`},
+		"bad-talos-settings": {
+			`bad-talos-settings.yaml:30: talos.factory_url: "factory.talos.dev" is not an http(s) URL such as https://factory.talos.dev`,
+			`bad-talos-settings.yaml:31: talos.install_disk: "sda" is not a device path such as /dev/sda`,
+			`bad-talos-settings.yaml:32: talos.extensions[0]: "qemu-guest-agent" is not an extension name such as siderolabs/iscsi-tools`,
+			`bad-talos-settings.yaml:32: talos.extensions[2]: siderolabs/iscsi-tools is already listed at talos.extensions[1]`,
+			`bad-talos-settings.yaml:33: talos.kernel_args[0]: "console=ttyS0 quiet" must be one non-empty argument without spaces`,
+		},
+		"bad-node-sizes": {
+			`bad-node-sizes.yaml:33: talos.nodes: no node has role "controlplane"; a cluster needs at least one control plane`,
+			`bad-node-sizes.yaml:35: talos.nodes[0].role: "master" is not a role; use "controlplane" or "worker"`,
+			`bad-node-sizes.yaml:38: talos.nodes[0].cores: 16 cores is more than the host's 4`,
+			`bad-node-sizes.yaml:39: talos.nodes[0].memory_mib: 512 MiB is below the 1024 MiB Talos needs for this role`,
+			`bad-node-sizes.yaml:40: talos.nodes[0].os_disk_gib: 5 GiB is below the 10 GiB Talos needs`,
+			`bad-node-sizes.yaml:41: talos.nodes[0].data_disk_gib: -1 must be 0 (no data disk) or a size in GiB`,
+		},
+		"gpu-shared": {
+			`gpu-shared.yaml:42: talos.nodes[0].gpu.mapping: "rtx 4000" is not a PCI resource mapping name; create one under Datacenter → Resource Mappings and name it here`,
+			`gpu-shared.yaml:42: talos.nodes[0].gpu.pci[1]: "7:0.0" is not a PCI address such as 07:00.0 or 0000:07:00.0`,
+			`gpu-shared.yaml:50: talos.nodes[1].gpu.pci[0]: 0000:07:00.0 is already passed through to cp-1; a PCI device can belong to one VM only`,
+		},
+		"bad-service": {
+			`bad-service.yaml:56: services[0].ip: 192.168.1.30 is outside the services range 192.168.1.10–192.168.1.19 (which is in the applications range)`,
+			`bad-service.yaml:57: services[0].namespace: "Monitoring" is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`,
+			`bad-service.yaml:58: services[0].ports[0]: 0 is not a port number (1–65535)`,
+			`bad-service.yaml:59: services[0].description: must not be empty`,
+		},
+		"bad-chart": {
+			`bad-chart.yaml:47: kubernetes.charts.cilium.repository: "http://helm.cilium.io" must be an https:// or oci:// URL`,
+			`bad-chart.yaml:48: kubernetes.charts.cilium.chart: "Cilium!" is not a chart name`,
+			`bad-chart.yaml:49: kubernetes.charts.cilium.version: "latest" is not a semantic version such as 1.18.4 or v1.18.4`,
+		},
+		"bad-user": {
+			`bad-user.yaml:46: user.name: the admin user must not be root; root login is disabled on every VM`,
+			`bad-user.yaml:47: user.shell: "bash" must be an absolute path such as /bin/bash`,
+			`bad-user.yaml:49: user.locale: "english" is not a locale such as en_US.UTF-8`,
+		},
+		"bad-network-lists": {
+			`bad-network-lists.yaml:7: network.search_domains[0]: "lab_example" is not a DNS domain such as home-infra.net`,
+			`bad-network-lists.yaml:8: network.dns_servers[0]: ::1 is not an IPv4 address`,
+			`bad-network-lists.yaml:9: network.ntp_servers[0]: "pool ntp org" is neither a host name nor an IP address`,
+		},
+		"bad-ranges": {
+			`bad-ranges.yaml:12: network.ranges.applications.end: 192.168.1.20 comes before the start 192.168.1.49`,
+			`bad-ranges.yaml:14: network.ranges.load_balancer.end: 192.168.2.220 is outside network 192.168.1.0/24`,
+		},
+		"gateway-network-address": {
+			`gateway-network-address.yaml:5: network.gateway: 192.168.1.0 is the network address of 192.168.1.0/24, not a usable host address`,
+			`gateway-network-address.yaml:18: hosts[0].description: must not be empty`,
+		},
+		"vm-too-small": {
+			`vm-too-small.yaml:60: vms[0].memory_mib: 256 MiB is below the 512 MiB minimum`,
+			`vm-too-small.yaml:61: vms[0].disk_gib: 0 must be at least 1`,
+		},
+		"bad-tool-name":         {`bad-tool-name.yaml:53: tools.Talosctl: "Talosctl" is not a tool name (lower-case letters, digits, '-' and '_')`},
+		"ipv6-network":          {`ipv6-network.yaml:4: network.cidr: fd00::/64 is not an IPv4 network; the homelab plan is IPv4`},
+		"cluster-cidrs-overlap": {`cluster-cidrs-overlap.yaml:44: kubernetes.service_cidr: 10.244.128.0/17 overlaps the pod network 10.244.0.0/16`},
+		"no-nodes": {
+			`no-nodes.yaml:32: talos.extensions: list the system extensions; Longhorn needs at least siderolabs/iscsi-tools and siderolabs/util-linux-tools`,
+			`no-nodes.yaml:33: talos.nodes: list at least one node`,
+			`no-nodes.yaml:43: user.ssh_public_keys: list at least one SSH public key; password login is disabled`,
+		},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")

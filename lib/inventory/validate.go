@@ -26,8 +26,8 @@ const (
 	minVMMemoryMiB      = 512
 )
 
-// KnownImages are the operating systems that images may hold.
-var KnownImages = []string{"arch", "debian", "nixos", "ubuntu", "windows"}
+// KnownImages returns the operating systems that images may hold.
+func KnownImages() []string { return []string{"arch", "debian", "nixos", "ubuntu", "windows"} }
 
 var (
 	labelRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -246,8 +246,8 @@ func (c *checker) proxmox() {
 func (c *checker) images() {
 	for _, name := range c.inv.ImageNames() {
 		img, p := c.inv.Images[name], "images."+name
-		if !slices.Contains(KnownImages, name) {
-			c.report(p, "unknown image %q; images may be: %s", name, strings.Join(KnownImages, ", "))
+		if known := KnownImages(); !slices.Contains(known, name) {
+			c.report(p, "unknown image %q; images may be: %s", name, strings.Join(known, ", "))
 			continue
 		}
 		c.checkText(p+".release", img.Release)

@@ -124,8 +124,8 @@ func TestFuzzRunsEveryTarget(t *testing.T) {
 	rec := &recorder{}
 	s := testsuite.New(t.TempDir(), testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard))
 	require.NoError(t, s.Fuzz(context.Background(), 90*time.Second))
-	require.Len(t, rec.calls, len(testsuite.FuzzTargets))
-	require.Equal(t, "go test -run ^$ -fuzz ^FuzzParse$ -fuzztime 1m30s ./lib/inventory", rec.calls[0])
+	require.Len(t, rec.calls, len(testsuite.FuzzTargets()))
+	require.Equal(t, "go test -run ^$ -fuzz ^FuzzParse$ -fuzztime 1m30s -fuzzminimizetime 5s ./lib/inventory", rec.calls[0])
 }
 
 func ExampleUnformatted() {
