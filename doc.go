@@ -1,6 +1,7 @@
 // Package infra builds golden VM images and a Talos Kubernetes cluster on a
 // Proxmox VE 9 homelab from one inventory, homelab.yaml. The code lives in
 // lib/ and the Mage targets in magefiles/; this root package holds only the
-// repository checks (repo_test.go): README and CI entry point, the docs tree,
-// .sops.yaml, .gitignore, .envrc, and shell.nix with npins/ evaluated by Nix.
+// repository checks (repo_test.go): README and CI entry point, the mage
+// targets end to end, the docs tree, .sops.yaml, .gitignore, .envrc,
+// shell.nix with npins/ evaluated by Nix, and homelab.yaml as Terraform reads it.
 package infra

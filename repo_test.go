@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/inventory"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -308,4 +309,32 @@ func TestConfigTargets(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Regexp(t, `(?m)^10\.10\.2\.10 +talos-cp-01 +talos-node +infrastructure +talos\.nodes\[0\]\.ip$`, out)
 	require.Contains(t, out, "Memory planned for Talos nodes and enabled VMs: 40 GiB of 76 GiB")
+}
+
+// TestTerraformReadsWhatTheToolsRead decodes homelab.yaml with Terraform's
+// own yamldecode and compares the result with the inventory as lib/inventory
+// loads it: the same keys, the same values, the same types (a quoted "24.04"
+// stays a string for both).
+func TestTerraformReadsWhatTheToolsRead(t *testing.T) {
+	terraform := testtool.Require(t, "terraform")
+	abs, err := filepath.Abs(inventory.DefaultFile)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	require.NoError(t, os.WriteFile(rc, nil, 0o600))
+
+	cmd := exec.CommandContext(t.Context(), terraform, "console")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")
+	cmd.Stdin = strings.NewReader(`jsonencode(yamldecode(file("` + abs + `")))` + "\n")
+	out, err := cmd.Output()
+	require.NoError(t, err, "terraform console: %s", out)
+	var fromTerraform string
+	require.NoError(t, json.Unmarshal(out, &fromTerraform), "terraform console printed %s", out)
+
+	inv, err := inventory.Load(abs)
+	require.NoError(t, err)
+	var ours strings.Builder
+	require.NoError(t, inv.WriteJSON(&ours))
+	require.JSONEq(t, ours.String(), fromTerraform)
 }
