@@ -173,42 +173,35 @@ func (d *decoder) decodeText(n *yaml.Node, v reflect.Value, path, desc string) {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.add(path, "expected a mapping, got %s", describe(n))
-		return
-	}
 	fields := d.fieldsOf(v.Type())
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		key, ok := d.mappingKey(k, path, seen)
-		if !ok {
-			continue
-		}
-		sub := joinPath(path, key)
+	present := map[string]bool{}
+	ok := d.eachEntry(n, path, func(k, val *yaml.Node, key, sub string) {
 		idx := slices.IndexFunc(fields, func(f fieldInfo) bool { return f.key == key })
 		if idx < 0 {
 			hint, meant := unknownFieldHint(key, fields)
 			if meant != "" {
 				// The misspelling stands for the field; do not also
 				// report that field as missing.
-				seen[meant] = k.Line
+				present[meant] = true
 				d.failed[joinPath(path, meant)] = true
 			}
 			d.at(k.Line, sub, "unknown field%s", hint)
-			continue
+			return
 		}
-		d.pos[sub] = k.Line
+		present[key] = true
 		if val.Kind == yaml.ScalarNode && val.ShortTag() == "!!null" {
 			if !fields[idx].optional {
 				d.at(k.Line, sub, "required field has no value")
 			}
-			continue
+			return
 		}
 		d.decode(val, v.Field(fields[idx].index), sub)
+	})
+	if !ok {
+		return
 	}
 	for _, f := range fields {
-		if _, ok := seen[f.key]; !ok && !f.optional {
+		if !present[f.key] && !f.optional {
 			d.at(d.pos.line(path), joinPath(path, f.key), "required field is missing")
 		}
 	}
@@ -229,11 +222,24 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	if d.eachEntry(n, path, func(_, val *yaml.Node, key, sub string) {
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, sub)
+		m.SetMapIndex(reflect.ValueOf(key), elem)
+	}) {
+		v.Set(m)
+	}
+}
+
+// eachEntry calls fn for every entry of the mapping n that has a plain,
+// unique key, after recording the line of the entry's path. It reports
+// whether n was a mapping at all.
+func (d *decoder) eachEntry(n *yaml.Node, path string, fn func(k, val *yaml.Node, key, sub string)) bool {
 	if n.Kind != yaml.MappingNode {
 		d.add(path, "expected a mapping, got %s", describe(n))
-		return
+		return false
 	}
-	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -243,11 +249,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		}
 		sub := joinPath(path, key)
 		d.pos[sub] = k.Line
-		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, sub)
-		m.SetMapIndex(reflect.ValueOf(key), elem)
+		fn(k, val, key, sub)
 	}
-	v.Set(m)
+	return true
 }
 
 // mappingKey returns a mapping key as a string, rejecting non-scalar and
