@@ -16,7 +16,10 @@ import (
 type Config mg.Namespace
 
 // Check validates the inventory and lists every problem (-file=PATH to check another file).
-func (Config) Check(file *string) error {
+func (Config) Check(
+	// inventory file to check (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
 	path := inventoryFile(file)
 	inv, err := inventory.Load(path)
 	var invErr *inventory.Error
@@ -38,7 +41,12 @@ func (Config) Check(file *string) error {
 }
 
 // Show prints the inventory as tables, or as JSON with -json or JSON=1 (-file=PATH for another file).
-func (Config) Show(file *string, json *bool) error {
+func (Config) Show(
+	// inventory file to show (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+	// print JSON with the YAML's keys instead of tables (also JSON=1)
+	json *bool,
+) error {
 	inv, err := inventory.Load(inventoryFile(file))
 	if err != nil {
 		return err

@@ -17,7 +17,10 @@ func Test(ctx context.Context) error {
 }
 
 // Fuzz runs each fuzz test for -fuzztime (default 60s; mage fuzz -fuzztime=5m for longer).
-func Fuzz(ctx context.Context, fuzztime *time.Duration) error {
+func Fuzz(ctx context.Context,
+	// how long to run each fuzz test (default 60s)
+	fuzztime *time.Duration,
+) error {
 	d := 60 * time.Second
 	if fuzztime != nil {
 		d = *fuzztime
