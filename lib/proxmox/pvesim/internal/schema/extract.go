@@ -1,0 +1,174 @@
+package schema
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+)
+
+// Endpoint names one method of the official schema.
+type Endpoint struct {
+	Method string
+	Path   string
+}
+
+// Endpoints returns the methods the simulator implements; the generator
+// copies exactly these from the official schema into subset.json.
+func Endpoints() []Endpoint {
+	return []Endpoint{
+		{"GET", "/version"},
+		{"POST", "/access/ticket"},
+		{"GET", "/access/permissions"},
+		{"GET", "/cluster/status"},
+		{"GET", "/cluster/nextid"},
+		{"GET", "/cluster/resources"},
+		{"GET", "/cluster/mapping/pci"},
+		{"GET", "/cluster/mapping/pci/{id}"},
+		{"GET", "/storage"},
+		{"GET", "/storage/{storage}"},
+		{"PUT", "/storage/{storage}"},
+		{"GET", "/nodes"},
+		{"GET", "/nodes/{node}/status"},
+		{"GET", "/nodes/{node}/network"},
+		{"GET", "/nodes/{node}/query-url-metadata"},
+		{"GET", "/nodes/{node}/storage"},
+		{"GET", "/nodes/{node}/storage/{storage}/status"},
+		{"GET", "/nodes/{node}/storage/{storage}/content"},
+		{"GET", "/nodes/{node}/storage/{storage}/content/{volume}"},
+		{"DELETE", "/nodes/{node}/storage/{storage}/content/{volume}"},
+		{"POST", "/nodes/{node}/storage/{storage}/download-url"},
+		{"POST", "/nodes/{node}/storage/{storage}/upload"},
+		{"GET", "/nodes/{node}/tasks"},
+		{"GET", "/nodes/{node}/tasks/{upid}/status"},
+		{"GET", "/nodes/{node}/tasks/{upid}/log"},
+		{"DELETE", "/nodes/{node}/tasks/{upid}"},
+		{"GET", "/nodes/{node}/qemu"},
+		{"POST", "/nodes/{node}/qemu"},
+		{"DELETE", "/nodes/{node}/qemu/{vmid}"},
+		{"GET", "/nodes/{node}/qemu/{vmid}/config"},
+		{"PUT", "/nodes/{node}/qemu/{vmid}/config"},
+		{"POST", "/nodes/{node}/qemu/{vmid}/config"},
+		{"GET", "/nodes/{node}/qemu/{vmid}/status/current"},
+		{"PUT", "/nodes/{node}/qemu/{vmid}/resize"},
+		{"POST", "/nodes/{node}/qemu/{vmid}/template"},
+		{"POST", "/nodes/{node}/qemu/{vmid}/clone"},
+	}
+}
+
+// apidocNode is one node of pve-apidoc.json's tree.
+type apidocNode struct {
+	Path     string                     `json:"path"`
+	Info     map[string]json.RawMessage `json:"info"`
+	Children []apidocNode               `json:"children"`
+}
+
+// Extract reads the official schema (gzipped pve-apidoc.json) and returns the
+// subset for endpoints as indented JSON, with descriptions dropped and the
+// range of every "name[n]" property recorded as x-max-index.
+func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
+	zr, err := gzip.NewReader(apidocGz)
+	if err != nil {
+		return nil, fmt.Errorf("read apidoc: %w", err)
+	}
+	var tree []apidocNode
+	if err := json.NewDecoder(zr).Decode(&tree); err != nil {
+		return nil, fmt.Errorf("decode apidoc: %w", err)
+	}
+	byPath := map[string]apidocNode{}
+	var walk func([]apidocNode)
+	walk = func(nodes []apidocNode) {
+		for _, n := range nodes {
+			byPath[n.Path] = n
+			walk(n.Children)
+		}
+	}
+	walk(tree)
+
+	var out []map[string]interface{}
+	for _, ep := range endpoints {
+		node, ok := byPath[ep.Path]
+		if !ok {
+			return nil, fmt.Errorf("apidoc has no path %s", ep.Path)
+		}
+		raw, ok := node.Info[ep.Method]
+		if !ok {
+			return nil, fmt.Errorf("apidoc has no %s %s", ep.Method, ep.Path)
+		}
+		var info map[string]interface{}
+		if err := json.Unmarshal(raw, &info); err != nil {
+			return nil, fmt.Errorf("decode %s %s: %w", ep.Method, ep.Path, err)
+		}
+		m := map[string]interface{}{"path": ep.Path, "method": ep.Method}
+		for _, k := range []string{"name", "allowtoken", "protected", "parameters", "permissions"} {
+			if v, ok := info[k]; ok {
+				m[k] = v
+			}
+		}
+		if params, ok := m["parameters"].(map[string]interface{}); ok {
+			if props, ok := params["properties"].(map[string]interface{}); ok {
+				for name, p := range props {
+					trim(name, p)
+				}
+			}
+		}
+		if perms, ok := m["permissions"].(map[string]interface{}); ok {
+			delete(perms, "description")
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i]["path"].(string), out[j]["path"].(string)
+		if a != b {
+			return a < b
+		}
+		return out[i]["method"].(string) < out[j]["method"].(string)
+	})
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// trim drops prose from a property (recursively through property-string
+// formats), keeping the range of "name[n]" properties.
+func trim(name string, p interface{}) {
+	prop, ok := p.(map[string]interface{})
+	if !ok {
+		return
+	}
+	if desc, ok := prop["description"].(string); ok && len(name) > 3 && name[len(name)-3:] == "[n]" {
+		if m := maxIndexRe.FindStringSubmatch(desc); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			prop["x-max-index"] = n
+		}
+	}
+	for _, k := range []string{"description", "verbose_description", "typetext", "format_description", "instance-types"} {
+		delete(prop, k)
+	}
+	if f, ok := prop["format"].(map[string]interface{}); ok {
+		for k, sub := range f {
+			trim(k, sub)
+		}
+	}
+	if items, ok := prop["items"]; ok {
+		trim("", items)
+	}
+}
+
+// ExtractFile runs Extract on a file.
+func ExtractFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Extract(f, Endpoints())
+}
