@@ -24,6 +24,7 @@ import (
 func Tools() []toolchain.Tool {
 	return []toolchain.Tool{
 		{Command: "nix-instantiate", Debian: "nix-bin"},
+		{Command: "qemu-img", Debian: "qemu-utils"},
 	}
 }
 
