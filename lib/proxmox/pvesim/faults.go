@@ -1,0 +1,178 @@
+package pvesim
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// faults holds the failures tests asked for. Each fires once.
+type faults struct {
+	mu        sync.Mutex
+	requests  []*requestFault
+	tasks     map[string][]string
+	bandwidth int64
+}
+
+// requestFault fails the next request matching a method and path prefix.
+type requestFault struct {
+	method, prefix string
+	status         int
+	msg            string
+	reset          bool
+	afterBytes     int64
+	stall          time.Duration
+}
+
+func newFaults(bandwidth int64) *faults {
+	return &faults{tasks: map[string][]string{}, bandwidth: bandwidth}
+}
+
+// FailNextTask makes the next task of type typ (qmcreate, download, ...) fail
+// with msg instead of doing its work.
+func (s *Server) FailNextTask(typ, msg string) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.tasks[typ] = append(s.faults.tasks[typ], msg)
+}
+
+// FailNextRequest answers the next request with method whose API path starts
+// with prefix with the HTTP status and message, before it reaches a handler.
+func (s *Server) FailNextRequest(method, prefix string, status int, msg string) {
+	s.addRequestFault(&requestFault{method: method, prefix: prefix, status: status, msg: msg})
+}
+
+// ResetNextRequest closes the connection of the next matching request
+// without an answer, after reading afterBytes of its body (0: at once).
+func (s *Server) ResetNextRequest(method, prefix string, afterBytes int64) {
+	s.addRequestFault(&requestFault{method: method, prefix: prefix, reset: true, afterBytes: afterBytes})
+}
+
+// StallNextRequest holds the next matching request for d (or until the
+// client gives up) before answering it normally.
+func (s *Server) StallNextRequest(method, prefix string, d time.Duration) {
+	s.addRequestFault(&requestFault{method: method, prefix: prefix, stall: d})
+}
+
+// HoldLock sets a lock ("backup", "migrate", ...) on a VM, as a running
+// operation would, until ReleaseLock.
+func (s *Server) HoldLock(vmid int, lock string) bool {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	v, ok := s.world.vms[vmid]
+	if ok {
+		v.lock = lock
+	}
+	return ok
+}
+
+// ReleaseLock clears a VM's lock.
+func (s *Server) ReleaseLock(vmid int) {
+	s.HoldLock(vmid, "")
+}
+
+// SetDownloadBandwidth limits download-url transfers to bytesPerSecond (0: unlimited).
+func (s *Server) SetDownloadBandwidth(bytesPerSecond int64) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.bandwidth = bytesPerSecond
+}
+
+func (s *Server) addRequestFault(f *requestFault) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.requests = append(s.faults.requests, f)
+}
+
+// take removes and returns the first fault matching a request.
+func (f *faults) take(method, path string) *requestFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, rf := range f.requests {
+		if rf.method == method && strings.HasPrefix(path, rf.prefix) {
+			f.requests = append(f.requests[:i], f.requests[i+1:]...)
+			return rf
+		}
+	}
+	return nil
+}
+
+func (f *faults) taskFailure(typ string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msgs := f.tasks[typ]
+	if len(msgs) == 0 {
+		return "", false
+	}
+	f.tasks[typ] = msgs[1:]
+	return msgs[0], true
+}
+
+func (f *faults) rate() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bandwidth
+}
+
+// applyFault acts on a fault; done says the request is answered (with status).
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *requestFault) (bool, int) {
+	switch {
+	case f.stall > 0:
+		select {
+		case <-time.After(f.stall):
+		case <-r.Context().Done():
+		}
+		return false, 0
+	case f.reset:
+		if f.afterBytes > 0 {
+			_, _ = io.CopyN(io.Discard, r.Body, f.afterBytes)
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+		return true, 0
+	default:
+		return true, s.fail(w, r, &apiError{status: f.status, msg: f.msg})
+	}
+}
+
+// throttled copies src to dst at no more than the current download
+// bandwidth, calling progress after every chunk.
+func (s *Server) throttled(ctx context.Context, dst io.Writer, src io.Reader, progress func(int64)) (int64, error) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	buf := make([]byte, 64<<10)
+	var n int64
+	start := time.Now()
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := br.Read(buf)
+		if k > 0 {
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+			progress(n)
+			if rate := s.faults.rate(); rate > 0 {
+				if ahead := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
+					if err := sleepCtx(ctx, ahead); err != nil {
+						return n, err
+					}
+				}
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}

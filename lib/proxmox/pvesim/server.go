@@ -1,0 +1,445 @@
+package pvesim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wdiazux/infra/lib/proxmox/pvesim/internal/schema"
+)
+
+// maxBody is pveproxy's limit for request bodies other than uploads.
+const maxBody = 512 << 10
+
+// Server is a simulated Proxmox VE 9 API on a loopback HTTPS listener.
+type Server struct {
+	schema   *schema.Schema
+	world    *world
+	handlers map[string]handler
+	log      *slog.Logger
+	faults   *faults
+	httpSrv  *httptest.Server
+	caPEM    []byte
+	fp       string
+	ownsDir  bool
+
+	authDelay    time.Duration
+	taskDuration time.Duration
+	httpClient   *http.Client // what download-url fetches with
+
+	reqMu    sync.Mutex
+	requests []Request
+}
+
+// Request is one request the simulator answered, for tests to assert on.
+type Request struct {
+	// Method and Path (below /api2/json) of the request.
+	Method string
+	Path   string
+	// Params are the request's query and body parameters.
+	Params map[string]string
+	// Status is the HTTP status of the answer (0 for a reset connection).
+	Status int
+}
+
+type options struct {
+	setup        Setup
+	dataDir      string
+	log          *slog.Logger
+	authDelay    time.Duration
+	taskDuration time.Duration
+	bandwidth    int64
+	listenAddr   string
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+// WithSetup sets the world the simulator starts with (default DefaultSetup()).
+func WithSetup(s Setup) Option { return func(o *options) { o.setup = s } }
+
+// WithDataDir keeps file-based storages' files in dir (default: a temporary
+// directory removed by Close).
+func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
+
+// WithLogger logs every request (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithAuthFailureDelay delays answers to failed logins, as pveproxy does (up
+// to 3 s there; default 0 here).
+func WithAuthFailureDelay(d time.Duration) Option { return func(o *options) { o.authDelay = d } }
+
+// WithTaskDuration makes every task run at least d before it stops (default
+// 0: tasks finish as fast as their work).
+func WithTaskDuration(d time.Duration) Option { return func(o *options) { o.taskDuration = d } }
+
+// WithDownloadBandwidth limits download-url transfers to bytesPerSecond, so
+// transfer timing and progress can be observed (default: unlimited).
+func WithDownloadBandwidth(bytesPerSecond int64) Option {
+	return func(o *options) { o.bandwidth = bytesPerSecond }
+}
+
+// WithListenAddr listens on a loopback address such as 127.0.0.1:8006
+// (default: a free port on 127.0.0.1).
+func WithListenAddr(addr string) Option { return func(o *options) { o.listenAddr = addr } }
+
+// New starts a simulator. Close it when done.
+func New(opts ...Option) (*Server, error) {
+	o := options{setup: DefaultSetup(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sch, err := schema.Load()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{schema: sch, log: o.log, faults: newFaults(o.bandwidth), authDelay: o.authDelay, taskDuration: o.taskDuration}
+	if o.dataDir == "" {
+		if o.dataDir, err = os.MkdirTemp("", "pvesim-"); err != nil {
+			return nil, fmt.Errorf("pvesim: data directory: %w", err)
+		}
+		s.ownsDir = true
+	}
+	if s.world, err = newWorld(o.setup, o.dataDir); err != nil {
+		s.removeDir(o.dataDir)
+		return nil, err
+	}
+	s.handlers = handlers()
+	if err := s.start(o.listenAddr); err != nil {
+		s.removeDir(o.dataDir)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) removeDir(dir string) {
+	if s.ownsDir {
+		_ = os.RemoveAll(dir)
+	}
+}
+
+func (s *Server) start(addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("pvesim: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("pvesim: refusing to listen on %s: the simulator serves loopback addresses only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pvesim: listen on %s: %w", addr, err)
+	}
+	cert, caPEM, fp, err := selfSignedCert()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.caPEM, s.fp = caPEM, fp
+	s.httpSrv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.httpSrv.Listener.Close()
+	s.httpSrv.Listener = ln
+	s.httpSrv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	s.httpSrv.StartTLS()
+	s.httpClient = &http.Client{Timeout: 0}
+	return nil
+}
+
+// selfSignedCert makes the certificate a fresh PVE install has: self-signed,
+// here for the loopback names. It returns the PEM to trust and the SHA-256
+// fingerprint in PVE's notation (AA:BB:...).
+func selfSignedCert() (tls.Certificate, []byte, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, "", fmt.Errorf("pvesim: key: %w", err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "pve.pvesim", Organization: []string{"PVE Cluster Node"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost", "pve"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, "", fmt.Errorf("pvesim: certificate: %w", err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caPEM, Fingerprint(der), nil
+}
+
+// Fingerprint formats the SHA-256 of a DER certificate as PVE shows it.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(parts, ":")
+}
+
+// URL is the API base URL, https://127.0.0.1:PORT/api2/json.
+func (s *Server) URL() string { return s.httpSrv.URL + "/api2/json" }
+
+// CACertPEM is the PEM of the server's self-signed certificate.
+func (s *Server) CACertPEM() []byte { return s.caPEM }
+
+// Fingerprint is the SHA-256 fingerprint of the server's certificate.
+func (s *Server) Fingerprint() string { return s.fp }
+
+// Close stops the server, stops running tasks and removes the temporary data
+// directory.
+func (s *Server) Close() {
+	s.httpSrv.Close()
+	s.world.mu.Lock()
+	for _, t := range s.world.tasks {
+		if t.cancel != nil {
+			t.cancel()
+		}
+	}
+	dir := s.world.dataDir
+	s.world.mu.Unlock()
+	s.waitTasks()
+	s.removeDir(dir)
+}
+
+// Requests returns the requests answered so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) record(r Request) {
+	s.reqMu.Lock()
+	s.requests = append(s.requests, r)
+	s.reqMu.Unlock()
+}
+
+// request is a validated API request as a handler sees it.
+type request struct {
+	method string
+	path   string
+	m      *schema.Method
+	params map[string]string
+	who    *subject
+	http   *http.Request
+	ctx    context.Context
+	upload *uploaded // the spooled file of an upload
+}
+
+func (r *request) param(name string) string { return r.params[name] }
+
+func (r *request) has(name string) bool {
+	_, ok := r.params[name]
+	return ok
+}
+
+// handler answers one API method: data for a 200, or an *apiError.
+type handler func(s *Server, r *request) (interface{}, error)
+
+// paged is a list answer that carries PVE's "total".
+type paged struct {
+	data  interface{}
+	total int
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Method: r.Method}
+	status := s.serve(w, r, &rec)
+	rec.Status = status
+	s.record(rec)
+	s.log.Debug("pvesim request", "method", rec.Method, "path", rec.Path, "status", status)
+}
+
+// serve answers a request and returns the status sent (0 for a reset).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int {
+	apiPath, ok := strings.CutPrefix(r.URL.Path, "/api2/json")
+	if !ok {
+		return s.fail(w, r, notImplemented(r.Method, r.URL.Path))
+	}
+	if apiPath == "" {
+		apiPath = "/"
+	}
+	rec.Path = apiPath
+	if f := s.faults.take(r.Method, apiPath); f != nil {
+		if done, status := s.applyFault(w, r, f); done {
+			return status
+		}
+	}
+	m, vars, found := s.schema.Lookup(r.Method, apiPath)
+	var who *subject
+	if !found || m.Permissions.User != "world" {
+		var err *apiError
+		if who, err = s.authenticate(r); err != nil {
+			if s.authDelay > 0 {
+				time.Sleep(s.authDelay)
+			}
+			return s.fail(w, r, err)
+		}
+	}
+	if !found {
+		return s.fail(w, r, notImplemented(r.Method, apiPath))
+	}
+	raw, perr := s.readParams(r, m)
+	if perr != nil {
+		return s.fail(w, r, perr)
+	}
+	var up *uploaded
+	if m.Name == "upload" {
+		if up, perr = s.readUpload(r, raw); perr != nil {
+			return s.fail(w, r, perr)
+		}
+	}
+	for k, v := range vars {
+		raw[k] = v
+	}
+	rec.Params = stringParams(raw, vars)
+	params, errs := m.Validate(raw)
+	if len(errs) > 0 {
+		if up != nil {
+			os.Remove(up.tmp)
+		}
+		return s.fail(w, r, badParams(errs))
+	}
+	req := &request{method: r.Method, path: apiPath, m: m, params: params, who: who, http: r, ctx: r.Context(), upload: up}
+	if who != nil {
+		if err := s.checkSchemaPermissions(req); err != nil {
+			if up != nil {
+				os.Remove(up.tmp)
+			}
+			var ae *apiError
+			errors.As(err, &ae)
+			return s.fail(w, r, ae)
+		}
+	}
+	h, ok := s.handlers[m.Method+" "+m.Path]
+	if !ok {
+		return s.fail(w, r, notImplemented(r.Method, apiPath))
+	}
+	data, err := h(s, req)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = failed("%v", err)
+		}
+		return s.fail(w, r, ae)
+	}
+	if p, ok := data.(paged); ok {
+		writeData(w, p.data, &p.total)
+	} else {
+		writeData(w, data, nil)
+	}
+	return http.StatusOK
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *apiError) int {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
+	writeError(w, e)
+	return e.status
+}
+
+// stringParams renders the request's own parameters (path variables left
+// out) for the request log.
+func stringParams(raw map[string]interface{}, vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range raw {
+		if _, isVar := vars[k]; isVar {
+			continue
+		}
+		switch x := v.(type) {
+		case string:
+			out[k] = x
+		default:
+			b, _ := json.Marshal(x)
+			out[k] = string(b)
+		}
+	}
+	return out
+}
+
+// readParams merges the query and the body (form or JSON) of a request.
+// Uploads read their multipart body in their handler.
+func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]interface{}, *apiError) {
+	params := map[string]interface{}{}
+	for k, v := range r.URL.Query() {
+		params[k] = v[len(v)-1]
+	}
+	hasBody := r.ContentLength > 0 || len(r.TransferEncoding) > 0
+	if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+		if hasBody {
+			return nil, &apiError{status: http.StatusNotImplemented, msg: fmt.Sprintf("Unexpected content for method '%s'", r.Method)}
+		}
+		return params, nil
+	}
+	if !hasBody {
+		return params, nil
+	}
+	ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if m.Name == "upload" {
+		if ctype != "multipart/form-data" {
+			return nil, badParam("filename", "upload needs a multipart/form-data body")
+		}
+		return params, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, msg: "unable to read request body"}
+	}
+	if len(body) > maxBody {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, msg: "request entity too large"}
+	}
+	switch ctype {
+	case "application/json":
+		var obj map[string]interface{}
+		if err := json.Unmarshal(body, &obj); err != nil {
+			return nil, &apiError{status: http.StatusBadRequest, msg: "malformed JSON body: " + err.Error()}
+		}
+		for k, v := range obj {
+			if v != nil {
+				params[k] = v
+			}
+		}
+	case "application/x-www-form-urlencoded", "":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, &apiError{status: http.StatusBadRequest, msg: "malformed form body: " + err.Error()}
+		}
+		for k, v := range vals {
+			params[k] = v[len(v)-1]
+		}
+	default:
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported content type '%s'", ctype)}
+	}
+	return params, nil
+}

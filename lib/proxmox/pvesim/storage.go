@@ -1,0 +1,274 @@
+package pvesim
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wdiazux/infra/lib/proxmox/pve"
+)
+
+// cfgDigest is the digest of storage.cfg, which every storage shares.
+func (w *world) cfgDigest() string {
+	h := sha1.New()
+	for _, id := range w.storageIDs() {
+		st := w.storages[id]
+		fmt.Fprintf(h, "%s: %s\n\tcontent %s\n\tpath %s\n\tdisable %v\n", st.Type, id, st.contentList(), st.Path, st.Disabled)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (w *world) storageConfigEntry(st *storage) map[string]interface{} {
+	e := map[string]interface{}{"storage": st.ID, "type": st.Type, "content": st.contentList(), "digest": w.cfgDigest()}
+	if fileBased(st.Type) {
+		e["path"] = st.Path
+	}
+	if st.Type == "zfspool" {
+		e["pool"] = "rpool/data"
+		e["sparse"] = 1
+	}
+	if st.Disabled {
+		e["disable"] = 1
+	}
+	return e
+}
+
+func storageConfigs(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := []map[string]interface{}{}
+	for _, id := range w.storageIDs() {
+		st := w.storages[id]
+		if t := r.param("type"); t != "" && st.Type != t {
+			continue
+		}
+		if w.can(r.who, "/storage/"+id, true, "Datastore.Audit", "Datastore.AllocateSpace") {
+			out = append(out, w.storageConfigEntry(st))
+		}
+	}
+	return out, nil
+}
+
+func (w *world) storage(id string) (*storage, error) {
+	st, ok := w.storages[id]
+	if !ok {
+		return nil, failed("storage '%s' does not exist", id)
+	}
+	return st, nil
+}
+
+func storageConfig(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.storage(r.param("storage"))
+	if err != nil {
+		return nil, err
+	}
+	return w.storageConfigEntry(st), nil
+}
+
+// updateStorage answers PUT /storage/{storage}. The simulator applies content
+// and disable; other options are accepted and ignored.
+func updateStorage(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.storage(r.param("storage"))
+	if err != nil {
+		return nil, err
+	}
+	if d := r.param("digest"); d != "" && d != w.cfgDigest() {
+		return nil, failed("detected modified configuration - file changed by other user? Try again.")
+	}
+	if r.has("content") {
+		content := map[string]bool{}
+		for _, c := range pve.SplitTags(strings.ReplaceAll(r.param("content"), ",", ";")) {
+			if !slices.Contains(contentAllowed(st.Type), c) {
+				return nil, badParam("content", fmt.Sprintf("storage '%s' does not support content type '%s'", st.ID, c))
+			}
+			content[c] = true
+		}
+		st.content = content
+	}
+	if r.has("disable") {
+		st.Disabled = r.param("disable") == "1"
+	}
+	for _, k := range strings.Split(r.param("delete"), ",") {
+		switch k {
+		case "content":
+			st.content = map[string]bool{}
+		case "disable":
+			st.Disabled = false
+		}
+	}
+	return map[string]string{"storage": st.ID, "type": st.Type}, nil
+}
+
+func (w *world) storageStatusEntry(st *storage) map[string]interface{} {
+	used := st.used()
+	enabled, active := 1, 1
+	if st.Disabled {
+		enabled, active = 0, 0
+	}
+	return map[string]interface{}{
+		"storage": st.ID, "type": st.Type, "content": st.contentList(), "enabled": enabled, "active": active, "shared": 0,
+		"total": st.TotalBytes, "used": used, "avail": st.TotalBytes - used, "used_fraction": float64(used) / float64(st.TotalBytes),
+	}
+}
+
+func nodeStorages(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkNode(r.param("node")); err != nil {
+		return nil, err
+	}
+	out := []map[string]interface{}{}
+	for _, id := range w.storageIDs() {
+		st := w.storages[id]
+		if !w.can(r.who, "/storage/"+id, true, "Datastore.Audit", "Datastore.AllocateSpace") {
+			continue
+		}
+		if c := r.param("content"); c != "" && !slices.ContainsFunc(strings.Split(c, ","), func(x string) bool { return st.content[x] }) {
+			continue
+		}
+		if r.param("enabled") == "1" && st.Disabled {
+			continue
+		}
+		if id2 := r.param("storage"); id2 != "" && id2 != id {
+			continue
+		}
+		out = append(out, w.storageStatusEntry(st))
+	}
+	return out, nil
+}
+
+func storageStatus(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkNode(r.param("node")); err != nil {
+		return nil, err
+	}
+	st, err := w.storage(r.param("storage"))
+	if err != nil {
+		return nil, err
+	}
+	return w.storageStatusEntry(st), nil
+}
+
+func (st *storage) volumeEntry(v *volume) map[string]interface{} {
+	e := map[string]interface{}{"volid": st.ID + ":" + v.name, "content": v.content, "format": v.format, "size": v.size, "ctime": v.ctime}
+	if v.vmid != 0 {
+		e["vmid"] = v.vmid
+	}
+	if v.content == "images" {
+		e["used"] = v.used
+	}
+	return e
+}
+
+func storageContent(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkNode(r.param("node")); err != nil {
+		return nil, err
+	}
+	st, err := w.storage(r.param("storage"))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(st.volumes))
+	for n := range st.volumes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := []map[string]interface{}{}
+	for _, n := range names {
+		v := st.volumes[n]
+		if c := r.param("content"); c != "" && v.content != c {
+			continue
+		}
+		if id := r.param("vmid"); id != "" && strconv.Itoa(v.vmid) != id {
+			continue
+		}
+		out = append(out, st.volumeEntry(v))
+	}
+	return out, nil
+}
+
+// lookupVolume resolves the {volume} path variable, with or without its
+// "storage:" prefix. The caller holds the lock.
+func (w *world) lookupVolume(r *request) (*storage, *volume, error) {
+	st, err := w.storage(r.param("storage"))
+	if err != nil {
+		return nil, nil, err
+	}
+	name := r.param("volume")
+	if id, err := pve.ParseVolumeID(name); err == nil {
+		if id.Storage != st.ID {
+			return nil, nil, failed("volume '%s' is not on storage '%s'", name, st.ID)
+		}
+		name = id.Name
+	}
+	v, ok := st.volumes[name]
+	if !ok {
+		return nil, nil, failed("volume '%s:%s' does not exist", st.ID, name)
+	}
+	return st, v, nil
+}
+
+func volumeInfo(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, v, err := w.lookupVolume(r)
+	if err != nil {
+		return nil, err
+	}
+	if !w.can(r.who, "/storage/"+st.ID, true, "Datastore.Audit", "Datastore.AllocateSpace") {
+		return nil, forbidden("/storage/"+st.ID, "Datastore.Audit", "Datastore.AllocateSpace")
+	}
+	path := st.Path + "/" + subdir(v.content) + "/" + strings.TrimPrefix(v.name, v.content+"/")
+	if !fileBased(st.Type) {
+		path = "/dev/zvol/rpool/data/" + v.name
+	}
+	return map[string]interface{}{"path": path, "size": v.size, "used": v.used, "format": v.format}, nil
+}
+
+func deleteVolume(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	st, v, err := w.lookupVolume(r)
+	if err == nil && !w.can(r.who, "/storage/"+st.ID, false, "Datastore.Allocate") {
+		err = forbidden("/storage/"+st.ID, "Datastore.Allocate")
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	volid := st.ID + ":" + v.name
+	return s.startTask(r.who.id, "imgdel", volid, func(ctx context.Context, log taskLog) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if st.volumes[v.name] != v {
+			return fmt.Errorf("volume '%s' does not exist", volid)
+		}
+		if v.file != "" {
+			if err := os.Remove(v.file); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("unable to remove '%s': %v", volid, err)
+			}
+		}
+		delete(st.volumes, v.name)
+		return nil
+	}), nil
+}

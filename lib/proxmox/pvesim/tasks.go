@@ -1,0 +1,252 @@
+package pvesim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wdiazux/infra/lib/proxmox/pve"
+)
+
+// task is a PVE worker task.
+type task struct {
+	upid    pve.UPID
+	id      string // the UPID string
+	user    string
+	running bool
+	exit    string
+	log     []string
+	ended   time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// taskLog lets a task's work write log lines.
+type taskLog struct {
+	s *Server
+	t *task
+}
+
+// Printf appends a log line.
+func (l taskLog) Printf(format string, args ...interface{}) {
+	l.s.world.mu.Lock()
+	defer l.s.world.mu.Unlock()
+	l.printfLocked(format, args...)
+}
+
+// printfLocked appends a log line for work that holds the lock.
+func (l taskLog) printfLocked(format string, args ...interface{}) {
+	l.t.log = append(l.t.log, strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n")...)
+}
+
+// warning is returned by task work that succeeded with warnings.
+type warning struct{ n int }
+
+func (w warning) Error() string { return fmt.Sprintf("WARNINGS: %d", w.n) }
+
+// taskWork is what a task does. It returns nil, a warning, or the error the
+// task stops with.
+type taskWork func(ctx context.Context, log taskLog) error
+
+// startTask starts a worker task and returns its UPID. The caller holds no
+// lock. A pending FailNextTask fault for the type makes the task fail with
+// the fault's message instead of doing its work. onError, when set, runs
+// (without the lock) when the task fails, to undo what the handler prepared.
+func (s *Server) startTask(user, typ, id string, work taskWork, onError ...func()) string {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	return s.startTaskLocked(user, typ, id, work, onError...)
+}
+
+// startTaskLocked is startTask for a caller that holds the lock. The work
+// runs after the caller releases it.
+func (s *Server) startTaskLocked(user, typ, id string, work taskWork, onError ...func()) string {
+	w := s.world
+	u := pve.UPID{Node: w.node, PID: w.nextPID(), PStart: uint64(time.Now().UnixNano() / 1e7 & 0xFFFFFFFF),
+		StartTime: time.Now().UTC().Truncate(time.Second), Type: typ, ID: id, User: user}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &task{upid: u, id: u.String(), user: user, running: true, cancel: cancel, done: make(chan struct{})}
+	w.tasks[t.id] = t
+	w.order = append(w.order, t.id)
+
+	injected, fail := s.faults.taskFailure(typ)
+	go func() {
+		defer close(t.done)
+		defer cancel()
+		start := time.Now()
+		var err error
+		if fail {
+			err = errors.New(injected)
+		} else {
+			err = work(ctx, taskLog{s, t})
+		}
+		if wait := s.taskDuration - time.Since(start); wait > 0 && err == nil {
+			err = sleepCtx(ctx, wait)
+		}
+		var warn warning
+		if err != nil && !errors.As(err, &warn) {
+			for _, undo := range onError {
+				undo()
+			}
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch {
+		case err == nil:
+			t.exit = "OK"
+			t.log = append(t.log, "TASK OK")
+		case errors.As(err, &warn):
+			t.exit = warn.Error()
+			t.log = append(t.log, "TASK "+warn.Error())
+		default:
+			msg := strings.TrimRight(err.Error(), "\n")
+			t.exit = msg
+			t.log = append(t.log, "TASK ERROR: "+msg)
+		}
+		t.running = false
+		t.ended = time.Now()
+	}()
+	return t.id
+}
+
+// waitTasks waits for every task to stop.
+func (s *Server) waitTasks() {
+	s.world.mu.Lock()
+	var done []chan struct{}
+	for _, t := range s.world.tasks {
+		done = append(done, t.done)
+	}
+	s.world.mu.Unlock()
+	for _, d := range done {
+		<-d
+	}
+}
+
+// WaitTasks blocks until every task started so far has stopped.
+func (s *Server) WaitTasks() { s.waitTasks() }
+
+// findTask looks a task up by the {upid} path variable; PVE answers 400 on
+// the upid parameter for a malformed or unknown one.
+func (s *Server) findTask(r *request) (*task, error) {
+	id := r.param("upid")
+	if _, err := pve.ParseUPID(id); err != nil {
+		return nil, badParam("upid", "unable to parse worker upid '"+id+"'")
+	}
+	t, ok := s.world.tasks[id]
+	if !ok || t.upid.Node != r.param("node") {
+		return nil, badParam("upid", "no such task")
+	}
+	if t.user != r.who.id && !s.world.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Audit") {
+		return nil, forbidden("/nodes/"+t.upid.Node, "Sys.Audit")
+	}
+	return t, nil
+}
+
+func taskStatus(s *Server, r *request) (interface{}, error) {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	t, err := s.findTask(r)
+	if err != nil {
+		return nil, err
+	}
+	u := t.upid
+	user, tokenID, isToken := strings.Cut(u.User, "!")
+	out := map[string]interface{}{
+		"upid": t.id, "node": u.Node, "pid": u.PID, "pstart": u.PStart, "starttime": u.StartTime.Unix(),
+		"type": u.Type, "id": u.ID, "user": user, "status": "running",
+	}
+	if isToken {
+		out["tokenid"] = tokenID
+	}
+	if !t.running {
+		out["status"] = "stopped"
+		out["exitstatus"] = t.exit
+	}
+	return out, nil
+}
+
+func taskLogLines(s *Server, r *request) (interface{}, error) {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	t, err := s.findTask(r)
+	if err != nil {
+		return nil, err
+	}
+	start, limit := 0, 50
+	if v := r.param("start"); v != "" {
+		start, _ = strconv.Atoi(v)
+	}
+	if v := r.param("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	lines := []map[string]interface{}{}
+	for i := start; i < len(t.log) && (limit == 0 || i < start+limit); i++ {
+		lines = append(lines, map[string]interface{}{"n": i + 1, "t": t.log[i]})
+	}
+	return paged{data: lines, total: len(t.log)}, nil
+}
+
+func stopTask(s *Server, r *request) (interface{}, error) {
+	s.world.mu.Lock()
+	t, err := s.findTask(r)
+	if err == nil && t.user != r.who.id && !s.world.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Modify") {
+		err = forbidden("/nodes/"+t.upid.Node, "Sys.Modify")
+	}
+	s.world.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	t.cancel()
+	return nil, nil
+}
+
+func listTasks(s *Server, r *request) (interface{}, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	limit := 50
+	if v := r.param("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	out := []map[string]interface{}{}
+	for i := len(w.order) - 1; i >= 0 && len(out) < limit; i-- {
+		t := w.tasks[w.order[i]]
+		if f := r.param("typefilter"); f != "" && t.upid.Type != f {
+			continue
+		}
+		if v := r.param("vmid"); v != "" && t.upid.ID != v {
+			continue
+		}
+		if r.param("source") == "active" && !t.running {
+			continue
+		}
+		if t.user != r.who.id && !w.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Audit") {
+			continue
+		}
+		e := map[string]interface{}{"upid": t.id, "node": t.upid.Node, "pid": t.upid.PID, "pstart": t.upid.PStart,
+			"starttime": t.upid.StartTime.Unix(), "type": t.upid.Type, "id": t.upid.ID, "user": t.user}
+		if t.running {
+			e["status"] = "RUNNING"
+		} else {
+			e["status"] = t.exit
+			e["endtime"] = t.ended.Unix()
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// sleepCtx sleeps d unless ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return errors.New("received interrupt")
+	}
+}
