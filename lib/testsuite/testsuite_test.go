@@ -78,6 +78,8 @@ func TestRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, filepath.Join(root, "a.go"), "package a\n")
+			writeFile(t, filepath.Join(root, "magefiles", "config.go"), "//go:build mage\n\npackage main\n")
+			writeFile(t, filepath.Join(root, "magefiles", "test.go"), "//go:build mage\n\npackage main\n")
 			rec := &recorder{fail: tt.fail}
 			var out bytes.Buffer
 			s := testsuite.New(root, testsuite.WithRunner(rec.run), testsuite.WithOutput(&out), testsuite.WithCI(tt.ci),
@@ -85,7 +87,7 @@ func TestRun(t *testing.T) {
 
 			err := s.Run(context.Background())
 
-			wantCalls := []string{"go vet ./...", "go vet -tags mage ./magefiles", "go test -race ./..."}
+			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go test -race ./..."}
 			if tt.fail == "vet ./..." {
 				wantCalls = []string{"go vet ./...", "go test -race ./..."}
 			}

@@ -25,15 +25,8 @@ import (
 	"time"
 
 	"github.com/wdiazux/infra/lib/diskimage"
+	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
-
-var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9_.\-]`)
-
-// normalizeFilename applies PVE's rules: directories stripped, characters
-// outside [a-zA-Z0-9_.-] replaced with '_'.
-func normalizeFilename(name string) string {
-	return unsafeChars.ReplaceAllString(path.Base(strings.ReplaceAll(name, "\\", "/")), "_")
-}
 
 // checkExtension applies PVE's per-content extension rules (case-sensitive).
 func checkExtension(content, name string) error {
@@ -113,7 +106,7 @@ func (w *world) prepareTarget(r *request, name string) (*storage, string, error)
 	if !st.content[content] {
 		return nil, "", failed("storage '%s' is not configured for content-type '%s'", st.ID, content)
 	}
-	file := normalizeFilename(name)
+	file := pve.NormalizeFilename(name)
 	if err := checkExtension(content, file); err != nil {
 		return nil, "", err
 	}
@@ -309,7 +302,7 @@ func (s *Server) register(st *storage, content, file, tmp, real string) error {
 	}
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	name := volname(content, file)
+	name := pve.FileVolName(content, file)
 	st.volumes[name] = &volume{name: name, content: content, format: volumeFormat(content, file), size: virtual,
 		used: info.Size(), ctime: time.Now().Unix(), file: real}
 	return nil
@@ -447,7 +440,7 @@ func queryURLMetadata(s *Server, r *request) (interface{}, error) {
 			name = path.Base(u.Path)
 		}
 	}
-	out := map[string]interface{}{"filename": normalizeFilename(name), "mimetype": resp.Header.Get("Content-Type")}
+	out := map[string]interface{}{"filename": pve.NormalizeFilename(name), "mimetype": resp.Header.Get("Content-Type")}
 	if resp.ContentLength >= 0 {
 		out["size"] = resp.ContentLength
 	}

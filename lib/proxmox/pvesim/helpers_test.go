@@ -37,8 +37,9 @@ func newSim(t *testing.T, opts ...pvesim.Option) *sim {
 	t.Cleanup(s.Close)
 	pool := x509.NewCertPool()
 	require.True(t, pool.AppendCertsFromPEM(s.CACertPEM()))
+	id, secret := s.Token()
 	return &sim{Server: s, t: t, client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
-		auth: "PVEAPIToken=" + pvesim.DefaultTokenID + "=" + pvesim.DefaultTokenSecret}
+		auth: "PVEAPIToken=" + id + "=" + secret}
 }
 
 // answer is a raw API answer.

@@ -208,6 +208,13 @@ func Fingerprint(der []byte) string {
 	return strings.Join(parts, ":")
 }
 
+// Token returns the ID and secret of the setup's first API token.
+func (s *Server) Token() (id, secret string) {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	return s.world.firstToken, s.world.subjects[s.world.firstToken].secret
+}
+
 // URL is the API base URL, https://127.0.0.1:PORT/api2/json.
 func (s *Server) URL() string { return s.httpSrv.URL + "/api2/json" }
 
@@ -442,4 +449,24 @@ func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]inter
 		return nil, &apiError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported content type '%s'", ctype)}
 	}
 	return params, nil
+}
+
+// Serve runs a simulator until ctx ends, writing to w how to point the tools
+// at it (export lines for PROXMOX_URL, the token and the TLS fingerprint).
+func Serve(ctx context.Context, w io.Writer, opts ...Option) error {
+	s, err := New(opts...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	id, secret := s.Token()
+	s.world.mu.Lock()
+	node, version := s.world.node, s.world.version
+	s.world.mu.Unlock()
+	fmt.Fprintf(w, "pvesim: Proxmox VE %s (simulated), node %s, at %s\n", version, node, s.URL())
+	fmt.Fprintf(w, "Point the tools at it (this token exists only while the simulator runs):\n\n")
+	fmt.Fprintf(w, "export PROXMOX_URL=%s\nexport PROXMOX_TOKEN_ID='%s'\nexport PROXMOX_TOKEN_SECRET=%s\nexport PROXMOX_TLS_FINGERPRINT=%s\n\n", s.URL(), id, secret, s.Fingerprint())
+	fmt.Fprintf(w, "Stop it with Ctrl-C.\n")
+	<-ctx.Done()
+	return nil
 }

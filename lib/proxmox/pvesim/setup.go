@@ -99,18 +99,16 @@ type VMSetup struct {
 	Template bool
 }
 
-// Default token of DefaultSetup.
-const (
-	DefaultTokenID     = "root@pam!infra"
-	DefaultTokenSecret = "5b3e5b0e-4f7c-4c36-9a39-1f0c8a0b9d11"
-	DefaultPassword    = "pvesim"
-)
+// DefaultTokenID is the token of DefaultSetup; its secret is random per
+// setup (Server.Token returns it).
+const DefaultTokenID = "root@pam!infra"
 
 // DefaultSetup is a fresh Proxmox VE 9 install on the homelab's host: node
 // "pve" with 12 CPUs and 96 GiB, the storages an installer on ZFS creates
 // ("local" as a directory with iso, vztmpl and backup, "local-zfs" for disks;
-// note that "import" is off, as on a real install), the bridge vmbr0, a PCI
-// mapping for nothing, and root@pam with an all-powerful token.
+// note that "import" is off, as on a real install), the bridge vmbr0, no PCI
+// mapping, and root@pam (random password) with an all-powerful token (random
+// secret).
 func DefaultSetup() Setup {
 	return Setup{
 		Node:        "pve",
@@ -122,8 +120,8 @@ func DefaultSetup() Setup {
 			{ID: "local-zfs", Type: "zfspool", Content: []string{"images", "rootdir"}},
 		},
 		Bridges: []string{"vmbr0"},
-		Users:   []User{{ID: "root@pam", Password: DefaultPassword, ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
-		Tokens:  []Token{{ID: DefaultTokenID, Secret: DefaultTokenSecret, ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
+		Users:   []User{{ID: "root@pam", Password: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
+		Tokens:  []Token{{ID: DefaultTokenID, Secret: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
 	}
 }
 

@@ -33,6 +33,8 @@ type world struct {
 	order    []string // task UPIDs, oldest first
 	pid      uint32
 	dataDir  string
+	// firstToken is the ID of the setup's first token.
+	firstToken string
 }
 
 // subject is a user or a token, with what authenticates it and its ACL.
@@ -172,6 +174,9 @@ func newWorld(setup Setup, dataDir string) (*world, error) {
 	}
 	for _, t := range setup.Tokens {
 		w.subjects[t.ID] = &subject{id: t.ID, secret: t.Secret, token: true, acl: t.ACL}
+		if w.firstToken == "" {
+			w.firstToken = t.ID
+		}
 	}
 	for _, v := range setup.VMs {
 		c := newConfig()
@@ -255,19 +260,6 @@ func subdir(content string) string {
 		return "snippets"
 	}
 	return "images"
-}
-
-// volname is the volume name of a file of a content type on a file-based storage.
-func volname(content, file string) string {
-	switch content {
-	case "iso":
-		return "iso/" + file
-	case "vztmpl":
-		return "vztmpl/" + file
-	case "backup":
-		return "backup/" + file
-	}
-	return content + "/" + file
 }
 
 // pvePath is the path of a file as PVE would report it on the node.

@@ -1,0 +1,22 @@
+// Package proxmox is the project's Proxmox VE 9 client: every target that
+// touches Proxmox goes through it. It is built on
+// github.com/luthermonson/go-proxmox and guards callers against that
+// library's known defects:
+//
+//   - every non-2xx answer is an *APIError with the HTTP status, PVE's
+//     message and its per-parameter errors (go-proxmox ignores 596 and friends);
+//   - a task that fails is a *TaskError, and "WARNINGS: n" is success
+//     (go-proxmox's Task.Wait gets both wrong), waits honour ctx and report
+//     progress (download percentages) through a callback;
+//   - UPIDs are parsed without panicking; /cluster/nextid is read as the
+//     string PVE sends;
+//   - uploads stream a multipart body with the fields in the order pveproxy
+//     requires, with a Content-Length;
+//   - safe requests are retried with backoff on transient failures
+//     (connection reset, 502, 503, 596); a POST is never retried blindly;
+//   - API tokens never reach a log line or an error.
+//
+// Operations are written as "ensure" steps that are safe to re-run: they
+// look at what exists first and change only what differs. Preflight checks
+// that a host, a token and an inventory fit together before anything runs.
+package proxmox

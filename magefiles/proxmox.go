@@ -1,0 +1,65 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+)
+
+// Proxmox checks the Proxmox VE host and runs the simulator.
+type Proxmox mg.Namespace
+
+// Preflight checks the host, the token and the inventory fit together (PVE version, privileges, storages, bridge, VM IDs, GPU mapping).
+func (Proxmox) Preflight(ctx context.Context,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	inv, err := inventory.Load(inventoryFile(file))
+	if err != nil {
+		return err
+	}
+	report, err := proxmox.PreflightInventory(ctx, inv, proxmox.WithLogger(logger()))
+	if err != nil {
+		return err
+	}
+	if err := report.WriteTable(os.Stdout); err != nil {
+		return err
+	}
+	if !report.OK() {
+		return fmt.Errorf("preflight: %d check(s) failed; fix them and run proxmox:preflight again", len(report.Failed()))
+	}
+	fmt.Println("\npreflight: the host is ready")
+	return nil
+}
+
+// Sim runs the Proxmox VE 9 simulator on loopback (default 127.0.0.1:8006) shaped like the inventory's host, until Ctrl-C.
+func (Proxmox) Sim(ctx context.Context,
+	// loopback address to listen on (default 127.0.0.1:8006)
+	addr *string,
+	// start from a host already prepared as preflight asks (import content, GPU mapping)
+	prepared *bool,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	inv, err := inventory.Load(inventoryFile(file))
+	if err != nil {
+		return err
+	}
+	listen := "127.0.0.1:8006"
+	if addr != nil {
+		listen = *addr
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	return pvesim.Serve(ctx, os.Stdout, pvesim.WithListenAddr(listen), pvesim.WithLogger(logger()),
+		pvesim.WithSetup(pvesim.SetupFor(inv, prepared != nil && *prepared)))
+}
