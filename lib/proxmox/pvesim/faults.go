@@ -15,6 +15,7 @@ type faults struct {
 	mu        sync.Mutex
 	requests  []*requestFault
 	tasks     map[string][]string
+	warnings  map[string][]int
 	bandwidth int64
 }
 
@@ -29,7 +30,7 @@ type requestFault struct {
 }
 
 func newFaults(bandwidth int64) *faults {
-	return &faults{tasks: map[string][]string{}, bandwidth: bandwidth}
+	return &faults{tasks: map[string][]string{}, warnings: map[string][]int{}, bandwidth: bandwidth}
 }
 
 // FailNextTask makes the next task of type typ (qmcreate, download, ...) fail
@@ -38,6 +39,14 @@ func (s *Server) FailNextTask(typ, msg string) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.tasks[typ] = append(s.faults.tasks[typ], msg)
+}
+
+// WarnNextTask makes the next task of type typ do its work and then stop
+// with "WARNINGS: n", which PVE counts as success.
+func (s *Server) WarnNextTask(typ string, n int) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.warnings[typ] = append(s.faults.warnings[typ], n)
 }
 
 // FailNextRequest answers the next request with method whose API path starts
@@ -110,6 +119,17 @@ func (f *faults) taskFailure(typ string) (string, bool) {
 	}
 	f.tasks[typ] = msgs[1:]
 	return msgs[0], true
+}
+
+func (f *faults) taskWarnings(typ string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ns := f.warnings[typ]
+	if len(ns) == 0 {
+		return 0
+	}
+	f.warnings[typ] = ns[1:]
+	return ns[0]
 }
 
 func (f *faults) rate() int64 {

@@ -257,7 +257,7 @@ func deleteVolume(s *Server, r *request) (interface{}, error) {
 		return nil, err
 	}
 	volid := st.ID + ":" + v.name
-	return s.startTask(r.who.id, "imgdel", volid, func(ctx context.Context, log taskLog) error {
+	return s.startTask(r.who.id, "imgdel", "", func(ctx context.Context, log taskLog) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if st.volumes[v.name] != v {

@@ -73,18 +73,22 @@ func (s *Server) startTaskLocked(user, typ, id string, work taskWork, onError ..
 	w.order = append(w.order, t.id)
 
 	injected, fail := s.faults.taskFailure(typ)
+	warnings := s.faults.taskWarnings(typ)
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		start := time.Now()
-		var err error
-		if fail {
+		// The task takes its time first and changes state at the end, so
+		// locks set by the handler hold for the whole task, as on PVE.
+		err := sleepCtx(ctx, s.taskDuration)
+		switch {
+		case err != nil:
+		case fail:
 			err = errors.New(injected)
-		} else {
+		default:
 			err = work(ctx, taskLog{s, t})
 		}
-		if wait := s.taskDuration - time.Since(start); wait > 0 && err == nil {
-			err = sleepCtx(ctx, wait)
+		if err == nil && warnings > 0 {
+			err = warning{n: warnings}
 		}
 		var warn warning
 		if err != nil && !errors.As(err, &warn) {
