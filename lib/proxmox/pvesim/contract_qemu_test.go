@@ -37,14 +37,14 @@ func TestContractCreateWithImport(t *testing.T) {
 	s := importedSim(t)
 	upid := s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{
 		"vmid": "9000", "name": "talos-v1-12-7", "machine": "q35", "bios": "ovmf", "cpu": "host", "cores": "2", "memory": "2048",
-		"scsihw":   "virtio-scsi-single",
-		"scsi0":    "local-zfs:0,import-from=local:import/talos.qcow2,discard=on,iothread=1,ssd=1",
-		"efidisk0": "local-zfs:1,efitype=4m,pre-enrolled-keys=0",
+		"scsihw":    "virtio-scsi-single",
+		"scsi0":     "local-zfs:0,import-from=local:import/talos.qcow2,discard=on,iothread=1,ssd=1",
+		"efidisk0":  "local-zfs:1,efitype=4m,pre-enrolled-keys=0",
 		"tpmstate0": "local-zfs:1,version=v2.0",
-		"ide2":     "local-zfs:cloudinit",
-		"net0":     "virtio,bridge=vmbr0",
-		"agent":    "enabled=1",
-		"tags":     "Talos;kubernetes,v1.12.7",
+		"ide2":      "local-zfs:cloudinit",
+		"net0":      "virtio,bridge=vmbr0",
+		"agent":     "enabled=1",
+		"tags":      "Talos;kubernetes,v1.12.7",
 	}))
 	require.Contains(t, upid, ":qmcreate:9000:")
 	exit, log := s.waitTask(upid)
@@ -246,4 +246,3 @@ func TestContractMappedGPU(t *testing.T) {
 	exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "111", "net0": "virtio,bridge=vmbr0"})))
 	require.Equal(t, "OK", exit, "SDN.Use on the bridge allows the NIC")
 }
-

@@ -170,7 +170,7 @@ func TestContractDownloadProgressAndBandwidth(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond, "96 MiB at 1 GiB/s takes about 90 ms")
 	var percents []string
 	for _, l := range log {
-		if strings.HasSuffix(strings.Fields(l+" x")[0], "K") && strings.Contains(l, "%") {
+		if strings.HasSuffix(strings.Fields(l + " x")[0], "K") && strings.Contains(l, "%") {
 			percents = append(percents, strings.Fields(l)[len(strings.Fields(l))-3])
 		}
 	}
