@@ -16,6 +16,8 @@ import (
 
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -107,7 +109,7 @@ func TestEnvrcExportsNamesWithoutValues(t *testing.T) {
 			exported = append(exported, strings.Fields(name)...)
 		}
 	}
-	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "SOPS_AGE_KEY_FILE", "TALOSCONFIG", "KUBECONFIG"} {
+	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT", "PROXMOX_TLS_INSECURE", "SOPS_AGE_KEY_FILE", "TALOSCONFIG", "KUBECONFIG"} {
 		require.Contains(t, exported, name)
 	}
 	require.Contains(t, readFile(t, ".gitignore"), ".envrc.local", "the values file .envrc loads must be gitignored")
@@ -264,7 +266,14 @@ func TestNpinsPinsNixpkgs(t *testing.T) {
 // combined output and exit code.
 func mage(t *testing.T, args ...string) (string, int) {
 	t.Helper()
+	return mageEnv(t, nil, args...)
+}
+
+// mageEnv is mage with extra environment variables.
+func mageEnv(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "go", append([]string{"run", "mage.go"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -337,4 +346,48 @@ func TestTerraformReadsWhatTheToolsRead(t *testing.T) {
 	var ours strings.Builder
 	require.NoError(t, inv.WriteJSON(&ours))
 	require.JSONEq(t, ours.String(), fromTerraform)
+}
+
+// TestPreflightTarget runs `proxmox:preflight` against simulated hosts shaped
+// like homelab.yaml: ready, fresh (import off, no GPU mapping), a token
+// missing privileges, and a planned VM ID held by someone else.
+func TestPreflightTarget(t *testing.T) {
+	inv, err := inventory.Load(inventory.DefaultFile)
+	require.NoError(t, err)
+	limited := pvesim.SetupFor(inv, true)
+	limited.Tokens = []pvesim.Token{{ID: "infra@pve!limited", Secret: "limited-secret", ACL: []pvesim.ACL{{Path: "/", Role: "PVEAuditor", Propagate: true}}}}
+	taken := pvesim.SetupFor(inv, true)
+	taken.VMs = []pvesim.VMSetup{{VMID: 9102, Name: "hand-made"}}
+	tests := []struct {
+		name  string
+		setup pvesim.Setup
+		code  int
+		want  []string
+	}{
+		{"ready host", pvesim.SetupFor(inv, true), 0, []string{"preflight: the host is ready"}},
+		{"fresh host", pvesim.SetupFor(inv, false), 1, []string{
+			"FAIL storage local holds import\n  fix: Datacenter → Storage → local → Edit → Content: add Import",
+			"FAIL PCI mapping rtx4000", "preflight: 2 check(s) failed"}},
+		{"token without privileges", limited, 1, []string{
+			"FAIL privileges on /storage/local", "token infra@pve!limited", "PVEDatastoreAdmin"}},
+		{"VM ID taken", taken, 1, []string{
+			`FAIL VM ID 9102`, `held by "hand-made"`, "change images.ubuntu.template_id in homelab.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, err := pvesim.New(pvesim.WithSetup(tt.setup))
+			require.NoError(t, err)
+			defer sim.Close()
+			id, secret := sim.Token()
+			out, code := mageEnv(t, []string{
+				proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
+				proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "=",
+			}, "proxmox:preflight")
+			require.Equal(t, tt.code, code, out)
+			for _, w := range tt.want {
+				require.Contains(t, out, w)
+			}
+			require.NotContains(t, out, secret, "the token secret never reaches the output")
+		})
+	}
 }

@@ -125,6 +125,12 @@ type Volume struct {
 	VMID    int    `json:"vmid"`
 }
 
+// ID parses the volume's ID.
+func (v Volume) ID() pve.VolumeID {
+	id, _ := pve.ParseVolumeID(v.VolID)
+	return id
+}
+
 // Volumes lists a storage's volumes, optionally of one content type.
 func (c *Client) Volumes(ctx context.Context, node, storage, content string) ([]Volume, error) {
 	q := url.Values{}

@@ -138,27 +138,22 @@ func (f *faults) rate() int64 {
 	return f.bandwidth
 }
 
-// applyFault acts on a fault; done says the request is answered (with status).
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *requestFault) (bool, int) {
+// applyFault acts on a fault; done says the request is answered.
+func (s *Server) applyFault(r *http.Request, f *requestFault) (outcome, bool) {
 	switch {
 	case f.stall > 0:
 		select {
 		case <-time.After(f.stall):
 		case <-r.Context().Done():
 		}
-		return false, 0
+		return outcome{}, false
 	case f.reset:
 		if f.afterBytes > 0 {
 			_, _ = io.CopyN(io.Discard, r.Body, f.afterBytes)
 		}
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-			}
-		}
-		return true, 0
+		return outcome{reset: true}, true
 	default:
-		return true, s.fail(w, r, &apiError{status: f.status, msg: f.msg})
+		return failure(&apiError{status: f.status, msg: f.msg}), true
 	}
 }
 

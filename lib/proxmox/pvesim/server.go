@@ -161,6 +161,7 @@ func (s *Server) start(addr string) error {
 	}
 	s.caPEM, s.fp = caPEM, fp
 	s.httpSrv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.httpSrv.Config.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
 	s.httpSrv.Listener.Close()
 	s.httpSrv.Listener = ln
 	s.httpSrv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
@@ -283,25 +284,57 @@ type paged struct {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Method: r.Method}
-	status := s.serve(w, r, &rec)
-	rec.Status = status
+	out := s.serve(r, &rec)
+	rec.Status = out.status
+	if out.err != nil {
+		rec.Status = out.err.status
+		// Drain what is left of the body so the client reads the answer.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
+	}
+	// Record before answering, so a client that sees the answer also
+	// sees the request in Requests.
 	s.record(rec)
-	s.log.Debug("pvesim request", "method", rec.Method, "path", rec.Path, "status", status)
+	s.log.Debug("pvesim request", "method", rec.Method, "path", rec.Path, "status", rec.Status)
+	switch {
+	case out.reset:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+	case out.err != nil:
+		writeError(w, out.err)
+	case out.paged != nil:
+		writeData(w, out.paged.data, &out.paged.total)
+	default:
+		writeData(w, out.data, nil)
+	}
 }
 
-// serve answers a request and returns the status sent (0 for a reset).
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int {
+// outcome is how a request is answered: data, an error, or a reset.
+type outcome struct {
+	status int
+	data   interface{}
+	paged  *paged
+	err    *apiError
+	reset  bool
+}
+
+func failure(e *apiError) outcome { return outcome{err: e} }
+
+// serve works out the answer to a request without writing it.
+func (s *Server) serve(r *http.Request, rec *Request) outcome {
 	apiPath, ok := strings.CutPrefix(r.URL.Path, "/api2/json")
 	if !ok {
-		return s.fail(w, r, notImplemented(r.Method, r.URL.Path))
+		return failure(notImplemented(r.Method, r.URL.Path))
 	}
 	if apiPath == "" {
 		apiPath = "/"
 	}
 	rec.Path = apiPath
 	if f := s.faults.take(r.Method, apiPath); f != nil {
-		if done, status := s.applyFault(w, r, f); done {
-			return status
+		if out, done := s.applyFault(r, f); done {
+			return out
 		}
 	}
 	m, vars, found := s.schema.Lookup(r.Method, apiPath)
@@ -312,20 +345,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int
 			if s.authDelay > 0 {
 				time.Sleep(s.authDelay)
 			}
-			return s.fail(w, r, err)
+			return failure(err)
 		}
 	}
 	if !found {
-		return s.fail(w, r, notImplemented(r.Method, apiPath))
+		return failure(notImplemented(r.Method, apiPath))
 	}
 	raw, perr := s.readParams(r, m)
 	if perr != nil {
-		return s.fail(w, r, perr)
+		return failure(perr)
 	}
 	var up *uploaded
 	if m.Name == "upload" {
 		if up, perr = s.readUpload(r, raw); perr != nil {
-			return s.fail(w, r, perr)
+			return failure(perr)
 		}
 	}
 	for k, v := range vars {
@@ -337,7 +370,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int
 		if up != nil {
 			os.Remove(up.tmp)
 		}
-		return s.fail(w, r, badParams(errs))
+		return failure(badParams(errs))
 	}
 	req := &request{method: r.Method, path: apiPath, m: m, params: params, who: who, http: r, ctx: r.Context(), upload: up}
 	if who != nil {
@@ -347,12 +380,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int
 			}
 			var ae *apiError
 			errors.As(err, &ae)
-			return s.fail(w, r, ae)
+			return failure(ae)
 		}
 	}
 	h, ok := s.handlers[m.Method+" "+m.Path]
 	if !ok {
-		return s.fail(w, r, notImplemented(r.Method, apiPath))
+		return failure(notImplemented(r.Method, apiPath))
 	}
 	data, err := h(s, req)
 	if err != nil {
@@ -360,20 +393,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *Request) int
 		if !errors.As(err, &ae) {
 			ae = failed("%v", err)
 		}
-		return s.fail(w, r, ae)
+		return failure(ae)
 	}
 	if p, ok := data.(paged); ok {
-		writeData(w, p.data, &p.total)
-	} else {
-		writeData(w, data, nil)
+		return outcome{status: http.StatusOK, paged: &p}
 	}
-	return http.StatusOK
-}
-
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *apiError) int {
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
-	writeError(w, e)
-	return e.status
+	return outcome{status: http.StatusOK, data: data}
 }
 
 // stringParams renders the request's own parameters (path variables left

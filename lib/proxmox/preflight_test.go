@@ -1,0 +1,137 @@
+package proxmox_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+)
+
+func homelab(t *testing.T) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load("../../homelab.yaml")
+	require.NoError(t, err)
+	return inv
+}
+
+// find returns the check whose name starts with prefix.
+func find(t *testing.T, r proxmox.PreflightReport, prefix string) proxmox.Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if strings.HasPrefix(c.Name, prefix) {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %+v", prefix, r.Checks)
+	return proxmox.Check{}
+}
+
+func TestPreflight(t *testing.T) {
+	inv := homelab(t)
+	plan := proxmox.PlanFor(inv)
+	ctx := context.Background()
+
+	t.Run("a prepared host is all green", func(t *testing.T) {
+		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, true)))
+		r := e.client.Preflight(ctx, plan)
+		require.True(t, r.OK(), "%+v", r.Failed())
+		for _, c := range r.Checks {
+			require.Equal(t, proxmox.Pass, c.Status, "%s: %s", c.Name, c.Detail)
+		}
+		require.Equal(t, "17 planned IDs free: 110 151 152 153 154 155 9000 9100 9102 9110 9112 9200 9202 9300 9302 9400 9402", find(t, r, "VM IDs").Detail)
+		var out bytes.Buffer
+		require.NoError(t, r.WriteTable(&out))
+		require.Contains(t, out.String(), "storage local holds import")
+		require.NotContains(t, out.String(), "fix:")
+	})
+
+	t.Run("a fresh host lacks import content and the GPU mapping", func(t *testing.T) {
+		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, false)))
+		r := e.client.Preflight(ctx, plan)
+		require.False(t, r.OK())
+		imp := find(t, r, "storage local holds import")
+		require.Equal(t, proxmox.Fail, imp.Status)
+		require.Equal(t, "content is backup,iso,vztmpl; import is missing (it is off by default on PVE)", imp.Detail)
+		require.Equal(t, "Datacenter → Storage → local → Edit → Content: add Import", imp.Fix)
+		gpu := find(t, r, "PCI mapping rtx4000")
+		require.Equal(t, proxmox.Fail, gpu.Status)
+		require.Contains(t, gpu.Fix, "Datacenter → Resource Mappings → PCI Devices → Add: name rtx4000")
+		require.Len(t, r.Failed(), 2)
+
+		var out bytes.Buffer
+		require.NoError(t, r.WriteTable(&out))
+		require.Contains(t, out.String(), "FAIL storage local holds import\n  fix: Datacenter → Storage → local → Edit → Content: add Import")
+	})
+
+	t.Run("a token without the VM privileges", func(t *testing.T) {
+		setup := pvesim.SetupFor(inv, true)
+		setup.Tokens = []pvesim.Token{{ID: "infra@pve!limited", Secret: "limited-secret", ACL: []pvesim.ACL{
+			{Path: "/", Role: "PVEAuditor", Propagate: true},
+			{Path: "/storage", Role: "PVEDatastoreAdmin", Propagate: true},
+		}}}
+		e := newEnv(t, pvesim.WithSetup(setup))
+		r := e.client.Preflight(ctx, plan)
+		require.False(t, r.OK())
+		vm := find(t, r, "privileges on /vms/9000")
+		require.Equal(t, proxmox.Fail, vm.Status)
+		require.Contains(t, vm.Detail, "missing VM.Allocate, VM.Clone")
+		require.Contains(t, vm.Fix, "path /vms/9000, token infra@pve!limited")
+		require.Contains(t, vm.Fix, "PVEVMAdmin")
+		sdn := find(t, r, "privileges on /sdn/zones/localnetwork/vmbr0")
+		require.Equal(t, proxmox.Fail, sdn.Status)
+		require.Contains(t, sdn.Fix, "PVESDNUser")
+		require.Equal(t, proxmox.Pass, find(t, r, "privileges on /storage/local").Status)
+	})
+
+	t.Run("a planned VM ID taken by a VM that is not ours", func(t *testing.T) {
+		setup := pvesim.SetupFor(inv, true)
+		setup.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "someones-vm"}, {VMID: 9102, Name: "ubuntu-2404-template", Tags: proxmox.ManagedTag}}
+		e := newEnv(t, pvesim.WithSetup(setup))
+		r := e.client.Preflight(ctx, plan)
+		require.False(t, r.OK())
+		taken := find(t, r, "VM ID 9000")
+		require.Equal(t, proxmox.Fail, taken.Status)
+		require.Equal(t, `planned for talos template but held by "someones-vm", which this project did not create`, taken.Detail)
+		require.Equal(t, "free VM 9000 on the host, or change talos.template_id in homelab.yaml to a free ID", taken.Fix)
+		ours := find(t, r, "VM ID 9102")
+		require.Equal(t, proxmox.Pass, ours.Status)
+		require.Contains(t, ours.Detail, "already ours")
+	})
+
+	t.Run("PVE versions", func(t *testing.T) {
+		for version, want := range map[string]proxmox.Status{"9.1.2": proxmox.Pass, "8.4.1": proxmox.Warn, "8.3.0": proxmox.Fail} {
+			setup := pvesim.SetupFor(inv, true)
+			setup.Version = version
+			e := newEnv(t, pvesim.WithSetup(setup))
+			r := e.client.Preflight(ctx, plan)
+			require.Equal(t, want, find(t, r, "PVE version").Status, version)
+			require.Equal(t, want != proxmox.Fail, r.OK(), version)
+		}
+	})
+
+	t.Run("a wrong token stops early with a fix", func(t *testing.T) {
+		e := newEnv(t)
+		cfg := e.cfg
+		cfg.TokenSecret = "00000000-0000-4000-8000-000000000000"
+		r := e.newClient(t, cfg).Preflight(ctx, plan)
+		require.Len(t, r.Checks, 1)
+		require.Equal(t, proxmox.Fail, r.Checks[0].Status)
+		require.Contains(t, r.Checks[0].Fix, "PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET")
+	})
+
+	t.Run("a storage that cannot hold imports", func(t *testing.T) {
+		zfsPlan := plan
+		zfsPlan.ImportStorage = "local-zfs"
+		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, true)))
+		r := e.client.Preflight(ctx, zfsPlan)
+		c := find(t, r, "storage local-zfs holds import")
+		require.Equal(t, proxmox.Fail, c.Status)
+		require.Equal(t, "type zfspool cannot hold import content (only directory-like storages can)", c.Detail)
+	})
+}
