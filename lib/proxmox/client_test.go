@@ -211,3 +211,15 @@ func TestWaitTask(t *testing.T) {
 		require.ErrorContains(t, err, "unable to parse worker upid")
 	})
 }
+
+func TestLockedVMErrorNamesTheOperation(t *testing.T) {
+	setup := pvesim.DefaultSetup()
+	setup.VMs = []pvesim.VMSetup{{VMID: 100, Name: "busy"}}
+	e := newEnv(t, pvesim.WithSetup(setup))
+	require.True(t, e.sim.HoldLock(100, "backup"))
+	_, err := e.client.DeleteVM(context.Background(), "pve", 100, true)
+	var apiErr *proxmox.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, "VM is locked (backup)", apiErr.Message)
+	require.ErrorContains(t, err, "delete VM 100: DELETE /nodes/pve/qemu/100: 500 VM is locked (backup)")
+}

@@ -26,7 +26,7 @@ type env struct {
 
 // newEnv starts pvesim and a client pinned to its certificate, with fast
 // polling and retries so tests stay quick.
-func newEnv(t *testing.T, opts ...pvesim.Option) *env {
+func newEnv(t testing.TB, opts ...pvesim.Option) *env {
 	t.Helper()
 	s, err := pvesim.New(opts...)
 	require.NoError(t, err)
@@ -38,7 +38,7 @@ func newEnv(t *testing.T, opts ...pvesim.Option) *env {
 	return e
 }
 
-func (e *env) newClient(t *testing.T, cfg proxmox.Config, opts ...proxmox.Option) *proxmox.Client {
+func (e *env) newClient(t testing.TB, cfg proxmox.Config, opts ...proxmox.Option) *proxmox.Client {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base := []proxmox.Option{proxmox.WithLogger(log), proxmox.WithPollInterval(5 * time.Millisecond),
@@ -59,7 +59,7 @@ func (e *env) requests(method, prefix string) int {
 	return n
 }
 
-func imageServer(t *testing.T, files map[string][]byte) *httptest.Server {
+func imageServer(t testing.TB, files map[string][]byte) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, ok := files[strings.TrimPrefix(r.URL.Path, "/")]
@@ -73,7 +73,7 @@ func imageServer(t *testing.T, files map[string][]byte) *httptest.Server {
 	return srv
 }
 
-func qcow2(t *testing.T, size int64, payload []byte) []byte {
+func qcow2(t testing.TB, size int64, payload []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	_, err := diskimage.WriteQCOW2(&buf, size, payload)
