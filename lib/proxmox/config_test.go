@@ -75,12 +75,12 @@ func TestConfigNeverShowsTheSecret(t *testing.T) {
 
 func TestLinePercent(t *testing.T) {
 	tests := map[string]float64{
-		"  32768K ........ ........ ........ ........ 64%  110M 0s": 64,
+		"  32768K ........ ........ ........ ........ 64%  110M 0s":   64,
 		" 98304K ....                                100% 90.2M=1.0s": 100,
-		"transferred 1.0 GiB of 2.0 GiB (50.00%)":                   50,
-		"downloading https://x/y.qcow2 to /var/lib/vz/import/y":     -1,
-		"calculating checksum...OK, checksum verified":             -1,
-		"load is 250%":                                              -1,
+		"transferred 1.0 GiB of 2.0 GiB (50.00%)":                     50,
+		"downloading https://x/y.qcow2 to /var/lib/vz/import/y":       -1,
+		"calculating checksum...OK, checksum verified":                -1,
+		"load is 250%": -1,
 	}
 	for line, want := range tests {
 		require.Equal(t, want, linePercent(line), line)
