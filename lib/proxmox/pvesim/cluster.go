@@ -3,7 +3,6 @@ package pvesim
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -158,35 +157,16 @@ func resources(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func (w *world) storageIDs() []string {
-	ids := make([]string, 0, len(w.storages))
-	for id := range w.storages {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+func (w *world) storageIDs() []string { return sortedKeys(w.storages) }
 
-func (w *world) vmIDs() []int {
-	ids := make([]int, 0, len(w.vms))
-	for id := range w.vms {
-		ids = append(ids, id)
-	}
-	sort.Ints(ids)
-	return ids
-}
+func (w *world) vmIDs() []int { return sortedKeys(w.vms) }
 
 func pciMappings(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := []map[string]interface{}{}
-	ids := make([]string, 0, len(w.mappings))
-	for id := range w.mappings {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range sortedKeys(w.mappings) {
 		if !w.can(r.who, "/mapping/pci/"+id, true, "Mapping.Modify", "Mapping.Use", "Mapping.Audit") {
 			continue
 		}

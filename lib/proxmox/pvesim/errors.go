@@ -77,7 +77,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		_, _ = w.Write(body)
 		return
 	}
-	conn, buf, err := hj.Hijack()
+	conn, _, err := hj.Hijack()
 	if err != nil {
 		return
 	}
@@ -87,5 +87,4 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	fmt.Fprintf(bw, "Content-Type: application/json;charset=UTF-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
 	_, _ = bw.Write(body)
 	_ = bw.Flush()
-	_ = buf
 }

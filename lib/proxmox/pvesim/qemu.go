@@ -91,6 +91,19 @@ func (w *world) lookupVM(r *request) (*vm, error) {
 	return v, nil
 }
 
+// writableVM finds the VM of the {vmid} path variable and refuses a locked
+// one. Caller holds the lock.
+func (w *world) writableVM(r *request) (*vm, error) {
+	v, err := w.lookupVM(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkLock(r); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // checkLock refuses to touch a locked VM, unless root@pam asks to skip it.
 func (v *vm) checkLock(r *request) error {
 	if v.lock != "" && !(r.param("skiplock") == "1" && r.who.id == "root@pam") {
@@ -404,11 +417,8 @@ func destroyVM(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, err := w.lookupVM(r)
+	v, err := w.writableVM(r)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.checkLock(r); err != nil {
 		return nil, err
 	}
 	for _, other := range w.vms {
@@ -489,11 +499,8 @@ func vmConfig(s *Server, r *request) (interface{}, error) {
 // updateConfig applies PUT/POST .../config. Caller holds the lock.
 func (s *Server) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	w := s.world
-	v, err := w.lookupVM(r)
+	v, err := w.writableVM(r)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := v.checkLock(r); err != nil {
 		return nil, nil, err
 	}
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
@@ -657,11 +664,8 @@ func resizeDisk(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, err := w.lookupVM(r)
+	v, err := w.writableVM(r)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.checkLock(r); err != nil {
 		return nil, err
 	}
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
@@ -709,11 +713,8 @@ func convertToTemplate(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, err := w.lookupVM(r)
+	v, err := w.writableVM(r)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.checkLock(r); err != nil {
 		return nil, err
 	}
 	if v.isTemplate() {
@@ -755,11 +756,8 @@ func cloneVM(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	src, err := w.lookupVM(r)
+	src, err := w.writableVM(r)
 	if err != nil {
-		return nil, err
-	}
-	if err := src.checkLock(r); err != nil {
 		return nil, err
 	}
 	newid, _ := strconv.Atoi(r.param("newid"))

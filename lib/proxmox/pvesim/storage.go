@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -187,13 +186,8 @@ func storageContent(s *Server, r *request) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(st.volumes))
-	for n := range st.volumes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	out := []map[string]interface{}{}
-	for _, n := range names {
+	for _, n := range sortedKeys(st.volumes) {
 		v := st.volumes[n]
 		if c := r.param("content"); c != "" && v.content != c {
 			continue
