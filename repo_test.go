@@ -3,6 +3,9 @@ package infra_test
 import (
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,4 +393,71 @@ func TestPreflightTarget(t *testing.T) {
 			require.NotContains(t, out, secret, "the token secret never reaches the output")
 		})
 	}
+}
+
+// TestPackagesAreDocumented holds every package to the style guide: a doc.go
+// saying what the package owns, and a doc comment on every exported
+// top-level identifier and method.
+func TestPackagesAreDocumented(t *testing.T) {
+	var missing []string
+	dirs := map[string]bool{}
+	for _, root := range []string{"lib", "internal"} {
+		require.NoError(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			dirs[filepath.Dir(path)] = true
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
+			require.NoError(t, err)
+			for _, decl := range f.Decls {
+				switch d := decl.(type) {
+				case *ast.FuncDecl:
+					if d.Name.IsExported() && d.Doc == nil && (d.Recv == nil || exportedRecv(d.Recv)) {
+						missing = append(missing, path+": func "+d.Name.Name)
+					}
+				case *ast.GenDecl:
+					for _, spec := range d.Specs {
+						switch s := spec.(type) {
+						case *ast.TypeSpec:
+							if s.Name.IsExported() && d.Doc == nil && s.Doc == nil {
+								missing = append(missing, path+": type "+s.Name.Name)
+							}
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								if n.IsExported() && d.Doc == nil && s.Doc == nil && s.Comment == nil {
+									missing = append(missing, path+": "+n.Name)
+								}
+							}
+						}
+					}
+				}
+			}
+			return nil
+		}))
+	}
+	for dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, "doc.go")); err != nil {
+			missing = append(missing, dir+": no doc.go")
+		}
+	}
+	slices.Sort(missing)
+	require.Empty(t, missing, "document these")
+}
+
+func exportedRecv(recv *ast.FieldList) bool {
+	typ := recv.List[0].Type
+	if star, ok := typ.(*ast.StarExpr); ok {
+		typ = star.X
+	}
+	if idx, ok := typ.(*ast.IndexExpr); ok {
+		typ = idx.X
+	}
+	id, ok := typ.(*ast.Ident)
+	return ok && id.IsExported()
 }
