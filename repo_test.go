@@ -461,3 +461,34 @@ func exportedRecv(recv *ast.FieldList) bool {
 	id, ok := typ.(*ast.Ident)
 	return ok && id.IsExported()
 }
+
+// TestLibPackagesHaveExamples: each lib package shows its use in at least one
+// runnable Example (internal packages and commands excepted).
+func TestLibPackagesHaveExamples(t *testing.T) {
+	hasExample := map[string]bool{}
+	pkgs := map[string]bool{}
+	require.NoError(t, filepath.WalkDir("lib", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "internal" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		dir := filepath.Dir(path)
+		pkgs[dir] = true
+		if strings.HasSuffix(path, "_test.go") {
+			src, err := os.ReadFile(path)
+			require.NoError(t, err)
+			if regexp.MustCompile(`(?m)^func Example\w*\(\) \{$`).Match(src) && strings.Contains(string(src), "// Output:") {
+				hasExample[dir] = true
+			}
+		}
+		return nil
+	}))
+	for dir := range pkgs {
+		require.True(t, hasExample[dir], "%s has no runnable Example (func ExampleX() with // Output:)", dir)
+	}
+}
