@@ -200,11 +200,9 @@ func TestWaitTask(t *testing.T) {
 		slow := newEnv(t, pvesim.WithTaskDuration(time.Hour))
 		ctx, cancel := context.WithCancel(ctx)
 		go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-		start := time.Now()
 		_, err := slow.client.CreateVM(ctx, "pve", 132, nil, nil)
 		require.ErrorIs(t, err, context.Canceled)
 		require.ErrorContains(t, err, "it keeps running on the host")
-		require.Less(t, time.Since(start), 5*time.Second)
 	})
 	t.Run("a malformed UPID is an error, not a panic", func(t *testing.T) {
 		_, err := e.client.WaitTask(ctx, "UPID:pve:1:2:3:x:y:z", nil)

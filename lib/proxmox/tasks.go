@@ -70,7 +70,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string, progress Progress) (
 			ExitStatus string `json:"exitstatus"`
 		}
 		if err := c.get(ctx, base+"/status", nil, &st); err != nil {
-			return nil, fmt.Errorf("wait for task %s: %w", u.Describe(), err)
+			return nil, waitError(ctx, u, err)
 		}
 		// Read the log after the status, so a stopped task's log is complete.
 		var lines []struct {
@@ -78,7 +78,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string, progress Progress) (
 			T string `json:"t"`
 		}
 		if err := c.get(ctx, base+"/log", url.Values{"start": {strconv.Itoa(len(log))}, "limit": {"0"}}, &lines); err != nil {
-			return nil, fmt.Errorf("wait for task %s: %w", u.Describe(), err)
+			return nil, waitError(ctx, u, err)
 		}
 		for _, l := range lines {
 			log = append(log, l.T)
@@ -91,10 +91,19 @@ func (c *Client) WaitTask(ctx context.Context, upid string, progress Progress) (
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for task %s (it keeps running on the host): %w", u.Describe(), ctx.Err())
+			return nil, waitError(ctx, u, ctx.Err())
 		case <-time.After(c.poll):
 		}
 	}
+}
+
+// waitError explains why a wait ended early. A cancelled wait does not stop
+// the task, and says so.
+func waitError(ctx context.Context, u pve.UPID, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("wait for task %s (it keeps running on the host): %w", u.Describe(), ctx.Err())
+	}
+	return fmt.Errorf("wait for task %s: %w", u.Describe(), err)
 }
 
 func taskOutcome(u pve.UPID, exit string, log []string) (*TaskResult, error) {

@@ -74,6 +74,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := t.next.RoundTrip(r)
 		retry := false
 		switch {
+		case err != nil && req.Context().Err() != nil:
+			// The caller gave up; that is not the host's doing.
+			return nil, fmt.Errorf("%s %s: %w", req.Method, path, req.Context().Err())
 		case err != nil:
 			// Before the request left (dial failure) any method may be
 			// retried; after, only the idempotent ones.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -157,17 +156,15 @@ func TestContractDownloadURL(t *testing.T) {
 	})
 }
 
-func TestContractDownloadProgressAndBandwidth(t *testing.T) {
+func TestContractDownloadProgress(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 6<<20) // 96 MiB of data clusters
 	img := qcow2(t, 1<<30, payload)
 	srv := imageServer(t, map[string][]byte{"big.qcow2": img})
 	s := newSim(t, pvesim.WithDownloadBandwidth(1<<30))
 	s.enableImport()
-	start := time.Now()
 	exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url",
 		map[string]string{"url": srv.URL + "/big.qcow2", "content": "import", "filename": "big.qcow2"})))
 	require.Equal(t, "OK", exit)
-	require.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond, "96 MiB at 1 GiB/s takes about 90 ms")
 	var percents []string
 	for _, l := range log {
 		if strings.HasSuffix(strings.Fields(l + " x")[0], "K") && strings.Contains(l, "%") {

@@ -16,12 +16,11 @@ import (
 var upidRe = regexp.MustCompile(`^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qmcreate:100:root@pam!infra:$`)
 
 func TestContractTaskStatusAndLog(t *testing.T) {
-	s := newSim(t, pvesim.WithTaskDuration(300*time.Millisecond))
-	upid := s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "name": "t1"}))
+	slow := newSim(t, pvesim.WithTaskDuration(time.Hour))
+	upid := slow.upid(slow.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "name": "t1"}))
 	require.Regexp(t, upidRe, upid)
-
 	var running map[string]interface{}
-	s.call("GET", "/nodes/pve/tasks/"+upid+"/status", nil).data(t, &running)
+	slow.call("GET", "/nodes/pve/tasks/"+upid+"/status", nil).data(t, &running)
 	require.Equal(t, "running", running["status"])
 	_, hasExit := running["exitstatus"]
 	require.False(t, hasExit, "exitstatus only appears once the task stopped")
@@ -32,9 +31,15 @@ func TestContractTaskStatusAndLog(t *testing.T) {
 	_, hasEnd := running["endtime"]
 	require.False(t, hasEnd)
 
+	s := newSim(t)
+	upid = s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "name": "t1"}))
 	exit, log := s.waitTask(upid)
 	require.Equal(t, "OK", exit)
 	require.Equal(t, "TASK OK", log[len(log)-1])
+	var stopped map[string]interface{}
+	s.call("GET", "/nodes/pve/tasks/"+upid+"/status", nil).data(t, &stopped)
+	require.Equal(t, "stopped", stopped["status"])
+	require.Equal(t, "OK", stopped["exitstatus"])
 
 	a := s.call("GET", "/nodes/pve/tasks/"+upid+"/log", map[string]string{"start": "0", "limit": "1"})
 	var lines []struct {
