@@ -40,6 +40,7 @@ type FuzzTarget struct {
 func FuzzTargets() []FuzzTarget {
 	return []FuzzTarget{
 		{Package: "./lib/inventory", Name: "FuzzParse"},
+		{Package: "./lib/proxmox/pve", Name: "FuzzPropertyString"},
 	}
 }
 

@@ -2,6 +2,7 @@ package pve
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -36,14 +37,14 @@ func ParsePropertyString(s, defaultKey string) (*PropertyString, error) {
 			continue
 		}
 		k, v, hasEq := strings.Cut(part, "=")
-		if !hasEq {
+		if !hasEq || strings.HasPrefix(part, `"`) {
 			if defaultKey == "" {
 				return nil, fmt.Errorf("value without key, but schema does not define a default key")
 			}
 			k, v = defaultKey, part
 		}
-		if k == "" {
-			return nil, fmt.Errorf("empty key in '%s'", s)
+		if !keyRe.MatchString(k) {
+			return nil, fmt.Errorf("invalid key '%s' in '%s'", k, s)
 		}
 		if _, dup := p.values[k]; dup {
 			return nil, fmt.Errorf("duplicate key in comma-separated list property: %s", k)
@@ -53,13 +54,23 @@ func ParsePropertyString(s, defaultKey string) (*PropertyString, error) {
 	return p, nil
 }
 
-// splitUnquoted splits s at commas outside double quotes.
+// keyRe matches the keys of PVE property strings.
+var keyRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+
+// splitUnquoted splits s at commas outside double quotes. Inside quotes a
+// backslash escapes the next character.
 func splitUnquoted(s string) ([]string, error) {
 	var parts []string
 	var cur strings.Builder
-	quoted := false
+	quoted, escaped := false, false
 	for _, r := range s {
 		switch {
+		case escaped:
+			escaped = false
+			cur.WriteRune(r)
+		case quoted && r == '\\':
+			escaped = true
+			cur.WriteRune(r)
 		case r == '"':
 			quoted = !quoted
 			cur.WriteRune(r)
@@ -76,11 +87,31 @@ func splitUnquoted(s string) ([]string, error) {
 	return append(parts, cur.String()), nil
 }
 
+// unquote strips the quotes of a quoted value and resolves its escapes.
 func unquote(v string) string {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		return v[1 : len(v)-1]
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
 	}
-	return v
+	var b strings.Builder
+	escaped := false
+	for _, r := range v[1 : len(v)-1] {
+		if !escaped && r == '\\' {
+			escaped = true
+			continue
+		}
+		escaped = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// quote writes a value so that it parses back to itself: quoted (with
+// escapes) when it is empty or holds a comma, a quote, a backslash or '='.
+func quote(v string) string {
+	if v != "" && !strings.ContainsAny(v, ",\"=\\") {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 // Get returns the value of key and whether it is set.
@@ -120,10 +151,7 @@ func (p *PropertyString) Keys() []string {
 func (p *PropertyString) String() string {
 	parts := make([]string, 0, len(p.values))
 	for _, k := range p.Keys() {
-		v := p.values[k]
-		if strings.ContainsAny(v, ",\"") {
-			v = `"` + strings.ReplaceAll(v, `"`, `\"`) + `"`
-		}
+		v := quote(p.values[k])
 		if k == p.defaultKey {
 			parts = append(parts, v)
 		} else {
