@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/proxmox"
 )
 
@@ -15,8 +16,8 @@ import (
 //
 //	go test -run '^$' -bench EnsureDownloaded -benchtime 20x ./lib/proxmox
 func BenchmarkEnsureDownloaded(b *testing.B) {
-	img := qcow2(b, 1<<30, bytes.Repeat([]byte{0xAB}, 64<<20))
-	srv := imageServer(b, map[string][]byte{"img.qcow2": img})
+	img := testtool.QCOW2(b, 1<<30, bytes.Repeat([]byte{0xAB}, 64<<20))
+	srv := testtool.ServeFiles(b, map[string][]byte{"img.qcow2": img})
 	e := newEnv(b)
 	ctx := context.Background()
 	if _, err := e.client.EnsureStorageContent(ctx, "local", "import"); err != nil {

@@ -3,15 +3,12 @@ package proxmox_test
 import (
 	"bytes"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/diskimage"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
@@ -57,26 +54,4 @@ func (e *env) requests(method, prefix string) int {
 		}
 	}
 	return n
-}
-
-func imageServer(t testing.TB, files map[string][]byte) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, ok := files[strings.TrimPrefix(r.URL.Path, "/")]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(data))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func qcow2(t testing.TB, size int64, payload []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	_, err := diskimage.WriteQCOW2(&buf, size, payload)
-	require.NoError(t, err)
-	return buf.Bytes()
 }

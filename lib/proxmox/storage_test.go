@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
@@ -47,10 +48,10 @@ func TestEnsureStorageContent(t *testing.T) {
 }
 
 func TestEnsureDownloaded(t *testing.T) {
-	img := qcow2(t, 1<<30, []byte("talos v1.12.7"))
-	other := qcow2(t, 2<<30, []byte("another build"))
+	img := testtool.QCOW2(t, 1<<30, []byte("talos v1.12.7"))
+	other := testtool.QCOW2(t, 2<<30, []byte("another build"))
 	files := map[string][]byte{"nocloud-amd64.qcow2": img}
-	srv := imageServer(t, files)
+	srv := testtool.ServeFiles(t, files)
 	e := newEnv(t)
 	ctx := context.Background()
 	_, err := e.client.EnsureStorageContent(ctx, "local", "import")
@@ -122,7 +123,7 @@ func TestUpload(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.client.EnsureStorageContent(ctx, "local", "import")
 	require.NoError(t, err)
-	img := qcow2(t, 1<<30, bytes.Repeat([]byte("nixos"), 100000))
+	img := testtool.QCOW2(t, 1<<30, bytes.Repeat([]byte("nixos"), 100000))
 	var sent atomic.Int64
 	res, err := e.client.Upload(ctx, proxmox.UploadRequest{Node: "pve", Storage: "local", Content: "import", Filename: "nixos-25.11.qcow2",
 		Body: bytes.NewReader(img), Size: int64(len(img)), Checksum: sum(img), ChecksumAlgorithm: "sha256",
@@ -161,7 +162,7 @@ func TestVMLifecycle(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.client.EnsureStorageContent(ctx, "local", "import")
 	require.NoError(t, err)
-	srv := imageServer(t, map[string][]byte{"talos.qcow2": qcow2(t, 1<<30, nil)})
+	srv := testtool.ServeFiles(t, map[string][]byte{"talos.qcow2": testtool.QCOW2(t, 1<<30, nil)})
 	dl, err := e.client.EnsureDownloaded(ctx, proxmox.DownloadRequest{Node: "pve", Storage: "local", URL: srv.URL + "/talos.qcow2",
 		Content: "import", Filename: "talos.qcow2"}, nil)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -15,7 +16,7 @@ import (
 // on local:iso.
 func importedSim(t *testing.T, opts ...pvesim.Option) *sim {
 	t.Helper()
-	srv := imageServer(t, map[string][]byte{"talos.qcow2": qcow2(t, 3584<<20, []byte("talos")), "x.iso": []byte("iso")})
+	srv := testtool.ServeFiles(t, map[string][]byte{"talos.qcow2": testtool.QCOW2(t, 3584<<20, []byte("talos")), "x.iso": []byte("iso")})
 	s := newSim(t, opts...)
 	s.enableImport()
 	for _, f := range []struct{ name, content string }{{"talos.qcow2", "import"}, {"x.iso", "iso"}} {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -15,7 +16,7 @@ func TestContractReadShapes(t *testing.T) {
 	setup.VMs = []pvesim.VMSetup{{VMID: 100, Name: "web", Tags: "prod"}}
 	setup.PCIMappings = []pvesim.PCIMapping{{ID: "rtx4000", Path: "0000:07:00", DeviceID: "10de:27b0", Description: "GPU"}}
 	s := newSim(t, pvesim.WithSetup(setup))
-	srv := imageServer(t, map[string][]byte{"talos.qcow2": qcow2(t, 1<<30, nil)})
+	srv := testtool.ServeFiles(t, map[string][]byte{"talos.qcow2": testtool.QCOW2(t, 1<<30, nil)})
 
 	var status map[string]interface{}
 	s.call("GET", "/nodes/pve/status", nil).data(t, &status)
@@ -50,7 +51,7 @@ func TestContractReadShapes(t *testing.T) {
 	var meta map[string]interface{}
 	s.call("GET", "/nodes/pve/query-url-metadata", map[string]string{"url": srv.URL + "/talos.qcow2"}).data(t, &meta)
 	require.Equal(t, "talos.qcow2", meta["filename"])
-	require.EqualValues(t, len(qcow2(t, 1<<30, nil)), meta["size"])
+	require.EqualValues(t, len(testtool.QCOW2(t, 1<<30, nil)), meta["size"])
 
 	var m map[string]interface{}
 	s.call("GET", "/cluster/mapping/pci/rtx4000", nil).data(t, &m)

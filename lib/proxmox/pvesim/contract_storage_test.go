@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -53,13 +54,13 @@ func TestContractStorageListAndContentFilter(t *testing.T) {
 }
 
 func TestContractDownloadURL(t *testing.T) {
-	img := qcow2(t, 1<<30, []byte("talos"))
+	img := testtool.QCOW2(t, 1<<30, []byte("talos"))
 	raw := bytes.Repeat([]byte{1}, 4096)
-	backed := qcow2(t, 1<<30, nil)
+	backed := testtool.QCOW2(t, 1<<30, nil)
 	copy(backed[8:16], []byte{0, 0, 0, 0, 0, 0, 2, 0}) // backing file at offset 512
 	copy(backed[16:20], []byte{0, 0, 0, 9})            // nine bytes long
 	copy(backed[512:], "base.img\x00")
-	srv := imageServer(t, map[string][]byte{"talos.qcow2": img, "disk.raw": raw, "backed.qcow2": backed})
+	srv := testtool.ServeFiles(t, map[string][]byte{"talos.qcow2": img, "disk.raw": raw, "backed.qcow2": backed})
 	sum := sha256hex(img)
 
 	s := newSim(t)
@@ -158,8 +159,8 @@ func TestContractDownloadURL(t *testing.T) {
 
 func TestContractDownloadProgress(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 6<<20) // 96 MiB of data clusters
-	img := qcow2(t, 1<<30, payload)
-	srv := imageServer(t, map[string][]byte{"big.qcow2": img})
+	img := testtool.QCOW2(t, 1<<30, payload)
+	srv := testtool.ServeFiles(t, map[string][]byte{"big.qcow2": img})
 	s := newSim(t, pvesim.WithDownloadBandwidth(1<<30))
 	s.enableImport()
 	exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url",
@@ -201,7 +202,7 @@ func multipartUpload(t *testing.T, fields [][2]string, filename string, data []b
 func TestContractUpload(t *testing.T) {
 	s := newSim(t)
 	s.enableImport()
-	img := qcow2(t, 512<<20, []byte("nixos"))
+	img := testtool.QCOW2(t, 512<<20, []byte("nixos"))
 	post := func(body io.Reader, ctype string, length int64) answer {
 		req, err := http.NewRequest("POST", s.URL()+"/nodes/pve/storage/local/upload", body)
 		require.NoError(t, err)
@@ -252,7 +253,7 @@ func TestContractUpload(t *testing.T) {
 }
 
 func TestContractDeleteVolume(t *testing.T) {
-	srv := imageServer(t, map[string][]byte{"a.raw": []byte("abc")})
+	srv := testtool.ServeFiles(t, map[string][]byte{"a.raw": []byte("abc")})
 	s := newSim(t)
 	s.enableImport()
 	exit, _ := s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url", map[string]string{"url": srv.URL + "/a.raw", "content": "import", "filename": "a.raw"})))

@@ -92,10 +92,7 @@ func fileHash(alg, file string) (string, error) {
 // prepareTarget runs the synchronous checks download-url and upload share
 // and returns the storage and the normalized file name. Caller holds the lock.
 func (w *world) prepareTarget(r *request, name string) (*storage, string, error) {
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, "", err
-	}
-	st, err := w.storage(r.param("storage"))
+	st, err := w.nodeStorage(r)
 	if err != nil {
 		return nil, "", err
 	}

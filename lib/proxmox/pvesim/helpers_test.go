@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/diskimage"
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
@@ -151,29 +149,4 @@ func (s *sim) enableImport() {
 	s.t.Helper()
 	a := s.call("PUT", "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import"})
 	require.Equal(s.t, http.StatusOK, a.status, a.body)
-}
-
-// imageServer serves files on loopback for download-url.
-func imageServer(t *testing.T, files map[string][]byte) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, ok := files[strings.TrimPrefix(r.URL.Path, "/")]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(data))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// qcow2 returns a valid qcow2 image of the given virtual size.
-func qcow2(t *testing.T, virtualSize int64, payload []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	_, err := diskimage.WriteQCOW2(&buf, virtualSize, payload)
-	require.NoError(t, err)
-	return buf.Bytes()
 }

@@ -55,6 +55,14 @@ func storageConfigs(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
+// nodeStorage resolves the {node} and {storage} path variables. Caller holds the lock.
+func (w *world) nodeStorage(r *request) (*storage, error) {
+	if err := w.checkNode(r.param("node")); err != nil {
+		return nil, err
+	}
+	return w.storage(r.param("storage"))
+}
+
 func (w *world) storage(id string) (*storage, error) {
 	st, ok := w.storages[id]
 	if !ok {
@@ -154,10 +162,7 @@ func storageStatus(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
-	st, err := w.storage(r.param("storage"))
+	st, err := w.nodeStorage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +184,7 @@ func storageContent(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
-	st, err := w.storage(r.param("storage"))
+	st, err := w.nodeStorage(r)
 	if err != nil {
 		return nil, err
 	}
