@@ -197,3 +197,33 @@ func TestContractPermissionsAnswer403(t *testing.T) {
 	_, canAllocate := perms["/"]["VM.Allocate"]
 	require.False(t, canAllocate)
 }
+
+func TestContractQueryMergedAndBodyLimit(t *testing.T) {
+	s := newSim(t)
+	req, err := http.NewRequest("POST", s.URL()+"/nodes/pve/qemu?vmid=123", strings.NewReader("name=merged"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	exit, _ := s.waitTask(s.upid(s.do(req)))
+	require.Equal(t, "OK", exit, "query parameters are merged with the body")
+	require.Equal(t, "merged", s.config("123")["name"])
+
+	big := strings.Repeat("x", 600<<10)
+	a := s.call("PUT", "/nodes/pve/qemu/123/config", map[string]string{"description": big})
+	require.Equal(t, http.StatusRequestEntityTooLarge, a.status, "bodies over 512 KiB are refused")
+}
+
+func TestContractQemuStringFormats(t *testing.T) {
+	s := newSim(t)
+	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvmxp2CTEmRShUMZnlOZRgR+8yQhWlO2sakDfiQRchL wdiaz@homelab"
+	a := s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "sshkeys": key})
+	require.Equal(t, http.StatusBadRequest, a.status)
+	require.Contains(t, a.env.Errors["sshkeys"], "invalid format - invalid urlencoded string")
+
+	encoded := strings.ReplaceAll(url.QueryEscape(key), "+", "%20")
+	exit, _ := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "sshkeys": encoded})))
+	require.Equal(t, "OK", exit, "percent-encoded with %%20 is accepted")
+	require.Equal(t, encoded, s.config("100")["sshkeys"])
+
+	a = s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "101", "archive": "local:backup/vzdump-qemu-9200.vma.zst"})
+	require.Equal(t, http.StatusNotImplemented, a.status, "restores are not simulated: they answer 501, never a silent 200")
+}
