@@ -16,11 +16,15 @@ import (
 )
 
 func main() {
-	// Mage spells target flags with one dash (-json); accept the GNU
-	// spelling (--json) too.
+	// Mage spells target flags with one dash and the Go parameter's name
+	// (-json, -dryrun); accept the GNU spelling too (--json, --dry-run).
 	for i, arg := range os.Args[1:] {
 		if strings.HasPrefix(arg, "--") && len(arg) > 2 {
-			os.Args[i+1] = arg[1:]
+			name, value, hasValue := strings.Cut(arg[2:], "=")
+			os.Args[i+1] = "-" + strings.ReplaceAll(name, "-", "")
+			if hasValue {
+				os.Args[i+1] += "=" + value
+			}
 		}
 	}
 	os.Exit(mage.Main())

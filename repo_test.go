@@ -19,8 +19,10 @@ import (
 
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -47,7 +49,7 @@ func commands(markdown string) []string {
 
 func TestReadmeOpensWithTheTwoCommands(t *testing.T) {
 	got := commands(readFile(t, "README.md"))
-	require.Equal(t, []string{"go run mage.go config:show", "go run mage.go test"}, got)
+	require.Equal(t, []string{"go run mage.go demo", "go run mage.go test"}, got)
 
 	// .ci/run runs exactly the README's test command, and nothing else.
 	var run []string
@@ -491,4 +493,61 @@ func TestLibPackagesHaveExamples(t *testing.T) {
 	for dir := range pkgs {
 		require.True(t, hasExample[dir], "%s has no runnable Example (func ExampleX() with // Output:)", dir)
 	}
+}
+
+// TestDemoTarget is the README's first command, as CI runs it.
+func TestDemoTarget(t *testing.T) {
+	out, code := mage(t, "demo")
+	require.Equal(t, 0, code, out)
+	for _, want := range []string{"→ download the image", "100.0% PVE downloads talos-v1.12.7-", "Created the Talos template.",
+		"Nothing to do: the template already holds this image.", "requests that could change the host: 0", "installer "} {
+		require.Contains(t, out, want)
+	}
+}
+
+// TestTalosImportTarget runs talos:import through mage against a simulated
+// host and a stand-in factory: the dry run, a verified import that writes
+// the lock file next to the inventory, and the no-op re-run.
+func TestTalosImportTarget(t *testing.T) {
+	inv, err := inventory.Load(inventory.DefaultFile)
+	require.NoError(t, err)
+	sim, err := pvesim.New(pvesim.WithSetup(pvesim.SetupFor(inv, false)))
+	require.NoError(t, err)
+	defer sim.Close()
+	factory := factorysim.New(factorysim.WithPayload(1 << 20))
+	defer factory.Close()
+
+	dir := t.TempDir()
+	text := strings.Replace(readFile(t, inventory.DefaultFile), "factory_url: https://factory.talos.dev", "factory_url: "+factory.URL(), 1)
+	file := filepath.Join(dir, "homelab.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
+	id, secret := sim.Token()
+	env := []string{proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
+		proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "="}
+
+	out, code := mageEnv(t, env, "talos:import", "--dry-run", "-file="+file)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Dry run: nothing was changed.")
+	require.Contains(t, out, "POST /nodes/pve/qemu vmid=9000 name=talos-v1-12-7")
+
+	out, code = mageEnv(t, env, "talos:import", "--verify", "-file="+file)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Created the Talos template.")
+	lock, err := images.LoadLockFile(filepath.Join(dir, images.DefaultLockFile))
+	require.NoError(t, err)
+	schematic, err := images.TalosSchematic(inv).ID()
+	require.NoError(t, err)
+	_, pinned := lock.Lookup("talos", "v1.12.7", schematic, "nocloud-amd64.qcow2")
+	require.True(t, pinned, "the checksum is pinned next to the inventory")
+
+	out, code = mageEnv(t, env, "talos:import", "-file="+file)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Nothing to do")
+	require.NotContains(t, out, secret)
+}
+
+// TestCommittedLockFileParses keeps images.lock readable by the tools.
+func TestCommittedLockFileParses(t *testing.T) {
+	_, err := images.LoadLockFile(images.DefaultLockFile)
+	require.NoError(t, err)
 }
