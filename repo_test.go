@@ -18,8 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wdiazux/infra/internal/testtool"
-	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/images"
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
