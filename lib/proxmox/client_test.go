@@ -78,7 +78,7 @@ func TestTypedAPIErrors(t *testing.T) {
 	})
 	t.Run("refused token never shows its secret", func(t *testing.T) {
 		cfg := e.cfg
-		cfg.TokenSecret = "d1d1d1d1-0000-4000-8000-feedfacecafe"
+		cfg.TokenSecret = "client-test-secret"
 		_, err := e.newClient(t, cfg).Version(ctx)
 		require.True(t, proxmox.IsStatus(err, http.StatusUnauthorized))
 		require.ErrorContains(t, err, "check the token ID and secret")

@@ -10,7 +10,7 @@ import (
 )
 
 func TestConfigFromEnv(t *testing.T) {
-	const secret = "8c3f9a1e-0d0e-4f3a-9b7e-2c6f2e8d1a55"
+	const secret = "config-test-secret"
 	tests := []struct {
 		name    string
 		env     map[string]string

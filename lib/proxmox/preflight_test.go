@@ -118,7 +118,7 @@ func TestPreflight(t *testing.T) {
 	t.Run("a wrong token stops early with a fix", func(t *testing.T) {
 		e := newEnv(t)
 		cfg := e.cfg
-		cfg.TokenSecret = "00000000-0000-4000-8000-000000000000"
+		cfg.TokenSecret = "preflight-test-secret"
 		r := e.newClient(t, cfg).Preflight(ctx, plan)
 		require.Len(t, r.Checks, 1)
 		require.Equal(t, proxmox.Fail, r.Checks[0].Status)
