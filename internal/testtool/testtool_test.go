@@ -1,11 +1,14 @@
 package testtool_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 func TestRequireFindsAToolOnPath(t *testing.T) {
@@ -17,4 +20,13 @@ func TestInCI(t *testing.T) {
 	require.True(t, testtool.InCI())
 	t.Setenv("CI", "")
 	require.False(t, testtool.InCI())
+}
+
+func TestRequireGoToolFindsACachedTool(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(toolchain.EnvCache, cache)
+	tool := toolchain.GoTool{Command: "demo", Version: "v1.0.0"}
+	require.NoError(t, os.MkdirAll(filepath.Dir(tool.Path(cache)), 0o755))
+	require.NoError(t, os.WriteFile(tool.Path(cache), []byte("bin"), 0o755))
+	require.Equal(t, filepath.Join(cache, "demo-v1.0.0", "demo"), testtool.RequireGoTool(t, tool))
 }

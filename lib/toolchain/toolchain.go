@@ -44,10 +44,26 @@ type Runner func(ctx context.Context, name string, args ...string) error
 
 // options configure Ensure.
 type options struct {
-	log      *slog.Logger
-	run      Runner
-	lookPath func(string) (string, error)
-	root     bool
+	log       *slog.Logger
+	run       Runner
+	lookPath  func(string) (string, error)
+	root      bool
+	goInstall GoInstaller
+	cache     string
+}
+
+func newOptions(opts []Option) options {
+	o := options{
+		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		run:       execRunner,
+		lookPath:  exec.LookPath,
+		root:      os.Geteuid() == 0,
+		goInstall: goInstall,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // Option configures Ensure.
@@ -69,15 +85,7 @@ func WithRoot(root bool) Option { return func(o *options) { o.root = root } }
 // apt-get when the process runs as root on a Debian system; otherwise, or if
 // the install does not provide them, Ensure returns a *MissingError.
 func Ensure(ctx context.Context, tools []Tool, opts ...Option) error {
-	o := options{
-		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		run:      execRunner,
-		lookPath: exec.LookPath,
-		root:     os.Geteuid() == 0,
-	}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newOptions(opts)
 	missing := o.missing(tools)
 	if len(missing) == 0 {
 		return nil

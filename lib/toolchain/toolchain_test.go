@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,4 +130,94 @@ func ExampleEnsure() {
 	fmt.Println(err)
 	// Output:
 	// missing tools: nix-instantiate (Debian package nix-bin); installing needs root on a Debian system; install them with: sudo apt-get install -y nix-bin
+}
+
+func TestEnsureGo(t *testing.T) {
+	sops := toolchain.GoTool{Command: "sops", Package: "github.com/getsops/sops/v3/cmd/sops", Version: "v3.13.3"}
+	tests := []struct {
+		name      string
+		prepare   func(t *testing.T, cache string)
+		install   func(gobin string) error
+		wantCalls int
+		wantErr   string
+	}{
+		{
+			name:      "missing: built once into the cache",
+			install:   func(gobin string) error { return os.WriteFile(filepath.Join(gobin, "sops"), []byte("bin"), 0o755) },
+			wantCalls: 1,
+		},
+		{
+			name: "cached: nothing is built",
+			prepare: func(t *testing.T, cache string) {
+				require.NoError(t, os.MkdirAll(filepath.Join(cache, "sops-v3.13.3"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(cache, "sops-v3.13.3", "sops"), []byte("bin"), 0o755))
+			},
+		},
+		{
+			name: "damaged cache entry: rebuilt",
+			prepare: func(t *testing.T, cache string) {
+				require.NoError(t, os.MkdirAll(filepath.Join(cache, "sops-v3.13.3"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(cache, "sops-v3.13.3", "leftover"), nil, 0o644))
+			},
+			install:   func(gobin string) error { return os.WriteFile(filepath.Join(gobin, "sops"), []byte("bin"), 0o755) },
+			wantCalls: 1,
+		},
+		{
+			name:      "build fails: typed error, nothing left in the cache",
+			install:   func(string) error { return errors.New("exit status 1") },
+			wantCalls: 1,
+			wantErr:   "build sops@v3.13.3: exit status 1; retry by hand with: GOBIN=<dir> go install github.com/getsops/sops/v3/cmd/sops@v3.13.3",
+		},
+		{
+			name:      "build yields no binary",
+			install:   func(string) error { return nil },
+			wantCalls: 1,
+			wantErr:   "go install produced no sops",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			if tt.prepare != nil {
+				tt.prepare(t, cache)
+			}
+			calls := 0
+			err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{sops},
+				toolchain.WithCacheDir(cache),
+				toolchain.WithGoInstaller(func(_ context.Context, gobin, pkg string) error {
+					calls++
+					require.Equal(t, "github.com/getsops/sops/v3/cmd/sops@v3.13.3", pkg)
+					require.Equal(t, cache, filepath.Dir(gobin), "builds beside the final place")
+					return tt.install(gobin)
+				}))
+			require.Equal(t, tt.wantCalls, calls)
+			entries, rerr := os.ReadDir(cache)
+			require.NoError(t, rerr)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				var be *toolchain.BuildError
+				require.ErrorAs(t, err, &be)
+				require.Empty(t, entries, "a failed build leaves nothing behind")
+				return
+			}
+			require.NoError(t, err)
+			require.FileExists(t, sops.Path(cache))
+			require.Len(t, entries, 1, "only the tool's directory remains")
+		})
+	}
+}
+
+func TestCacheDir(t *testing.T) {
+	t.Setenv(toolchain.EnvCache, "/srv/tools")
+	dir, err := toolchain.CacheDir()
+	require.NoError(t, err)
+	require.Equal(t, "/srv/tools", dir)
+
+	t.Setenv(toolchain.EnvCache, "")
+	t.Setenv("XDG_CACHE_HOME", "/home/op/.cache")
+	dir, err = toolchain.CacheDir()
+	require.NoError(t, err)
+	require.Equal(t, "/home/op/.cache/infra-tools", dir)
+	require.Equal(t, "/home/op/.cache/infra-tools/sops-v3.13.3/sops",
+		toolchain.GoTool{Command: "sops", Version: "v3.13.3"}.Path(dir))
 }
