@@ -114,7 +114,7 @@ func TestEnvrcExportsNamesWithoutValues(t *testing.T) {
 			exported = append(exported, strings.Fields(name)...)
 		}
 	}
-	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT", "PROXMOX_TLS_INSECURE", "SOPS_AGE_KEY_FILE", "TALOSCONFIG", "KUBECONFIG"} {
+	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT", "PROXMOX_TLS_INSECURE", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "INFRA_TOOLS_CACHE", "TALOSCONFIG", "KUBECONFIG"} {
 		require.Contains(t, exported, name)
 	}
 	require.Contains(t, readFile(t, ".gitignore"), ".envrc.local", "the values file .envrc loads must be gitignored")
@@ -291,8 +291,16 @@ func mageEnv(t *testing.T, env []string, args ...string) (string, int) {
 func TestMageListsEveryTargetWithADescription(t *testing.T) {
 	out, code := mage(t, "-l")
 	require.Equal(t, 0, code, out)
-	for _, target := range []string{"config:check", "config:show", "test", "fuzz"} {
+	for _, target := range []string{"config:check", "config:show", "test", "fuzz", "secrets:keygen", "secrets:encrypt",
+		"secrets:decrypt", "secrets:edit", "secrets:updatekeys", "secrets:rotate", "secrets:check", "secrets:hook"} {
 		require.Regexp(t, `(?m)^  `+regexp.QuoteMeta(target)+` +\S.{10,}$`, out, "target %s needs a one-line description", target)
+	}
+	// Every target is documented in the targets reference.
+	doc := readFile(t, "docs/reference/targets.md")
+	listed := regexp.MustCompile(`(?m)^  ([a-z]+(?::[a-z]+)?) `).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, listed)
+	for _, m := range listed {
+		require.Regexp(t, "\\| `"+regexp.QuoteMeta(m[1])+"[ `]", doc, "docs/reference/targets.md documents %s", m[1])
 	}
 }
 

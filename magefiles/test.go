@@ -11,7 +11,7 @@ import (
 	"github.com/wdiazux/infra/lib/testsuite"
 )
 
-// Test runs every check (what CI runs): installs the tools the tests need, then gofmt, go vet and go test -race.
+// Test runs every check (what CI runs): installs and builds the tools the tests need, then gofmt, go vet, secrets:check and go test -race.
 func Test(ctx context.Context) error {
 	return suite().Run(ctx)
 }

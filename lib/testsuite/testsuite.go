@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wdiazux/infra/lib/secrets"
 	"github.com/wdiazux/infra/lib/toolchain"
 )
 
@@ -25,6 +26,15 @@ func Tools() []toolchain.Tool {
 	return []toolchain.Tool{
 		{Command: "nix-instantiate", Debian: "nix-bin"},
 		{Command: "qemu-img", Debian: "qemu-utils"},
+	}
+}
+
+// GoTools returns the commands the tests run that are built from the Go
+// module proxy into the tool cache. The sops CLI is built at the version
+// go.mod requires, for the interoperability tests of lib/secrets.
+func GoTools() []toolchain.GoTool {
+	return []toolchain.GoTool{
+		{Command: "sops", Package: "github.com/getsops/sops/v3/cmd/sops", Version: "v3.13.3"},
 	}
 }
 
@@ -62,7 +72,7 @@ type Suite struct {
 	log  *slog.Logger
 	run  Runner
 	ci   bool
-	// ensure installs Tools; replaced in tests.
+	// ensure installs Tools and builds GoTools; replaced in tests.
 	ensure func(ctx context.Context) error
 }
 
@@ -81,7 +91,8 @@ func WithRunner(r Runner) Option { return func(s *Suite) { s.run = r } }
 // WithCI makes a missing tool a failure instead of a warning.
 func WithCI(ci bool) Option { return func(s *Suite) { s.ci = ci } }
 
-// WithToolInstaller replaces the installer of Tools (default: toolchain.Ensure).
+// WithToolInstaller replaces the installer of Tools and GoTools (default:
+// toolchain.Ensure and toolchain.EnsureGo).
 func WithToolInstaller(f func(ctx context.Context) error) Option {
 	return func(s *Suite) { s.ensure = f }
 }
@@ -99,7 +110,9 @@ func New(root string, opts ...Option) *Suite {
 	}
 	if s.ensure == nil {
 		s.ensure = func(ctx context.Context) error {
-			return toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log))
+			return errors.Join(
+				toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log)),
+				toolchain.EnsureGo(ctx, GoTools(), toolchain.WithLogger(s.log)))
 		}
 	}
 	return s
@@ -111,6 +124,7 @@ func (s *Suite) Steps() []Step {
 		{Name: "tools", Run: s.tools},
 		{Name: "gofmt", Run: s.gofmt},
 		{Name: "vet", Run: s.vet},
+		{Name: "secrets", Run: s.secrets},
 		{Name: "test", Run: s.test},
 	}
 }
@@ -187,11 +201,12 @@ func (s *Suite) Run(ctx context.Context) error {
 }
 
 // tools installs what the tests need. Outside CI a tool that cannot be
-// installed is a warning: the tests that need it skip.
+// installed or built is a warning: the tests that need it skip.
 func (s *Suite) tools(ctx context.Context) error {
 	err := s.ensure(ctx)
 	var missing *toolchain.MissingError
-	if errors.As(err, &missing) && !s.ci {
+	var build *toolchain.BuildError
+	if (errors.As(err, &missing) || errors.As(err, &build)) && !s.ci {
 		s.log.Warn("tests that need these tools will skip (in CI they fail)", "err", err)
 		return nil
 	}
@@ -226,6 +241,15 @@ func (s *Suite) vet(ctx context.Context) error {
 		files[i], _ = filepath.Rel(s.root, f)
 	}
 	return s.run(ctx, s.root, s.out, "go", append([]string{"vet"}, files...)...)
+}
+
+// secrets runs the plaintext-secret guard over the repository.
+func (s *Suite) secrets(ctx context.Context) error {
+	rep, err := secrets.Check(ctx, s.root, secrets.WithLogger(s.log))
+	if err != nil {
+		return err
+	}
+	return rep.Err()
 }
 
 func (s *Suite) test(ctx context.Context) error {

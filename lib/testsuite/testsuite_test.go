@@ -61,9 +61,11 @@ func (r *recorder) run(_ context.Context, dir string, _ io.Writer, name string, 
 
 func TestRun(t *testing.T) {
 	missing := &toolchain.MissingError{Tools: []toolchain.Tool{{Command: "nix-instantiate", Debian: "nix-bin"}}, Reason: "no root"}
+	build := &toolchain.BuildError{Tool: testsuite.GoTools()[0], Err: errors.New("exit status 1")}
 	tests := []struct {
 		name       string
 		ci         bool
+		leak       bool
 		install    error
 		fail       string
 		wantFailed []string
@@ -71,6 +73,9 @@ func TestRun(t *testing.T) {
 		{name: "all pass"},
 		{name: "a missing tool warns outside CI", install: missing},
 		{name: "a missing tool fails in CI", ci: true, install: missing, wantFailed: []string{"tools"}},
+		{name: "a tool that does not build warns outside CI", install: build},
+		{name: "a tool that does not build fails in CI", ci: true, install: build, wantFailed: []string{"tools"}},
+		{name: "a plaintext secret fails the secrets check", leak: true, wantFailed: []string{"secrets"}},
 		{name: "failing tests do not stop the summary", fail: "go test", wantFailed: []string{"test"}},
 		{name: "failing vet still runs the tests", fail: "vet ./...", wantFailed: []string{"vet"}},
 	}
@@ -80,6 +85,9 @@ func TestRun(t *testing.T) {
 			writeFile(t, filepath.Join(root, "a.go"), "package a\n")
 			writeFile(t, filepath.Join(root, "magefiles", "config.go"), "//go:build mage\n\npackage main\n")
 			writeFile(t, filepath.Join(root, "magefiles", "test.go"), "//go:build mage\n\npackage main\n")
+			if tt.leak {
+				writeFile(t, filepath.Join(root, "secrets", "nas.enc.yaml"), "password: hunter2\n")
+			}
 			rec := &recorder{fail: tt.fail}
 			var out bytes.Buffer
 			s := testsuite.New(root, testsuite.WithRunner(rec.run), testsuite.WithOutput(&out), testsuite.WithCI(tt.ci),
@@ -92,7 +100,7 @@ func TestRun(t *testing.T) {
 				wantCalls = []string{"go vet ./...", "go test -race ./..."}
 			}
 			require.Equal(t, wantCalls, rec.calls)
-			for _, step := range []string{"tools", "gofmt", "vet", "test"} {
+			for _, step := range []string{"tools", "gofmt", "vet", "secrets", "test"} {
 				require.Contains(t, out.String(), step)
 			}
 			if tt.wantFailed == nil {

@@ -1,0 +1,678 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+	"gopkg.in/yaml.v3"
+)
+
+// AllowFile lists, at the repository root, the paths Check does not read:
+// one glob per line (path.Match on the slash path, a trailing "/**" covers
+// a directory), "#" starts a comment.
+const AllowFile = ".secrets-allow"
+
+// AllowMarker on a line makes Check ignore that line, for an example that
+// only looks like a secret. Prefer fixing the example.
+const AllowMarker = "secrets:allow"
+
+// maxScan is the largest file Check reads; bigger ones are reported as
+// skipped.
+const maxScan = 8 << 20
+
+// Rule names what kind of leak a Finding is.
+type Rule string
+
+// The rules of Check.
+const (
+	// RuleUnencrypted: a file that a creation rule (or its .enc. name) says
+	// must be encrypted carries no SOPS metadata.
+	RuleUnencrypted Rule = "unencrypted"
+	// RuleBrokenEncryption: a SOPS file holds a plaintext value where its
+	// own rules demand ciphertext, or its MAC or metadata is damaged.
+	RuleBrokenEncryption Rule = "broken-encryption"
+	// RuleMACMismatch: a SOPS file's content does not match its MAC.
+	RuleMACMismatch Rule = "mac-mismatch"
+	// RuleSecretManifest: a Kubernetes Secret carries plaintext data or
+	// stringData.
+	RuleSecretManifest Rule = "plaintext-secret-manifest"
+	// RulePrivateKey: a private key (PEM, OpenSSH, PGP, PuTTY, age).
+	RulePrivateKey Rule = "private-key"
+	// RuleToken: a token- or password-shaped value.
+	RuleToken Rule = "token"
+)
+
+// Finding is one leak Check found. Its message never holds the secret.
+type Finding struct {
+	// Path is the file, slash-separated and relative to the checked root.
+	Path string
+	// Line is 1-based; 0 means the file as a whole.
+	Line int
+	// Rule is the kind of leak.
+	Rule Rule
+	// Message says what was found and what to do.
+	Message string
+}
+
+// String formats a finding as "path:line: rule: message".
+func (f Finding) String() string {
+	return fmt.Sprintf("%s:%d: %s: %s", f.Path, f.Line, f.Rule, f.Message)
+}
+
+// Report is the outcome of Check.
+type Report struct {
+	// Findings are the leaks, sorted by path and line.
+	Findings []Finding
+	// Scanned counts the files read.
+	Scanned int
+	// Encrypted lists the SOPS files seen.
+	Encrypted []string
+	// Unverified lists the SOPS files whose MAC could not be verified
+	// because no available age key decrypts them.
+	Unverified []string
+	// Skipped lists files not read: binary or larger than 8 MiB.
+	Skipped []string
+	// Allowed lists the files the allowlist excluded.
+	Allowed []string
+	// StaleAllow lists allowlist entries that match no file.
+	StaleAllow []string
+}
+
+// LeakError is returned by Report.Err when there are findings.
+type LeakError struct {
+	Findings []Finding
+}
+
+// Error lists every finding on its own line.
+func (e *LeakError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d plaintext secret finding(s):", len(e.Findings))
+	for _, f := range e.Findings {
+		b.WriteString("\n  ")
+		b.WriteString(f.String())
+	}
+	b.WriteString("\nencrypt the file (go run mage.go secrets:encrypt FILE), move the value to an encrypted file, or, for a false alarm, add " + AllowMarker + " to the line or the path to " + AllowFile)
+	return b.String()
+}
+
+// Err returns a *LeakError when the report has findings.
+func (r *Report) Err() error {
+	if len(r.Findings) == 0 {
+		return nil
+	}
+	return &LeakError{Findings: r.Findings}
+}
+
+// source lists and reads the files to check.
+type source interface {
+	files(ctx context.Context) ([]string, error)
+	read(ctx context.Context, rel string) ([]byte, error)
+}
+
+// Check scans the files of the repository at root for plaintext secrets:
+// the files git tracks or would track (every file, when root is not in a
+// git work tree), or with WithStaged the content of the git index, as a
+// pre-commit hook needs. A file is a leak when a .sops.yaml creation rule
+// says it must be encrypted and it is not; when it is a SOPS file with a
+// plaintext value, broken metadata or, with an age key that opens it, a
+// MAC that does not match; when it is a Kubernetes Secret with plaintext
+// data; or when it holds a private key or a token-shaped value. The error
+// is for failures to check; leaks are in the report (see Report.Err).
+func Check(ctx context.Context, root string, opts ...Option) (*Report, error) {
+	o := newOptions(opts)
+	var src source = &worktree{root: root}
+	if o.staged {
+		src = &gitIndex{root: root}
+	}
+	files, err := src.files(ctx)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := readAllow(root)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := readPathRules(root)
+	if err != nil {
+		return nil, err
+	}
+	ids := o.identities
+	if len(ids) == 0 {
+		if ids, err = LoadIdentities(); err != nil {
+			if !errors.Is(err, ErrNoKey) {
+				return nil, err
+			}
+			o.log.Debug("no age key: MACs of encrypted files are not verified", "why", err)
+		}
+	}
+	rep := &Report{}
+	used := make([]bool, len(allow))
+	for _, rel := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if i := allow.match(rel); i >= 0 {
+			used[i] = true
+			rep.Allowed = append(rep.Allowed, rel)
+			continue
+		}
+		data, err := src.read(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			continue
+		}
+		if len(data) > maxScan || bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+			rep.Skipped = append(rep.Skipped, rel)
+			continue
+		}
+		rep.Scanned++
+		s := scan{path: rel, data: data, rules: rules, ids: ids}
+		s.run()
+		if s.encrypted {
+			rep.Encrypted = append(rep.Encrypted, rel)
+			if !s.verified {
+				rep.Unverified = append(rep.Unverified, rel)
+			}
+		}
+		rep.Findings = append(rep.Findings, s.findings...)
+	}
+	for i, ok := range used {
+		if !ok {
+			rep.StaleAllow = append(rep.StaleAllow, allow[i])
+		}
+	}
+	slices.SortStableFunc(rep.Findings, func(a, b Finding) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return a.Line - b.Line
+	})
+	o.log.Debug("secrets check done", "scanned", rep.Scanned, "encrypted", len(rep.Encrypted),
+		"unverified", len(rep.Unverified), "findings", len(rep.Findings))
+	return rep, nil
+}
+
+// allowList is the parsed AllowFile.
+type allowList []string
+
+// readAllow parses root/AllowFile; a missing file allows nothing.
+func readAllow(root string) (allowList, error) {
+	data, err := os.ReadFile(filepath.Join(root, AllowFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out allowList
+	for n, line := range strings.Split(string(data), "\n") {
+		if i := strings.Index(line, "#"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if _, err := path.Match(strings.TrimSuffix(line, "/**"), ""); err != nil {
+			return nil, fmt.Errorf("%s:%d: %q is not a valid pattern: %w", AllowFile, n+1, line, err)
+		}
+		out = append(out, line)
+	}
+	return out, nil
+}
+
+// match returns the index of the first entry covering rel, or -1.
+func (a allowList) match(rel string) int {
+	for i, p := range a {
+		if dir, ok := strings.CutSuffix(p, "/**"); ok {
+			for d := path.Dir(rel); d != "." && d != "/"; d = path.Dir(d) {
+				if m, _ := path.Match(dir, d); m {
+					return i
+				}
+			}
+			continue
+		}
+		if m, _ := path.Match(p, rel); m {
+			return i
+		}
+	}
+	return -1
+}
+
+// pathRule is one creation rule's path_regex.
+type pathRule struct {
+	regex *regexp.Regexp
+	text  string
+}
+
+// readPathRules reads the path_regex of each creation rule in
+// root/.sops.yaml (none when the file is missing). A rule without
+// path_regex matches everything and ends the list: it lets any file be
+// encrypted, it does not demand that every file is.
+func readPathRules(root string) ([]pathRule, error) {
+	name := filepath.Join(root, ConfigFile)
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var conf struct {
+		CreationRules []struct {
+			PathRegex string `yaml:"path_regex"`
+		} `yaml:"creation_rules"`
+	}
+	if err := yaml.Unmarshal(data, &conf); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var out []pathRule
+	for i, r := range conf.CreationRules {
+		if r.PathRegex == "" {
+			break
+		}
+		re, err := regexp.Compile(r.PathRegex)
+		if err != nil {
+			return nil, fmt.Errorf("%s: creation_rules[%d].path_regex: %w", name, i, err)
+		}
+		out = append(out, pathRule{regex: re, text: r.PathRegex})
+	}
+	return out, nil
+}
+
+// scan checks one file.
+type scan struct {
+	path     string
+	data     []byte
+	rules    []pathRule
+	ids      []age.Identity
+	findings []Finding
+
+	encrypted bool
+	verified  bool
+}
+
+func (s *scan) add(line int, rule Rule, format string, args ...any) {
+	s.findings = append(s.findings, Finding{Path: s.path, Line: line, Rule: rule, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *scan) run() {
+	lines := strings.Split(string(s.data), "\n")
+	allowed := func(line int) bool {
+		return line >= 1 && line <= len(lines) && strings.Contains(lines[line-1], AllowMarker)
+	}
+	s.structured()
+	s.patterns(lines)
+	type spot struct {
+		line int
+		rule Rule
+	}
+	seen := map[spot]bool{}
+	kept := s.findings[:0]
+	for _, f := range s.findings {
+		// One finding per line and rule: the first, most specific, shape.
+		if !allowed(f.Line) && !seen[spot{f.Line, f.Rule}] {
+			seen[spot{f.Line, f.Rule}] = true
+			kept = append(kept, f)
+		}
+	}
+	s.findings = kept
+}
+
+// mustEncrypt reports the reason the file must be encrypted, or "".
+func (s *scan) mustEncrypt() string {
+	for _, r := range s.rules {
+		if r.regex.MatchString(s.path) {
+			return fmt.Sprintf("the %s creation rule path_regex %s matches it", ConfigFile, r.text)
+		}
+	}
+	if strings.Contains(path.Base(s.path), ".enc.") {
+		return "its name says it is encrypted (.enc.)"
+	}
+	return ""
+}
+
+// structured checks YAML and JSON files: SOPS files, files that must be
+// SOPS files, and Kubernetes Secret manifests.
+func (s *scan) structured() {
+	if sopsFlat.Match(s.data) {
+		s.encrypted = true // a SOPS dotenv or INI file: its MAC needs the key
+		return
+	}
+	ext := strings.ToLower(path.Ext(s.path))
+	isDoc := ext == ".yaml" || ext == ".yml" || ext == ".json"
+	docs := parseDocs(s.data)
+	var meta *yaml.Node
+	for _, d := range docs {
+		if m := mapValue(d, "sops"); m != nil && mapValue(m, "mac") != nil {
+			meta = m
+		}
+	}
+	if meta != nil {
+		s.encrypted = true
+		s.checkEncrypted(docs, meta)
+		return
+	}
+	if why := s.mustEncrypt(); why != "" {
+		s.add(1, RuleUnencrypted, "not encrypted, but %s; encrypt it with go run mage.go secrets:encrypt %s", why, s.path)
+	}
+	if !isDoc {
+		return
+	}
+	for _, d := range docs {
+		s.checkSecretManifest(d)
+	}
+}
+
+// sopsFlat matches the MAC of a SOPS dotenv or INI file.
+var sopsFlat = regexp.MustCompile(`(?m)^(sops_mac=|mac\s*=\s*)ENC\[AES256_GCM,`)
+
+// parseDocs parses every YAML document (JSON is YAML); a file that does
+// not parse yields what parsed before the error.
+func parseDocs(data []byte) []*yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*yaml.Node
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return out
+		}
+		if len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
+			out = append(out, n.Content[0])
+		}
+	}
+}
+
+// mapValue returns the value of key in a mapping node, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// checkSecretManifest flags a Kubernetes Secret with plaintext values.
+func (s *scan) checkSecretManifest(doc *yaml.Node) {
+	kind := mapValue(doc, "kind")
+	if kind == nil || kind.Value != "Secret" || mapValue(doc, "apiVersion") == nil {
+		return
+	}
+	name := "a Secret"
+	if md := mapValue(doc, "metadata"); md != nil {
+		if n := mapValue(md, "name"); n != nil {
+			name = "Secret " + n.Value
+		}
+	}
+	for _, field := range []string{"data", "stringData"} {
+		m := mapValue(doc, field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			v := m.Content[i+1]
+			if v.Kind != yaml.ScalarNode || v.Value == "" || isPlaceholder(v.Value) {
+				continue
+			}
+			s.add(v.Line, RuleSecretManifest, "%s has plaintext %s.%s; keep Secret manifests as kubernetes/**/*.enc.yaml and encrypt them (go run mage.go secrets:encrypt FILE)",
+				name, field, m.Content[i].Value)
+		}
+	}
+}
+
+// isPlaceholder reports a templated value (Helm, envsubst, Flux
+// substitution) rather than a literal.
+func isPlaceholder(v string) bool {
+	return strings.Contains(v, "{{") || strings.Contains(v, "${") || strings.HasPrefix(v, "ENC[")
+}
+
+// checkEncrypted verifies a SOPS file: metadata, ciphertext wherever its
+// rules demand it, and, when a key opens it, the MAC.
+func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
+	mac := mapValue(meta, "mac")
+	if !encValue.MatchString(mac.Value) {
+		s.add(mac.Line, RuleBrokenEncryption, "sops.mac is not a SOPS ciphertext: the file was damaged; restore it from git or re-create it with secrets:edit")
+	}
+	if mapValue(meta, "lastmodified") == nil {
+		s.add(meta.Line, RuleBrokenEncryption, "sops.lastmodified is missing: the MAC cannot be checked; restore the file from git")
+	}
+	sel, ok := newSelector(meta)
+	if !ok {
+		s.add(meta.Line, RuleBrokenEncryption, "sops metadata has an invalid encrypted/unencrypted regex; restore the file from git")
+		return
+	}
+	// With comment rules, comments decide per value; only the MAC tells.
+	if !sel.comments {
+		for _, d := range docs {
+			s.walkEncrypted(d, nil, sel)
+		}
+	}
+	if len(s.ids) == 0 || len(s.findings) > 0 {
+		return
+	}
+	st, err := storeFor(s.path)
+	if err != nil {
+		return
+	}
+	tree, err := st.LoadEncryptedFile(s.data)
+	if err != nil {
+		s.add(meta.Line, RuleBrokenEncryption, "sops cannot read the file (%v); restore it from git", err)
+		return
+	}
+	key, err := dataKey(s.path, tree, s.ids)
+	if err != nil {
+		return
+	}
+	s.verified = true
+	if err := verifiedDecrypt(s.path, &tree, key); err != nil {
+		s.add(mapValue(meta, "mac").Line, RuleMACMismatch, "the content does not match the MAC: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", s.path)
+	}
+}
+
+// encValue matches a SOPS ciphertext value.
+var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$`)
+
+// selector decides, as sops does, which values of a file are encrypted.
+type selector struct {
+	unencSuffix, encSuffix string
+	unencRegex, encRegex   *regexp.Regexp
+	comments               bool
+}
+
+func newSelector(meta *yaml.Node) (selector, bool) {
+	str := func(k string) string {
+		if v := mapValue(meta, k); v != nil {
+			return v.Value
+		}
+		return ""
+	}
+	sel := selector{unencSuffix: str("unencrypted_suffix"), encSuffix: str("encrypted_suffix"),
+		comments: str("unencrypted_comment_regex") != "" || str("encrypted_comment_regex") != ""}
+	for _, r := range []struct {
+		key string
+		dst **regexp.Regexp
+	}{{"unencrypted_regex", &sel.unencRegex}, {"encrypted_regex", &sel.encRegex}} {
+		if v := str(r.key); v != "" {
+			re, err := regexp.Compile(v)
+			if err != nil {
+				return sel, false
+			}
+			*r.dst = re
+		}
+	}
+	return sel, true
+}
+
+// encrypted mirrors sops' shouldBeEncrypted for a key path.
+func (sel selector) encrypted(keys []string) bool {
+	enc := true
+	if sel.unencSuffix != "" && slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, sel.unencSuffix) }) {
+		enc = false
+	}
+	if sel.encSuffix != "" {
+		enc = slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, sel.encSuffix) })
+	}
+	if sel.unencRegex != nil && slices.ContainsFunc(keys, sel.unencRegex.MatchString) {
+		enc = false
+	}
+	if sel.encRegex != nil {
+		enc = slices.ContainsFunc(keys, sel.encRegex.MatchString)
+	}
+	return enc
+}
+
+// walkEncrypted flags plaintext leaves that sops would have encrypted.
+func (s *scan) walkEncrypted(n *yaml.Node, keys []string, sel selector) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if len(keys) == 0 && k == "sops" {
+				continue
+			}
+			s.walkEncrypted(n.Content[i+1], append(slices.Clip(keys), k), sel)
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			s.walkEncrypted(c, keys, sel)
+		}
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" || !sel.encrypted(keys) || encValue.MatchString(n.Value) {
+			return
+		}
+		s.add(n.Line, RuleBrokenEncryption, "%s is plaintext in an encrypted file; never edit SOPS files by hand: restore it from git and use go run mage.go secrets:edit %s",
+			strings.Join(keys, "."), s.path)
+	}
+}
+
+// pattern is one secret shape, matched line by line.
+type pattern struct {
+	rule Rule
+	what string
+	re   *regexp.Regexp
+	// ok, when set, rejects a match (placeholders); m holds the submatches.
+	ok func(lines []string, i int, m []string) bool
+}
+
+const uuidRE = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+
+// patterns are the secret shapes Check recognises anywhere.
+var patterns = []pattern{
+	{rule: RulePrivateKey, what: "a PEM private key", re: regexp.MustCompile(`-----BEGIN ((?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----`), ok: pemBody},
+	{rule: RulePrivateKey, what: "an age secret key", re: regexp.MustCompile(`AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`)},
+	{rule: RulePrivateKey, what: "a PuTTY private key", re: regexp.MustCompile(`^PuTTY-User-Key-File-[0-9]+: `)},
+	{rule: RulePrivateKey, what: "a base64-encoded PEM private key (kubeconfig, talosconfig or Talos secrets)", re: regexp.MustCompile(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}={0,2}`), ok: encodedPrivateKey},
+	{rule: RuleToken, what: "a Proxmox API token secret", re: regexp.MustCompile(`[\w.-]+@[\w.-]+![\w.-]+[=:]\s*` + uuidRE)},
+	{rule: RuleToken, what: "a UUID-shaped secret (the form of a PVE token secret)", re: regexp.MustCompile(`(?i)(secret|token|password|passwd|api_?key)[\w.-]*["']?\s*[:=]\s*["']?` + uuidRE)},
+	{rule: RuleToken, what: "a bearer token", re: regexp.MustCompile(`\bBearer\s+[A-Za-z0-9\-._~+/]{20,}=*`)},
+	{rule: RuleToken, what: "a JSON web token", re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`)},
+	{rule: RuleToken, what: "a GitHub token", re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b`)},
+	{rule: RuleToken, what: "an AWS access key ID", re: regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	{rule: RuleToken, what: "a Slack token", re: regexp.MustCompile(`\bxox[abpors]-[A-Za-z0-9-]{10,}`)},
+	{rule: RuleToken, what: "a Kubernetes bootstrap token", re: regexp.MustCompile(`(?i)token["']?\s*[:=]\s*["']?[a-z0-9]{6}\.[a-z0-9]{16}\b`)},
+	{rule: RuleToken, what: "a password in a URL", re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@"'<>]+:([^\s/@"'<>]+)@[\w.-]`), ok: realPassword},
+}
+
+// pemBody accepts a PEM marker only when key material follows it (on the
+// same line after an escaped newline, or on the next lines), so code and
+// docs that name the marker are not flagged.
+func pemBody(lines []string, i int, _ []string) bool {
+	line := lines[i]
+	if j := strings.Index(line, "-----\\n"); j >= 0 {
+		rest := line[j+len("-----\\n"):]
+		if k := strings.IndexAny(rest, `\"'`); k >= 0 {
+			rest = rest[:k]
+		}
+		if pemLine.MatchString(rest) {
+			return true
+		}
+	}
+	for _, next := range lines[i+1 : min(len(lines), i+6)] {
+		next = strings.TrimSpace(next)
+		if next == "" || strings.Contains(next, ": ") {
+			continue // headers of encrypted PEM, PGP armour
+		}
+		return pemLine.MatchString(next)
+	}
+	return false
+}
+
+// pemLine matches a line of base64 key material.
+var pemLine = regexp.MustCompile(`^[A-Za-z0-9+/=]{16,}$`)
+
+// encodedPrivateKey decodes a base64 PEM block and accepts it only when it
+// is a private key (certificates are public).
+func encodedPrivateKey(_ []string, _ int, m []string) bool {
+	enc := strings.TrimRight(m[0], "=")
+	dec, err := base64.StdEncoding.DecodeString(enc[:len(enc)/4*4])
+	return err == nil && bytes.Contains(dec, []byte("PRIVATE KEY"))
+}
+
+// realPassword rejects placeholders in URLs such as ${PASS} or <password>.
+func realPassword(_ []string, _ int, m []string) bool {
+	p := m[1]
+	switch {
+	case strings.HasPrefix(p, "$"), strings.HasPrefix(p, "{"), strings.HasPrefix(p, "%"),
+		strings.Trim(p, "*x.") == "", strings.EqualFold(p, "password"), strings.EqualFold(p, "pass"):
+		return false
+	}
+	return true
+}
+
+// patterns checks every line against the secret shapes.
+func (s *scan) patterns(lines []string) {
+	for i, line := range lines {
+		for _, p := range patterns {
+			m := p.re.FindStringSubmatch(line)
+			if m == nil || (p.ok != nil && !p.ok(lines, i, m)) {
+				continue
+			}
+			s.add(i+1, p.rule, "%s (%s); keep it in an encrypted file under secrets/ or in the environment, and revoke it if it was ever pushed", p.what, redact(m[0]))
+		}
+	}
+}
+
+// redact shows only the shape of a matched secret: a few leading
+// characters and its length.
+func redact(s string) string {
+	keep := min(len(s)/5, 6)
+	return fmt.Sprintf("%s… %d chars", s[:keep], len(s))
+}
+
+// WriteSummary prints the findings, one per line, then what was checked:
+// files read, encrypted files and whose MAC could not be verified, and
+// allowlist entries that match nothing.
+func (r *Report) WriteSummary(w io.Writer) error {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		b.WriteString(f.String() + "\n")
+	}
+	fmt.Fprintf(&b, "checked %d files: %d encrypted (%d MACs verified), %d allowlisted, %d skipped (binary or over 8 MiB); %d finding(s)\n",
+		r.Scanned, len(r.Encrypted), len(r.Encrypted)-len(r.Unverified), len(r.Allowed), len(r.Skipped), len(r.Findings))
+	if len(r.Unverified) > 0 {
+		fmt.Fprintf(&b, "MAC not verified (no age key here opens them; checked for plaintext values only): %s\n", strings.Join(r.Unverified, ", "))
+	}
+	if len(r.StaleAllow) > 0 {
+		fmt.Fprintf(&b, "%s entries that match no file (remove them): %s\n", AllowFile, strings.Join(r.StaleAllow, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,290 @@
+package secrets_test
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/secrets"
+)
+
+// copyTree copies a testdata tree into the fixture.
+func (f *fixture) copyTree(t *testing.T, src string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		f.write(t, filepath.ToSlash(rel), string(data))
+		return nil
+	}))
+}
+
+type spot struct {
+	path string
+	line int
+	rule secrets.Rule
+}
+
+func spots(findings []secrets.Finding) []spot {
+	var out []spot
+	for _, f := range findings {
+		out = append(out, spot{f.Path, f.Line, f.Rule})
+	}
+	return out
+}
+
+// TestCheckCatchesTheLeakCorpus runs the guard over testdata/leaks, a
+// corpus of plaintext secrets as they get committed by accident. Every file
+// must be caught, at the right line.
+func TestCheckCatchesTheLeakCorpus(t *testing.T) {
+	want := []spot{
+		{"age/workstation-identity.txt", 3, secrets.RulePrivateKey},
+		{"ansible/group_vars/nas.yml", 1, secrets.RuleToken},
+		{"aws/credentials", 2, secrets.RuleToken},
+		{"ci/github.env", 1, secrets.RuleToken},
+		{"config/proxmox.env", 3, secrets.RuleToken},
+		{"docs/api.md", 4, secrets.RuleToken},
+		{"keys/admin.ppk", 1, secrets.RulePrivateKey},
+		{"kubernetes/apps/grafana/admin-secret.yaml", 7, secrets.RuleSecretManifest},
+		{"kubernetes/apps/grafana/admin-secret.yaml", 8, secrets.RuleSecretManifest},
+		{"kubernetes/apps/longhorn/backup.yaml", 13, secrets.RuleSecretManifest},
+		{"kubernetes/apps/longhorn/backup.yaml", 14, secrets.RuleSecretManifest},
+		{"kubernetes/apps/nas/nas-credentials.enc.yaml", 1, secrets.RuleUnencrypted},
+		{"kubernetes/apps/nas/nas-credentials.enc.yaml", 8, secrets.RuleSecretManifest},
+		{"kubernetes/apps/nas/nas-credentials.enc.yaml", 9, secrets.RuleSecretManifest},
+		{"kubernetes/dashboard-token.txt", 1, secrets.RuleToken},
+		{"scripts/pve-api.sh", 3, secrets.RuleToken},
+		{"secrets/proxmox.enc.yaml", 1, secrets.RuleUnencrypted},
+		{"secrets/proxmox.enc.yaml", 3, secrets.RuleToken},
+		{"slack/webhook.txt", 1, secrets.RuleToken},
+		{"ssh/id_ed25519", 1, secrets.RulePrivateKey},
+		{"talos/controlplane.yaml", 4, secrets.RuleToken},
+		{"talos/talosconfig-homelab.yaml", 8, secrets.RulePrivateKey},
+		{"terraform/terraform.tfvars", 2, secrets.RuleToken},
+		{"tls/server.key", 1, secrets.RulePrivateKey},
+	}
+	f := newFixture(t)
+	f.copyTree(t, filepath.Join("testdata", "leaks"))
+
+	rep, err := secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Equal(t, want, spots(rep.Findings))
+
+	// Every corpus file is caught: a case added without a finding fails here.
+	caught := map[string]bool{}
+	for _, s := range want {
+		caught[s.path] = true
+	}
+	var files int
+	require.NoError(t, filepath.WalkDir(filepath.Join("testdata", "leaks"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files++
+			rel, _ := filepath.Rel(filepath.Join("testdata", "leaks"), p)
+			require.True(t, caught[filepath.ToSlash(rel)], "%s is caught", rel)
+		}
+		return err
+	}))
+	require.GreaterOrEqual(t, files, 12)
+
+	// Findings name the file and line and never hold the secret itself:
+	// no secret-looking word of the line (letters and digits mixed) is in
+	// the message.
+	for _, finding := range rep.Findings {
+		line := strings.Split(readFile(t, f.path(finding.Path)), "\n")[finding.Line-1]
+		for _, word := range strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" \t\"'=:@!", r) }) {
+			if len(word) >= 10 && strings.ContainsAny(word, "0123456789") && strings.ContainsAny(strings.ToLower(word), "abcdefghijklmnopqrstuvwxyz") {
+				require.NotContains(t, finding.Message, word, "%s:%d does not echo the secret", finding.Path, finding.Line)
+			}
+		}
+	}
+	err = rep.Err()
+	var leak *secrets.LeakError
+	require.ErrorAs(t, err, &leak)
+	require.ErrorContains(t, err, "24 plaintext secret finding(s)")
+	require.ErrorContains(t, err, "\n  secrets/proxmox.enc.yaml:1: unencrypted: not encrypted, but the .sops.yaml creation rule path_regex (^|/)secrets/[^/]+\\.enc\\.yaml$ matches it")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(data)
+}
+
+// TestCheckIgnoresLookAlikes runs the guard over testdata/clean: public
+// keys, placeholders, templates and documentation that only look like
+// secrets, a line marked secrets:allow and an allowlisted directory.
+func TestCheckIgnoresLookAlikes(t *testing.T) {
+	f := newFixture(t)
+	f.copyTree(t, filepath.Join("testdata", "clean"))
+	rep, err := secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Empty(t, rep.Findings)
+	require.NoError(t, rep.Err())
+	require.Equal(t, []string{"vendor/upstream/test-key.pem"}, rep.Allowed)
+	require.Empty(t, rep.StaleAllow)
+	require.Greater(t, rep.Scanned, 6)
+}
+
+// TestCheckRepository runs the guard over this repository, as
+// `go run mage.go test` and the pre-commit hook do.
+func TestCheckRepository(t *testing.T) {
+	rep, err := secrets.Check(t.Context(), filepath.Join("..", ".."))
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	require.Empty(t, rep.StaleAllow, "every entry of .secrets-allow is still needed")
+	require.Greater(t, rep.Scanned, 100)
+}
+
+func TestCheckEncryptedFiles(t *testing.T) {
+	f := newFixture(t)
+	good := f.write(t, "kubernetes/apps/media/nas.enc.yaml", secretManifest)
+	_, err := secrets.EncryptFile(good)
+	require.NoError(t, err)
+	enc := readFile(t, good)
+
+	tests := []struct {
+		name string
+		edit func(string) string
+		ids  bool
+		want []spot
+		// wantUnverified: the MAC could not be checked for lack of a key.
+		wantUnverified bool
+	}{
+		{name: "intact, with the key", edit: func(s string) string { return s }, ids: true},
+		{name: "intact, without a key: structure only", edit: func(s string) string { return s }, wantUnverified: true},
+		{name: "tampered plaintext field: the MAC says so", ids: true,
+			edit: func(s string) string { return strings.Replace(s, "namespace: media", "namespace: default", 1) },
+			want: []spot{{"kubernetes/apps/media/nas.enc.yaml", 35, secrets.RuleMACMismatch}}},
+		{name: "a value pasted in as plaintext is caught even without a key", wantUnverified: true,
+			edit: func(s string) string {
+				return strings.Replace(s, "\ndata:\n", "\ndata:\n  extra: plaintext-value\n", 1)
+			},
+			want: []spot{{"kubernetes/apps/media/nas.enc.yaml", 12, secrets.RuleBrokenEncryption}}},
+		{name: "a damaged MAC", wantUnverified: true,
+			edit: func(s string) string {
+				i := strings.Index(s, "  mac: ")
+				j := strings.Index(s[i:], "\n")
+				return s[:i] + "  mac: 0123456789ABCDEF" + s[i+j:]
+			},
+			want: []spot{{"kubernetes/apps/media/nas.enc.yaml", 35, secrets.RuleBrokenEncryption}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(good, []byte(tt.edit(enc)), 0o600))
+			var opts []secrets.Option
+			if tt.ids {
+				opts = append(opts, secrets.WithIdentities(f.admin))
+			}
+			rep, err := secrets.Check(t.Context(), f.root, opts...)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, spots(rep.Findings))
+			require.Equal(t, []string{"kubernetes/apps/media/nas.enc.yaml"}, rep.Encrypted)
+			if tt.wantUnverified {
+				require.Equal(t, rep.Encrypted, rep.Unverified)
+			} else {
+				require.Empty(t, rep.Unverified)
+			}
+		})
+	}
+}
+
+func TestCheckAllowFile(t *testing.T) {
+	f := newFixture(t)
+	pem := "-----BEGIN EC PRIVATE KEY-----\n" + strings.Repeat("QUJD", 16) + "\n-----END EC PRIVATE KEY-----\n"
+	f.write(t, "fixtures/key.pem", pem)
+	f.write(t, ".secrets-allow", "# test keys\nfixtures/**  # upstream fixtures\ngone/*.pem\n")
+	rep, err := secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Empty(t, rep.Findings)
+	require.Equal(t, []string{"fixtures/key.pem"}, rep.Allowed)
+	require.Equal(t, []string{"gone/*.pem"}, rep.StaleAllow)
+
+	f.write(t, ".secrets-allow", "[\n")
+	_, err = secrets.Check(t.Context(), f.root)
+	require.ErrorContains(t, err, ".secrets-allow:1:")
+}
+
+// git runs git in dir.
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+}
+
+func TestCheckStagedReadsTheIndex(t *testing.T) {
+	testtool.Require(t, "git")
+	f := newFixture(t)
+	git(t, f.root, "init", "-q")
+	f.write(t, "README.md", "# homelab\n")
+	git(t, f.root, "add", ".")
+	git(t, f.root, "commit", "-q", "-m", "init")
+
+	// Stage a leak, then fix the working tree without staging the fix.
+	f.write(t, "secrets/nas.enc.yaml", "password: staged-plaintext\n")
+	git(t, f.root, "add", "secrets/nas.enc.yaml")
+	require.NoError(t, os.Remove(f.path("secrets/nas.enc.yaml")))
+
+	staged, err := secrets.Check(t.Context(), f.root, secrets.WithStaged())
+	require.NoError(t, err)
+	require.Equal(t, []spot{{"secrets/nas.enc.yaml", 1, secrets.RuleUnencrypted}}, spots(staged.Findings), "what would be committed")
+
+	tree, err := secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Empty(t, tree.Findings, "the working tree no longer holds it")
+
+	// Untracked files are checked too, ignored ones are not.
+	f.write(t, ".gitignore", "*.local\n")
+	f.write(t, "notes.md", "GITHUB_TOKEN=ghp_"+strings.Repeat("a1B2", 9)+"\n")
+	f.write(t, "notes.local", "GITHUB_TOKEN=ghp_"+strings.Repeat("a1B2", 9)+"\n")
+	tree, err = secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Equal(t, []spot{{"notes.md", 1, secrets.RuleToken}}, spots(tree.Findings))
+}
+
+func TestInstallHook(t *testing.T) {
+	testtool.Require(t, "git")
+	f := newFixture(t)
+	git(t, f.root, "init", "-q")
+
+	hook, changed, err := secrets.InstallHook(t.Context(), f.root, secrets.WithDryRun())
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.NoFileExists(t, hook, "a dry run writes nothing")
+
+	hook, changed, err = secrets.InstallHook(t.Context(), f.root)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, f.path(".git/hooks/pre-commit"), hook)
+	require.Equal(t, secrets.HookScript, readFile(t, hook))
+	requireMode(t, hook, 0o755)
+	require.Contains(t, secrets.HookScript, "secrets:check -staged")
+
+	_, changed, err = secrets.InstallHook(t.Context(), f.root)
+	require.NoError(t, err)
+	require.False(t, changed, "a second run has nothing to do")
+
+	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nexec lint-staged\n"), 0o755))
+	_, _, err = secrets.InstallHook(t.Context(), f.root)
+	require.ErrorIs(t, err, secrets.ErrForeignHook)
+	require.Equal(t, "#!/bin/sh\nexec lint-staged\n", readFile(t, hook), "a foreign hook is left alone")
+
+	_, _, err = secrets.InstallHook(t.Context(), t.TempDir())
+	require.ErrorContains(t, err, "is it a git clone?")
+}

@@ -1,0 +1,160 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	"github.com/getsops/sops/v3/cmd/sops/common"
+)
+
+// EditOptions are the settings of an interactive edit.
+type EditOptions struct {
+	// Editor is the command line of the editor, e.g. "vim" or "code --wait"
+	// (default: $VISUAL, else $EDITOR, else vi).
+	Editor string
+	// Stdin, Stdout and Stderr are the editor's streams (default: the process's).
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Attempts bounds how often the editor reopens when the result does not
+	// parse (default 3).
+	Attempts int
+}
+
+// ErrEditorFailed means the editor exited with an error; nothing was saved.
+var ErrEditorFailed = errors.New("editor failed")
+
+// Edit decrypts a file (or starts a new one), opens it in an editor, and
+// re-encrypts what was saved, keeping the file's data key and recipients.
+// The plaintext lives in a 0600 file inside a private (0700) temporary
+// directory that is removed on every way out, error or not. It reports
+// whether the file changed.
+func Edit(ctx context.Context, path string, eo EditOptions, opts ...Option) (changed bool, err error) {
+	o := newOptions(opts)
+	st, err := o.store(path)
+	if err != nil {
+		return false, err
+	}
+	var plain []byte
+	existing, err := os.ReadFile(path)
+	var tree *sops.Tree
+	var key []byte
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if _, _, err := o.rule(path); err != nil {
+			return false, err
+		}
+		plain = []byte("# " + filepath.Base(path) + ": write the secret values here; they are encrypted when you save and quit.\n")
+	case err != nil:
+		return false, err
+	default:
+		t, s, k, err := o.open(path, existing)
+		if err != nil {
+			return false, err
+		}
+		if err := verifiedDecrypt(path, t, k); err != nil {
+			return false, err
+		}
+		if plain, err = s.EmitPlainFile(t.Branches); err != nil {
+			return false, fmt.Errorf("%s: %w", path, err)
+		}
+		tree, key = t, k
+	}
+
+	dir, err := os.MkdirTemp("", "infra-secrets-edit-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
+		return false, err
+	}
+
+	attempts := eo.Attempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	var edited []byte
+	for try := 1; ; try++ {
+		if err := runEditor(ctx, eo, tmp); err != nil {
+			return false, err
+		}
+		if edited, err = os.ReadFile(tmp); err != nil {
+			return false, err
+		}
+		_, perr := st.LoadPlainFile(edited)
+		if perr == nil {
+			break
+		}
+		if try >= attempts {
+			return false, fmt.Errorf("%s: the edited text does not parse (%v); nothing was saved", path, perr)
+		}
+		fmt.Fprintf(stderrOf(eo), "%s does not parse: %v. Reopening the editor (%d of %d).\n", path, perr, try+1, attempts)
+	}
+	if bytes.Equal(edited, plain) {
+		return false, nil
+	}
+	if tree == nil {
+		out, err := Encrypt(path, edited, opts...)
+		if err != nil {
+			return false, err
+		}
+		return true, writePrivate(path, out)
+	}
+	branches, err := st.LoadPlainFile(edited)
+	if err != nil {
+		return false, err
+	}
+	tree.Branches = branches
+	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: tree, Cipher: aes.NewCipher(), DataKey: key}); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := st.EmitEncryptedFile(*tree)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, writePrivate(path, out)
+}
+
+// runEditor runs the editor on a file and waits for it.
+func runEditor(ctx context.Context, eo EditOptions, file string) error {
+	line := eo.Editor
+	for _, env := range []string{"VISUAL", "EDITOR"} {
+		if line == "" {
+			line = os.Getenv(env)
+		}
+	}
+	if line == "" {
+		line = "vi"
+	}
+	fields := strings.Fields(line)
+	cmd := exec.CommandContext(ctx, fields[0], append(fields[1:], file)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = eo.Stdin, eo.Stdout, eo.Stderr
+	if cmd.Stdin == nil {
+		cmd.Stdin = os.Stdin
+	}
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
+	cmd.Stderr = stderrOf(eo)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s: %v; nothing was saved", ErrEditorFailed, line, err)
+	}
+	return nil
+}
+
+func stderrOf(eo EditOptions) io.Writer {
+	if eo.Stderr != nil {
+		return eo.Stderr
+	}
+	return os.Stderr
+}

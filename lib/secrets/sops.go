@@ -1,0 +1,529 @@
+package secrets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/cmd/sops/common"
+	"github.com/getsops/sops/v3/config"
+	"github.com/getsops/sops/v3/keyservice"
+	"github.com/getsops/sops/v3/shamir"
+	sopsjson "github.com/getsops/sops/v3/stores/json"
+	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
+	"github.com/getsops/sops/v3/version"
+)
+
+// ConfigFile is the name of the SOPS configuration.
+const ConfigFile = ".sops.yaml"
+
+// options configure the operations.
+type options struct {
+	identities []age.Identity
+	config     string
+	log        *slog.Logger
+	staged     bool
+	dryRun     bool
+}
+
+// Option configures an operation.
+type Option func(*options)
+
+// WithIdentities decrypts with these age identities only, held in memory,
+// instead of the key from the environment or the default key file.
+func WithIdentities(ids ...age.Identity) Option {
+	return func(o *options) { o.identities = append(o.identities, ids...) }
+}
+
+// WithConfig uses this .sops.yaml instead of the nearest one above the file.
+func WithConfig(path string) Option { return func(o *options) { o.config = path } }
+
+// WithStaged makes Check read the git index, the content the next commit
+// will hold, instead of the working tree.
+func WithStaged() Option { return func(o *options) { o.staged = true } }
+
+// WithDryRun makes the operations that write files (EncryptFile,
+// UpdateKeys, UpdateAllKeys, Rotate, Keygen, InstallHook) check and report
+// what they would do, and write nothing.
+func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
+
+// WithLogger sets the logger (default: discard). Secrets never reach it.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+func newOptions(opts []Option) options {
+	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// ErrNoRule means no creation rule of .sops.yaml matches a file.
+var ErrNoRule = errors.New("no matching creation rule")
+
+// ErrNotEncrypted means a file holds no SOPS metadata.
+var ErrNotEncrypted = errors.New("not encrypted with sops")
+
+// ErrTampered means an encrypted file was changed without sops: a value
+// no longer authenticates, or the content no longer matches the MAC.
+var ErrTampered = errors.New("changed without sops")
+
+// ErrMACMismatch means a file's content no longer matches its MAC. Errors
+// that wrap it wrap ErrTampered too.
+var ErrMACMismatch = errors.New("MAC mismatch")
+
+// storeFor returns the SOPS store for a file by its extension, with the
+// defaults of sops (stores settings of .sops.yaml are applied by
+// options.store).
+func storeFor(path string) (sops.Store, error) {
+	return storeWith(path, config.NewStoresConfig())
+}
+
+func storeWith(path string, sc *config.StoresConfig) (sops.Store, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return sopsyaml.NewStore(&sc.YAML), nil
+	case ".json":
+		return sopsjson.NewStore(&sc.JSON), nil
+	}
+	return nil, fmt.Errorf("%s: only YAML and JSON files are handled (by their extension)", path)
+}
+
+// store returns the SOPS store for a file with the stores settings (such
+// as the YAML indent) of its .sops.yaml, so that files come out exactly as
+// the sops CLI writes them.
+func (o options) store(path string) (sops.Store, error) {
+	if _, err := storeFor(path); err != nil {
+		return nil, err
+	}
+	sc := config.NewStoresConfig()
+	if conf, err := o.findConfig(path); err == nil {
+		if sc, err = config.LoadStoresConfig(conf); err != nil {
+			return nil, fmt.Errorf("read %s: %w", conf, err)
+		}
+	}
+	return storeWith(path, sc)
+}
+
+// findConfig returns the .sops.yaml to use for a file: the given one, or the
+// nearest in the file's directory or above.
+func (o options) findConfig(path string) (string, error) {
+	if o.config != "" {
+		return o.config, nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		candidate := filepath.Join(dir, ConfigFile)
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate, nil
+		}
+		if dir == filepath.Dir(dir) {
+			return "", fmt.Errorf("%s: no %s in its directory or above it", path, ConfigFile)
+		}
+	}
+}
+
+// rule loads the creation rule of .sops.yaml that matches path.
+func (o options) rule(path string) (*config.Config, string, error) {
+	conf, err := o.findConfig(path)
+	if err != nil {
+		return nil, "", err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := config.LoadCreationRuleForFile(conf, abs, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "no matching creation rules") {
+			return nil, conf, fmt.Errorf("%w: no creation_rules path_regex in %s matches %s; encrypted files live under secrets/ or kubernetes/ as *.enc.yaml", ErrNoRule, conf, path)
+		}
+		return nil, conf, fmt.Errorf("read %s: %w", conf, err)
+	}
+	if c == nil {
+		return nil, conf, fmt.Errorf("%w: %s has no creation_rules", ErrNoRule, conf)
+	}
+	return c, conf, nil
+}
+
+// Encrypt encrypts plaintext as the file at path, honouring the matching
+// creation rule of .sops.yaml: its age recipients, and which values to
+// encrypt (encrypted_regex such as ^(data|stringData)$, or everything).
+func Encrypt(path string, plaintext []byte, opts ...Option) ([]byte, error) {
+	o := newOptions(opts)
+	st, err := o.store(path)
+	if err != nil {
+		return nil, err
+	}
+	rule, _, err := o.rule(path)
+	if err != nil {
+		return nil, err
+	}
+	branches, err := st.LoadPlainFile(plaintext)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read as %s: %w", path, st.Name(), err)
+	}
+	if _, err := st.LoadEncryptedFile(plaintext); err == nil {
+		return nil, fmt.Errorf("%s is already encrypted with sops", path)
+	}
+	abs, _ := filepath.Abs(path)
+	tree := sops.Tree{Branches: branches, FilePath: abs, Metadata: sops.Metadata{
+		KeyGroups:               rule.KeyGroups,
+		ShamirThreshold:         rule.ShamirThreshold,
+		UnencryptedSuffix:       rule.UnencryptedSuffix,
+		EncryptedSuffix:         rule.EncryptedSuffix,
+		UnencryptedRegex:        rule.UnencryptedRegex,
+		EncryptedRegex:          rule.EncryptedRegex,
+		UnencryptedCommentRegex: rule.UnencryptedCommentRegex,
+		EncryptedCommentRegex:   rule.EncryptedCommentRegex,
+		MACOnlyEncrypted:        rule.MACOnlyEncrypted,
+		Version:                 version.Version,
+	}}
+	if len(ageRecipients(tree)) == 0 {
+		return nil, fmt.Errorf("%s: the creation rule has no age recipient", path)
+	}
+	dataKey, errs := tree.GenerateDataKeyWithKeyServices(localKeys())
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: encrypt the data key: %v", path, errors.Join(errs...))
+	}
+	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher(), DataKey: dataKey}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := st.EmitEncryptedFile(tree)
+	if err != nil {
+		return nil, fmt.Errorf("%s: write encrypted: %w", path, err)
+	}
+	return out, nil
+}
+
+// Decrypt decrypts a SOPS file's content in memory and verifies its MAC.
+// The key comes from WithIdentities, else SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or
+// the default key file (~/.config/sops/age/keys.txt).
+func Decrypt(path string, ciphertext []byte, opts ...Option) ([]byte, error) {
+	o := newOptions(opts)
+	tree, st, dataKey, err := o.open(path, ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifiedDecrypt(path, tree, dataKey); err != nil {
+		return nil, err
+	}
+	out, err := st.EmitPlainFile(tree.Branches)
+	if err != nil {
+		return nil, fmt.Errorf("%s: write plaintext: %w", path, err)
+	}
+	return out, nil
+}
+
+// DecryptFile reads and decrypts a file, into memory only.
+func DecryptFile(path string, opts ...Option) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Decrypt(path, data, opts...)
+}
+
+// EncryptFile encrypts a plaintext file in place (0600) and returns the
+// recipients it is now encrypted to.
+func EncryptFile(path string, opts ...Option) ([]string, error) {
+	o := newOptions(opts)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out, err := Encrypt(path, data, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rule, _, err := o.rule(path)
+	if err != nil {
+		return nil, err
+	}
+	recipients := ageRecipients(sops.Tree{Metadata: sops.Metadata{KeyGroups: rule.KeyGroups}})
+	if o.dryRun {
+		return recipients, nil
+	}
+	return recipients, writePrivate(path, out)
+}
+
+// DecryptToFile decrypts a file and writes the plaintext to out with mode
+// 0600, atomically: out never holds a partial plaintext.
+func DecryptToFile(path, out string, opts ...Option) error {
+	plain, err := DecryptFile(path, opts...)
+	if err != nil {
+		return err
+	}
+	if newOptions(opts).dryRun {
+		return nil
+	}
+	return writePrivate(out, plain)
+}
+
+// open loads an encrypted file and recovers its data key.
+func (o options) open(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
+	st, err := o.store(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tree, err := st.LoadEncryptedFile(data)
+	if err != nil {
+		if strings.Contains(err.Error(), "sops metadata not found") {
+			return nil, nil, nil, fmt.Errorf("%s: %w", path, ErrNotEncrypted)
+		}
+		return nil, nil, nil, fmt.Errorf("%s: read encrypted file: %w", path, err)
+	}
+	tree.FilePath, _ = filepath.Abs(path)
+	ids := o.identities
+	if len(ids) == 0 {
+		if ids, err = LoadIdentities(); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	dataKey, err := dataKey(path, tree, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &tree, st, dataKey, nil
+}
+
+// dataKey recovers the data key with age identities, across key groups.
+func dataKey(path string, tree sops.Tree, ids []age.Identity) ([]byte, error) {
+	parsed := sopsage.ParsedIdentities(ids)
+	var parts [][]byte
+	for _, group := range tree.Metadata.KeyGroups {
+		for _, k := range group {
+			mk, ok := k.(*sopsage.MasterKey)
+			if !ok {
+				continue
+			}
+			parsed.ApplyToMasterKey(mk)
+			if part, err := mk.Decrypt(); err == nil {
+				parts = append(parts, part)
+				break
+			}
+		}
+	}
+	switch {
+	case len(tree.Metadata.KeyGroups) == 1 && len(parts) == 1:
+		return parts[0], nil
+	case len(tree.Metadata.KeyGroups) > 1 && len(parts) >= max(tree.Metadata.ShamirThreshold, 1):
+		key, err := shamir.Combine(parts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: combine the key groups: %w", path, err)
+		}
+		return key, nil
+	}
+	return nil, &NoIdentityError{Path: path, Recipients: ageRecipients(tree), Identities: publicKeys(ids)}
+}
+
+// NoIdentityError means none of the age identities can decrypt a file.
+type NoIdentityError struct {
+	Path       string
+	Recipients []string
+	Identities []string
+}
+
+// Error lists who the file is encrypted to and which keys were tried.
+func (e *NoIdentityError) Error() string {
+	return fmt.Sprintf("%s: no age identity matches recipients %s (tried the keys of %s); ask someone who can decrypt it to add your public key to .sops.yaml and run secrets:updatekeys",
+		e.Path, strings.Join(e.Recipients, ", "), strings.Join(e.Identities, ", "))
+}
+
+// verifiedDecrypt decrypts the tree in place and checks its MAC.
+func verifiedDecrypt(path string, tree *sops.Tree, dataKey []byte) error {
+	cipher := aes.NewCipher()
+	if bad := unauthentic(tree.Branches, dataKey); bad != "" {
+		return fmt.Errorf("%s: %w: the value at %s does not authenticate (edited, or moved from another key); restore the file from git and change it with secrets:edit", path, ErrTampered, bad)
+	}
+	computed, err := tree.Decrypt(dataKey, cipher)
+	if err != nil {
+		return fmt.Errorf("%s: decrypt: %w", path, err)
+	}
+	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("%s: %w (%w): the MAC itself does not authenticate (%v); restore the file from git", path, ErrMACMismatch, ErrTampered, err)
+	}
+	if stored != computed {
+		return fmt.Errorf("%s: %w: the content no longer matches the MAC: it was %w; restore it from git and change it with secrets:edit", path, ErrMACMismatch, ErrTampered)
+	}
+	return nil
+}
+
+// unauthentic returns the key path (as sops writes it, "a:b:") of the
+// first encrypted value that does not decrypt under its own path, or "".
+func unauthentic(branches sops.TreeBranches, key []byte) string {
+	cipher := aes.NewCipher()
+	var walk func(v any, path []string) string
+	walk = func(v any, path []string) string {
+		switch v := v.(type) {
+		case sops.TreeBranch:
+			for _, item := range v {
+				k, ok := item.Key.(string)
+				if !ok {
+					continue // comments
+				}
+				if bad := walk(item.Value, append(slices.Clip(path), k)); bad != "" {
+					return bad
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if bad := walk(e, path); bad != "" {
+					return bad
+				}
+			}
+		case string:
+			if !strings.HasPrefix(v, "ENC[") {
+				return ""
+			}
+			aad := strings.Join(path, ":") + ":"
+			if _, err := cipher.Decrypt(v, key, aad); err != nil {
+				return aad
+			}
+		}
+		return ""
+	}
+	for _, b := range branches {
+		if bad := walk(b, nil); bad != "" {
+			return bad
+		}
+	}
+	return ""
+}
+
+// ageRecipients lists a tree's age recipients.
+func ageRecipients(tree sops.Tree) []string {
+	var out []string
+	for _, group := range tree.Metadata.KeyGroups {
+		for _, k := range group {
+			if mk, ok := k.(*sopsage.MasterKey); ok {
+				out = append(out, mk.Recipient)
+			}
+		}
+	}
+	return out
+}
+
+// UpdateKeys re-keys an encrypted file to the recipients its creation rule
+// now lists (after a recipient was added to or removed from .sops.yaml),
+// keeping its data key and content. It reports whether anything changed.
+func UpdateKeys(path string, opts ...Option) (bool, error) {
+	o := newOptions(opts)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	tree, st, key, err := o.open(path, data)
+	if err != nil {
+		return false, err
+	}
+	rule, _, err := o.rule(path)
+	if err != nil {
+		return false, err
+	}
+	if sameRecipients(tree.Metadata.KeyGroups, rule.KeyGroups) {
+		return false, nil
+	}
+	if o.dryRun {
+		return true, nil
+	}
+	tree.Metadata.KeyGroups = rule.KeyGroups
+	tree.Metadata.ShamirThreshold = rule.ShamirThreshold
+	if errs := tree.Metadata.UpdateMasterKeysWithKeyServices(key, localKeys()); len(errs) > 0 {
+		return false, fmt.Errorf("%s: encrypt the data key for the new recipients: %v", path, errors.Join(errs...))
+	}
+	out, err := st.EmitEncryptedFile(*tree)
+	if err != nil {
+		return false, fmt.Errorf("%s: write: %w", path, err)
+	}
+	return true, writePrivate(path, out)
+}
+
+func sameRecipients(a, b []sops.KeyGroup) bool {
+	ids := func(groups []sops.KeyGroup) []string {
+		var out []string
+		for _, g := range groups {
+			for _, k := range g {
+				out = append(out, k.ToString())
+			}
+			out = append(out, "|")
+		}
+		return out
+	}
+	x, y := ids(a), ids(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// Rotate gives an encrypted file a new data key and re-encrypts every
+// value with it (after a recipient left, rotate what they could read).
+func Rotate(path string, opts ...Option) error {
+	o := newOptions(opts)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	tree, st, key, err := o.open(path, data)
+	if err != nil {
+		return err
+	}
+	if err := verifiedDecrypt(path, tree, key); err != nil {
+		return err
+	}
+	if o.dryRun {
+		return nil
+	}
+	newKey, errs := tree.GenerateDataKeyWithKeyServices(localKeys())
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: encrypt the new data key: %v", path, errors.Join(errs...))
+	}
+	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: tree, Cipher: aes.NewCipher(), DataKey: newKey}); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := st.EmitEncryptedFile(*tree)
+	if err != nil {
+		return fmt.Errorf("%s: write: %w", path, err)
+	}
+	return writePrivate(path, out)
+}
+
+// writePrivate writes a file atomically with mode 0600.
+func writePrivate(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// localKeys encrypts data keys in-process (age needs only the recipients).
+func localKeys() []keyservice.KeyServiceClient {
+	return []keyservice.KeyServiceClient{keyservice.NewLocalClient()}
+}
