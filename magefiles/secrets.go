@@ -74,10 +74,16 @@ func (Secrets) Encrypt(file string,
 func (Secrets) Decrypt(file string,
 	// write the plaintext to this file (mode 0600) instead of stdout
 	out *string,
+	// with -out: check the file decrypts and write nothing
+	dryrun *bool,
 ) error {
 	if out != nil && *out != "" {
-		if err := secrets.DecryptToFile(file, *out, secretsOptions(nil)...); err != nil {
+		if err := secrets.DecryptToFile(file, *out, secretsOptions(dryrun)...); err != nil {
 			return err
+		}
+		if isSet(dryrun) {
+			fmt.Fprintf(os.Stderr, "%s decrypts; would write %s (mode 0600)\n", file, *out)
+			return nil
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s (mode 0600); delete it when done\n", *out)
 		return nil
@@ -91,10 +97,17 @@ func (Secrets) Decrypt(file string,
 }
 
 // Edit opens FILE decrypted in $EDITOR and re-encrypts it on save; a new FILE is created under its rule.
-func (Secrets) Edit(ctx context.Context, file string) error {
-	changed, err := secrets.Edit(ctx, file, secrets.EditOptions{}, secretsOptions(nil)...)
+func (Secrets) Edit(ctx context.Context, file string,
+	// check the file opens (or may be created under a rule) and start no editor
+	dryrun *bool,
+) error {
+	changed, err := secrets.Edit(ctx, file, secrets.EditOptions{}, secretsOptions(dryrun)...)
 	if err != nil {
 		return err
+	}
+	if isSet(dryrun) {
+		fmt.Printf("%s opens; would edit it in $VISUAL/$EDITOR and re-encrypt on save\n", file)
+		return nil
 	}
 	if !changed {
 		fmt.Printf("%s unchanged\n", file)

@@ -69,6 +69,9 @@ func Edit(ctx context.Context, path string, eo EditOptions, opts ...Option) (cha
 		tree, key = t, k
 	}
 
+	if o.dryRun {
+		return false, nil // the file opens (or may be created): nothing more to check
+	}
 	dir, err := os.MkdirTemp("", "infra-secrets-edit-")
 	if err != nil {
 		return false, err

@@ -110,6 +110,12 @@ func TestEditKeepsRecipientsAndCreatesNewFiles(t *testing.T) {
 	require.NoError(t, err, "a new Kubernetes secret is encrypted to the cluster key too")
 	require.Contains(t, string(plain), "key: value")
 
+	before := readFile(t, path)
+	changed, err = secrets.Edit(t.Context(), path, secrets.EditOptions{Editor: "false"}, secrets.WithIdentities(f.admin), secrets.WithDryRun())
+	require.NoError(t, err, "a dry run checks the file opens and starts no editor")
+	require.False(t, changed)
+	require.Equal(t, before, readFile(t, path))
+
 	_, err = secrets.Edit(t.Context(), f.path("docs/new.yaml"), secrets.EditOptions{Editor: cmd})
 	require.ErrorIs(t, err, secrets.ErrNoRule, "a new file outside the rules is refused before the editor opens")
 }

@@ -60,7 +60,7 @@ func (f *fixture) keyFile(t *testing.T, ids ...*age.X25519Identity) string {
 	return p
 }
 
-func newIdentity(t *testing.T) *age.X25519Identity {
+func newIdentity(t testing.TB) *age.X25519Identity {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)

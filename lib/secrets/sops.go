@@ -53,8 +53,8 @@ func WithConfig(path string) Option { return func(o *options) { o.config = path 
 func WithStaged() Option { return func(o *options) { o.staged = true } }
 
 // WithDryRun makes the operations that write files (EncryptFile,
-// UpdateKeys, UpdateAllKeys, Rotate, Keygen, InstallHook) check and report
-// what they would do, and write nothing.
+// DecryptToFile, Edit, UpdateKeys, UpdateAllKeys, Rotate, Keygen,
+// InstallHook) check and report what they would do, and write nothing.
 func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
 
 // WithLogger sets the logger (default: discard). Secrets never reach it.
