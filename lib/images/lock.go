@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // DefaultLockFile is the lock file's name next to the inventory.
@@ -86,23 +87,7 @@ func (l *LockFile) write() error {
 	for _, k := range keys {
 		b.WriteString(k + " " + l.lines[k] + "\n")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(l.path), ".images.lock-*")
-	if err != nil {
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), l.path); err != nil {
+	if err := atomicfile.Write(l.path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write lock file: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // hookMarker identifies a pre-commit hook InstallHook wrote.
@@ -60,16 +62,7 @@ func InstallHook(ctx context.Context, root string, opts ...Option) (string, bool
 	if err := os.MkdirAll(filepath.Dir(hook), 0o755); err != nil {
 		return hook, false, err
 	}
-	tmp := hook + ".tmp"
-	if err := os.WriteFile(tmp, []byte(HookScript), 0o755); err != nil {
-		return hook, false, err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.Remove(tmp)
-		return hook, false, err
-	}
-	if err := os.Rename(tmp, hook); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(hook, []byte(HookScript), 0o755); err != nil {
 		return hook, false, err
 	}
 	return hook, true, nil

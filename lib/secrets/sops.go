@@ -22,6 +22,8 @@ import (
 	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 	"github.com/getsops/sops/v3/version"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // ConfigFile is the name of the SOPS configuration.
@@ -504,23 +506,7 @@ func Rotate(path string, opts ...Option) error {
 
 // writePrivate writes a file atomically with mode 0600.
 func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // localKeys encrypts data keys in-process (age needs only the recipients).
