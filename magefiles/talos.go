@@ -13,6 +13,8 @@ import (
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/progress"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
 )
 
 // Talos builds the Talos template and cluster.
@@ -37,6 +39,28 @@ func (Talos) Import(ctx context.Context,
 	res, err := images.ImportTalos(ctx, inv, filepath.Join(filepath.Dir(path), images.DefaultLockFile), images.TalosOptions{
 		Verify: isSet(verify), Replace: isSet(replace), DryRun: isSet(dryrun),
 		Events: images.PrintEvents(progress.New(os.Stderr)), Logger: logger(),
+	})
+	if err != nil {
+		return err
+	}
+	return res.WriteSummary(os.Stdout)
+}
+
+// Genconfig builds each node's Talos machine config and the talosconfig into talos/generated (0600), with a diff against what is there.
+func (Talos) Genconfig(ctx context.Context,
+	// show what would change and write nothing
+	dryrun *bool,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	path := inventoryFile(file)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		return err
+	}
+	res, err := talosgen.GenConfig(ctx, inv, talosgen.Options{
+		Root: filepath.Dir(path), DryRun: isSet(dryrun), Logger: logger(),
+		Secrets: []secrets.Option{secrets.WithLogger(logger())},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,199 @@
+package talosgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
+
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/secrets"
+)
+
+// Options are the settings of GenConfig.
+type Options struct {
+	// Root is the repository the default paths are relative to (default ".").
+	Root string
+	// PatchDir, OutDir and BundleFile override DefaultPatchDir,
+	// DefaultOutDir and DefaultBundleFile.
+	PatchDir, OutDir, BundleFile string
+	// DryRun shows what would change and writes nothing (a missing bundle
+	// is made in memory only).
+	DryRun bool
+	// Secrets are the lib/secrets options the bundle is decrypted and
+	// encrypted with (the age identities).
+	Secrets []secrets.Option
+	// Logger receives progress (default: discard).
+	Logger *slog.Logger
+	// Now is the clock for the talosconfig's certificate check (default: time.Now).
+	Now func() time.Time
+}
+
+func (o *Options) path(p, def string) string {
+	if p == "" {
+		p = def
+	}
+	if filepath.IsAbs(p) {
+		return p
+	}
+	root := o.Root
+	if root == "" {
+		root = "."
+	}
+	return filepath.Join(root, p)
+}
+
+// GenResult says what GenConfig did, or would do.
+type GenResult struct {
+	// Result holds the configs.
+	*Result
+	// BundleFile is the encrypted bundle, and BundleCreated says whether
+	// this run made it.
+	BundleFile    string
+	BundleCreated bool
+	// Files are the changes to the output directory.
+	Files []FileChange
+	// DryRun says nothing was written.
+	DryRun bool
+}
+
+// GenConfig makes the machine config of every node and the talosconfig:
+// it decrypts the secrets bundle (making and encrypting it the first time),
+// generates and validates every config, and writes the ones that changed
+// (0600, in a 0700 directory), removing the config of a node that left the
+// inventory. The talosconfig is kept while it still fits the cluster, so a
+// re-run with nothing new changes nothing.
+func GenConfig(ctx context.Context, inv *inventory.Inventory, o Options) (*GenResult, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	res := &GenResult{BundleFile: o.path(o.BundleFile, DefaultBundleFile), DryRun: o.DryRun}
+	patches, err := LoadPatches(o.path(o.PatchDir, DefaultPatchDir), inv)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := LoadBundle(res.BundleFile, o.Secrets...)
+	if errors.Is(err, ErrNoBundle) {
+		log.Info("no secrets bundle yet: making one", "file", res.BundleFile)
+		if bundle, err = NewBundle(inv); err != nil {
+			return nil, err
+		}
+		res.BundleCreated = true
+	} else if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if res.Result, err = Generate(Input{Inventory: inv, Bundle: bundle, Patches: patches}); err != nil {
+		return nil, err
+	}
+	log.Debug("generated configs", "nodes", len(res.Nodes), "took", time.Since(start))
+
+	outDir := o.path(o.OutDir, DefaultOutDir)
+	want := map[string][]byte{}
+	for _, n := range res.Nodes {
+		want[n.Node.Name+".yaml"] = n.Config
+	}
+	tc, why, err := talosconfigFor(filepath.Join(outDir, TalosconfigFile), inv, bundle, now())
+	if err != nil {
+		return nil, err
+	}
+	want[TalosconfigFile] = tc
+	if res.Files, err = planFiles(outDir, want); err != nil {
+		return nil, err
+	}
+	for i := range res.Files {
+		if filepath.Base(res.Files[i].Path) == TalosconfigFile && res.Files[i].Action != ActionUnchanged {
+			res.Files[i].Why, res.Files[i].Diff = why, ""
+		}
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	if res.BundleCreated {
+		if err := SaveBundle(res.BundleFile, bundle, o.Secrets...); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyFiles(outDir, res.Files); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// talosconfigFor returns the talosconfig to keep: the existing one while it
+// fits the cluster, else a new one, with the reason.
+func talosconfigFor(path string, inv *inventory.Inventory, bundle *tsecrets.Bundle, now time.Time) ([]byte, string, error) {
+	old, err := os.ReadFile(path)
+	why := "there is none yet"
+	if err == nil {
+		if why = talosconfigCurrent(old, inv, bundle, now); why == "" {
+			return old, "", nil
+		}
+	}
+	tc, err := Talosconfig(inv, bundle)
+	return tc, why, err
+}
+
+// Changed says whether the run changed (or would change) anything.
+func (r *GenResult) Changed() bool {
+	if r.BundleCreated {
+		return true
+	}
+	for _, f := range r.Files {
+		if f.Action != ActionUnchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteSummary prints what changed: one line per file, then the redacted
+// diffs of the updated configs.
+func (r *GenResult) WriteSummary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	verb := ""
+	if r.DryRun {
+		verb = "would "
+	}
+	if r.BundleCreated {
+		fmt.Fprintf(tw, "%screate\t%s\tnew secrets bundle, SOPS-encrypted: commit it\n", verb, r.BundleFile)
+	}
+	for _, f := range r.Files {
+		action := f.Action
+		if action != ActionUnchanged {
+			action = verb + action
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", action, f.Path, f.Why)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range r.Files {
+		if f.Diff != "" {
+			fmt.Fprintf(w, "\n%s", f.Diff)
+		}
+	}
+	switch {
+	case !r.Changed():
+		fmt.Fprintf(w, "Nothing to do: the %d config(s) and the talosconfig are up to date.\n", len(r.Nodes))
+	case r.DryRun:
+		fmt.Fprintln(w, "Dry run: nothing was written.")
+	}
+	_, err := fmt.Fprintf(w, "endpoint %s, installer %s\n", r.Endpoint, r.InstallerRef)
+	return err
+}
