@@ -54,7 +54,7 @@ type FileChange struct {
 	// Diff is the unified diff of an update, secrets redacted.
 	Diff string
 	// Why says why, for the talosconfig and removals.
-	Why string
+	Why  string
 	data []byte
 }
 
