@@ -1,0 +1,85 @@
+package talosnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
+	"google.golang.org/grpc/codes"
+
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// ErrAlreadyBootstrapped means etcd already runs: bootstrapping again would
+// start a second, empty cluster.
+var ErrAlreadyBootstrapped = errors.New("etcd is already bootstrapped")
+
+// BootstrapResult says what Bootstrap did.
+type BootstrapResult struct {
+	// Node is the control plane etcd was (or would be) bootstrapped on.
+	Node string
+	// DryRun says nothing was done.
+	DryRun bool
+}
+
+// Bootstrap starts etcd on one control plane (the first, or node), once.
+// It first asks every control plane for etcd's members and refuses with
+// ErrAlreadyBootstrapped when any has one, and it refuses when the node
+// itself says its etcd data is not empty.
+func (c *Cluster) Bootstrap(ctx context.Context, node string, dryRun bool) (BootstrapResult, error) {
+	target, err := c.controlPlane(node)
+	if err != nil {
+		return BootstrapResult{}, err
+	}
+	for _, cp := range c.inv.Talos.ControlPlanes() {
+		members, err := c.etcdMembers(ctx, cp)
+		if err != nil {
+			if code(err) == codes.Unavailable || code(err) == codes.FailedPrecondition {
+				c.log.Debug("etcd does not run yet", "node", cp.Name, "err", err)
+				continue
+			}
+			return BootstrapResult{}, err
+		}
+		if len(members) > 0 {
+			return BootstrapResult{}, fmt.Errorf("%w: %s reports %d member(s) (%s); nothing was done", ErrAlreadyBootstrapped, cp.Name, len(members), strings.Join(members, ", "))
+		}
+	}
+	res := BootstrapResult{Node: target.Name, DryRun: dryRun}
+	if dryRun {
+		return res, nil
+	}
+	cl, err := c.connect(ctx, target)
+	if err != nil {
+		return res, err
+	}
+	defer cl.Close() //nolint:errcheck
+	if err := cl.Bootstrap(ctx, &machineapi.BootstrapRequest{}); err != nil {
+		if code(err) == codes.AlreadyExists {
+			return res, fmt.Errorf("%w: %s says its etcd data directory is not empty; nothing was done", ErrAlreadyBootstrapped, target.Name)
+		}
+		return res, c.nodeErr(target, "bootstrap etcd", err)
+	}
+	return res, nil
+}
+
+// etcdMembers lists the etcd members a control plane knows.
+func (c *Cluster) etcdMembers(ctx context.Context, n inventory.TalosNode) ([]string, error) {
+	cl, err := c.connect(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close() //nolint:errcheck
+	resp, err := cl.EtcdMemberList(ctx, &machineapi.EtcdMemberListRequest{})
+	if err != nil {
+		return nil, c.nodeErr(n, "list etcd members", err)
+	}
+	var out []string
+	for _, m := range resp.GetMessages() {
+		for _, member := range m.GetMembers() {
+			out = append(out, member.GetHostname())
+		}
+	}
+	return out, nil
+}

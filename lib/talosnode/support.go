@@ -1,0 +1,192 @@
+package talosnode
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/siderolabs/go-talos-support/support"
+	"github.com/siderolabs/go-talos-support/support/bundle"
+	"github.com/siderolabs/go-talos-support/support/collectors"
+	"github.com/siderolabs/talos/pkg/machinery/client"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// SupportOptions are the settings of Support.
+type SupportOptions struct {
+	// Output is the zip file to write (default: support.zip in the
+	// output directory).
+	Output string
+	// Node collects from one node only ("" collects from every node).
+	Node string
+	// Kubernetes also collects nodes and system pods through the
+	// kubeconfig next to the talosconfig, when there is one.
+	Kubernetes bool
+	// Progress receives each collector's outcome.
+	Progress func(SupportProgress)
+}
+
+// SupportProgress is one collector's outcome.
+type SupportProgress struct {
+	// Source is the node (or "cluster"), State the collector.
+	Source, State string
+	// Err is why it failed, or nil.
+	Err error
+	// Done collectors have finished out of Total.
+	Done, Total int
+}
+
+// SupportResult says what Support wrote.
+type SupportResult struct {
+	// Path is the zip file (0600).
+	Path string
+	// Collected counts the collectors that succeeded; Failed lists the
+	// ones that did not, as "source: collector: error".
+	Collected int
+	Failed    []string
+}
+
+// Support collects a support bundle, as talosctl support does (through
+// go-talos-support): logs, service states, dmesg, mounts, processes and the
+// Talos resources of every node, authenticated with the talosconfig. It is
+// written to a temporary file and renamed, so a failed run leaves no half
+// zip behind; it is 0600, since logs can hold addresses and names.
+func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult, error) {
+	nodes, err := c.nodes(o.Node)
+	if err != nil {
+		return nil, err
+	}
+	out := o.Output
+	if out == "" {
+		out = filepath.Join(c.dir, "support.zip")
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+
+	var mu sync.Mutex
+	var clients []*client.Client
+	defer func() {
+		for _, cl := range clients {
+			cl.Close() //nolint:errcheck
+		}
+	}()
+	byName := map[string]int{}
+	for i, n := range c.inv.Talos.Nodes {
+		byName[n.Name] = i
+	}
+	provider := func(ctx context.Context, name string) (*client.Client, error) {
+		cl, err := c.connect(ctx, c.inv.Talos.Nodes[byName[name]])
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		clients = append(clients, cl)
+		mu.Unlock()
+		return cl, nil
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	progress := make(chan bundle.Progress)
+	opts := []bundle.Option{
+		bundle.WithArchiveOutput(tmp),
+		bundle.WithNodes(names...),
+		bundle.WithTalosClientProvider(provider),
+		bundle.WithProgressChan(progress),
+		bundle.WithNumWorkers(4),
+		bundle.WithLogOutput(logWriter{c}),
+	}
+	if o.Kubernetes {
+		if cs, err := c.kubernetesClient(); err != nil {
+			c.log.Warn("no Kubernetes collectors", "why", err)
+		} else {
+			opts = append(opts, bundle.WithKubernetesClient(cs))
+		}
+	}
+	options := bundle.NewOptions(opts...)
+	cols, err := collectors.GetForOptions(ctx, options)
+	if err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("prepare the support bundle: %w", err)
+	}
+	res := &SupportResult{Path: out}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for p := range progress {
+			if p.Error != nil {
+				res.Failed = append(res.Failed, fmt.Sprintf("%s: %s: %v", p.Source, p.State, p.Error))
+			} else {
+				res.Collected++
+			}
+			if o.Progress != nil {
+				o.Progress(SupportProgress{Source: p.Source, State: p.State, Err: p.Error, Done: res.Collected + len(res.Failed), Total: len(cols)})
+			}
+		}
+	}()
+	err = support.CreateSupportBundle(ctx, options, cols...)
+	close(progress)
+	<-done
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("collect the support bundle: %w", err)
+	}
+	if res.Collected == 0 {
+		return res, errors.New("no collector succeeded; is the cluster reachable? (go run mage.go talos:health)")
+	}
+	if err := checkZip(tmp.Name()); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// kubernetesClient builds a client from the kubeconfig in the output directory.
+func (c *Cluster) kubernetesClient() (*kubernetes.Clientset, error) {
+	path := filepath.Join(c.dir, KubeconfigFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %w (go run mage.go talos:kubeconfig fetches it)", path, err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// checkZip proves the archive is complete.
+func checkZip(path string) error {
+	r, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("the support bundle is not a readable zip: %w", err)
+	}
+	return r.Close()
+}
+
+// logWriter sends go-talos-support's log lines to the logger.
+type logWriter struct{ c *Cluster }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.c.log.Debug("support bundle", "msg", string(p))
+	return len(p), nil
+}

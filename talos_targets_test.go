@@ -1,0 +1,99 @@
+package infra_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/lib/talosnode"
+	"github.com/wdiazux/infra/lib/talosnode/nodesim"
+)
+
+// TestTalosNodeTargets brings the homelab's node up through go run mage.go
+// against a simulated Talos node: genconfig, apply in maintenance mode and
+// again authenticated, health before and after bootstrap, bootstrap once,
+// kubeconfig merged, and a support bundle.
+func TestTalosNodeTargets(t *testing.T) {
+	dir := t.TempDir()
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	conf := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(readFile(t, ".sops.yaml"), id.Recipient().String())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(conf), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "talos", "patches"), os.DirFS(filepath.Join("talos", "patches"))))
+	inventoryFlag := "-file=" + filepath.Join(dir, "homelab.yaml")
+	env := []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
+
+	out, code := mageEnv(t, env, "talos:genconfig", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "create  "+filepath.Join(dir, "secrets", "talos-secrets.enc.yaml"))
+	out, code = mageEnv(t, env, "talos:genconfig", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Nothing to do: the 1 config(s) and the talosconfig are up to date.")
+
+	bundle, err := talosgen.LoadBundle(filepath.Join(dir, talosgen.DefaultBundleFile), secrets.WithIdentities(id))
+	require.NoError(t, err)
+	sim, err := nodesim.New(bundle, []string{"talos-cp-01"})
+	require.NoError(t, err)
+	defer sim.Close()
+	env = append(env, talosnode.EnvEndpoints+"=talos-cp-01="+sim.Endpoint("talos-cp-01"))
+
+	out, code = mageEnv(t, env, "talos:apply", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "talos-cp-01 (maintenance mode, insecure): reboot")
+	out, code = mageEnv(t, env, "talos:apply", "-node=talos-cp-01", "--dry-run", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "talos-cp-01 (authenticated): no-reboot")
+	require.Contains(t, out, "No changes.")
+
+	out, code = mageEnv(t, env, "talos:health", inventoryFlag)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "service etcd is Preparing")
+
+	out, code = mageEnv(t, env, "talos:bootstrap", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "bootstrapped etcd on talos-cp-01")
+	out, code = mageEnv(t, env, "talos:bootstrap", inventoryFlag)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "etcd is already bootstrapped: talos-cp-01 reports 1 member(s)")
+
+	out, code = mageEnv(t, env, "talos:health", "-wait=1m", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, `talos-cp-01 +controlplane +v1\.12\.7 +8/8 healthy +1 member\(s\) +healthy`, out)
+
+	kube := filepath.Join(dir, "home", ".kube", "config")
+	out, code = mageEnv(t, env, "talos:kubeconfig", "-merge", "-into="+kube, inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "merged into "+kube+" (0600); current context is now admin@homelab")
+	for _, f := range []string{kube, filepath.Join(dir, talosgen.DefaultOutDir, talosnode.KubeconfigFile)} {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+
+	zip := filepath.Join(dir, "support.zip")
+	out, code = mageEnv(t, env, "talos:support", "-out="+zip, inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, regexp.QuoteMeta(zip)+`: \d+ collected, \d+ failed`, out)
+	require.NotContains(t, out, id.String())
+
+	var authenticated, insecure int
+	for _, r := range sim.Requests() {
+		if r.Method != "ApplyConfiguration" {
+			continue
+		}
+		if r.Authenticated {
+			authenticated++
+		} else {
+			insecure++
+		}
+	}
+	require.Equal(t, 1, insecure, "only the fresh node got its config without authentication")
+	require.Equal(t, 1, authenticated)
+}
