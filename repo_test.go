@@ -195,10 +195,12 @@ func TestGitignore(t *testing.T) {
 		"terraform/talos/terraform.tfstate", "terraform/talos/terraform.tfstate.backup", "terraform/talos/.terraform/providers",
 		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
 		"secrets/proxmox.dec.yaml", "keys.txt", "cluster.agekey", ".envrc.local", "packer/ubuntu/packer_cache/x.iso",
+		"talos/generated/talos-cp-01.yaml", "talos/generated/talosconfig", "talos/generated/kubeconfig", "talos/generated/support.zip", ".env",
 	} {
 		require.True(t, ignored(path), "%s must be gitignored", path)
 	}
-	for _, path := range []string{"homelab.yaml", "secrets/proxmox.enc.yaml", ".sops.yaml", "kubernetes/apps/x/secret.enc.yaml", ".envrc"} {
+	for _, path := range []string{"homelab.yaml", "secrets/proxmox.enc.yaml", "secrets/talos-secrets.enc.yaml", ".sops.yaml",
+		"kubernetes/apps/x/secret.enc.yaml", ".envrc", "talos/patches/global/10-cni-none.yaml", ".secrets-allow"} {
 		require.False(t, ignored(path), "%s must not be gitignored", path)
 	}
 }
