@@ -39,3 +39,14 @@ func flagOrEnv(flag *bool, env string) bool {
 	v := os.Getenv(env)
 	return v == "1" || v == "true"
 }
+
+// isSet is a boolean flag's value, false when absent.
+func isSet(flag *bool) bool { return flag != nil && *flag }
+
+// value is a string flag's value, "" when absent.
+func value(flag *string) string {
+	if flag == nil {
+		return ""
+	}
+	return *flag
+}

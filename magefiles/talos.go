@@ -233,14 +233,6 @@ func (Talos) Support(ctx context.Context,
 	return err
 }
 
-// value is a string flag's value, "" when absent.
-func value(flag *string) string {
-	if flag == nil {
-		return ""
-	}
-	return *flag
-}
-
 // indent indents every line of a node's message.
 func indent(s string) string {
 	if s == "" {
@@ -257,5 +249,3 @@ func Demo(ctx context.Context) error {
 	}
 	return demo.Run(ctx, inv, os.Stdout)
 }
-
-func isSet(flag *bool) bool { return flag != nil && *flag }

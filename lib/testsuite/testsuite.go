@@ -26,6 +26,10 @@ func Tools() []toolchain.Tool {
 	return []toolchain.Tool{
 		{Command: "nix-instantiate", Debian: "nix-bin"},
 		{Command: "qemu-img", Debian: "qemu-utils"},
+		{Command: "ansible-playbook", Debian: "ansible"},
+		{Command: "ansible-lint", Debian: "ansible-lint"},
+		{Command: "yamllint", Debian: "yamllint"},
+		{Command: "debootstrap", Debian: "debootstrap"},
 	}
 }
 
