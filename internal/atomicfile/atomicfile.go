@@ -10,6 +10,17 @@ import (
 // that holds secrets gets 0600 before any byte is written to it. On error
 // the target is unchanged and no temporary file is left.
 func Write(path string, data []byte, mode os.FileMode) error {
+	return WriteFunc(path, mode, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// WriteFunc replaces path, atomically, with what fill writes to a
+// temporary file beside it (opened for reading and writing, already with
+// the given mode). When fill fails, the target is unchanged and the
+// temporary file is removed; fill's error is returned as it is.
+func WriteFunc(path string, mode os.FileMode, fill func(f *os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -19,9 +30,9 @@ func Write(path string, data []byte, mode os.FileMode) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -1,6 +1,7 @@
 package atomicfile_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,4 +29,23 @@ func TestWrite(t *testing.T) {
 
 	err = atomicfile.Write(filepath.Join(dir, "missing", "x"), []byte("x"), 0o600)
 	require.ErrorContains(t, err, "missing/x")
+}
+
+func TestWriteFuncKeepsTheTargetWhenFillFails(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bundle.zip")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
+	boom := errors.New("collector failed")
+	err := atomicfile.WriteFunc(path, 0o600, func(f *os.File) error {
+		_, werr := f.WriteString("half")
+		require.NoError(t, werr)
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "old", string(data), "the target is unchanged")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left")
 }

@@ -51,16 +51,20 @@ func Mirror() (string, error) {
 // build goes to a temporary directory and is moved in whole; older builds
 // of the suite are removed.
 func Ensure(ctx context.Context, cache string, suites []string, log *slog.Logger) (dir, suite string, err error) {
+	date := time.Now().Format(time.DateOnly)
+	for _, suite := range suites {
+		dir := filepath.Join(cache, "rootfs", suite+"-"+date)
+		if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+			return dir, suite, nil
+		}
+	}
 	mirror, err := Mirror()
 	if err != nil {
 		return "", "", err
 	}
 	var errs []error
 	for _, suite := range suites {
-		dir := filepath.Join(cache, "rootfs", suite+"-"+time.Now().Format(time.DateOnly))
-		if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-			return dir, suite, nil
-		}
+		dir := filepath.Join(cache, "rootfs", suite+"-"+date)
 		start := time.Now()
 		log.Info("building a root filesystem with debootstrap (cached for the day)", "suite", suite, "dir", dir)
 		if err := build(ctx, dir, suite, mirror); err != nil {

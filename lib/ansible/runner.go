@@ -49,9 +49,6 @@ func New(dir string, opts ...Option) *Runner {
 	return r
 }
 
-// Dir is the Ansible directory.
-func (r *Runner) Dir() string { return r.dir }
-
 // WriteInventory renders inv's Ansible inventory into InventoryFile and
 // reports whether the file changed.
 func (r *Runner) WriteInventory(inv *inventory.Inventory) (string, bool, error) {

@@ -165,21 +165,27 @@ func (o options) rule(path string) (*config.Config, string, error) {
 // creation rule of .sops.yaml: its age recipients, and which values to
 // encrypt (encrypted_regex such as ^(data|stringData)$, or everything).
 func Encrypt(path string, plaintext []byte, opts ...Option) ([]byte, error) {
-	o := newOptions(opts)
+	out, _, err := newOptions(opts).encrypt(path, plaintext)
+	return out, err
+}
+
+// encrypt encrypts as Encrypt does and also returns the age recipients the
+// creation rule encrypted to.
+func (o options) encrypt(path string, plaintext []byte) ([]byte, []string, error) {
 	st, err := o.store(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rule, _, err := o.rule(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	branches, err := st.LoadPlainFile(plaintext)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read as %s: %w", path, st.Name(), err)
+		return nil, nil, fmt.Errorf("%s: read as %s: %w", path, st.Name(), err)
 	}
 	if _, err := st.LoadEncryptedFile(plaintext); err == nil {
-		return nil, fmt.Errorf("%s is already encrypted with sops", path)
+		return nil, nil, fmt.Errorf("%s is already encrypted with sops", path)
 	}
 	abs, _ := filepath.Abs(path)
 	tree := sops.Tree{Branches: branches, FilePath: abs, Metadata: sops.Metadata{
@@ -194,21 +200,22 @@ func Encrypt(path string, plaintext []byte, opts ...Option) ([]byte, error) {
 		MACOnlyEncrypted:        rule.MACOnlyEncrypted,
 		Version:                 version.Version,
 	}}
-	if len(ageRecipients(tree)) == 0 {
-		return nil, fmt.Errorf("%s: the creation rule has no age recipient", path)
+	recipients := ageRecipients(tree)
+	if len(recipients) == 0 {
+		return nil, nil, fmt.Errorf("%s: the creation rule has no age recipient", path)
 	}
 	dataKey, errs := tree.GenerateDataKeyWithKeyServices(localKeys())
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: encrypt the data key: %v", path, errors.Join(errs...))
+		return nil, nil, fmt.Errorf("%s: encrypt the data key: %v", path, errors.Join(errs...))
 	}
 	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher(), DataKey: dataKey}); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out, err := st.EmitEncryptedFile(tree)
 	if err != nil {
-		return nil, fmt.Errorf("%s: write encrypted: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: write encrypted: %w", path, err)
 	}
-	return out, nil
+	return out, recipients, nil
 }
 
 // Decrypt decrypts a SOPS file's content in memory and verifies its MAC.
@@ -247,15 +254,10 @@ func EncryptFile(path string, opts ...Option) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := Encrypt(path, data, opts...)
+	out, recipients, err := o.encrypt(path, data)
 	if err != nil {
 		return nil, err
 	}
-	rule, _, err := o.rule(path)
-	if err != nil {
-		return nil, err
-	}
-	recipients := ageRecipients(sops.Tree{Metadata: sops.Metadata{KeyGroups: rule.KeyGroups}})
 	if o.dryRun {
 		return recipients, nil
 	}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	yaml4 "go.yaml.in/yaml/v4"
@@ -95,7 +94,3 @@ func SaveBundle(path string, b *tsecrets.Bundle, opts ...secrets.Option) error {
 	}
 	return atomicfile.Write(path, enc, 0o600)
 }
-
-// certValidFor is how long a talosconfig's client certificate must still be
-// valid for it to be kept.
-const certValidFor = 30 * 24 * time.Hour

@@ -113,13 +113,8 @@ func GenConfig(ctx context.Context, inv *inventory.Inventory, o Options) (*GenRe
 		return nil, err
 	}
 	want[TalosconfigFile] = tc
-	if res.Files, err = planFiles(outDir, want); err != nil {
+	if res.Files, err = planFiles(outDir, want, map[string]string{TalosconfigFile: why}); err != nil {
 		return nil, err
-	}
-	for i := range res.Files {
-		if filepath.Base(res.Files[i].Path) == TalosconfigFile && res.Files[i].Action != ActionUnchanged {
-			res.Files[i].Why, res.Files[i].Diff = why, ""
-		}
 	}
 	if o.DryRun {
 		return res, nil

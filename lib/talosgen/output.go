@@ -58,8 +58,9 @@ type FileChange struct {
 	data []byte
 }
 
-// planFiles compares the wanted files with the output directory.
-func planFiles(dir string, want map[string][]byte) ([]FileChange, error) {
+// planFiles compares the wanted files with the output directory. A file
+// with a reason in why is reported with it instead of a diff.
+func planFiles(dir string, want map[string][]byte, why map[string]string) ([]FileChange, error) {
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
@@ -71,11 +72,13 @@ func planFiles(dir string, want map[string][]byte) ([]FileChange, error) {
 		old, err := os.ReadFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			out = append(out, FileChange{Path: path, Action: ActionCreate, data: want[name]})
+			out = append(out, FileChange{Path: path, Action: ActionCreate, Why: why[name], data: want[name]})
 		case err != nil:
 			return nil, err
 		case bytes.Equal(old, want[name]):
 			out = append(out, FileChange{Path: path, Action: ActionUnchanged})
+		case why[name] != "":
+			out = append(out, FileChange{Path: path, Action: ActionUpdate, Why: why[name], data: want[name]})
 		default:
 			diff, err := textdiff.DiffWithCustomPaths(redact(string(old)), redact(string(want[name])), "a/"+name, "b/"+name)
 			if err != nil {
@@ -158,6 +161,10 @@ func redact(text string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// certValidFor is how long a talosconfig's client certificate must still be
+// valid for it to be kept.
+const certValidFor = 30 * 24 * time.Hour
 
 // talosconfigCurrent says why an existing talosconfig must be replaced, or
 // "" when it still fits the cluster: same context and endpoints, the

@@ -36,7 +36,6 @@ type Patch struct {
 	// Path is the file the patch came from.
 	Path  string
 	patch configpatcher.Patch
-	src   []byte
 }
 
 // Patches are the patch files of a patch directory, by group; Nodes is
@@ -182,7 +181,7 @@ func LoadPatch(path string, data []byte) (Patch, error) {
 	if _, ok := p.(jsonpatch.Patch); ok {
 		return Patch{}, &PatchError{Path: path, Line: 1, Problem: "a JSON6902 patch (a list of operations): Talos v1.12 machine configs are multi-document, which JSON6902 cannot patch; write it as a strategic merge patch, a partial config document such as \"machine:\\n  install:\\n    disk: /dev/sda\""}
 	}
-	return Patch{Path: path, patch: p, src: data}, nil
+	return Patch{Path: path, patch: p}, nil
 }
 
 var (

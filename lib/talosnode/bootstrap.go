@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
+	"github.com/siderolabs/talos/pkg/machinery/client"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/wdiazux/infra/lib/inventory"
 )
@@ -34,9 +36,9 @@ func (c *Cluster) Bootstrap(ctx context.Context, node string, dryRun bool) (Boot
 		return BootstrapResult{}, err
 	}
 	for _, cp := range c.inv.Talos.ControlPlanes() {
-		members, err := c.etcdMembers(ctx, cp)
+		members, err := c.connectedEtcdMembers(ctx, cp)
 		if err != nil {
-			if code(err) == codes.Unavailable || code(err) == codes.FailedPrecondition {
+			if code := status.Code(err); code == codes.Unavailable || code == codes.FailedPrecondition {
 				c.log.Debug("etcd does not run yet", "node", cp.Name, "err", err)
 				continue
 			}
@@ -56,7 +58,7 @@ func (c *Cluster) Bootstrap(ctx context.Context, node string, dryRun bool) (Boot
 	}
 	defer cl.Close() //nolint:errcheck
 	if err := cl.Bootstrap(ctx, &machineapi.BootstrapRequest{}); err != nil {
-		if code(err) == codes.AlreadyExists {
+		if status.Code(err) == codes.AlreadyExists {
 			return res, fmt.Errorf("%w: %s says its etcd data directory is not empty; nothing was done", ErrAlreadyBootstrapped, target.Name)
 		}
 		return res, c.nodeErr(target, "bootstrap etcd", err)
@@ -64,13 +66,20 @@ func (c *Cluster) Bootstrap(ctx context.Context, node string, dryRun bool) (Boot
 	return res, nil
 }
 
-// etcdMembers lists the etcd members a control plane knows.
-func (c *Cluster) etcdMembers(ctx context.Context, n inventory.TalosNode) ([]string, error) {
+// connectedEtcdMembers connects to a control plane and lists the etcd
+// members it knows.
+func (c *Cluster) connectedEtcdMembers(ctx context.Context, n inventory.TalosNode) ([]string, error) {
 	cl, err := c.connect(ctx, n)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close() //nolint:errcheck
+	return c.etcdMembers(ctx, cl, n)
+}
+
+// etcdMembers lists the etcd members a control plane knows, over an open
+// client.
+func (c *Cluster) etcdMembers(ctx context.Context, cl *client.Client, n inventory.TalosNode) ([]string, error) {
 	resp, err := cl.EtcdMemberList(ctx, &machineapi.EtcdMemberListRequest{})
 	if err != nil {
 		return nil, c.nodeErr(n, "list etcd members", err)

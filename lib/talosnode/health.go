@@ -145,7 +145,7 @@ func (c *Cluster) checkNode(ctx context.Context, n inventory.TalosNode, cps int)
 		}
 	}
 	if n.Role == inventory.RoleControlPlane {
-		members, err := c.etcdMembers(ctx, n)
+		members, err := c.etcdMembers(ctx, cl, n)
 		switch {
 		case err != nil:
 			h.Problems = append(h.Problems, err.Error())

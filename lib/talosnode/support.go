@@ -15,6 +15,8 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/client"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // SupportOptions are the settings of Support.
@@ -68,16 +70,27 @@ func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
-	if err != nil {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	res := &SupportResult{Path: out}
+	err = atomicfile.WriteFunc(out, 0o600, func(f *os.File) error { return c.collect(ctx, f, names, o, res) })
+	switch {
+	case errors.Is(err, ErrNothingCollected):
+		return res, err
+	case err != nil:
 		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, err
-	}
+	return res, nil
+}
 
+// ErrNothingCollected means every collector of a support bundle failed.
+var ErrNothingCollected = errors.New("no collector succeeded; is the cluster reachable? (go run mage.go talos:health)")
+
+// collect writes the support bundle of the named nodes to f as a zip,
+// counting into res, and proves the zip reads back.
+func (c *Cluster) collect(ctx context.Context, f *os.File, names []string, o SupportOptions, res *SupportResult) error {
 	var mu sync.Mutex
 	var clients []*client.Client
 	defer func() {
@@ -99,13 +112,9 @@ func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult
 		mu.Unlock()
 		return cl, nil
 	}
-	names := make([]string, len(nodes))
-	for i, n := range nodes {
-		names[i] = n.Name
-	}
 	progress := make(chan bundle.Progress)
 	opts := []bundle.Option{
-		bundle.WithArchiveOutput(tmp),
+		bundle.WithArchiveOutput(f),
 		bundle.WithNodes(names...),
 		bundle.WithTalosClientProvider(provider),
 		bundle.WithProgressChan(progress),
@@ -122,10 +131,8 @@ func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult
 	options := bundle.NewOptions(opts...)
 	cols, err := collectors.GetForOptions(ctx, options)
 	if err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("prepare the support bundle: %w", err)
+		return fmt.Errorf("prepare the support bundle: %w", err)
 	}
-	res := &SupportResult{Path: out}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -143,22 +150,13 @@ func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult
 	err = support.CreateSupportBundle(ctx, options, cols...)
 	close(progress)
 	<-done
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return nil, fmt.Errorf("collect the support bundle: %w", err)
+		return fmt.Errorf("collect the support bundle: %w", err)
 	}
 	if res.Collected == 0 {
-		return res, errors.New("no collector succeeded; is the cluster reachable? (go run mage.go talos:health)")
+		return ErrNothingCollected
 	}
-	if err := checkZip(tmp.Name()); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return checkZip(f)
 }
 
 // kubernetesClient builds a client from the kubeconfig in the output directory.
@@ -175,12 +173,15 @@ func (c *Cluster) kubernetesClient() (*kubernetes.Clientset, error) {
 }
 
 // checkZip proves the archive is complete.
-func checkZip(path string) error {
-	r, err := zip.OpenReader(path)
+func checkZip(f *os.File) error {
+	fi, err := f.Stat()
 	if err != nil {
+		return err
+	}
+	if _, err := zip.NewReader(f, fi.Size()); err != nil {
 		return fmt.Errorf("the support bundle is not a readable zip: %w", err)
 	}
-	return r.Close()
+	return nil
 }
 
 // logWriter sends go-talos-support's log lines to the logger.

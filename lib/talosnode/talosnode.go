@@ -14,7 +14,6 @@ import (
 
 	"github.com/siderolabs/talos/pkg/machinery/client"
 	clientconfig "github.com/siderolabs/talos/pkg/machinery/client/config"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/wdiazux/infra/lib/inventory"
@@ -205,16 +204,4 @@ func (e *NodeError) Unwrap() error { return e.Err }
 
 func (c *Cluster) nodeErr(n inventory.TalosNode, op string, err error) error {
 	return &NodeError{Node: n.Name, Endpoint: c.endpoint(n), Op: op, Err: err}
-}
-
-// code returns the gRPC status code of an error.
-func code(err error) codes.Code {
-	if st, ok := status.FromError(err); ok {
-		return st.Code()
-	}
-	var ne *NodeError
-	if errors.As(err, &ne) {
-		return code(ne.Err)
-	}
-	return codes.Unknown
 }
