@@ -237,16 +237,25 @@ func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, id, version,
 	http.ServeContent(&countingWriter{ResponseWriter: w, s: s}, r, file, time.Time{}, bytes.NewReader(img))
 }
 
-// countingWriter counts the image bytes written.
+// countingWriter counts the image bytes written. It counts before it
+// writes, so a client that has read a byte always finds it counted; a
+// short write takes back what was not sent.
 type countingWriter struct {
 	http.ResponseWriter
 	s *Server
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	c.s.add(int64(len(p)))
 	n, err := c.ResponseWriter.Write(p)
-	c.s.mu.Lock()
-	c.s.served += int64(n)
-	c.s.mu.Unlock()
+	if n < len(p) {
+		c.s.add(int64(n - len(p)))
+	}
 	return n, err
+}
+
+func (s *Server) add(n int64) {
+	s.mu.Lock()
+	s.served += n
+	s.mu.Unlock()
 }
