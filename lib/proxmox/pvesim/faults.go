@@ -61,8 +61,9 @@ func (s *Server) ResetNextRequest(method, prefix string, afterBytes int64) {
 	s.addRequestFault(&requestFault{method: method, prefix: prefix, reset: true, afterBytes: afterBytes})
 }
 
-// StallNextRequest holds the next matching request for d (or until the
-// client gives up) before answering it normally.
+// StallNextRequest holds the next matching request for d before answering
+// it normally. A client that gives up first gets no answer: the request is
+// dropped with its connection, as a server drops a client that went away.
 func (s *Server) StallNextRequest(method, prefix string, d time.Duration) {
 	s.addRequestFault(&requestFault{method: method, prefix: prefix, stall: d})
 }
@@ -144,9 +145,13 @@ func (s *Server) applyFault(r *http.Request, f *requestFault) (outcome, bool) {
 	case f.stall > 0:
 		select {
 		case <-time.After(f.stall):
+			return outcome{}, false
 		case <-r.Context().Done():
+			// Answering now would race the client's own cancellation:
+			// a response that lands before its connection closes would
+			// turn the give-up into a success.
+			return outcome{reset: true}, true
 		}
-		return outcome{}, false
 	case f.reset:
 		if f.afterBytes > 0 {
 			_, _ = io.CopyN(io.Discard, r.Body, f.afterBytes)
