@@ -256,8 +256,14 @@ func (s *Suite) secrets(ctx context.Context) error {
 	return rep.Err()
 }
 
+// testTimeout bounds each test binary. Go's default of 10 minutes is too
+// close to what the real Ansible converge can take on a slow Debian mirror
+// (debootstrap plus apt installs), and a hung test still fails well inside
+// CI's time limit.
+const testTimeout = "30m"
+
 func (s *Suite) test(ctx context.Context) error {
-	return s.run(ctx, s.root, s.out, "go", "test", "-race", "./...")
+	return s.run(ctx, s.root, s.out, "go", "test", "-race", "-timeout", testTimeout, "./...")
 }
 
 // fuzzMinimizeTime bounds how long the fuzzer shrinks each new input. Go's

@@ -95,9 +95,9 @@ func TestRun(t *testing.T) {
 
 			err := s.Run(context.Background())
 
-			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go test -race ./..."}
+			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go test -race -timeout 30m ./..."}
 			if tt.fail == "vet ./..." {
-				wantCalls = []string{"go vet ./...", "go test -race ./..."}
+				wantCalls = []string{"go vet ./...", "go test -race -timeout 30m ./..."}
 			}
 			require.Equal(t, wantCalls, rec.calls)
 			for _, step := range []string{"tools", "gofmt", "vet", "secrets", "test"} {
