@@ -42,3 +42,28 @@ func WriteFunc(path string, mode os.FileMode, fill func(f *os.File) error) error
 	}
 	return nil
 }
+
+// Dir creates the directory path, atomically, from what fill puts in a
+// temporary directory beside it (mode 0700): a reader finds no directory or
+// a complete one, never half of one. path must not exist; a caller replacing
+// a damaged one removes it first, and a directory that another process moved
+// in meanwhile makes Dir fail with an error matching fs.ErrExist. When fill or
+// the move fails, the temporary directory is removed; fill's error is
+// returned as it is.
+func Dir(path string, fill func(dir string) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 	"log/slog"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // Mirror returns the Debian mirror the machine's apt uses, from
@@ -84,25 +85,16 @@ func Ensure(ctx context.Context, cache string, suites []string, log *slog.Logger
 }
 
 func build(ctx context.Context, dir, suite, mirror string) error {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-"+suite+"-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	var out strings.Builder
-	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include=python3", suite, tmp, mirror)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%w: %s", err, tail(out.String(), 12))
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(suite+"\n"), 0o644); err != nil {
-		return err
-	}
-	os.RemoveAll(dir)
-	return os.Rename(tmp, dir)
+	os.RemoveAll(dir) // a build that never completed
+	return atomicfile.Dir(dir, func(tmp string) error {
+		var out strings.Builder
+		cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include=python3", suite, tmp, mirror)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%w: %s", err, tail(out.String(), 12))
+		}
+		return os.WriteFile(filepath.Join(tmp, ".complete"), []byte(suite+"\n"), 0o644)
+	})
 }
 
 // tail returns the last n lines of s.

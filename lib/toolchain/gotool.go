@@ -2,11 +2,15 @@ package toolchain
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // EnvCache overrides the directory that caches tools built from Go modules.
@@ -94,25 +98,22 @@ func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 		if err := os.MkdirAll(cache, 0o755); err != nil {
 			return fmt.Errorf("create the tool cache %s: %w", cache, err)
 		}
-		tmp, err := os.MkdirTemp(cache, ".build-"+t.Command+"-")
-		if err != nil {
-			return fmt.Errorf("create a build directory in %s: %w", cache, err)
-		}
 		start := time.Now()
 		o.log.Info("building tool from the Go module proxy (cached afterwards)", "tool", t.String(), "cache", cache)
-		err = o.goInstall(ctx, tmp, t.Package+"@"+t.Version)
-		if err == nil {
-			if _, serr := os.Stat(filepath.Join(tmp, t.Command)); serr != nil {
-				err = fmt.Errorf("go install produced no %s in %s", t.Command, tmp)
+		err := atomicfile.Dir(filepath.Dir(t.Path(cache)), func(tmp string) error {
+			if err := o.goInstall(ctx, tmp, t.Package+"@"+t.Version); err != nil {
+				return err
 			}
-		}
-		if err == nil {
-			err = os.Rename(tmp, filepath.Dir(t.Path(cache)))
-			if _, serr := os.Stat(t.Path(cache)); err != nil && serr == nil {
+			if _, err := os.Stat(filepath.Join(tmp, t.Command)); err != nil {
+				return fmt.Errorf("go install produced no %s in %s", t.Command, tmp)
+			}
+			return nil
+		})
+		if errors.Is(err, fs.ErrExist) {
+			if _, serr := os.Stat(t.Path(cache)); serr == nil {
 				err = nil // another run built it at the same time
 			}
 		}
-		os.RemoveAll(tmp)
 		if err != nil {
 			return &BuildError{Tool: t, Err: err}
 		}

@@ -163,6 +163,20 @@ func TestEnsureGo(t *testing.T) {
 			wantCalls: 1,
 		},
 		{
+			name: "another run finished first: its build is kept",
+			install: func(gobin string) error {
+				final := filepath.Join(filepath.Dir(gobin), "sops-v3.13.3")
+				if err := os.MkdirAll(final, 0o755); err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(final, "sops"), []byte("bin"), 0o755); err != nil {
+					return err
+				}
+				return os.WriteFile(filepath.Join(gobin, "sops"), []byte("bin"), 0o755)
+			},
+			wantCalls: 1,
+		},
+		{
 			name:      "build fails: typed error, nothing left in the cache",
 			install:   func(string) error { return errors.New("exit status 1") },
 			wantCalls: 1,
