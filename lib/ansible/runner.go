@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,12 +168,7 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) ([]Recap, e
 	if o.Diff {
 		args = append(args, "--diff")
 	}
-	keys := make([]string, 0, len(o.ExtraVars))
-	for k := range o.ExtraVars {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(o.ExtraVars)) {
 		args = append(args, "-e", k+"="+o.ExtraVars[k])
 	}
 	var captured bytes.Buffer

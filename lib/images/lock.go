@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/wdiazux/infra/internal/atomicfile"
@@ -75,11 +76,7 @@ func (l *LockFile) Pin(kind, version, source, file, sum string) error {
 }
 
 func (l *LockFile) write() error {
-	keys := make([]string, 0, len(l.lines))
-	for k := range l.lines {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(l.lines))
 	var b strings.Builder
 	b.WriteString("# images.lock: SHA-256 of images the Image Factory serves, pinned on first use\n")
 	b.WriteString("# (go run mage.go talos:import -verify). Commit it; imports pass the sum to PVE.\n")

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 )
@@ -110,26 +111,17 @@ func (inv *Inventory) VMIDs() []VMID {
 
 // ImageNames returns the keys of Images in sorted order.
 func (inv *Inventory) ImageNames() []string {
-	return sortedKeys(inv.Images)
+	return slices.Sorted(maps.Keys(inv.Images))
 }
 
 // ChartNames returns the keys of Kubernetes.Charts in sorted order.
 func (inv *Inventory) ChartNames() []string {
-	return sortedKeys(inv.Kubernetes.Charts)
+	return slices.Sorted(maps.Keys(inv.Kubernetes.Charts))
 }
 
 // ToolNames returns the keys of Tools in sorted order.
 func (inv *Inventory) ToolNames() []string {
-	return sortedKeys(inv.Tools)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(inv.Tools))
 }
 
 // GPUExtensionsNeeded reports whether any node passes a GPU through, which

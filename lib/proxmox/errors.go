@@ -3,8 +3,9 @@ package proxmox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
@@ -30,12 +31,7 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, e.Message)
 	if len(e.Params) > 0 {
-		keys := make([]string, 0, len(e.Params))
-		for k := range e.Params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
+		for i, k := range slices.Sorted(maps.Keys(e.Params)) {
 			sep := ": "
 			if i > 0 {
 				sep = "; "

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,11 +62,7 @@ type FileChange struct {
 // planFiles compares the wanted files with the output directory. A file
 // with a reason in why is reported with it instead of a diff.
 func planFiles(dir string, want map[string][]byte, why map[string]string) ([]FileChange, error) {
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(want))
 	var out []FileChange
 	for _, name := range names {
 		path := filepath.Join(dir, name)

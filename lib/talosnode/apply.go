@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,11 +64,7 @@ func (c *Cluster) Apply(ctx context.Context, o ApplyOptions) ([]ApplyResult, err
 		mode, ok = machineapi.ApplyConfigurationRequest_AUTO, true
 	}
 	if !ok {
-		names := make([]string, 0, len(modes))
-		for m := range modes {
-			names = append(names, m)
-		}
-		slices.Sort(names)
+		names := slices.Sorted(maps.Keys(modes))
 		return nil, fmt.Errorf("apply mode %q: use one of %s", o.Mode, strings.Join(names, ", "))
 	}
 	nodes, err := c.nodes(o.Node)

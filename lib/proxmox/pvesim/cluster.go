@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,16 +158,16 @@ func resources(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func (w *world) storageIDs() []string { return sortedKeys(w.storages) }
+func (w *world) storageIDs() []string { return slices.Sorted(maps.Keys(w.storages)) }
 
-func (w *world) vmIDs() []int { return sortedKeys(w.vms) }
+func (w *world) vmIDs() []int { return slices.Sorted(maps.Keys(w.vms)) }
 
 func pciMappings(s *Server, r *request) (interface{}, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := []map[string]interface{}{}
-	for _, id := range sortedKeys(w.mappings) {
+	for _, id := range slices.Sorted(maps.Keys(w.mappings)) {
 		if !w.can(r.who, "/mapping/pci/"+id, true, "Mapping.Modify", "Mapping.Use", "Mapping.Audit") {
 			continue
 		}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -230,12 +231,7 @@ func (p *diskPlan) allocate(vmid int) string {
 // normalized, NICs get MACs, PCI passthrough needs a mapping (or root).
 // Caller holds the lock.
 func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) error {
-	keys := make([]string, 0, len(r.params))
-	for k := range r.params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.params)) {
 		v := r.params[k]
 		if skip[k] || isDiskKey(k) {
 			continue

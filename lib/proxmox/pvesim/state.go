@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"cmp"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -295,16 +294,6 @@ func (s *storage) allocDisk(vmid int, size int64, format string, prefix string) 
 		s.volumes[name] = v
 		return v
 	}
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // nextPID returns a fresh task process ID.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -189,7 +190,7 @@ func storageContent(s *Server, r *request) (interface{}, error) {
 		return nil, err
 	}
 	out := []map[string]interface{}{}
-	for _, n := range sortedKeys(st.volumes) {
+	for _, n := range slices.Sorted(maps.Keys(st.volumes)) {
 		v := st.volumes[n]
 		if c := r.param("content"); c != "" && v.content != c {
 			continue
