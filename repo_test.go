@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"go/ast"
@@ -213,11 +214,23 @@ var shellTools = map[string]string{
 	"sops": "sops", "age": "age", "k9s": "k9s", "flux": "fluxcd",
 }
 
+// nixConfig gives Nix what evaluation needs and nothing of the machine's:
+// no build-users group (Debian's nix-bin defaults to "nixbld", which a fresh
+// machine lacks, and Nix then warns on every call) and a store that writes
+// nothing, since evaluating must not build or copy anything.
+const nixConfig = "build-users-group =\nstore = dummy://"
+
+// nixEval evaluates expr with the real Nix evaluator and returns its JSON on
+// stdout; whatever Nix says on stderr is kept for the failure message only.
 func nixEval(t *testing.T, expr string) string {
 	t.Helper()
 	nix := testtool.Require(t, "nix-instantiate")
-	out, err := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr).CombinedOutput()
-	require.NoError(t, err, "nix-instantiate --eval %s:\n%s", expr, out)
+	cmd := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr)
+	cmd.Env = append(os.Environ(), "NIX_CONFIG="+nixConfig)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "nix-instantiate --eval %s:\n%s", expr, stderr.String())
 	return string(out)
 }
 
