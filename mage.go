@@ -5,27 +5,16 @@
 //	go run mage.go -l
 //	go run mage.go config:show
 //
-// The targets live in magefiles/.
+// The targets live in magefiles/; internal/magerun checks the command line,
+// builds them (one build at a time per checkout) and runs them.
 package main
 
 import (
 	"os"
-	"strings"
 
-	"github.com/magefile/mage/mage"
+	"github.com/wdiazux/infra/internal/magerun"
 )
 
 func main() {
-	// Mage spells target flags with one dash and the Go parameter's name
-	// (-json, -dryrun); accept the GNU spelling too (--json, --dry-run).
-	for i, arg := range os.Args[1:] {
-		if strings.HasPrefix(arg, "--") && len(arg) > 2 {
-			name, value, hasValue := strings.Cut(arg[2:], "=")
-			os.Args[i+1] = "-" + strings.ReplaceAll(name, "-", "")
-			if hasValue {
-				os.Args[i+1] += "=" + value
-			}
-		}
-	}
-	os.Exit(mage.Main())
+	os.Exit(magerun.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

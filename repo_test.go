@@ -197,6 +197,7 @@ func TestGitignore(t *testing.T) {
 		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
 		"secrets/proxmox.dec.yaml", "keys.txt", "cluster.agekey", ".envrc.local", "packer/ubuntu/packer_cache/x.iso",
 		"talos/generated/talos-cp-01.yaml", "talos/generated/talosconfig", "talos/generated/kubeconfig", "talos/generated/support.zip", ".env",
+		".mage/0123456789ab/config.go",
 	} {
 		require.True(t, ignored(path), "%s must be gitignored", path)
 	}
@@ -310,6 +311,16 @@ func TestMageListsEveryTargetWithADescription(t *testing.T) {
 		"secrets:decrypt", "secrets:edit", "secrets:updatekeys", "secrets:rotate", "secrets:check", "secrets:hook"} {
 		require.Regexp(t, `(?m)^  `+regexp.QuoteMeta(target)+` +\S.{10,}$`, out, "target %s needs a one-line description", target)
 	}
+	// The whole first line of a doc comment is the summary: Mage's own list
+	// cut this one at "(e.g.".
+	require.Regexp(t, `(?m)^  ansible:run +runs PLAYBOOK, such as day1_all_vms, against the VMs of homelab.yaml; -check -diff shows what would change.$`, out)
+	require.NotRegexp(t, `(^|[^.])\bmage [a-z-]`, strings.ReplaceAll(out, "go run mage.go", ""), "the runner is spelt as the README teaches")
+
+	help, code := mage(t, "-h", "talos:apply")
+	require.Equal(t, 0, code, help)
+	require.Contains(t, help, "\tgo run mage.go talos:apply [<flags>]\n")
+	require.Contains(t, help, "-dryrun=<bool>")
+
 	// Every target is documented in the targets reference.
 	doc := readFile(t, "docs/reference/targets.md")
 	listed := regexp.MustCompile(`(?m)^  ([a-z]+(?::[a-z]+)?) `).FindAllStringSubmatch(out, -1)

@@ -105,18 +105,7 @@ func TestPreCommitHookBlocksAPlaintextSecret(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the Mage targets in a copy of the repository")
 	}
-	dir := t.TempDir()
-	files, err := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	require.NoError(t, err)
-	for _, rel := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
-		data, err := os.ReadFile(rel)
-		if os.IsNotExist(err) {
-			continue
-		}
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, rel), data, 0o644))
-	}
+	dir := copyCheckout(t)
 	git := func(args ...string) (string, error) {
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"}, args...)...)
 		cmd.Dir = dir

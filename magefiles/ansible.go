@@ -47,7 +47,7 @@ func (Ansible) Inventory(
 	return nil
 }
 
-// Run runs PLAYBOOK (e.g. day1_all_vms) against the VMs of homelab.yaml; -check -diff shows what would change.
+// Run runs PLAYBOOK, such as day1_all_vms, against the VMs of homelab.yaml; -check -diff shows what would change.
 func (Ansible) Run(ctx context.Context, playbook string,
 	// only these hosts or groups (ansible-playbook --limit)
 	limit *string,

@@ -1,7 +1,7 @@
 //go:build mage
 
 // infra builds golden VM images and a Talos Kubernetes cluster on Proxmox VE from one inventory, homelab.yaml.
-// Run a target with: go run mage.go <target> [args] [-flag=value]; see docs/reference/targets.md.
+// Run a target with: go run mage.go <target> [args] [-flag=value]; go run mage.go -h <target> explains one; docs/reference/targets.md lists all.
 package main
 
 import (

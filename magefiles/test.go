@@ -16,7 +16,7 @@ func Test(ctx context.Context) error {
 	return suite().Run(ctx)
 }
 
-// Fuzz runs each fuzz test for -fuzztime (default 60s; mage fuzz -fuzztime=5m for longer).
+// Fuzz runs each fuzz test for -fuzztime (default 60s; go run mage.go fuzz -fuzztime=5m for longer).
 func Fuzz(ctx context.Context,
 	// how long to run each fuzz test (default 60s)
 	fuzztime *time.Duration,
