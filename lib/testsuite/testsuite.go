@@ -9,13 +9,16 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/wdiazux/infra/internal/magerun"
 	"github.com/wdiazux/infra/lib/secrets"
 	"github.com/wdiazux/infra/lib/toolchain"
 )
@@ -232,19 +235,45 @@ func (s *Suite) gofmt(context.Context) error {
 // vet runs go vet on the packages, then on the Mage targets. Those carry the
 // "mage" build tag, which cannot be passed to vet: dependencies such as
 // go-proxmox ship their own magefiles under it. Naming the files instead
-// vets them without the tag.
+// vets them without the tag: all of them together, then each group of
+// files `go run mage.go` compiles on its own for one target, which proves
+// every target builds without the files it does not need.
 func (s *Suite) vet(ctx context.Context) error {
 	if err := s.run(ctx, s.root, s.out, "go", "vet", "./..."); err != nil {
 		return err
 	}
-	files, err := filepath.Glob(filepath.Join(s.root, "magefiles", "*.go"))
+	dir := filepath.Join(s.root, "magefiles")
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no Mage targets under %s/magefiles: %v", s.root, err)
+		return fmt.Errorf("no Mage targets under %s: %v", dir, err)
 	}
 	for i, f := range files {
 		files[i], _ = filepath.Rel(s.root, f)
 	}
-	return s.run(ctx, s.root, s.out, "go", append([]string{"vet"}, files...)...)
+	if err := s.run(ctx, s.root, s.out, "go", append([]string{"vet"}, files...)...); err != nil {
+		return err
+	}
+	targets, err := magerun.LoadTargets("go", dir)
+	if err != nil {
+		return err
+	}
+	vetted := map[string]bool{}
+	groups := targets.Groups()
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		g := groups[name]
+		if vetted[g.Key] {
+			continue
+		}
+		vetted[g.Key] = true
+		args := []string{"vet"}
+		for _, f := range g.Files {
+			args = append(args, filepath.Join("magefiles", f))
+		}
+		if err := s.run(ctx, s.root, s.out, "go", args...); err != nil {
+			return fmt.Errorf("%s does not build on its own: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // secrets runs the plaintext-secret guard over the repository.

@@ -83,7 +83,7 @@ func TestRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, filepath.Join(root, "a.go"), "package a\n")
-			writeFile(t, filepath.Join(root, "magefiles", "config.go"), "//go:build mage\n\npackage main\n")
+			writeFile(t, filepath.Join(root, "magefiles", "config.go"), "//go:build mage\n\npackage main\n\n// Check checks.\nfunc Check() {}\n")
 			writeFile(t, filepath.Join(root, "magefiles", "test.go"), "//go:build mage\n\npackage main\n")
 			if tt.leak {
 				writeFile(t, filepath.Join(root, "secrets", "nas.enc.yaml"), "password: hunter2\n")
@@ -95,7 +95,7 @@ func TestRun(t *testing.T) {
 
 			err := s.Run(context.Background())
 
-			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go test -race -timeout 30m ./..."}
+			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go vet magefiles/config.go", "go test -race -timeout 30m ./..."}
 			if tt.fail == "vet ./..." {
 				wantCalls = []string{"go vet ./...", "go test -race -timeout 30m ./..."}
 			}
