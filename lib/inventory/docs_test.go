@@ -1,6 +1,7 @@
 package inventory_test
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -83,4 +84,21 @@ func TestReferenceDocumentsEveryField(t *testing.T) {
 	for p := range documented {
 		require.True(t, slices.Contains(paths, p), "%s documents %s, which the inventory does not have", referenceDoc, p)
 	}
+}
+
+// TestReferenceListsTheKnownTalosReleases keeps the reference's support table
+// equal to inventory.TalosReleases.
+func TestReferenceListsTheKnownTalosReleases(t *testing.T) {
+	doc, err := os.ReadFile(referenceDoc)
+	require.NoError(t, err)
+	rows := regexp.MustCompile(`(?m)^\| (v\d+\.\d+) \| (\d+\.\d+ to \d+\.\d+) \|$`).FindAllStringSubmatch(string(doc), -1)
+	var want, got []string
+	for _, r := range inventory.TalosReleases() {
+		o, n := r.OldestKubernetes, r.NewestKubernetes
+		want = append(want, fmt.Sprintf("%s: %d.%d to %d.%d", r.Talos, o.Major, o.Minor, n.Major, n.Minor))
+	}
+	for _, m := range rows {
+		got = append(got, m[1]+": "+m[2])
+	}
+	require.Equal(t, want, got, "%s: the Talos/Kubernetes table", referenceDoc)
 }

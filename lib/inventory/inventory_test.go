@@ -213,6 +213,12 @@ func TestInvalidInventories(t *testing.T) {
 			`no-nodes.yaml:33: talos.nodes: list at least one node`,
 			`no-nodes.yaml:43: user.ssh_public_keys: list at least one SSH public key; password login is disabled`,
 		},
+		"talos-version-older": {`talos-version-older.yaml:27: talos.version: unknown Talos release v1.9.0; known releases: v1.10.0 to v1.12.x (releases before v1.10 are not supported)`},
+		"talos-version-newer": {`talos-version-newer.yaml:27: talos.version: unknown Talos release v2.0.0; known releases: v1.10.0 to v1.12.x (a later release needs a later github.com/siderolabs/talos/pkg/machinery in go.mod)`},
+		"kubernetes-unknown": {
+			`kubernetes-unknown.yaml:27: talos.version: unknown Talos release v1.13.0; known releases: v1.10.0 to v1.12.x (a later release needs a later github.com/siderolabs/talos/pkg/machinery in go.mod)`,
+			`kubernetes-unknown.yaml:42: kubernetes.version: unknown Kubernetes release v1.36.0; the known Talos releases support v1.28 to v1.35`,
+		},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")

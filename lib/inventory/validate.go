@@ -45,15 +45,6 @@ var (
 	chartNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 )
 
-// talosKubernetes is the range of Kubernetes minor versions each Talos minor
-// release supports, from the Talos support matrix.
-var talosKubernetes = map[string][2]int{
-	"1.10": {28, 33},
-	"1.11": {29, 34},
-	"1.12": {30, 35},
-	"1.13": {31, 36},
-}
-
 // checker runs the semantic checks on a decoded inventory.
 type checker struct {
 	*problems
@@ -257,7 +248,7 @@ func (c *checker) images() {
 
 func (c *checker) talos() {
 	t := c.inv.Talos
-	talosMinor := c.checkRelease("talos.version", t.Version, "a Talos release such as v1.12.7")
+	talosRelease := c.checkRelease("talos.version", t.Version, "a Talos release such as v1.12.7")
 	c.checkLabel("talos.cluster_name", t.ClusterName)
 	if u, err := url.Parse(t.FactoryURL); t.FactoryURL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
 		c.report("talos.factory_url", "%q is not an http(s) URL such as https://factory.talos.dev", t.FactoryURL)
@@ -280,13 +271,7 @@ func (c *checker) talos() {
 	if t.VIP.IsValid() {
 		c.checkAddr("talos.vip", t.VIP, "infrastructure")
 	}
-	if k8sMinor := c.checkRelease("kubernetes.version", c.inv.Kubernetes.Version, "a Kubernetes release such as v1.35.4"); talosMinor != "" && k8sMinor != "" {
-		if r, ok := talosKubernetes[talosMinor]; ok {
-			if m, _ := strconv.Atoi(strings.TrimPrefix(k8sMinor, "1.")); m < r[0] || m > r[1] {
-				c.report("kubernetes.version", "Talos v%s supports Kubernetes 1.%d to 1.%d, not %s", talosMinor, r[0], r[1], c.inv.Kubernetes.Version)
-			}
-		}
-	}
+	c.checkVersions(talosRelease, c.checkRelease("kubernetes.version", c.inv.Kubernetes.Version, "a Kubernetes release such as v1.35.4"))
 }
 
 func (c *checker) talosNodes() {
@@ -563,18 +548,21 @@ func (c *checker) memoryFits() {
 	}
 }
 
-// checkRelease checks a "vX.Y.Z" release and returns its "X.Y" minor, or ""
-// when it is malformed.
-func (c *checker) checkRelease(path, v, example string) string {
-	if v == "" {
-		return ""
+// checkRelease checks a "vX.Y.Z" release and returns its X.Y, or nil when
+// it is missing or malformed.
+func (c *checker) checkRelease(path, v, example string) *Release {
+	if v == "" || c.failed(path) {
+		return nil
 	}
-	m := releaseRe.FindStringSubmatch(v)
-	if m == nil {
-		c.report(path, "%q is not %s", v, example)
-		return ""
+	if m := releaseRe.FindStringSubmatch(v); m != nil {
+		major, errMajor := strconv.Atoi(m[1])
+		minor, errMinor := strconv.Atoi(m[2])
+		if errMajor == nil && errMinor == nil {
+			return &Release{major, minor}
+		}
 	}
-	return m[1] + "." + m[2]
+	c.report(path, "%q is not %s", v, example)
+	return nil
 }
 
 func (c *checker) checkSemver(path, v string) {
