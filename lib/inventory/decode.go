@@ -125,12 +125,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 	case reflect.Int:
 		if d.expectScalar(n, path, "an integer", "!!int") {
-			var i int64
-			if err := n.Decode(&i); err != nil || i < math.MinInt32 || i > math.MaxInt32 {
-				d.add(path, "%s is out of range", n.Value)
-				return
-			}
-			v.SetInt(i)
+			d.decodeInt(n, v, path)
 		}
 	case reflect.Bool:
 		if d.expectScalar(n, path, "true or false", "!!bool") {
@@ -158,6 +153,26 @@ func (d *decoder) expectScalar(n *yaml.Node, path, want, tag string) bool {
 	}
 	d.add(path, "expected %s, got %s%s", want, describe(n), hint)
 	return false
+}
+
+// decimalRe matches an integer written in plain decimal.
+var decimalRe = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
+
+// decodeInt decodes an integer scalar written in decimal. YAML also reads
+// 0x97, 0o227, 0b1, 1_000 and +5 as integers, and 0227 as octal 151 where a
+// YAML 1.2 reader sees 227; the inventory refuses them all rather than let
+// the tools that read the file disagree on a number.
+func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
+	var i int64
+	if err := n.Decode(&i); err != nil || i < math.MinInt32 || i > math.MaxInt32 {
+		d.add(path, "%s is out of range", n.Value)
+		return
+	}
+	if !decimalRe.MatchString(n.Value) {
+		d.add(path, "%s is read as %d; write integers in decimal", n.Value, i)
+		return
+	}
+	v.SetInt(i)
 }
 
 // decodeText decodes a scalar through the value's encoding.TextUnmarshaler.

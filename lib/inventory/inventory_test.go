@@ -219,6 +219,14 @@ func TestInvalidInventories(t *testing.T) {
 			`kubernetes-unknown.yaml:27: talos.version: unknown Talos release v1.13.0; known releases: v1.10.0 to v1.12.x (a later release needs a later github.com/siderolabs/talos/pkg/machinery in go.mod)`,
 			`kubernetes-unknown.yaml:42: kubernetes.version: unknown Kubernetes release v1.36.0; the known Talos releases support v1.28 to v1.35`,
 		},
+		"int-hex":   {`int-hex.yaml:36: talos.nodes[0].vm_id: 0x97 is read as 151; write integers in decimal`},
+		"int-octal": {`int-octal.yaml:36: talos.nodes[0].vm_id: 0227 is read as 151; write integers in decimal`},
+		"int-other-notations": {
+			`int-other-notations.yaml:23: proxmox.hardware.cores: 0b100 is read as 4; write integers in decimal`,
+			`int-other-notations.yaml:38: talos.nodes[0].cores: +2 is read as 2; write integers in decimal`,
+			`int-other-notations.yaml:39: talos.nodes[0].memory_mib: 4_096 is read as 4096; write integers in decimal`,
+			`int-other-notations.yaml:40: talos.nodes[0].os_disk_gib: 0o24 is read as 20; write integers in decimal`,
+		},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")
