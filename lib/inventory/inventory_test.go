@@ -227,6 +227,8 @@ func TestInvalidInventories(t *testing.T) {
 			`int-other-notations.yaml:39: talos.nodes[0].memory_mib: 4_096 is read as 4096; write integers in decimal`,
 			`int-other-notations.yaml:40: talos.nodes[0].os_disk_gib: 0o24 is read as 20; write integers in decimal`,
 		},
+		"pci-device-out-of-range":   {`pci-device-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:20.0" is not a PCI address: device 20 is above 1f (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
+		"pci-function-out-of-range": {`pci-function-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:00.8" is not a PCI address: function 8 is above 7 (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")

@@ -35,7 +35,7 @@ var (
 	storageRe   = regexp.MustCompile(`(?i)^[a-z][a-z0-9_.-]*[a-z0-9]$`)
 	ifaceRe     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$`)
 	mappingRe   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,127}$`)
-	pciRe       = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+	pciRe       = regexp.MustCompile(`^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:([0-9a-fA-F]{2})\.([0-9a-fA-F])$`)
 	releaseRe   = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$`)
 	semverRe    = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 	extensionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*$`)
@@ -334,8 +334,7 @@ func (c *checker) checkGPU(path string, n TalosNode, owner map[string]string) {
 	}
 	for i, a := range g.PCI {
 		p := fmt.Sprintf("%s.pci[%d]", path, i)
-		if !pciRe.MatchString(a) {
-			c.report(p, "%q is not a PCI address such as 07:00.0 or 0000:07:00.0", a)
+		if !c.checkPCI(p, a) {
 			continue
 		}
 		key := strings.ToLower(strings.TrimPrefix(a, "0000:"))
@@ -344,6 +343,27 @@ func (c *checker) checkGPU(path string, n TalosNode, owner map[string]string) {
 		}
 		owner[key] = n.Name
 	}
+}
+
+// checkPCI checks a PCI address, [domain:]bus:device.function, and reports
+// whether it is one.
+func (c *checker) checkPCI(path, a string) bool {
+	m := pciRe.FindStringSubmatch(a)
+	if m == nil {
+		c.report(path, "%q is not a PCI address such as 07:00.0 or 0000:07:00.0", a)
+		return false
+	}
+	why := ""
+	if dev, _ := strconv.ParseUint(m[1], 16, 8); dev > 0x1f {
+		why = fmt.Sprintf("device %s is above 1f", m[1])
+	} else if fn, _ := strconv.ParseUint(m[2], 16, 8); fn > 7 {
+		why = fmt.Sprintf("function %s is above 7", m[2])
+	}
+	if why != "" {
+		c.report(path, "%q is not a PCI address: %s (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)", a, why)
+		return false
+	}
+	return true
 }
 
 func (c *checker) checkExtensions(path string, exts []string, seen map[string]string) {
