@@ -229,6 +229,7 @@ func TestInvalidInventories(t *testing.T) {
 		},
 		"pci-device-out-of-range":   {`pci-device-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:20.0" is not a PCI address: device 20 is above 1f (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
 		"pci-function-out-of-range": {`pci-function-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:00.8" is not a PCI address: function 8 is above 7 (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
+		"service-duplicate-port":    {`service-duplicate-port.yaml:61: services[0].ports[2]: port 80 is listed twice; it is first listed at services[0].ports[0] (line 59)`},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")

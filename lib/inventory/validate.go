@@ -425,10 +425,18 @@ func (c *checker) services() {
 		if len(s.Ports) == 0 {
 			c.report(p+".ports", "list the ports the service exposes")
 		}
+		first := map[int]string{}
 		for j, port := range s.Ports {
+			pp := fmt.Sprintf("%s.ports[%d]", p, j)
 			if port < 1 || port > 65535 {
-				c.report(fmt.Sprintf("%s.ports[%d]", p, j), "%d is not a port number (1–65535)", port)
+				c.report(pp, "%d is not a port number (1–65535)", port)
+				continue
 			}
+			if prev, ok := first[port]; ok {
+				c.report(pp, "port %d is listed twice; it is first listed at %s (line %d)", port, prev, c.pos.line(prev))
+				continue
+			}
+			first[port] = pp
 		}
 	}
 }
