@@ -318,16 +318,22 @@ func unknownFieldHint(key string, fields []fieldInfo) (hint, meant string) {
 	}
 	switch {
 	case meant != "":
-		return fmt.Sprintf("; did you mean %q?", meant), meant
+		hint = fmt.Sprintf("; did you mean %q?", meant)
 	case secretKey.MatchString(key):
-		return "; credentials and endpoints never go in the inventory: the Proxmox URL and token come from the environment (PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET), other secrets from secrets/*.enc.yaml", ""
+		hint = "; credentials and endpoints never go in the inventory: the Proxmox URL and token come from the environment (PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET), other secrets from secrets/*.enc.yaml"
 	default:
-		return fmt.Sprintf("; expected one of: %s", strings.Join(known, ", ")), ""
+		hint = fmt.Sprintf("; expected one of: %s", strings.Join(known, ", "))
 	}
+	if d := nonASCII(key); d != "" {
+		// A look-alike letter prints like the suggestion; name it.
+		hint = fmt.Sprintf("; key %q has %s%s", key, d, hint)
+	}
+	return hint, meant
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// editDistance is the Levenshtein distance between the characters of a and b.
+func editDistance(sa, sb string) int {
+	a, b := []rune(sa), []rune(sb)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

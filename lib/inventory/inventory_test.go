@@ -230,6 +230,12 @@ func TestInvalidInventories(t *testing.T) {
 		"pci-device-out-of-range":   {`pci-device-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:20.0" is not a PCI address: device 20 is above 1f (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
 		"pci-function-out-of-range": {`pci-function-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:00.8" is not a PCI address: function 8 is above 7 (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
 		"service-duplicate-port":    {`service-duplicate-port.yaml:61: services[0].ports[2]: port 80 is listed twice; it is first listed at services[0].ports[0] (line 59)`},
+		"key-non-ascii":             {`key-non-ascii.yaml:26: tаlos: unknown field; key "tаlos" has the non-ASCII character 'а' (U+0430 CYRILLIC SMALL LETTER A) at position 2; did you mean "talos"?`},
+		"value-non-ascii": {
+			`value-non-ascii.yaml:33: talos.nodes: no node has role "controlplane"; a cluster needs at least one control plane`,
+			`value-non-ascii.yaml:34: talos.nodes[0].name: "cp-1о" is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit; it has the non-ASCII character 'о' (U+043E CYRILLIC SMALL LETTER O) at position 5`,
+			`value-non-ascii.yaml:35: talos.nodes[0].role: "cоntrolplane" is not a role; use "controlplane" or "worker"; it has the non-ASCII character 'о' (U+043E CYRILLIC SMALL LETTER O) at position 2`,
+		},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.yaml")

@@ -211,7 +211,7 @@ func (c *checker) hosts() {
 func (c *checker) proxmox() {
 	px := c.inv.Proxmox
 	if c.checkLabel("proxmox.node", px.Node) && !c.failed("hosts") && !slices.ContainsFunc(c.inv.Hosts, func(h Host) bool { return h.Name == px.Node }) {
-		c.report("proxmox.node", "no entry in hosts is named %q; add the Proxmox host to hosts with its address", px.Node)
+		c.report("proxmox.node", "no entry in hosts is named %q; add the Proxmox host to hosts with its address%s", px.Node, nonASCIINote(px.Node))
 	}
 	if px.Bridge != "" && !ifaceRe.MatchString(px.Bridge) {
 		c.report("proxmox.bridge", "%q is not a valid Linux bridge name (e.g. vmbr0)", px.Bridge)
@@ -238,7 +238,7 @@ func (c *checker) images() {
 	for _, name := range c.inv.ImageNames() {
 		img, p := c.inv.Images[name], "images."+name
 		if known := KnownImages(); !slices.Contains(known, name) {
-			c.report(p, "unknown image %q; images may be: %s", name, strings.Join(known, ", "))
+			c.report(p, "unknown image %q; images may be: %s%s", name, strings.Join(known, ", "), nonASCIINote(name))
 			continue
 		}
 		c.checkText(p+".release", img.Release)
@@ -300,7 +300,7 @@ func (c *checker) talosNodes() {
 			minMem = minTalosCPMemoryMiB
 		case RoleWorker:
 		default:
-			c.report(p+".role", "%q is not a role; use %q or %q", n.Role, RoleControlPlane, RoleWorker)
+			c.report(p+".role", "%q is not a role; use %q or %q%s", n.Role, RoleControlPlane, RoleWorker, nonASCIINote(n.Role))
 		}
 		c.checkCores(p+".cores", n.Cores)
 		if n.MemoryMiB < minMem {
@@ -370,7 +370,7 @@ func (c *checker) checkExtensions(path string, exts []string, seen map[string]st
 	for i, e := range exts {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if !extensionRe.MatchString(e) {
-			c.report(p, "%q is not an extension name such as siderolabs/iscsi-tools", e)
+			c.report(p, "%q is not an extension name such as siderolabs/iscsi-tools%s", e, nonASCIINote(e))
 			continue
 		}
 		if prev, ok := seen[e]; ok {
@@ -447,7 +447,7 @@ func (c *checker) vms() {
 		c.checkLabel(p+".name", v.Name)
 		c.checkAddr(p+".ip", v.IP, "vms")
 		if _, ok := c.inv.Images[v.Image]; v.Image != "" && !ok && !c.failed("images") {
-			c.report(p+".image", "no image named %q; images has: %s", v.Image, strings.Join(c.inv.ImageNames(), ", "))
+			c.report(p+".image", "no image named %q; images has: %s%s", v.Image, strings.Join(c.inv.ImageNames(), ", "), nonASCIINote(v.Image))
 		}
 		c.checkCores(p+".cores", v.Cores)
 		if v.MemoryMiB < minVMMemoryMiB {
@@ -495,7 +495,7 @@ func (c *checker) tools() {
 	for _, name := range c.inv.ToolNames() {
 		p := "tools." + name
 		if !toolRe.MatchString(name) {
-			c.report(p, "%q is not a tool name (lower-case letters, digits, '-' and '_')", name)
+			c.report(p, "%q is not a tool name (lower-case letters, digits, '-' and '_')%s", name, nonASCIINote(name))
 		}
 		c.checkSemver(p, c.inv.Tools[name])
 	}
@@ -604,7 +604,7 @@ func (c *checker) checkLabel(path, s string) bool {
 		return false
 	}
 	if !labelRe.MatchString(s) {
-		c.report(path, "%q is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit", s)
+		c.report(path, "%q is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit%s", s, nonASCIINote(s))
 		return false
 	}
 	return true
@@ -615,7 +615,7 @@ func (c *checker) checkUser(path, s string) bool {
 		return false
 	}
 	if !userRe.MatchString(s) && s != "Administrator" {
-		c.report(path, "%q is not a valid user name (lower-case letters, digits, '_' and '-', starting with a letter or '_')", s)
+		c.report(path, "%q is not a valid user name (lower-case letters, digits, '_' and '-', starting with a letter or '_')%s", s, nonASCIINote(s))
 		return false
 	}
 	return true
@@ -623,7 +623,7 @@ func (c *checker) checkUser(path, s string) bool {
 
 func (c *checker) checkDomain(path, s string) {
 	if s != "" && !isDomain(s) {
-		c.report(path, "%q is not a DNS domain such as home-infra.net", s)
+		c.report(path, "%q is not a DNS domain such as home-infra.net%s", s, nonASCIINote(s))
 	}
 }
 
