@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,18 +30,16 @@ type fieldInfo struct {
 	optional bool
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // decodeDocument parses data and decodes its single document into out. It
 // reports whether there was a document to decode.
 func (d *decoder) decodeDocument(data []byte, out *Inventory) bool {
+	if line, col, off, ok := invalidUTF8(data); ok {
+		d.at(line, "", "malformed YAML: invalid UTF-8 at column %d (byte 0x%02x at offset %d); save the file as UTF-8", col, data[off], off)
+		return false
+	}
 	root, err := parseYAML(data)
 	if err != nil {
-		line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
+		line, msg := syntaxProblem(data, err)
 		d.at(line, "", "malformed YAML: %s", msg)
 		return false
 	}

@@ -97,7 +97,7 @@ func TestThreeControlPlanesUseTheVIP(t *testing.T) {
 // its line and field path) and that nothing else was reported.
 func TestInvalidInventories(t *testing.T) {
 	cases := map[string][]string{
-		"malformed-yaml":     {`malformed-yaml.yaml:3: malformed YAML: did not find expected ',' or ']'`},
+		"malformed-yaml":     {`malformed-yaml.yaml:4: malformed YAML: did not find expected ',' or ']'`},
 		"empty-file":         {`empty-file.yaml: the file is empty; start from the homelab.yaml in the repository`},
 		"two-documents":      {`two-documents.yaml:54: malformed YAML: a second YAML document starts here; the inventory is a single document`},
 		"unknown-key":        {`unknown-key.yaml:7: network.vlan: unknown field; expected one of: cidr, gateway, domain, search_domains, dns_servers, ntp_servers, ranges`},
@@ -231,6 +231,12 @@ func TestInvalidInventories(t *testing.T) {
 		"pci-function-out-of-range": {`pci-function-out-of-range.yaml:42: talos.nodes[0].gpu.pci[0]: "07:00.8" is not a PCI address: function 8 is above 7 (the form is [domain:]bus:device.function with bus 00-ff, device 00-1f and function 0-7, e.g. 07:00.0)`},
 		"service-duplicate-port":    {`service-duplicate-port.yaml:61: services[0].ports[2]: port 80 is listed twice; it is first listed at services[0].ports[0] (line 59)`},
 		"key-non-ascii":             {`key-non-ascii.yaml:26: tаlos: unknown field; key "tаlos" has the non-ASCII character 'а' (U+0430 CYRILLIC SMALL LETTER A) at position 2; did you mean "talos"?`},
+		"invalid-utf8":              {`invalid-utf8.yaml:23: malformed YAML: invalid UTF-8 at column 20 (byte 0xe9 at offset 792); save the file as UTF-8`},
+		"control-character":         {`control-character.yaml:18: malformed YAML: control character U+0001 at column 23; remove it (YAML allows no control characters but tabs and line breaks)`},
+		"tab-indentation":           {`tab-indentation.yaml:38: malformed YAML: a tab in the indentation at column 1; indent with spaces`},
+		"tab-after-multiline":       {`tab-after-multiline.yaml:19: malformed YAML: a tab in the indentation at column 1; indent with spaces`},
+		"unclosed-quote":            {`unclosed-quote.yaml:18: malformed YAML: the string that starts with " at column 18 is not closed on this line; end it with "`},
+		"unclosed-quote-flow":       {`unclosed-quote-flow.yaml:10: malformed YAML: the string that starts with ' at column 69 is not closed on this line; end it with '`},
 		"value-non-ascii": {
 			`value-non-ascii.yaml:33: talos.nodes: no node has role "controlplane"; a cluster needs at least one control plane`,
 			`value-non-ascii.yaml:34: talos.nodes[0].name: "cp-1о" is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit; it has the non-ASCII character 'о' (U+043E CYRILLIC SMALL LETTER O) at position 5`,
