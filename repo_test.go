@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -340,6 +341,20 @@ func TestConfigTargets(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, broken+" has 3 problem(s):")
 	require.Contains(t, out, broken+":37: talos.nodes[0].ip: 10.0.0.5 is outside network 192.168.1.0/24")
+
+	// A badly broken file: the count is the total, the list the first 50.
+	huge := filepath.Join(t.TempDir(), "huge.yaml")
+	data := readFile(t, "lib/inventory/testdata/valid/minimal.yaml")
+	for i := range 60 {
+		data += fmt.Sprintf("key%02d: 1\n", i)
+	}
+	require.NoError(t, os.WriteFile(huge, []byte(data), 0o600))
+	out, code = mage(t, "config:check", "-file="+huge)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, huge+" has 60 problem(s):")
+	require.Contains(t, out, huge+":103: key49: unknown field")
+	require.NotContains(t, out, "key50")
+	require.Contains(t, out, "\n... and 10 more problem(s)")
 
 	out, code = mage(t, "config:show", "--json")
 	require.Equal(t, 0, code, out)

@@ -24,7 +24,7 @@ func (Config) Check(
 	inv, err := inventory.Load(path)
 	var invErr *inventory.Error
 	if errors.As(err, &invErr) {
-		return fmt.Errorf("%s has %d problem(s):\n%w", path, len(invErr.Problems), err)
+		return fmt.Errorf("%s has %d problem(s):\n%w", path, invErr.Total(), err)
 	}
 	if err != nil {
 		return err

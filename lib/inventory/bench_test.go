@@ -1,6 +1,7 @@
 package inventory_test
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -35,5 +36,19 @@ func BenchmarkWriteTable(b *testing.B) {
 		if err := inv.WriteTable(io.Discard); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParseHugeBroken measures a file with 200,000 unknown keys, of
+// which the report lists 50 and counts the rest.
+func BenchmarkParseHugeBroken(b *testing.B) {
+	data := hugeBroken(b, 200_000, func(i int) string { return fmt.Sprintf("key%06d: 1", i) })
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		_, err := inventory.Parse("huge.yaml", data)
+		if err == nil {
+			b.Fatal("no error")
+		}
+		b.ReportMetric(float64(len(err.Error())), "report-bytes")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -190,14 +191,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	ok := d.eachEntry(n, path, func(k, val *yaml.Node, key, sub string) {
 		idx := slices.IndexFunc(fields, func(f fieldInfo) bool { return f.key == key })
 		if idx < 0 {
-			hint, meant := unknownFieldHint(key, fields)
+			meant := misspelt(key, fields)
 			if meant != "" {
 				// The misspelling stands for the field; do not also
 				// report that field as missing.
 				present[meant] = true
 				d.failed[joinPath(path, meant)] = true
 			}
-			d.at(k.Line, sub, "unknown field%s", hint)
+			d.at(k.Line, sub, "unknown field%s", unknownField{key, meant, fields})
 			return
 		}
 		present[key] = true
@@ -302,30 +303,57 @@ func (d *decoder) fieldsOf(t reflect.Type) []fieldInfo {
 // secretKey matches keys that look like credentials.
 var secretKey = regexp.MustCompile(`(?i)(token|secret|password|passwd|private_key|api_key|url)$`)
 
-// unknownFieldHint suggests what the user may have meant by an unknown key,
-// and returns the known field it is a likely misspelling of, if any.
-func unknownFieldHint(key string, fields []fieldInfo) (hint, meant string) {
-	known := make([]string, len(fields))
-	bestDist := 3
-	for i, f := range fields {
-		known[i] = f.key
-		if dist := editDistance(strings.ToLower(key), f.key); dist < bestDist {
+// misspelt returns the field key is likely a misspelling of, or "".
+func misspelt(key string, fields []fieldInfo) string {
+	lower := strings.ToLower(key)
+	n := utf8.RuneCountInString(lower)
+	meant, bestDist := "", 3
+	for _, f := range fields {
+		// The distance is at least the difference in length.
+		if abs(n-len(f.key)) >= bestDist {
+			continue
+		}
+		if dist := editDistance(lower, f.key); dist < bestDist {
 			meant, bestDist = f.key, dist
 		}
 	}
+	return meant
+}
+
+// unknownField says what an unknown key may have meant. It is a message
+// argument, formatted only if the problem is among those listed.
+type unknownField struct {
+	key, meant string
+	fields     []fieldInfo
+}
+
+// String is the hint that follows "unknown field".
+func (u unknownField) String() string {
+	var hint string
 	switch {
-	case meant != "":
-		hint = fmt.Sprintf("; did you mean %q?", meant)
-	case secretKey.MatchString(key):
+	case u.meant != "":
+		hint = fmt.Sprintf("; did you mean %q?", u.meant)
+	case secretKey.MatchString(u.key):
 		hint = "; credentials and endpoints never go in the inventory: the Proxmox URL and token come from the environment (PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET), other secrets from secrets/*.enc.yaml"
 	default:
-		hint = fmt.Sprintf("; expected one of: %s", strings.Join(known, ", "))
+		known := make([]string, len(u.fields))
+		for i, f := range u.fields {
+			known[i] = f.key
+		}
+		hint = "; expected one of: " + strings.Join(known, ", ")
 	}
-	if d := nonASCII(key); d != "" {
+	if d := nonASCII(u.key); d != "" {
 		// A look-alike letter prints like the suggestion; name it.
-		hint = fmt.Sprintf("; key %q has %s%s", key, d, hint)
+		hint = fmt.Sprintf("; key %q has %s%s", u.key, d, hint)
 	}
-	return hint, meant
+	return hint
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance is the Levenshtein distance between the characters of a and b.

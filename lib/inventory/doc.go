@@ -7,7 +7,8 @@
 // unknown keys, wrong types, missing fields, addresses outside the network or
 // outside their allocation range, duplicate addresses, names and VM IDs,
 // malformed versions and inconsistent cross-references are all reported at
-// once, each with the file, line and field path it concerns:
+// once (the first MaxProblems in file order, the rest counted), each with the
+// file, line and field path it concerns:
 //
 //	homelab.yaml:42: talos.nodes[0].ip: 10.10.3.10 is outside network 10.10.2.0/24
 //

@@ -36,26 +36,48 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// MaxProblems is the number of problems an *Error lists; a badly broken file
+// can have millions, and the rest are only counted.
+const MaxProblems = 50
+
 // Error is returned by Load and Parse when the inventory is invalid. It holds
-// every problem found, sorted by line.
+// the first MaxProblems problems in file order and counts the others.
 type Error struct {
+	// Problems are the first problems found, sorted by line.
 	Problems []Problem
+	// Omitted is the number of further problems, not listed.
+	Omitted int
 }
 
-// Error lists every problem, one per line.
+// Total is the number of problems found, listed or not.
+func (e *Error) Total() int { return len(e.Problems) + e.Omitted }
+
+// Error lists the problems one per line, then "... and N more problem(s)"
+// when some were omitted.
 func (e *Error) Error() string {
-	lines := make([]string, len(e.Problems))
+	lines := make([]string, len(e.Problems), len(e.Problems)+1)
 	for i, p := range e.Problems {
 		lines[i] = p.String()
+	}
+	if e.Omitted > 0 {
+		lines = append(lines, fmt.Sprintf("... and %d more problem(s)", e.Omitted))
 	}
 	return strings.Join(lines, "\n")
 }
 
-// problems collects problems while a file is decoded and validated.
+// problems collects problems while a file is decoded and validated. It keeps
+// the first MaxProblems in file order and only counts the others, without
+// formatting their messages.
 type problems struct {
 	file string
 	pos  positions
 	list []Problem
+	// omitted counts the problems left out of list.
+	omitted int
+	// full is set once list holds MaxProblems problems that sort before
+	// any later one past last; those are only counted.
+	full bool
+	last Problem
 	// failed holds the paths a problem was reported on, and the fields a
 	// misspelled key stands for.
 	failed map[string]bool
@@ -63,8 +85,34 @@ type problems struct {
 
 // at records a problem at an explicit line.
 func (ps *problems) at(line int, path, format string, args ...any) {
-	ps.list = append(ps.list, Problem{File: ps.file, Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
 	ps.failed[path] = true
+	if ps.full && compareProblems(Problem{Line: line, Path: path}, ps.last) > 0 {
+		ps.omitted++
+		return
+	}
+	ps.list = append(ps.list, Problem{File: ps.file, Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
+	if len(ps.list) >= 2*MaxProblems {
+		ps.trim()
+	}
+}
+
+// trim sorts the kept problems and drops, counting them, all but the first
+// MaxProblems.
+func (ps *problems) trim() {
+	slices.SortStableFunc(ps.list, compareProblems)
+	ps.list = slices.Compact(ps.list)
+	if len(ps.list) <= MaxProblems {
+		return
+	}
+	ps.omitted += len(ps.list) - MaxProblems
+	clear(ps.list[MaxProblems:])
+	ps.list = ps.list[:MaxProblems]
+	ps.full, ps.last = true, ps.list[MaxProblems-1]
+}
+
+// compareProblems orders problems by line, then by field path.
+func compareProblems(a, b Problem) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), strings.Compare(a.Path, b.Path))
 }
 
 // add records a problem at the line where path (or its nearest recorded
@@ -78,12 +126,8 @@ func (ps *problems) err() error {
 	if len(ps.list) == 0 {
 		return nil
 	}
-	list := slices.Clone(ps.list)
-	slices.SortStableFunc(list, func(a, b Problem) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), strings.Compare(a.Path, b.Path))
-	})
-	list = slices.Compact(list)
-	return &Error{Problems: list}
+	ps.trim()
+	return &Error{Problems: slices.Clone(ps.list), Omitted: ps.omitted}
 }
 
 // positions maps field paths to the line they were written on.

@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -302,4 +303,54 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := inventory.Load(filepath.Join(t.TempDir(), "absent.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.ErrorContains(t, err, inventory.EnvFile)
+}
+
+// hugeBroken returns the minimal inventory followed by n generated lines,
+// each a problem.
+func hugeBroken(t testing.TB, n int, line func(i int) string) []byte {
+	data, err := os.ReadFile("testdata/valid/minimal.yaml")
+	require.NoError(t, err)
+	var b strings.Builder
+	b.Write(data)
+	for i := range n {
+		b.WriteString(line(i))
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// TestHugeBrokenFileReportsTheFirstProblems feeds 200,000 unknown keys (and
+// 20,000 bad tool versions, found by the checks that run after decoding)
+// and checks that the report lists the first 50 problems in file order and
+// counts the rest in one line, so a broken file cannot flood the terminal.
+func TestHugeBrokenFileReportsTheFirstProblems(t *testing.T) {
+	const minimalLines = 53 // lines of testdata/valid/minimal.yaml
+	tests := []struct {
+		name  string
+		n     int
+		line  func(i int) string
+		first string
+	}{
+		{"unknown keys", 200_000, func(i int) string { return fmt.Sprintf("key%06d: 1", i) },
+			"huge.yaml:54: key000000: unknown field; expected one of: schema, network, hosts, proxmox, images, talos, kubernetes, services, vms, user, tools"},
+		{"bad tool versions", 20_000, func(i int) string { return fmt.Sprintf("  tool%06d: latest", i) },
+			`huge.yaml:54: tools.tool000000: "latest" is not a semantic version such as 1.18.4 or v1.18.4`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := inventory.Parse("huge.yaml", hugeBroken(t, tt.n, tt.line))
+			var invErr *inventory.Error
+			require.ErrorAs(t, err, &invErr)
+			require.Len(t, invErr.Problems, inventory.MaxProblems)
+			require.Equal(t, tt.n, invErr.Total())
+			for i, p := range invErr.Problems {
+				require.Equal(t, minimalLines+1+i, p.Line, "problem %d: %s", i, p)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, inventory.MaxProblems+1)
+			require.Equal(t, tt.first, lines[0])
+			require.Equal(t, fmt.Sprintf("... and %d more problem(s)", tt.n-inventory.MaxProblems), lines[len(lines)-1])
+			require.Less(t, len(err.Error()), 200*inventory.MaxProblems, "the report is bounded")
+		})
+	}
 }
