@@ -14,6 +14,7 @@ import (
 
 // Release is a MAJOR.MINOR release number.
 type Release struct {
+	// Major and Minor are the release's first two version numbers.
 	Major, Minor int
 }
 
