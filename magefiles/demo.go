@@ -1,0 +1,20 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/wdiazux/infra/lib/demo"
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// Demo runs talos:import end to end against a simulated Proxmox VE 9 and a stand-in Image Factory, twice, with only Go.
+func Demo(ctx context.Context) error {
+	inv, err := inventory.Load(inventoryFile(nil))
+	if err != nil {
+		return err
+	}
+	return demo.Run(ctx, inv, os.Stdout)
+}

@@ -1,0 +1,35 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
+)
+
+// Genconfig builds each node's Talos machine config and the talosconfig into talos/generated (0600), with a diff against what is there.
+func (Talos) Genconfig(ctx context.Context,
+	// show what would change and write nothing
+	dryrun *bool,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	path := inventoryFile(file)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		return err
+	}
+	res, err := talosgen.GenConfig(ctx, inv, talosgen.Options{
+		Root: filepath.Dir(path), DryRun: isSet(dryrun), Logger: logger(),
+		Secrets: []secrets.Option{secrets.WithLogger(logger())},
+	})
+	if err != nil {
+		return err
+	}
+	return res.WriteSummary(os.Stdout)
+}
