@@ -116,7 +116,7 @@ func TestEnvrcExportsNamesWithoutValues(t *testing.T) {
 			exported = append(exported, strings.Fields(name)...)
 		}
 	}
-	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT", "PROXMOX_TLS_INSECURE", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "INFRA_TOOLS_CACHE", "INFRA_TALOS_ENDPOINTS", "TALOSCONFIG", "KUBECONFIG"} {
+	for _, name := range []string{"INFRA_INVENTORY", "PROXMOX_URL", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PROXMOX_USER", "PROXMOX_TOKEN", "PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT", "PROXMOX_TLS_INSECURE", "INFRA_NET_TIMEOUTS", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "INFRA_TOOLS_CACHE", "INFRA_TALOS_ENDPOINTS", "TALOSCONFIG", "KUBECONFIG"} {
 		require.Contains(t, exported, name)
 	}
 	require.Contains(t, readFile(t, ".gitignore"), ".envrc.local", "the values file .envrc loads must be gitignored")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	goproxmox "github.com/luthermonson/go-proxmox"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // Client talks to one Proxmox VE API.
@@ -66,7 +68,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	base, _ := url.Parse(cfg.URL)
 	hc := &http.Client{Transport: &transport{
-		next:  &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: false, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second},
+		next:  netx.NewTransport(cfg.Timeouts, netx.WithTLSConfig(tc), netx.WithLogger(o.log)),
 		base:  base.Path,
 		retry: o.retry,
 		log:   o.log,
@@ -130,6 +132,7 @@ func (c *Client) req(ctx context.Context, method, path string, params Params, ou
 	}
 	var apiErr *APIError
 	var netErr *NetworkError
+	var phaseErr *netx.PhaseError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
@@ -137,6 +140,9 @@ func (c *Client) req(ctx context.Context, method, path string, params Params, ou
 		return netErr
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s %s: %w", method, stripQuery(path), ctx.Err())
+	case errors.As(err, &phaseErr):
+		// The answer broke off while go-proxmox read it.
+		return &NetworkError{Method: method, Path: stripQuery(path), Attempts: 1, Err: phaseErr}
 	}
 	return fmt.Errorf("%s %s: %w", method, stripQuery(path), err)
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // Environment variables Config reads.
@@ -41,6 +43,9 @@ type Config struct {
 	Fingerprint string
 	// InsecureSkipVerify turns TLS verification off. It is logged as a warning.
 	InsecureSkipVerify bool
+	// Timeouts are the time limits of each request (zero fields take
+	// netx's defaults).
+	Timeouts netx.Timeouts
 }
 
 var tokenIDRe = regexp.MustCompile(`^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$`)
@@ -48,7 +53,8 @@ var tokenIDRe = regexp.MustCompile(`^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][
 // ConfigFromEnv reads the connection from the environment: PROXMOX_URL, and
 // the token as PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET, or the predecessor's
 // PROXMOX_USER (user@realm!name) + PROXMOX_TOKEN. TLS: PROXMOX_CA_FILE,
-// PROXMOX_TLS_FINGERPRINT, PROXMOX_TLS_INSECURE=1.
+// PROXMOX_TLS_FINGERPRINT, PROXMOX_TLS_INSECURE=1. Time limits:
+// INFRA_NET_TIMEOUTS (netx.EnvTimeouts).
 func ConfigFromEnv() (Config, error) {
 	return configFrom(os.Getenv)
 }
@@ -70,6 +76,12 @@ func configFrom(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	// Limits not named stay zero: New gives them their defaults.
+	t, err := netx.ParseTimeouts(getenv(netx.EnvTimeouts), netx.Timeouts{})
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Timeouts = t
 	switch v := strings.ToLower(getenv(EnvTLSInsecure)); v {
 	case "", "0", "false", "no":
 	case "1", "true", "yes":

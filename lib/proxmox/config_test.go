@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -43,6 +46,15 @@ func TestConfigFromEnv(t *testing.T) {
 				EnvTLSFingerprint: strings.Repeat("AB:", 31) + "AB", EnvTLSInsecure: "1"},
 			want: Config{URL: "https://pve:8006/api2/json", TokenID: "ci@pve!tf", TokenSecret: secret, Fingerprint: strings.Repeat("AB:", 31) + "AB", InsecureSkipVerify: true},
 		},
+		{
+			name: "time limits for a slow link",
+			env: map[string]string{EnvURL: "https://pve:8006", EnvTokenID: "ci@pve!tf", EnvTokenSecret: secret,
+				netx.EnvTimeouts: "tls-handshake=30s,overall=5m"},
+			want: Config{URL: "https://pve:8006/api2/json", TokenID: "ci@pve!tf", TokenSecret: secret,
+				Timeouts: netx.Timeouts{TLSHandshake: 30 * time.Second, Overall: 5 * time.Minute}},
+		},
+		{name: "bad time limit", env: map[string]string{EnvURL: "https://pve:8006", EnvTokenID: "ci@pve!tf", EnvTokenSecret: secret, netx.EnvTimeouts: "tls=30s"},
+			wantErr: `INFRA_NET_TIMEOUTS: "tls=30s" is not name=duration`},
 		{name: "no URL", env: map[string]string{EnvTokenID: "ci@pve!tf", EnvTokenSecret: secret}, wantErr: "PROXMOX_URL is not set"},
 		{name: "plain http", env: map[string]string{EnvURL: "http://pve:8006", EnvTokenID: "ci@pve!tf", EnvTokenSecret: secret}, wantErr: "must use https"},
 		{name: "no token", env: map[string]string{EnvURL: "https://pve:8006"}, wantErr: "no API token: set PROXMOX_TOKEN_ID"},

@@ -14,6 +14,10 @@
 //     requires, with a Content-Length;
 //   - safe requests are retried with backoff on transient failures
 //     (connection reset, 502, 503, 596); a POST is never retried blindly;
+//   - every request runs under lib/netx's time limits (dial, TLS handshake,
+//     answer, overall; uploads get an idle limit instead of an overall one),
+//     and a host that stops answering is a *NetworkError naming the host
+//     and the phase, never a silent hang;
 //   - API tokens never reach a log line or an error.
 //
 // Operations are written as "ensure" steps that are safe to re-run: they

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/wdiazux/infra/lib/netx"
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
 
@@ -163,7 +164,9 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest, progress Progres
 		return nil, err
 	}
 	body := io.MultiReader(strings.NewReader(pre), &countingReader{r: req.Body, total: req.Size, sent: req.Sent}, strings.NewReader(post))
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL+path, body)
+	// An upload is a transfer: no overall limit, but it fails when no byte
+	// moves for the idle limit.
+	hreq, err := http.NewRequestWithContext(netx.Transfer(ctx, 0), http.MethodPost, c.cfg.URL+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("POST %s: %w", path, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wdiazux/infra/lib/netx"
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
 
@@ -80,7 +81,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			// Before the request left (dial failure) any method may be
 			// retried; after, only the idempotent ones.
-			retry = resendable && (notSent(err) || (idempotent(req.Method) && transientNetError(err)))
+			// A time limit that ran out is not retried: it already
+			// spent the time a person waits for an answer.
+			retry = resendable && !netx.IsTimeout(err) && (notSent(err) || (idempotent(req.Method) && transientNetError(err)))
 			t.log.Debug("proxmox request failed", "method", req.Method, "path", path, "attempt", attempt, "err", err)
 			if !retry || attempt >= t.retry.Attempts {
 				return nil, &NetworkError{Method: req.Method, Path: path, Err: err, Attempts: attempt}
