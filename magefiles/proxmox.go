@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -27,7 +28,7 @@ func (Proxmox) Preflight(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	report, err := proxmox.PreflightInventory(ctx, inv, proxmox.WithLogger(logger()))
+	report, err := proxmox.PreflightInventory(ctx, inv, proxmox.WithLogger(logger()), proxmox.WithCheckProgress(printCheckProgress()))
 	if err != nil {
 		return err
 	}
@@ -39,6 +40,27 @@ func (Proxmox) Preflight(ctx context.Context,
 	}
 	fmt.Println("\npreflight: the host is ready")
 	return nil
+}
+
+// printCheckProgress prints each preflight step as it starts, so a slow host is never a silent wait; -v adds how each ended.
+func printCheckProgress() func(proxmox.CheckEvent) {
+	var start time.Time
+	return func(ev proxmox.CheckEvent) {
+		if !ev.Done {
+			start = time.Now()
+			fmt.Printf("checking %s on %s …\n", ev.Step, ev.Host)
+			return
+		}
+		if mg.Verbose() {
+			failed := 0
+			for _, c := range ev.Checks {
+				if c.Status == proxmox.Fail {
+					failed++
+				}
+			}
+			fmt.Printf("  %d check(s), %d failed, in %s\n", len(ev.Checks), failed, time.Since(start).Round(time.Millisecond))
+		}
+	}
 }
 
 // Sim runs the Proxmox VE 9 simulator on loopback (default 127.0.0.1:8006) shaped like the inventory's host, until Ctrl-C.

@@ -20,11 +20,12 @@ import (
 
 // Client talks to one Proxmox VE API.
 type Client struct {
-	api  *goproxmox.Client
-	http *http.Client
-	cfg  Config
-	log  *slog.Logger
-	poll time.Duration
+	api   *goproxmox.Client
+	http  *http.Client
+	cfg   Config
+	log   *slog.Logger
+	poll  time.Duration
+	check func(CheckEvent)
 }
 
 type clientOptions struct {
@@ -32,6 +33,7 @@ type clientOptions struct {
 	retry RetryPolicy
 	poll  time.Duration
 	ua    string
+	check func(CheckEvent)
 }
 
 // Option configures a Client.
@@ -45,6 +47,10 @@ func WithRetry(p RetryPolicy) Option { return func(o *clientOptions) { o.retry =
 
 // WithPollInterval sets how often task waits poll (default 500 ms).
 func WithPollInterval(d time.Duration) Option { return func(o *clientOptions) { o.poll = d } }
+
+// WithCheckProgress receives an event as each preflight step starts and
+// ends, so a caller can show what is being checked while it waits.
+func WithCheckProgress(f func(CheckEvent)) Option { return func(o *clientOptions) { o.check = f } }
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(o *clientOptions) { o.ua = ua } }
@@ -79,7 +85,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		goproxmox.WithUserAgent(o.ua),
 		goproxmox.WithLogger(quietLogger{o.log}),
 	)
-	return &Client{api: api, http: hc, cfg: cfg, log: o.log, poll: o.poll}, nil
+	return &Client{api: api, http: hc, cfg: cfg, log: o.log, poll: o.poll, check: o.check}, nil
 }
 
 // NewFromEnv returns a client configured by ConfigFromEnv.

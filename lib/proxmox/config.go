@@ -147,6 +147,41 @@ func parseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
+// formatFingerprint writes a fingerprint as PVE shows it, AA:BB:...
+func formatFingerprint(b []byte) string {
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02X", x)
+	}
+	return strings.Join(parts, ":")
+}
+
+// FingerprintError is a host whose certificate is not the one pinned with
+// PROXMOX_TLS_FINGERPRINT.
+type FingerprintError struct {
+	// Pinned is the fingerprint asked for, Presented the host's; both
+	// AA:BB:..., as PVE shows them.
+	Pinned, Presented string
+}
+
+// Error shows both fingerprints.
+func (e *FingerprintError) Error() string {
+	return fmt.Sprintf("server certificate fingerprint %s does not match the pinned %s (%s)", e.Presented, e.Pinned, EnvTLSFingerprint)
+}
+
+// hostPort is the host and port the URL reaches (443 when it names none).
+func (c Config) hostPort() (host, port string) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return c.URL, ""
+	}
+	port = u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return u.Hostname(), port
+}
+
 // tlsConfig builds the TLS settings: system roots, a CA file, a pinned
 // fingerprint, or (explicitly) no verification.
 func (c Config) tlsConfig() (*tls.Config, error) {
@@ -177,7 +212,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 			}
 			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if string(got[:]) != string(want) {
-				return fmt.Errorf("server certificate fingerprint %X does not match the pinned %s (%s)", got, c.Fingerprint, EnvTLSFingerprint)
+				return &FingerprintError{Pinned: formatFingerprint(want), Presented: formatFingerprint(got[:])}
 			}
 			return nil
 		}

@@ -2,14 +2,19 @@ package proxmox
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // ManagedTag marks VMs this project created: a planned VM ID held by a VM
@@ -41,6 +46,18 @@ type Check struct {
 	Detail string
 	// Fix says what to do when the check did not pass.
 	Fix string
+}
+
+// CheckEvent tells that a preflight step starts or ends.
+type CheckEvent struct {
+	// Step says what is checked, e.g. "TLS, API token and PVE version".
+	Step string
+	// Host is the API's host:port.
+	Host string
+	// Done is false when the step starts, true when it ends.
+	Done bool
+	// Checks are the step's outcomes, when Done.
+	Checks []Check
 }
 
 // PreflightReport is every check of a preflight run.
@@ -168,25 +185,43 @@ func effective(perms map[string]map[string]bool, path string) map[string]bool {
 // version, authentication, privileges, storages and their content types,
 // the bridge, the planned VM IDs and the GPU's PCI mapping. It never changes
 // anything. A check that cannot run (the host is unreachable) fails with the
-// reason; the report is always returned.
+// reason; the report is always returned. Each step is told to the
+// WithCheckProgress callback as it starts and ends.
 func (c *Client) Preflight(ctx context.Context, plan PreflightPlan) PreflightReport {
 	var r PreflightReport
-	add := func(ch Check) { r.Checks = append(r.Checks, ch) }
+	step := func(name string, run func() []Check) {
+		host, port := c.cfg.hostPort()
+		ev := CheckEvent{Step: name, Host: net.JoinHostPort(host, port)}
+		if c.check != nil {
+			c.check(ev)
+		}
+		checks := run()
+		r.Checks = append(r.Checks, checks...)
+		if c.check != nil {
+			ev.Done, ev.Checks = true, checks
+			c.check(ev)
+		}
+	}
 
-	v, err := c.Version(ctx)
-	if err != nil {
-		add(connectionCheck(c.cfg, err))
+	connected := false
+	step("TLS, API token and PVE version", func() []Check {
+		v, err := c.Version(ctx)
+		if err != nil {
+			return []Check{connectionCheck(c.cfg, err)}
+		}
+		connected = true
+		return []Check{{Name: "API token", Status: Pass, Detail: fmt.Sprintf("%s authenticated at %s", c.cfg.TokenID, c.cfg.URL)}, versionCheck(v)}
+	})
+	if !connected {
 		return r
 	}
-	add(Check{Name: "API token", Status: Pass, Detail: fmt.Sprintf("%s authenticated at %s", c.cfg.TokenID, c.cfg.URL)})
-	add(versionCheck(v))
 
-	nodes, err := c.Nodes(ctx)
 	nodeOK := false
-	switch {
-	case err != nil:
-		add(Check{Name: "node " + plan.Node, Status: Fail, Detail: err.Error(), Fix: "grant the token Sys.Audit on /nodes/" + plan.Node})
-	default:
+	step("node "+plan.Node, func() []Check {
+		nodes, err := c.Nodes(ctx)
+		if err != nil {
+			return []Check{{Name: "node " + plan.Node, Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "grant the token Sys.Audit on /nodes/"+plan.Node)}}
+		}
 		var names []string
 		for _, n := range nodes {
 			names = append(names, n.Node)
@@ -196,19 +231,20 @@ func (c *Client) Preflight(ctx context.Context, plan PreflightPlan) PreflightRep
 				if !nodeOK {
 					st = Fail
 				}
-				add(Check{Name: "node " + plan.Node, Status: st, Detail: fmt.Sprintf("%s, %d CPUs, %d GiB", n.Status, n.MaxCPU, n.MaxMem>>30),
-					Fix: "bring the node online"})
+				return []Check{{Name: "node " + plan.Node, Status: st, Detail: fmt.Sprintf("%s, %d CPUs, %d GiB", n.Status, n.MaxCPU, n.MaxMem>>30),
+					Fix: "bring the node online"}}
 			}
 		}
-		if !slices.Contains(names, plan.Node) {
-			add(Check{Name: "node " + plan.Node, Status: Fail, Detail: "not in the cluster; it has " + strings.Join(names, ", "),
-				Fix: "set proxmox.node in homelab.yaml to the node name shown under Datacenter"})
-		}
-	}
+		return []Check{{Name: "node " + plan.Node, Status: Fail, Detail: "not in the cluster; it has " + strings.Join(names, ", "),
+			Fix: "set proxmox.node in homelab.yaml to the node name shown under Datacenter"}}
+	})
 
-	if perms, err := c.Permissions(ctx); err != nil {
-		add(Check{Name: "privileges", Status: Fail, Detail: err.Error(), Fix: "the token could not read its own permissions; check it is not expired"})
-	} else {
+	step("token privileges", func() []Check {
+		perms, err := c.Permissions(ctx)
+		if err != nil {
+			return []Check{{Name: "privileges", Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "the token could not read its own permissions; check it is not expired")}}
+		}
+		var out []Check
 		var vmOK []string
 		for _, req := range plan.requirements() {
 			ch := privilegeCheck(c.cfg.TokenID, perms, req)
@@ -216,40 +252,104 @@ func (c *Client) Preflight(ctx context.Context, plan PreflightPlan) PreflightRep
 				vmOK = append(vmOK, strings.TrimPrefix(req.path, "/vms/"))
 				continue
 			}
-			add(ch)
+			out = append(out, ch)
 		}
 		if len(vmOK) > 0 {
-			add(Check{Name: fmt.Sprintf("privileges on %d planned VMs", len(vmOK)), Status: Pass,
+			out = append(out, Check{Name: fmt.Sprintf("privileges on %d planned VMs", len(vmOK)), Status: Pass,
 				Detail: "can create, configure and clone /vms/{" + strings.Join(vmOK, ",") + "}"})
 		}
-	}
+		return out
+	})
 
 	if nodeOK {
-		r.Checks = append(r.Checks, c.storageChecks(ctx, plan)...)
-		add(c.bridgeCheck(ctx, plan))
+		step("storages", func() []Check { return c.storageChecks(ctx, plan) })
+		step("bridge "+plan.Bridge, func() []Check { return []Check{c.bridgeCheck(ctx, plan)} })
 	}
-	r.Checks = append(r.Checks, c.vmidChecks(ctx, plan)...)
+	step("planned VM IDs", func() []Check { return c.vmidChecks(ctx, plan) })
 	if len(plan.PCIMappings) > 0 {
-		r.Checks = append(r.Checks, c.mappingChecks(ctx, plan)...)
+		step("PCI mappings", func() []Check { return c.mappingChecks(ctx, plan) })
 	}
 	return r
 }
 
+// connectionCheck is the first check when the first call failed: the
+// token was refused, or the connection failed.
 func connectionCheck(cfg Config, err error) Check {
-	ch := Check{Name: "API token", Status: Fail, Detail: err.Error()}
-	var apiErr *APIError
-	var netErr *NetworkError
-	switch {
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
-		ch.Fix = fmt.Sprintf("the token %s was refused: check %s and %s, and that the token exists and has not expired (Datacenter → Permissions → API Tokens)", cfg.TokenID, EnvTokenID, EnvTokenSecret)
-	case errors.As(err, &netErr) && strings.Contains(netErr.Err.Error(), "certificate"):
-		ch.Name = "API connection"
-		ch.Fix = fmt.Sprintf("the host's certificate is not trusted: set %s to its CA, or pin it with %s (its SHA-256 fingerprint under Node → System → Certificates)", EnvCAFile, EnvTLSFingerprint)
-	default:
-		ch.Name = "API connection"
-		ch.Fix = fmt.Sprintf("check %s=%s: the host must be reachable on port 8006", EnvURL, cfg.URL)
+	ch := Check{Name: "API connection", Status: Fail, Detail: err.Error(), Fix: connectionFix(cfg, err)}
+	if IsStatus(err, http.StatusUnauthorized) {
+		ch.Name = "API token"
 	}
 	return ch
+}
+
+// connectionFix says what to do about a call that failed for want of a
+// working connection or token, from what failed: the token, the
+// certificate, or the connection in one of its phases, at the host and port
+// the URL names.
+func connectionFix(cfg Config, err error) string {
+	host, port := cfg.hostPort()
+	var (
+		apiErr  *APIError
+		fpErr   *FingerprintError
+		certErr *tls.CertificateVerificationError
+		dnsErr  *net.DNSError
+		pe      *netx.PhaseError
+	)
+	errors.As(err, &pe)
+	switch {
+	case IsStatus(err, http.StatusUnauthorized):
+		return fmt.Sprintf("the token %s was refused: check %s and %s, and that the token exists and has not expired (Datacenter → Permissions → API Tokens)", cfg.TokenID, EnvTokenID, EnvTokenSecret)
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusNotImplemented):
+		return fmt.Sprintf("%s:%s answered %d to %s %s, which the Proxmox API does not: check %s=%s points at the API, https://<host>:8006/api2/json",
+			host, port, apiErr.StatusCode, apiErr.Method, apiErr.Path, EnvURL, cfg.URL)
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("Proxmox answered %d; the host's log says why: journalctl -u pveproxy -u pvedaemon", apiErr.StatusCode)
+	case errors.As(err, &fpErr):
+		return fmt.Sprintf("the host presents %s but %s pins %s: if the host's certificate was renewed or replaced, read its new SHA-256 fingerprint under Node → System → Certificates (or run pvenode cert info on the host) and set %s to it; if it was not, %s=%s may reach another machine than the one you pinned: find out why before you trust it",
+			truncated(fpErr.Presented), EnvTLSFingerprint, truncated(fpErr.Pinned), EnvTLSFingerprint, EnvURL, cfg.URL)
+	case (errors.As(err, &certErr) || strings.Contains(err.Error(), "certificate")) && cfg.CAFile != "":
+		return fmt.Sprintf("the host's certificate is not signed by the CA in %s (%s): set it to the CA that signed the certificate, or pin the certificate itself with %s (its SHA-256 fingerprint under Node → System → Certificates)",
+			EnvCAFile, cfg.CAFile, EnvTLSFingerprint)
+	case errors.As(err, &certErr) || strings.Contains(err.Error(), "certificate"):
+		return fmt.Sprintf("the host's certificate is not trusted: set %s to its CA, or pin it with %s (its SHA-256 fingerprint under Node → System → Certificates)", EnvCAFile, EnvTLSFingerprint)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("the name %s does not resolve: check the host in %s=%s", host, EnvURL, cfg.URL)
+	case pe != nil && pe.Phase == netx.PhaseDial && pe.Timeout():
+		return fmt.Sprintf("%s did not answer on port %s within %s: check the address in %s=%s, that the host is up, and that no firewall drops port %s",
+			host, port, pe.After, EnvURL, cfg.URL, port)
+	case pe != nil && pe.Phase == netx.PhaseDial && errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("nothing accepts connections on port %s of %s: check the port in %s=%s (Proxmox serves its API on 8006) and that pveproxy runs on the host",
+			port, host, EnvURL, cfg.URL)
+	case pe != nil && pe.Phase == netx.PhaseTLSHandshake && pe.Timeout() && pe.Silent:
+		return fmt.Sprintf("port %s of %s accepts TCP connections but does not answer TLS: check the port in %s=%s (Proxmox serves its API over TLS on 8006)",
+			port, host, EnvURL, cfg.URL)
+	case pe != nil && pe.Phase == netx.PhaseTLSHandshake:
+		return fmt.Sprintf("the TLS handshake with port %s of %s did not complete: check %s=%s points at the Proxmox API", port, host, EnvURL, cfg.URL)
+	case pe != nil && pe.Timeout():
+		return fmt.Sprintf("%s:%s took the request but the API did not answer in time: pveproxy may be hung or overloaded (on the host: systemctl status pveproxy); on a slow link, raise the limits with %s",
+			host, port, netx.EnvTimeouts)
+	}
+	return fmt.Sprintf("check %s=%s: the host must be reachable on port %s", EnvURL, cfg.URL, port)
+}
+
+// truncated shortens a fingerprint to its first eight bytes, enough to
+// tell two apart.
+func truncated(fp string) string {
+	const keep = len("AA:BB:CC:DD:EE:FF:00:11")
+	if len(fp) <= keep {
+		return fp
+	}
+	return fp[:keep] + "…"
+}
+
+// fixFor is grant when err says the token lacks a privilege (403), else
+// what connectionFix says about err: a hint about privileges would lie
+// about a connection that failed.
+func (c *Client) fixFor(err error, grant string) string {
+	if IsStatus(err, http.StatusForbidden) {
+		return grant
+	}
+	return connectionFix(c.cfg, err)
 }
 
 func versionCheck(v Version) Check {
@@ -311,7 +411,7 @@ func allPrefixed(list []string, prefix string) bool {
 func (c *Client) storageChecks(ctx context.Context, plan PreflightPlan) []Check {
 	storages, err := c.Storages(ctx, plan.Node)
 	if err != nil {
-		return []Check{{Name: "storages", Status: Fail, Detail: err.Error(), Fix: "grant the token Datastore.Audit on /storage"}}
+		return []Check{{Name: "storages", Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "grant the token Datastore.Audit on /storage")}}
 	}
 	byID := map[string]Storage{}
 	var ids []string
@@ -371,7 +471,7 @@ func (c *Client) bridgeCheck(ctx context.Context, plan PreflightPlan) Check {
 	name := "bridge " + plan.Bridge
 	bridges, err := c.Bridges(ctx, plan.Node)
 	if err != nil {
-		return Check{Name: name, Status: Fail, Detail: err.Error(), Fix: "grant the token Sys.Audit on /nodes/" + plan.Node}
+		return Check{Name: name, Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "grant the token Sys.Audit on /nodes/"+plan.Node)}
 	}
 	if slices.Contains(bridges, plan.Bridge) {
 		return Check{Name: name, Status: Pass, Detail: "exists on " + plan.Node}
@@ -383,7 +483,7 @@ func (c *Client) bridgeCheck(ctx context.Context, plan PreflightPlan) Check {
 func (c *Client) vmidChecks(ctx context.Context, plan PreflightPlan) []Check {
 	vms, err := c.VMs(ctx)
 	if err != nil {
-		return []Check{{Name: "VM IDs", Status: Fail, Detail: err.Error(), Fix: "grant the token VM.Audit on /vms"}}
+		return []Check{{Name: "VM IDs", Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "grant the token VM.Audit on /vms")}}
 	}
 	byID := map[int]VMInfo{}
 	for _, v := range vms {
@@ -415,7 +515,7 @@ func (c *Client) vmidChecks(ctx context.Context, plan PreflightPlan) []Check {
 func (c *Client) mappingChecks(ctx context.Context, plan PreflightPlan) []Check {
 	mappings, err := c.PCIMappings(ctx)
 	if err != nil {
-		return []Check{{Name: "PCI mappings", Status: Fail, Detail: err.Error(), Fix: "grant the token Mapping.Audit on /mapping/pci"}}
+		return []Check{{Name: "PCI mappings", Status: Fail, Detail: err.Error(), Fix: c.fixFor(err, "grant the token Mapping.Audit on /mapping/pci")}}
 	}
 	var out []Check
 	for _, id := range plan.PCIMappings {

@@ -3,12 +3,16 @@ package proxmox_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/netx"
+	"github.com/wdiazux/infra/lib/netx/netxtest"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
@@ -134,4 +138,78 @@ func TestPreflight(t *testing.T) {
 		require.Equal(t, proxmox.Fail, c.Status)
 		require.Equal(t, "type zfspool cannot hold import content (only directory-like storages can)", c.Detail)
 	})
+}
+
+func TestPreflightConnectionHints(t *testing.T) {
+	plan := proxmox.PlanFor(homelab(t))
+
+	t.Run("a port that accepts TCP but never answers TLS", func(t *testing.T) {
+		s, cfg := blackHoleConfig(t, netxtest.AcceptOnly, netx.Timeouts{TLSHandshake: 50 * time.Millisecond})
+		var events []proxmox.CheckEvent
+		c, err := proxmox.New(cfg, proxmox.WithCheckProgress(func(e proxmox.CheckEvent) { events = append(events, e) }))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+		defer cancel()
+		r := c.Preflight(ctx, plan)
+		require.NoError(t, ctx.Err(), "the hang guard ended the preflight, not the limit")
+		require.NotEmpty(t, events)
+		require.Equal(t, proxmox.CheckEvent{Step: "TLS, API token and PVE version", Host: s.Addr()}, events[0], "the step is told before it runs")
+		require.Len(t, r.Checks, 1)
+		ch := r.Checks[0]
+		require.Equal(t, "API connection", ch.Name)
+		require.Equal(t, proxmox.Fail, ch.Status)
+		require.Contains(t, ch.Detail, s.Addr()+": TLS handshake did not finish within 50ms")
+		_, port, _ := net.SplitHostPort(s.Addr())
+		require.Contains(t, ch.Fix, "port "+port+" of 127.0.0.1 accepts TCP connections but does not answer TLS")
+		require.NotContains(t, ch.Fix, "8006 ")
+	})
+
+	// onlyFix runs a preflight that stops at its first check and returns
+	// that check's fix.
+	onlyFix := func(t *testing.T, e *env, cfg proxmox.Config) string {
+		t.Helper()
+		r := e.newClient(t, cfg).Preflight(t.Context(), plan)
+		require.Len(t, r.Checks, 1)
+		require.Equal(t, proxmox.Fail, r.Checks[0].Status)
+		return r.Checks[0].Fix
+	}
+
+	t.Run("a pinned fingerprint that is not the host's", func(t *testing.T) {
+		e := newEnv(t)
+		cfg := e.cfg
+		cfg.Fingerprint = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"
+		fix := onlyFix(t, e, cfg)
+		require.NotContains(t, fix, "pin it with", "it is already pinned")
+		require.Contains(t, fix, "PROXMOX_TLS_FINGERPRINT pins 00:11:22:33:44:55:66:77…")
+		require.Contains(t, fix, "the host presents "+e.sim.Fingerprint()[:23]+"…")
+		require.Contains(t, fix, "Node → System → Certificates")
+	})
+
+	t.Run("a refused connection names the port tried", func(t *testing.T) {
+		e := newEnv(t)
+		cfg := e.cfg
+		cfg.URL = "https://127.0.0.1:0/api2/json"
+		fix := onlyFix(t, e, cfg)
+		require.Contains(t, fix, "nothing accepts connections on port 0 of 127.0.0.1")
+		require.NotContains(t, fix, "must be reachable on port 8006")
+	})
+}
+
+func TestPreflightTellsEachStepAsItStarts(t *testing.T) {
+	inv := homelab(t)
+	e := newEnv(t)
+	var started []string
+	c := e.newClient(t, e.cfg, proxmox.WithCheckProgress(func(ev proxmox.CheckEvent) {
+		if !ev.Done {
+			require.Empty(t, ev.Checks)
+			started = append(started, ev.Step+" on "+ev.Host)
+		}
+	}))
+	c.Preflight(t.Context(), proxmox.PlanFor(inv))
+	host := e.sim.URL()[len("https://"):]
+	host = host[:len(host)-len("/api2/json")]
+	require.Equal(t, []string{
+		"TLS, API token and PVE version on " + host, "node pve on " + host, "token privileges on " + host,
+		"storages on " + host, "bridge vmbr0 on " + host, "planned VM IDs on " + host, "PCI mappings on " + host,
+	}, started)
 }

@@ -1,0 +1,43 @@
+package infra_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/netx"
+	"github.com/wdiazux/infra/lib/netx/netxtest"
+	"github.com/wdiazux/infra/lib/proxmox"
+)
+
+// TestPreflightTargetOnABlackHole runs proxmox:preflight against a port
+// that accepts TCP and never answers TLS: the target says what it checks
+// before it waits, and ends within the TLS limit with the host, the phase
+// and a fix naming the port it tried.
+func TestPreflightTargetOnABlackHole(t *testing.T) {
+	s, err := netxtest.Start(netxtest.AcceptOnly)
+	require.NoError(t, err)
+	defer s.Close()
+	// Building the magefile takes most of the guard; the limit is 200ms.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "run", "mage.go", "proxmox:preflight")
+	cmd.Env = append(os.Environ(), proxmox.EnvURL+"="+s.URL(), proxmox.EnvTokenID+"=infra@pve!test", proxmox.EnvTokenSecret+"=black-hole-secret",
+		proxmox.EnvTLSFingerprint+"="+s.Fingerprint(), proxmox.EnvUser+"=", proxmox.EnvToken+"=", netx.EnvTimeouts+"=tls-handshake=200ms")
+	cmd.WaitDelay = 10 * time.Second // go run's child keeps the output open after go run is killed
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
+	require.NoError(t, ctx.Err(), "the hang guard ended the target, not the TLS limit:\n%s", out)
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "%v\n%s", err, out)
+	require.Equal(t, 1, exit.ExitCode(), out)
+	require.Contains(t, out, "checking TLS, API token and PVE version on "+s.Addr()+" …\n")
+	require.Contains(t, out, "GET /version: no answer from Proxmox: "+s.Addr()+": TLS handshake did not finish within 200ms")
+	require.Contains(t, out, "accepts TCP connections but does not answer TLS")
+	require.Contains(t, out, "preflight: 1 check(s) failed")
+}
