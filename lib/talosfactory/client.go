@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // DefaultURL is the public Image Factory.
@@ -26,17 +28,22 @@ const NoCloudImage = "nocloud-amd64.qcow2"
 
 // Client talks to an Image Factory.
 type Client struct {
-	base *url.URL
-	http *http.Client
-	log  *slog.Logger
+	base     *url.URL
+	http     *http.Client
+	timeouts netx.Timeouts
+	log      *slog.Logger
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client (default: one with a 30 s timeout for
-// API calls; image streams are bounded by ctx instead).
+// WithHTTPClient sets the HTTP client, whose time limits are then its own
+// (default: lib/netx's client with the limits of WithTimeouts).
 func WithHTTPClient(c *http.Client) Option { return func(cl *Client) { cl.http = c } }
+
+// WithTimeouts sets the time limits of the client's requests (zero fields
+// take netx's defaults).
+func WithTimeouts(t netx.Timeouts) Option { return func(cl *Client) { cl.timeouts = t } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.log = l } }
@@ -50,9 +57,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("image factory URL %q is not an http(s) URL (talos.factory_url in homelab.yaml)", baseURL)
 	}
-	c := &Client{base: u, http: &http.Client{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Client{base: u, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if c.http == nil {
+		c.http = netx.NewClient(c.timeouts, netx.WithLogger(c.log))
 	}
 	return c, nil
 }
@@ -76,16 +86,15 @@ func (e *Error) Error() string {
 // URL returns the factory's address for a path.
 func (c *Client) URL(path string) string { return c.base.String() + path }
 
-// do sends a request and checks the status.
+// do sends a request and checks the status. The client's limits bound it,
+// the answer's body included.
 func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.URL(path), r)
 	if err != nil {
-		cancel()
 		return nil, err
 	}
 	if ctype != "" {
@@ -94,28 +103,24 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("image factory: %s %s: %w", method, c.URL(path), err)
+		return nil, fmt.Errorf("image factory: %s %s: %w", method, c.URL(path), unwrapURLError(err))
 	}
 	c.log.Debug("image factory request", "method", method, "url", c.URL(path), "status", resp.StatusCode, "took", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer cancel()
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, &Error{Method: method, URL: c.URL(path), StatusCode: resp.StatusCode, Body: string(b)}
 	}
-	resp.Body = cancelOnClose{resp.Body, cancel}
 	return resp, nil
 }
 
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
+// unwrapURLError drops net/http's *url.Error, which repeats the method and
+// URL the message already names.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
 	return err
 }
 
@@ -251,16 +256,22 @@ func (c *Client) InstallerRef(schematicID, version string) string {
 	return c.base.Host + "/installer/" + schematicID + ":" + version
 }
 
+// imageHeaderWait bounds the wait for an image's answer: the factory
+// builds an image it has not built before while the request waits.
+const imageHeaderWait = 5 * time.Minute
+
 // Digest streams an image and returns its size and hex SHA-256, reporting
-// progress (bytes read, total or -1) as it goes. Nothing is stored.
+// progress (bytes read, total or -1) as it goes. Nothing is stored. The
+// stream is a transfer: no overall limit, but it fails when no byte comes
+// for the idle limit, and the factory has 5 minutes to start answering.
 func (c *Client) Digest(ctx context.Context, imageURL string, progress func(done, total int64)) (int64, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, imageURL, nil)
+	req, err := http.NewRequestWithContext(netx.Transfer(ctx, imageHeaderWait), http.MethodGet, imageURL, nil)
 	if err != nil {
 		return 0, "", err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("image factory: GET %s: %w", imageURL, err)
+		return 0, "", fmt.Errorf("image factory: GET %s: %w", imageURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
