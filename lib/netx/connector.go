@@ -99,3 +99,6 @@ func (c *Connector) Err() error {
 
 // Timeouts returns the limits in force.
 func (c *Connector) Timeouts() Timeouts { return c.timeouts }
+
+// Host is the server as errors name it.
+func (c *Connector) Host() string { return c.host }

@@ -4,4 +4,11 @@
 // bootstrapping etcd once, fetching the kubeconfig, checking health, and
 // collecting a support bundle. Nodes and addresses come from the inventory,
 // configs and the talosconfig from lib/talosgen's output directory.
+//
+// Every connection and call runs under lib/netx's time limits: the
+// connection is set up (TCP, TLS, gRPC) within the dial and TLS-handshake
+// limits before the first call, and each unary call within the overall
+// limit (streams, such as the support bundle's logs, report progress
+// instead). A node that stops answering is a *NodeError naming the node,
+// its address and the phase.
 package talosnode

@@ -11,12 +11,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/siderolabs/talos/pkg/machinery/client"
 	clientconfig "github.com/siderolabs/talos/pkg/machinery/client/config"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/netx"
 	"github.com/wdiazux/infra/lib/talosgen"
 )
 
@@ -28,6 +34,7 @@ type Cluster struct {
 	inv      *inventory.Inventory
 	dir      string
 	endpoint func(inventory.TalosNode) string
+	timeouts netx.Timeouts
 	log      *slog.Logger
 }
 
@@ -79,6 +86,10 @@ func WithEndpointOverrides(m map[string]string) Option {
 	}
 }
 
+// WithTimeouts sets the time limits of the connections to the nodes and
+// of each call (zero fields take netx's defaults).
+func WithTimeouts(t netx.Timeouts) Option { return func(c *Cluster) { c.timeouts = t } }
+
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *Cluster) { c.log = l } }
 
@@ -90,6 +101,7 @@ func New(inv *inventory.Inventory, dir string, opts ...Option) *Cluster {
 	for _, o := range opts {
 		o(c)
 	}
+	c.timeouts = c.timeouts.WithDefaults()
 	return c
 }
 
@@ -154,21 +166,106 @@ func (c *Cluster) connect(ctx context.Context, n inventory.TalosNode) (*client.C
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client.New(ctx, client.WithConfig(tc), client.WithEndpoints(c.endpoint(n)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: connect to the Talos API at %s: %w", n.Name, c.endpoint(n), err)
-	}
-	return cl, nil
+	return c.open(ctx, n, client.WithConfig(tc))
 }
 
 // connectInsecure opens a client to a node in maintenance mode: TLS without
 // verifying the node, and no client certificate, as talosctl --insecure.
 func (c *Cluster) connectInsecure(ctx context.Context, n inventory.TalosNode) (*client.Client, error) {
-	cl, err := client.New(ctx, client.WithTLSConfig(&tls.Config{InsecureSkipVerify: true}), client.WithEndpoints(c.endpoint(n))) //nolint:gosec // maintenance mode has no identity to verify
+	return c.open(ctx, n, client.WithTLSConfig(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // maintenance mode has no identity to verify
+}
+
+// open makes a client of one node under the time limits, and waits until
+// its connection is set up or fails. The machinery client dials lazily, so
+// without this wait a node that accepts TCP and never answers would hold
+// the first call for gRPC's own 20 s, with an error naming neither the
+// node nor the phase. A connection that failed for another reason (a
+// refusal, a certificate the node's CA did not sign) is left for the first
+// call to report, as maintenance mode is told from that error.
+func (c *Cluster) open(ctx context.Context, n inventory.TalosNode, auth client.OptionFunc) (*client.Client, error) {
+	ep := c.endpoint(n)
+	conn := netx.NewConnector(ep, c.timeouts, netx.WithLogger(c.log))
+	cl, err := client.New(ctx, auth, client.WithEndpoints(ep), client.WithGRPCDialOptions(
+		grpc.WithContextDialer(conn.DialContext),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: c.timeouts.Dial + c.timeouts.TLSHandshake}),
+		grpc.WithChainUnaryInterceptor(callLimit(ep, c.timeouts.Overall)),
+	))
 	if err != nil {
-		return nil, fmt.Errorf("%s: connect to the Talos API at %s: %w", n.Name, c.endpoint(n), err)
+		return nil, fmt.Errorf("%s: connect to the Talos API at %s: %w", n.Name, ep, err)
+	}
+	if err := awaitReady(ctx, cl.Conn(), conn); err != nil {
+		_ = cl.Close()
+		return nil, c.nodeErr(n, "connect to the Talos API", err)
 	}
 	return cl, nil
+}
+
+// awaitReady waits until the connection is Ready (then the setup limit
+// stops) or has failed. It returns the connector's *netx.PhaseError when
+// one of its limits ran out, nil otherwise: the first call then reports
+// any other failure.
+func awaitReady(ctx context.Context, cc *grpc.ClientConn, conn *netx.Connector) error {
+	t := conn.Timeouts()
+	budget := t.Dial + t.TLSHandshake
+	guard, cancel := context.WithTimeout(ctx, budget+time.Second)
+	defer cancel()
+	cc.Connect()
+	tried := false
+	for {
+		switch s := cc.GetState(); s {
+		case connectivity.Ready:
+			conn.Established()
+			return nil
+		case connectivity.TransientFailure, connectivity.Shutdown:
+			return timeoutOf(conn)
+		case connectivity.Idle:
+			if tried {
+				return timeoutOf(conn)
+			}
+			cc.Connect()
+		case connectivity.Connecting:
+			tried = true
+		}
+		if !cc.WaitForStateChange(guard, cc.GetState()) {
+			if ctx.Err() != nil {
+				return nil // the caller gave up; the call says so
+			}
+			if err := timeoutOf(conn); err != nil {
+				return err
+			}
+			// Neither limit ran out, yet the connection is not set up (a
+			// name that takes that long to resolve, say).
+			return &netx.PhaseError{Host: conn.Host(), Phase: netx.PhaseDial, Limit: netx.LimitDial, After: budget + time.Second, Err: context.DeadlineExceeded}
+		}
+	}
+}
+
+// timeoutOf is the connector's error when one of its limits ran out.
+func timeoutOf(conn *netx.Connector) error {
+	if err := conn.Err(); netx.IsTimeout(err) {
+		return err
+	}
+	return nil
+}
+
+// callLimit bounds each unary call with the overall limit; a call that
+// runs out is a *netx.PhaseError naming the node's address. Streams (logs,
+// the support bundle) report their own progress and are not bounded.
+func callLimit(host string, limit time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		// The limit is ours to report when it is nearer than the caller's
+		// deadline. The node may report it first (gRPC sends the deadline
+		// along), as DeadlineExceeded, a moment before callCtx ends here.
+		d, has := ctx.Deadline()
+		ours := !has || d.After(time.Now().Add(limit))
+		callCtx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		err := invoker(callCtx, method, req, reply, cc, opts...)
+		if err != nil && ours && ctx.Err() == nil && (callCtx.Err() != nil || status.Code(err) == codes.DeadlineExceeded) {
+			return &netx.PhaseError{Host: host, Phase: netx.PhaseResponseHeader, Limit: netx.LimitOverall, After: limit, Err: err}
+		}
+		return err
+	}
 }
 
 // inMaintenance reports an error that says the node answered with a
@@ -202,6 +299,12 @@ func (e *NodeError) Error() string {
 // Unwrap returns the cause.
 func (e *NodeError) Unwrap() error { return e.Err }
 
+// nodeErr says which node failed doing op; an error that already names
+// the node is kept as it is.
 func (c *Cluster) nodeErr(n inventory.TalosNode, op string, err error) error {
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Node == n.Name {
+		return err
+	}
 	return &NodeError{Node: n.Name, Endpoint: c.endpoint(n), Op: op, Err: err}
 }

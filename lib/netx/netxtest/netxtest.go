@@ -50,7 +50,7 @@ type Server struct {
 
 // Start listens on 127.0.0.1 on a free port and misbehaves as b.
 func Start(b Behaviour) (*Server, error) {
-	cert, err := selfSigned()
+	cert, err := SelfSigned()
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +177,9 @@ func (s *Server) stallBody(conn net.Conn) {
 	_, _ = fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n[\"v1", 1<<20)
 }
 
-// selfSigned makes a certificate for 127.0.0.1 and localhost.
-func selfSigned() (tls.Certificate, error) {
+// SelfSigned makes a certificate for 127.0.0.1 and localhost, for a test
+// server of another kind (gRPC) that should misbehave later than TLS.
+func SelfSigned() (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
