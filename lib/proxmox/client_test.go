@@ -196,7 +196,14 @@ func TestWaitTask(t *testing.T) {
 	t.Run("cancelling the wait", func(t *testing.T) {
 		slow := newEnv(t, pvesim.WithTaskDuration(time.Hour))
 		ctx, cancel := context.WithCancel(ctx)
-		go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+		// Cancel once the wait has begun: a fixed delay could cancel the
+		// POST itself on a loaded machine.
+		go func() {
+			for slow.requests("GET", "/nodes/pve/tasks/") == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
 		_, err := slow.client.CreateVM(ctx, "pve", 132, nil, nil)
 		require.ErrorIs(t, err, context.Canceled)
 		require.ErrorContains(t, err, "it keeps running on the host")
