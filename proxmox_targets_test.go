@@ -20,9 +20,7 @@ import (
 // before it waits, and ends within the TLS limit with the host, the phase
 // and a fix naming the port it tried.
 func TestPreflightTargetOnABlackHole(t *testing.T) {
-	s, err := netxtest.Start(netxtest.AcceptOnly)
-	require.NoError(t, err)
-	defer s.Close()
+	s := netxtest.New(t, netxtest.AcceptOnly)
 	// Building the magefile takes most of the guard; the limit is 200ms.
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()

@@ -31,14 +31,6 @@ func limits(f func(*netx.Timeouts)) netx.Timeouts {
 	return t
 }
 
-func blackHole(t *testing.T, b netxtest.Behaviour) *netxtest.Server {
-	t.Helper()
-	s, err := netxtest.Start(b)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
-}
-
 // dropPackets dials like a host whose firewall drops the SYN: it waits
 // until the dial is given up.
 func dropPackets(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -110,7 +102,7 @@ func TestTransportBlackHoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := blackHole(t, tt.behaviour)
+			s := netxtest.New(t, tt.behaviour)
 			opts := append([]netx.Option{netx.WithTLSConfig(&tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12})}, tt.opts...)
 			client := netx.NewClient(tt.limits, opts...)
 			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
@@ -134,11 +126,7 @@ func TestTransportBlackHoles(t *testing.T) {
 				resp.Body.Close()
 			}
 			require.NoError(t, ctx.Err(), "the hang guard ended the call, not the limit")
-			var pe *netx.PhaseError
-			require.ErrorAs(t, err, &pe)
-			require.Equal(t, s.Addr(), pe.Host)
-			require.Equal(t, tt.phase, pe.Phase)
-			require.Equal(t, tt.limit, pe.Limit)
+			pe := netxtest.RequireLimit(t, err, s.Addr(), tt.phase, tt.limit)
 			require.Equal(t, tt.after, pe.After)
 			require.Equal(t, tt.silent, pe.Silent)
 			require.True(t, netx.IsTimeout(err))
@@ -188,7 +176,7 @@ func TestTransportFailures(t *testing.T) {
 		require.ErrorAs(t, err, &op, "the cause stays reachable")
 	})
 	t.Run("an untrusted certificate fails the handshake", func(t *testing.T) {
-		s := blackHole(t, netxtest.SilentAfterTLS)
+		s := netxtest.New(t, netxtest.SilentAfterTLS)
 		_, err := netx.NewClient(netx.Timeouts{}).Get(s.URL())
 		var pe *netx.PhaseError
 		require.ErrorAs(t, err, &pe)
@@ -196,7 +184,7 @@ func TestTransportFailures(t *testing.T) {
 		require.ErrorContains(t, err, s.Addr()+": TLS handshake failed: tls: failed to verify certificate")
 	})
 	t.Run("the caller giving up is not a limit", func(t *testing.T) {
-		s := blackHole(t, netxtest.AcceptOnly)
+		s := netxtest.New(t, netxtest.AcceptOnly)
 		ctx, cancel := context.WithCancel(t.Context())
 		client := netx.NewClient(limits(func(*netx.Timeouts) {}))
 		go func() { time.Sleep(20 * time.Millisecond); cancel() }()
@@ -237,7 +225,7 @@ func TestConnector(t *testing.T) {
 		}
 	}
 	t.Run("TCP accepted, TLS never answered", func(t *testing.T) {
-		s := blackHole(t, netxtest.AcceptOnly)
+		s := netxtest.New(t, netxtest.AcceptOnly)
 		c := netx.NewConnector("node-1:50000", limits(func(t *netx.Timeouts) { t.TLSHandshake = 50 * time.Millisecond }))
 		require.Error(t, handshake(t, c, s.Addr(), false))
 		var pe *netx.PhaseError
@@ -256,7 +244,7 @@ func TestConnector(t *testing.T) {
 		require.Equal(t, pe, c.Err())
 	})
 	t.Run("an established connection is left alone", func(t *testing.T) {
-		s := blackHole(t, netxtest.SilentAfterTLS)
+		s := netxtest.New(t, netxtest.SilentAfterTLS)
 		c := netx.NewConnector(s.Addr(), limits(func(t *netx.Timeouts) { t.TLSHandshake = time.Millisecond }))
 		require.NoError(t, handshake(t, c, s.Addr(), true))
 		require.NoError(t, c.Err())

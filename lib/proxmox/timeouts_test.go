@@ -19,9 +19,7 @@ const hangGuard = 20 * time.Second
 // pinned to its certificate.
 func blackHoleConfig(t *testing.T, b netxtest.Behaviour, limits netx.Timeouts) (*netxtest.Server, proxmox.Config) {
 	t.Helper()
-	s, err := netxtest.Start(b)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	s := netxtest.New(t, b)
 	return s, proxmox.Config{URL: s.URL(), TokenID: "infra@pve!test", TokenSecret: "black-hole-secret", Fingerprint: s.Fingerprint(), Timeouts: limits}
 }
 
@@ -55,11 +53,7 @@ func TestBlackHoles(t *testing.T) {
 			var netErr *proxmox.NetworkError
 			require.ErrorAs(t, err, &netErr)
 			require.Equal(t, 1, netErr.Attempts, "a limit that ran out is not retried")
-			var pe *netx.PhaseError
-			require.ErrorAs(t, err, &pe)
-			require.Equal(t, s.Addr(), pe.Host)
-			require.Equal(t, tt.phase, pe.Phase)
-			require.Equal(t, tt.limit, pe.Limit)
+			netxtest.RequireLimit(t, err, s.Addr(), tt.phase, tt.limit)
 			require.EqualError(t, err, "GET /version: no answer from Proxmox: "+s.Addr()+": "+tt.message)
 		})
 	}

@@ -38,9 +38,7 @@ func TestBlackHoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := netxtest.Start(tt.behaviour)
-			require.NoError(t, err)
-			defer s.Close()
+			s := netxtest.New(t, tt.behaviour)
 			c, err := talosfactory.New(s.URL(), talosfactory.WithTimeouts(tt.limits))
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -51,11 +49,7 @@ func TestBlackHoles(t *testing.T) {
 				_, err = c.Versions(ctx)
 			}
 			require.NoError(t, ctx.Err(), "the hang guard ended the call, not the limit")
-			var pe *netx.PhaseError
-			require.ErrorAs(t, err, &pe)
-			require.Equal(t, s.Addr(), pe.Host)
-			require.Equal(t, tt.phase, pe.Phase)
-			require.Equal(t, tt.limit, pe.Limit)
+			netxtest.RequireLimit(t, err, s.Addr(), tt.phase, tt.limit)
 			require.ErrorContains(t, err, s.Addr()+": "+tt.message)
 			require.Contains(t, err.Error(), "image factory: GET "+s.URL()+"/")
 		})

@@ -73,11 +73,7 @@ func TestBlackHoles(t *testing.T) {
 			var ne *talosnode.NodeError
 			require.ErrorAs(t, err, &ne)
 			require.Equal(t, "talos-cp-01", ne.Node)
-			var pe *netx.PhaseError
-			require.ErrorAs(t, err, &pe)
-			require.Equal(t, addr, pe.Host)
-			require.Equal(t, tt.phase, pe.Phase)
-			require.Equal(t, tt.limit, pe.Limit)
+			netxtest.RequireLimit(t, err, addr, tt.phase, tt.limit)
 			require.ErrorContains(t, err, "talos-cp-01 ("+addr+"): ")
 			require.ErrorContains(t, err, addr+": "+tt.message)
 			if !tt.health {
@@ -94,11 +90,5 @@ func TestBlackHoles(t *testing.T) {
 }
 
 func blackHole(b netxtest.Behaviour) func(t *testing.T) string {
-	return func(t *testing.T) string {
-		t.Helper()
-		s, err := netxtest.Start(b)
-		require.NoError(t, err)
-		t.Cleanup(s.Close)
-		return s.Addr()
-	}
+	return func(t *testing.T) string { return netxtest.New(t, b).Addr() }
 }

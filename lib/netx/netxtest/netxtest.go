@@ -9,13 +9,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // Behaviour is how a Server misbehaves.
@@ -203,4 +207,30 @@ func SelfSigned() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// New starts a server for a test, failing it when the server cannot start,
+// and closes it when the test ends.
+func New(t testing.TB, b Behaviour) *Server {
+	t.Helper()
+	s, err := Start(b)
+	if err != nil {
+		t.Fatalf("netxtest: start a server: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// RequireLimit fails t unless err holds a *netx.PhaseError for host in
+// phase whose limit ran out, and returns it for further checks.
+func RequireLimit(t testing.TB, err error, host string, phase netx.Phase, limit netx.Limit) *netx.PhaseError {
+	t.Helper()
+	var pe *netx.PhaseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("want a *netx.PhaseError, got %v", err)
+	}
+	if pe.Host != host || pe.Phase != phase || pe.Limit != limit {
+		t.Fatalf("want host %s, phase %s, limit %s; got host %s, phase %s, limit %q: %v", host, phase, limit, pe.Host, pe.Phase, pe.Limit, err)
+	}
+	return pe
 }
