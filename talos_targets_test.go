@@ -97,3 +97,14 @@ func TestTalosNodeTargets(t *testing.T) {
 	require.Equal(t, 1, insecure, "only the fresh node got its config without authentication")
 	require.Equal(t, 1, authenticated)
 }
+
+// The targets that talk to the Image Factory and to Talos nodes take their
+// time limits from INFRA_NET_TIMEOUTS, as the Proxmox client does: a bad
+// value is refused before any connection.
+func TestTalosTargetsReadTheNetworkLimits(t *testing.T) {
+	for _, target := range []string{"talos:import", "talos:health"} {
+		out, code := mageEnv(t, []string{"INFRA_NET_TIMEOUTS=dial=soon"}, target)
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, `INFRA_NET_TIMEOUTS: dial="soon" is not a positive duration`, target)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/netx"
 )
 
 // logger writes progress to stderr; -v (or MAGEFILE_VERBOSE=1) adds debug logs.
@@ -20,6 +21,11 @@ func logger() *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// netTimeouts are the network time limits, changed by $INFRA_NET_TIMEOUTS.
+func netTimeouts() (netx.Timeouts, error) {
+	return netx.TimeoutsFromEnv(os.Getenv)
 }
 
 // inventoryFile is the -file option when given, else $INFRA_INVENTORY, else homelab.yaml.

@@ -33,9 +33,13 @@ func (Talos) Import(ctx context.Context,
 	if err != nil {
 		return err
 	}
+	limits, err := netTimeouts()
+	if err != nil {
+		return err
+	}
 	res, err := images.ImportTalos(ctx, inv, filepath.Join(filepath.Dir(path), images.DefaultLockFile), images.TalosOptions{
 		Verify: isSet(verify), Replace: isSet(replace), DryRun: isSet(dryrun),
-		Events: images.PrintEvents(progress.New(os.Stderr)), Logger: logger(),
+		Events: images.PrintEvents(progress.New(os.Stderr)), Logger: logger(), FactoryTimeouts: limits,
 	})
 	if err != nil {
 		return err

@@ -27,8 +27,12 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	limits, err := netTimeouts()
+	if err != nil {
+		return nil, err
+	}
 	return talosnode.New(inv, filepath.Join(filepath.Dir(path), talosgen.DefaultOutDir),
-		talosnode.WithLogger(logger()), talosnode.WithEndpointOverrides(endpoints)), nil
+		talosnode.WithLogger(logger()), talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)), nil
 }
 
 // Apply sends each node its config from talos/generated: insecurely to a fresh node in maintenance mode, authenticated afterwards.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/netx"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 	"github.com/wdiazux/infra/lib/talosfactory"
@@ -88,6 +89,9 @@ type TalosOptions struct {
 	AfterStep func(step string) error
 	// Logger receives the import's log (default: discard).
 	Logger *slog.Logger
+	// FactoryTimeouts are the Image Factory client's time limits (zero
+	// fields take netx's defaults).
+	FactoryTimeouts netx.Timeouts
 }
 
 // TalosResult says what an import did.

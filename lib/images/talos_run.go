@@ -36,7 +36,7 @@ func ImportTalosWith(ctx context.Context, inv *inventory.Inventory, pveClient PV
 	if opts.FactoryURL != "" {
 		url = opts.FactoryURL
 	}
-	var fopts []talosfactory.Option
+	fopts := []talosfactory.Option{talosfactory.WithTimeouts(opts.FactoryTimeouts)}
 	if opts.Logger != nil {
 		fopts = append(fopts, talosfactory.WithLogger(opts.Logger))
 	}
