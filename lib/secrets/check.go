@@ -45,6 +45,9 @@ const (
 	RuleBrokenEncryption Rule = "broken-encryption"
 	// RuleMACMismatch: a SOPS file's content does not match its MAC.
 	RuleMACMismatch Rule = "mac-mismatch"
+	// RuleTruncated: a SOPS file ends before its sops metadata is
+	// complete.
+	RuleTruncated Rule = "truncated"
 	// RuleSecretManifest: a Kubernetes Secret carries plaintext data or
 	// stringData.
 	RuleSecretManifest Rule = "plaintext-secret-manifest"
@@ -353,6 +356,11 @@ func (s *scan) structured() {
 		s.encrypted = true // a SOPS dotenv or INI file: its MAC needs the key
 		return
 	}
+	if d := incomplete(s.path, s.data); d != nil {
+		s.encrypted = true
+		s.add(d.Line, RuleTruncated, "%s; restore the last good version from git (git checkout -- %s, or an earlier one: git log -- %s)", d.What, s.path, s.path)
+		return
+	}
 	ext := strings.ToLower(path.Ext(s.path))
 	isDoc := ext == ".yaml" || ext == ".yml" || ext == ".json"
 	docs := parseDocs(s.data)
@@ -454,15 +462,15 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 	if mapValue(meta, "lastmodified") == nil {
 		s.add(meta.Line, RuleBrokenEncryption, "sops.lastmodified is missing: the MAC cannot be checked; restore the file from git")
 	}
-	sel, ok := newSelector(meta)
-	if !ok {
-		s.add(meta.Line, RuleBrokenEncryption, "sops metadata has an invalid encrypted/unencrypted regex; restore the file from git")
-		return
-	}
-	// With comment rules, comments decide per value; only the MAC tells.
-	if !sel.comments {
-		for _, d := range docs {
-			s.walkEncrypted(d, nil, sel)
+	for _, d := range docs {
+		leaves, ok := plaintextLeaves(d, meta)
+		if !ok {
+			s.add(meta.Line, RuleBrokenEncryption, "sops metadata has an invalid encrypted/unencrypted regex; restore the file from git")
+			return
+		}
+		for _, l := range leaves {
+			s.add(l.line, RuleBrokenEncryption, "%s is plaintext in an encrypted file; never edit SOPS files by hand: restore it from git and use go run mage.go secrets:edit %s",
+				l.key(), s.path)
 		}
 	}
 	if len(s.ids) == 0 || len(s.findings) > 0 {
@@ -482,7 +490,11 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 		return
 	}
 	s.verified = true
-	if err := verifiedDecrypt(s.path, &tree, key); err != nil {
+	var damage *DamageError
+	switch err := verifiedDecrypt(s.path, s.data, &tree, key); {
+	case errors.As(err, &damage):
+		s.add(damage.Line, RuleBrokenEncryption, "%s: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", damage.What, s.path)
+	case err != nil:
 		s.add(mapValue(meta, "mac").Line, RuleMACMismatch, "the content does not match the MAC: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", s.path)
 	}
 }
@@ -537,30 +549,6 @@ func (sel selector) encrypted(keys []string) bool {
 		enc = slices.ContainsFunc(keys, sel.encRegex.MatchString)
 	}
 	return enc
-}
-
-// walkEncrypted flags plaintext leaves that sops would have encrypted.
-func (s *scan) walkEncrypted(n *yaml.Node, keys []string, sel selector) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			if len(keys) == 0 && k == "sops" {
-				continue
-			}
-			s.walkEncrypted(n.Content[i+1], append(slices.Clip(keys), k), sel)
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			s.walkEncrypted(c, keys, sel)
-		}
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" || !sel.encrypted(keys) || encValue.MatchString(n.Value) {
-			return
-		}
-		s.add(n.Line, RuleBrokenEncryption, "%s is plaintext in an encrypted file; never edit SOPS files by hand: restore it from git and use go run mage.go secrets:edit %s",
-			strings.Join(keys, "."), s.path)
-	}
 }
 
 // pattern is one secret shape, matched line by line.

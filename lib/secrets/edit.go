@@ -56,11 +56,8 @@ func Edit(ctx context.Context, path string, eo EditOptions, opts ...Option) (cha
 	case err != nil:
 		return false, err
 	default:
-		t, s, k, err := o.open(path, existing)
+		t, s, k, err := o.openVerified(path, existing)
 		if err != nil {
-			return false, err
-		}
-		if err := verifiedDecrypt(path, t, k); err != nil {
 			return false, err
 		}
 		if plain, err = s.EmitPlainFile(t.Branches); err != nil {

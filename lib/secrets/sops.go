@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -221,13 +222,13 @@ func (o options) encrypt(path string, plaintext []byte) ([]byte, []string, error
 // Decrypt decrypts a SOPS file's content in memory and verifies its MAC.
 // The key comes from WithIdentities, else SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or
 // the default key file (~/.config/sops/age/keys.txt).
+//
+// A damaged file is named by line (*DamageError): truncated (ErrTruncated),
+// or holding plaintext where sops requires ciphertext (ErrTampered).
 func Decrypt(path string, ciphertext []byte, opts ...Option) ([]byte, error) {
 	o := newOptions(opts)
-	tree, st, dataKey, err := o.open(path, ciphertext)
+	tree, st, _, err := o.openVerified(path, ciphertext)
 	if err != nil {
-		return nil, err
-	}
-	if err := verifiedDecrypt(path, tree, dataKey); err != nil {
 		return nil, err
 	}
 	out, err := st.EmitPlainFile(tree.Branches)
@@ -277,8 +278,29 @@ func DecryptToFile(path, out string, opts ...Option) error {
 	return writePrivate(out, plain)
 }
 
-// open loads an encrypted file and recovers its data key.
+// open loads an encrypted file and recovers its data key. A damaged file
+// is named by line (see explain).
 func (o options) open(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
+	tree, st, key, err := o.load(path, data)
+	return tree, st, key, explain(path, data, err)
+}
+
+// openVerified opens an encrypted file and decrypts its values in place,
+// verifying every value and the MAC. A damaged file is named by line (see
+// explain).
+func (o options) openVerified(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
+	tree, st, key, err := o.load(path, data)
+	if err == nil {
+		err = verifiedDecrypt(path, data, tree, key)
+	}
+	if err != nil {
+		return nil, nil, nil, explain(path, data, err)
+	}
+	return tree, st, key, nil
+}
+
+// load reads an encrypted file and recovers its data key.
+func (o options) load(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
 	st, err := o.store(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -347,25 +369,31 @@ func (e *NoIdentityError) Error() string {
 		e.Path, strings.Join(e.Recipients, ", "), strings.Join(e.Identities, ", "))
 }
 
-// verifiedDecrypt decrypts the tree in place and checks its MAC.
-func verifiedDecrypt(path string, tree *sops.Tree, dataKey []byte) error {
+// verifiedDecrypt decrypts the tree of data in place and checks its MAC.
+func verifiedDecrypt(path string, data []byte, tree *sops.Tree, dataKey []byte) error {
 	cipher := aes.NewCipher()
 	if bad := unauthentic(tree.Branches, dataKey); bad != "" {
-		return fmt.Errorf("%s: %w: the value at %s does not authenticate (edited, or moved from another key); restore the file from git and change it with secrets:edit", path, ErrTampered, bad)
+		key := strings.ReplaceAll(strings.TrimSuffix(bad, ":"), ":", ".")
+		return &DamageError{Path: path, Line: keyLine(data, bad), Key: key, Err: ErrTampered,
+			What: "the value of " + key + " does not authenticate (edited by hand, or moved from another key)"}
 	}
 	computed, err := tree.Decrypt(dataKey, cipher)
 	if err != nil {
-		return fmt.Errorf("%s: decrypt: %w", path, err)
+		return fmt.Errorf("%s: decrypt: %s", path, sopsFormat.ReplaceAllString(err.Error(), "a value is not in sops' ciphertext format"))
 	}
 	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
 	if err != nil {
-		return fmt.Errorf("%s: %w (%w): the MAC itself does not authenticate (%v); restore the file from git", path, ErrMACMismatch, ErrTampered, err)
+		return fmt.Errorf("%s: %w (%w): the MAC itself does not authenticate; restore the file from git (git checkout -- %s)", path, ErrMACMismatch, ErrTampered, path)
 	}
 	if stored != computed {
-		return fmt.Errorf("%s: %w: the content no longer matches the MAC: it was %w; restore it from git and change it with secrets:edit", path, ErrMACMismatch, ErrTampered)
+		return fmt.Errorf("%s: %w: the content no longer matches the MAC: it was %w; restore it from git (git checkout -- %s) and change its values only through sops", path, ErrMACMismatch, ErrTampered, path)
 	}
 	return nil
 }
+
+// sopsFormat matches the error of sops for a value that is not ciphertext,
+// which repeats the value: a secret typed in by hand must not reach a log.
+var sopsFormat = regexp.MustCompile(`Input string .* does not match sops' data format`)
 
 // unauthentic returns the key path (as sops writes it, "a:b:") of the
 // first encrypted value that does not decrypt under its own path, or "".
@@ -482,11 +510,8 @@ func Rotate(path string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	tree, st, key, err := o.open(path, data)
+	tree, st, _, err := o.openVerified(path, data)
 	if err != nil {
-		return err
-	}
-	if err := verifiedDecrypt(path, tree, key); err != nil {
 		return err
 	}
 	if o.dryRun {

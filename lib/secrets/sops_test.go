@@ -185,7 +185,7 @@ func TestErrors(t *testing.T) {
 		msg     string
 	}{
 		{name: "plaintext field changed", from: "name: nas-credentials", to: "name: nas-credentialz", wantErr: secrets.ErrMACMismatch, msg: "it was changed without sops; restore it from git"},
-		{name: "encrypted entry removed", from: "  token: ENC[", to: "  tokenx: ENC[", msg: "data:tokenx"},
+		{name: "encrypted entry removed", from: "  token: ENC[", to: "  tokenx: ENC[", msg: ":12: changed without sops: the value of data.tokenx does not authenticate"},
 	}
 	for _, tc := range tampers {
 		t.Run("tampered: "+tc.name, func(t *testing.T) {
