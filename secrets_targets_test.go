@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/secrets"
 )
 
 // TestSecretsTargets walks the operator's path through the secrets targets:
@@ -114,7 +116,138 @@ func TestSecretsTargets(t *testing.T) {
 
 	out, code = mageEnv(t, []string{"SOPS_AGE_KEY=", "SOPS_AGE_KEY_FILE=" + filepath.Join(dir, "absent.txt")}, "secrets:decrypt", secret)
 	require.Equal(t, 1, code, out)
-	require.Contains(t, out, "absent.txt does not exist; create a key with go run mage.go secrets:keygen")
+	require.Contains(t, out, "absent.txt does not exist")
+	require.Contains(t, out, "run, in order:\n  go run mage.go secrets:keygen")
+}
+
+// snapshot reads every file under dir.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[p] = string(data)
+		return err
+	}))
+	return out
+}
+
+// advice returns the commands an error printed after "run, in order:",
+// without their comments.
+func advice(t *testing.T, out string) [][]string {
+	t.Helper()
+	_, steps, ok := strings.Cut(out, "run, in order:\n")
+	require.True(t, ok, "the error says what to run:\n%s", out)
+	var cmds [][]string
+	for _, line := range strings.Split(steps, "\n") {
+		if !strings.HasPrefix(line, "  go run mage.go ") {
+			break
+		}
+		line, _, _ = strings.Cut(line, "#")
+		cmds = append(cmds, strings.Fields(strings.TrimPrefix(line, "  go run mage.go ")))
+	}
+	require.NotEmpty(t, cmds, out)
+	return cmds
+}
+
+// TestSecretsTargetsFromAFreshClone: with the .sops.yaml the repository
+// ships (placeholder recipients) and no age key, every target that would
+// write ciphertext refuses, changes nothing on disk, and prints the
+// commands that fix it; running exactly those commands makes encrypt work.
+func TestSecretsTargetsFromAFreshClone(t *testing.T) {
+	dir := t.TempDir()
+	home := t.TempDir()
+	env := []string{"SOPS_AGE_KEY=", "SOPS_AGE_KEY_FILE=", "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(readFile(t, ".sops.yaml")), 0o644))
+	secret := filepath.Join(dir, "secrets", "proxmox.enc.yaml")
+	manifest := filepath.Join(dir, "kubernetes", "apps", "nas.enc.yaml")
+	plain := "token_id: terraform@pve!infra\ntoken_secret: not-a-real-secret\n"
+	for _, p := range []string{secret, manifest} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(plain), 0o644))
+	}
+	// A file the old secrets:encrypt wrote in such a clone: encrypted to the
+	// &admin placeholder only, lost for good.
+	lost := filepath.Join(dir, "secrets", "lost.enc.yaml")
+	enc := readFile(t, filepath.Join("lib", "secrets", "testdata", "damaged", "proxmox.enc.yaml"))
+	enc = regexp.MustCompile(`recipient: age1[0-9a-z]{58}`).ReplaceAllString(enc, "recipient: "+secrets.PlaceholderAdmin)
+	require.NoError(t, os.WriteFile(lost, []byte(enc), 0o644))
+	before := snapshot(t, dir)
+	adminLine := 1 + strings.Count(strings.Split(readFile(t, ".sops.yaml"), "- &admin ")[0], "\n")
+	ranEditor := filepath.Join(home, "editor-ran")
+
+	for _, args := range [][]string{
+		{"secrets:encrypt", secret},
+		{"secrets:encrypt", secret, "-dryrun"},
+		{"secrets:encrypt", manifest},
+		{"secrets:edit", filepath.Join(dir, "secrets", "new.enc.yaml")},
+		{"secrets:edit", filepath.Join(dir, "secrets", "new.enc.yaml"), "-dryrun"},
+	} {
+		out, code := mageEnv(t, append(env, "VISUAL=", "EDITOR=touch "+ranEditor), args...)
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, fmt.Sprintf("placeholder recipient(s) &admin (%s, line %d)", secrets.PlaceholderAdmin, adminLine), args)
+		require.Contains(t, out, "nothing was written")
+		require.Contains(t, out, "run, in order:\n  go run mage.go secrets:keygen    # your key, if you have none yet\n  go run mage.go secrets:recipient admin", args)
+		require.NoFileExists(t, ranEditor, "the editor never opened")
+	}
+	out, code := mageEnv(t, env, "-w", dir, "secrets:check")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "secrets/lost.enc.yaml:17: unreadable: encrypted only to the placeholder recipient(s) "+secrets.PlaceholderAdmin)
+	require.Contains(t, out, "go run mage.go secrets:recipient admin")
+	out, code = mageEnv(t, env, "secrets:decrypt", lost)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "it is encrypted only to the placeholder recipient(s) "+secrets.PlaceholderAdmin+", whose private keys do not exist")
+	for _, args := range [][]string{{"secrets:rotate", lost}, {"-w", dir, "secrets:updatekeys"}} {
+		out, code = mageEnv(t, env, args...)
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "go run mage.go secrets:keygen", args)
+	}
+	require.Equal(t, before, snapshot(t, dir), "nothing changed on disk")
+
+	// Run what the error printed, as printed.
+	out, _ = mageEnv(t, env, "secrets:encrypt", secret)
+	for _, cmd := range advice(t, out) {
+		out, code = mageEnv(t, env, append([]string{"-w", dir}, cmd...)...)
+		require.Equal(t, 0, code, out)
+	}
+	require.Contains(t, out, fmt.Sprintf("replaced &admin in .sops.yaml:%d: %s (a placeholder) -> age1", adminLine, secrets.PlaceholderAdmin))
+	out, code = mageEnv(t, env, "secrets:encrypt", secret)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "your key opens it")
+	out, code = mageEnv(t, env, "secrets:decrypt", secret)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, plain)
+
+	// Kubernetes secrets go to the cluster key too: still a placeholder.
+	out, code = mageEnv(t, env, "secrets:encrypt", manifest)
+	require.Equal(t, 1, code, out)
+	require.Equal(t, plain, readFile(t, manifest))
+	var clusterPub string
+	for _, cmd := range advice(t, out) {
+		for i, arg := range cmd {
+			cmd[i] = strings.NewReplacer("$HOME", home, "<public-key>", clusterPub).Replace(arg)
+		}
+		out, code = mageEnv(t, env, append([]string{"-w", dir}, cmd...)...)
+		require.Equal(t, 0, code, out)
+		if m := regexp.MustCompile(`public key: (age1[0-9a-z]+)`).FindStringSubmatch(out); m != nil {
+			clusterPub = m[1]
+		}
+	}
+	require.Contains(t, readFile(t, filepath.Join(dir, ".sops.yaml")), "&cluster "+clusterPub)
+	out, code = mageEnv(t, env, "secrets:encrypt", manifest)
+	require.Equal(t, 0, code, out)
+
+	// Encrypting for others only keeps the plaintext and says so.
+	other := filepath.Join(dir, "secrets", "nas.dec.yaml")
+	require.NoError(t, os.WriteFile(other, []byte(plain), 0o600))
+	out, code = mageEnv(t, env, "secrets:encrypt", other, "-forothers")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "into "+filepath.Join(dir, "secrets", "nas.enc.yaml")+" for 1 recipient(s)")
+	require.Contains(t, out, other+" is untouched and still plaintext")
+	require.Equal(t, plain, readFile(t, other))
 }
 
 // TestPreCommitHookBlocksAPlaintextSecret installs the hook in a copy of

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 
@@ -22,6 +24,62 @@ func secretsOptions(dryrun *bool) []secrets.Option {
 		opts = append(opts, secrets.WithDryRun())
 	}
 	return opts
+}
+
+// secretsAdvice adds to an error of lib/secrets the commands that fix it,
+// in order. file is the file a target was given ("" for none); encrypt says
+// the target can encrypt for others only instead.
+func secretsAdvice(err error, file string, encrypt bool) error {
+	if err == nil {
+		return nil
+	}
+	var steps []string
+	var placeholder *secrets.PlaceholderError
+	var noID *secrets.NoIdentityError
+	var damage *secrets.DamageError
+	switch {
+	case errors.As(err, &placeholder):
+		if _, keyErr := secrets.LoadIdentities(); keyErr != nil {
+			steps = append(steps, "go run mage.go secrets:keygen    # your key, if you have none yet")
+		}
+		for _, anchor := range placeholder.Anchors() {
+			switch anchor {
+			case "admin":
+				steps = append(steps, "go run mage.go secrets:recipient admin    # your key in place of the &admin placeholder")
+			default:
+				steps = append(steps, fmt.Sprintf("go run mage.go secrets:keygen -file=$HOME/homelab-%s.agekey    # keep this key safe and offline", anchor),
+					fmt.Sprintf("go run mage.go secrets:recipient %s -key=<public-key>    # the public key the line above printed", anchor))
+			}
+		}
+		if !placeholder.FromRule {
+			steps = append(steps, "go run mage.go secrets:updatekeys    # re-keys the file to them")
+		}
+	case errors.Is(err, secrets.ErrNoCallerKey) && errors.Is(err, secrets.ErrNoKey):
+		steps = append(steps, "go run mage.go secrets:keygen", "go run mage.go secrets:recipient admin    # or add its public key to the file's rule in .sops.yaml")
+	case errors.Is(err, secrets.ErrNoCallerKey):
+		steps = append(steps, "go run mage.go secrets:recipient admin    # your key as &admin, or add it to the file's rule in .sops.yaml")
+	case errors.Is(err, secrets.ErrNoKey):
+		steps = append(steps, "go run mage.go secrets:keygen    # or point SOPS_AGE_KEY_FILE at your key")
+	case errors.As(err, &noID) && noID.Lost():
+		if _, keyErr := secrets.LoadIdentities(); keyErr != nil {
+			steps = append(steps, "go run mage.go secrets:keygen    # your key, if you have none yet")
+		}
+		steps = append(steps, "go run mage.go secrets:recipient admin    # real keys in .sops.yaml, so it cannot happen again",
+			"git rm "+noID.Path+"    # or rm, if it was never committed",
+			"go run mage.go secrets:edit "+noID.Path+"    # make the secret again")
+	case errors.As(err, &noID):
+		steps = append(steps, "go run mage.go secrets:keygen -dryrun    # where your key is; your public key is in it (# public key:)",
+			"someone who can decrypt it: go run mage.go secrets:recipient NAME -key=<your public key> (or add it to the rule in .sops.yaml), then go run mage.go secrets:updatekeys")
+	case errors.As(err, &damage) && errors.Is(err, secrets.ErrTampered):
+		steps = append(steps, "git checkout -- "+damage.Path, "go run mage.go secrets:edit "+damage.Path)
+	}
+	if len(steps) == 0 {
+		return err
+	}
+	if encrypt && file != "" && errors.Is(err, secrets.ErrNoCallerKey) {
+		steps = append(steps, "or, to encrypt for the recipients only and keep the plaintext: go run mage.go secrets:encrypt "+file+" -forothers")
+	}
+	return fmt.Errorf("%w\nrun, in order:\n  %s", err, strings.Join(steps, "\n  "))
 }
 
 // Keygen creates your age key (0600) at the standard path, prints its public key, and never overwrites one.
@@ -49,24 +107,40 @@ func (Secrets) Keygen(
 		fmt.Printf("would create an age key at %s (mode 0600)\n", path)
 		return nil
 	}
-	fmt.Printf("created %s (mode 0600); back it up somewhere safe.\npublic key: %s\nput it in .sops.yaml (docs/operations/secrets.md), then run go run mage.go secrets:updatekeys\n", path, pub)
+	fmt.Printf("created %s (mode 0600); back it up somewhere safe and offline.\npublic key: %s\n", path, pub)
+	fmt.Printf("make it a recipient in .sops.yaml: go run mage.go secrets:recipient admin -key=%s\n(admin: your workstation; cluster: the key Flux decrypts with), then go run mage.go secrets:updatekeys\n", pub)
 	return nil
 }
 
-// Encrypt encrypts FILE in place as the matching .sops.yaml rule says.
+// Encrypt encrypts FILE in place as the matching .sops.yaml rule says, once it has proved your key opens the result.
 func (Secrets) Encrypt(file string,
+	// for the recipients only: keep FILE, write the ciphertext beside it (x.dec.yaml or x.yaml to x.enc.yaml)
+	forothers *bool,
 	// say which recipients would be used and write nothing
 	dryrun *bool,
 ) error {
-	recipients, err := secrets.EncryptFile(file, secretsOptions(dryrun)...)
+	opts := secretsOptions(dryrun)
+	if isSet(forothers) {
+		opts = append(opts, secrets.WithForOthers())
+	}
+	recipients, err := secrets.EncryptFile(file, opts...)
 	if err != nil {
-		return err
+		return secretsAdvice(err, file, true)
 	}
 	verb := "encrypted"
 	if isSet(dryrun) {
 		verb = "would encrypt"
 	}
-	fmt.Printf("%s %s for %d recipient(s): %v\n", verb, file, len(recipients), recipients)
+	if !isSet(forothers) {
+		fmt.Printf("%s %s for %d recipient(s): %v; your key opens it\n", verb, file, len(recipients), recipients)
+		return nil
+	}
+	out, err := secrets.ForOthersPath(file)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s into %s for %d recipient(s): %v; for others only: it was not checked against your key\n", verb, file, out, len(recipients), recipients)
+	fmt.Printf("%s is untouched and still plaintext: delete it once %s is committed (git ignores *.dec.* files, not others)\n", file, out)
 	return nil
 }
 
@@ -79,7 +153,7 @@ func (Secrets) Decrypt(file string,
 ) error {
 	if out != nil && *out != "" {
 		if err := secrets.DecryptToFile(file, *out, secretsOptions(dryrun)...); err != nil {
-			return err
+			return secretsAdvice(err, file, false)
 		}
 		if isSet(dryrun) {
 			fmt.Fprintf(os.Stderr, "%s decrypts; would write %s (mode 0600)\n", file, *out)
@@ -90,7 +164,7 @@ func (Secrets) Decrypt(file string,
 	}
 	plain, err := secrets.DecryptFile(file, secretsOptions(nil)...)
 	if err != nil {
-		return err
+		return secretsAdvice(err, file, false)
 	}
 	_, err = os.Stdout.Write(plain)
 	return err
@@ -103,7 +177,7 @@ func (Secrets) Edit(ctx context.Context, file string,
 ) error {
 	changed, err := secrets.Edit(ctx, file, secrets.EditOptions{}, secretsOptions(dryrun)...)
 	if err != nil {
-		return err
+		return secretsAdvice(err, file, false)
 	}
 	if isSet(dryrun) {
 		fmt.Printf("%s opens; would edit it in $VISUAL/$EDITOR and re-encrypt on save\n", file)
@@ -139,7 +213,7 @@ func (Secrets) Updatekeys(ctx context.Context,
 		}
 	}
 	if err != nil {
-		return err
+		return secretsAdvice(err, "", false)
 	}
 	if changed == 0 {
 		fmt.Printf("nothing to do: %d encrypted file(s) already match .sops.yaml\n", len(res))
@@ -153,7 +227,7 @@ func (Secrets) Rotate(file string,
 	dryrun *bool,
 ) error {
 	if err := secrets.Rotate(file, secretsOptions(dryrun)...); err != nil {
-		return err
+		return secretsAdvice(err, file, false)
 	}
 	if isSet(dryrun) {
 		fmt.Printf("would rotate the data key of %s\n", file)
@@ -179,7 +253,40 @@ func (Secrets) Check(ctx context.Context,
 	if err := rep.WriteSummary(os.Stdout); err != nil {
 		return err
 	}
+	for _, f := range rep.Findings {
+		if f.Rule == secrets.RuleUnreadable {
+			fmt.Println("For the files nobody can open: put real keys in .sops.yaml (go run mage.go secrets:keygen, then go run mage.go secrets:recipient admin), delete each such file, and make it again with go run mage.go secrets:edit FILE.")
+			break
+		}
+	}
 	return rep.Err()
+}
+
+// Recipient puts a public key in .sops.yaml in place of the recipient &NAME (admin, cluster), changing nothing else; your own key by default.
+func (Secrets) Recipient(name string,
+	// the public key (age1...) to put in; default: your own key's
+	key *string,
+	// say what would change and write nothing
+	dryrun *bool,
+) error {
+	change, err := secrets.SetRecipient(secrets.ConfigFile, name, value(key), secretsOptions(dryrun)...)
+	if err != nil {
+		return secretsAdvice(err, "", false)
+	}
+	was := change.Old
+	if secrets.IsPlaceholder(was) {
+		was += " (a placeholder)"
+	}
+	switch {
+	case !change.Changed():
+		fmt.Printf("&%s in %s:%d already is %s; nothing to do\n", name, change.Config, change.Line, change.New)
+	case isSet(dryrun):
+		fmt.Printf("would replace &%s in %s:%d: %s -> %s\n", name, change.Config, change.Line, was, change.New)
+	default:
+		fmt.Printf("replaced &%s in %s:%d: %s -> %s\n", name, change.Config, change.Line, was, change.New)
+		fmt.Println("Files already encrypted keep their recipients until re-keyed: go run mage.go secrets:updatekeys, then commit .sops.yaml and the files together.")
+	}
+	return nil
 }
 
 // Hook installs secrets:check as the git pre-commit hook of this clone.

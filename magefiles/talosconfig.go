@@ -29,7 +29,7 @@ func (Talos) Genconfig(ctx context.Context,
 		Secrets: []secrets.Option{secrets.WithLogger(logger())},
 	})
 	if err != nil {
-		return err
+		return secretsAdvice(err, "", false)
 	}
 	return res.WriteSummary(os.Stdout)
 }

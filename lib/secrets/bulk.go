@@ -35,12 +35,13 @@ func UpdateAllKeys(ctx context.Context, root string, opts ...Option) ([]KeyUpdat
 		if _, err := storeFor(rel); err != nil {
 			continue // a SOPS dotenv or INI file: not handled here
 		}
-		changed, err := UpdateKeys(filepath.Join(root, filepath.FromSlash(rel)), opts...)
-		out = append(out, KeyUpdate{Path: rel, Changed: changed, Err: err})
+		u, err := o.updateKeys(filepath.Join(root, filepath.FromSlash(rel)))
+		u.Path, u.Err = rel, err
+		out = append(out, u)
 		if err != nil {
 			failed = append(failed, err)
 		}
-		o.log.Info("updatekeys", "file", rel, "changed", changed, "err", err)
+		o.log.Info("updatekeys", "file", rel, "changed", u.Changed, "err", err)
 	}
 	if len(failed) > 0 {
 		return out, fmt.Errorf("%d of %d encrypted files could not be re-keyed: %w", len(failed), len(out), errors.Join(failed...))

@@ -48,6 +48,10 @@ const (
 	// RuleTruncated: a SOPS file ends before its sops metadata is
 	// complete.
 	RuleTruncated Rule = "truncated"
+	// RuleUnreadable: a SOPS file no key known here can open: it is
+	// encrypted only to placeholder recipients, or only to recipients that
+	// neither .sops.yaml nor the caller's key lists.
+	RuleUnreadable Rule = "unreadable"
 	// RuleSecretManifest: a Kubernetes Secret carries plaintext data or
 	// stringData.
 	RuleSecretManifest Rule = "plaintext-secret-manifest"
@@ -147,7 +151,7 @@ func Check(ctx context.Context, root string, opts ...Option) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := readPathRules(root)
+	rules, known, err := readPathRules(root)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +163,9 @@ func Check(ctx context.Context, root string, opts ...Option) (*Report, error) {
 			}
 			o.log.Debug("no age key: MACs of encrypted files are not verified", "why", err)
 		}
+	}
+	if known != nil || len(ids) > 0 {
+		known = append(known, x25519Keys(ids)...)
 	}
 	rep := &Report{}
 	used := make([]bool, len(allow))
@@ -183,7 +190,7 @@ func Check(ctx context.Context, root string, opts ...Option) (*Report, error) {
 			continue
 		}
 		rep.Scanned++
-		s := scan{path: rel, data: data, rules: rules, ids: ids}
+		s := scan{path: rel, data: data, rules: rules, ids: ids, known: known}
 		s.run()
 		if s.encrypted {
 			rep.Encrypted = append(rep.Encrypted, rel)
@@ -263,17 +270,28 @@ type pathRule struct {
 }
 
 // readPathRules reads the path_regex of each creation rule in
-// root/.sops.yaml (none when the file is missing). A rule without
-// path_regex matches everything and ends the list: it lets any file be
-// encrypted, it does not demand that every file is.
-func readPathRules(root string) ([]pathRule, error) {
+// root/.sops.yaml (none when the file is missing), and the age recipients
+// it lists that are not placeholders (nil when the file is missing). A rule
+// without path_regex matches everything and ends the list: it lets any file
+// be encrypted, it does not demand that every file is.
+func readPathRules(root string) ([]pathRule, []string, error) {
 	name := filepath.Join(root, ConfigFile)
 	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	named, err := configRecipients(name, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	known := []string{}
+	for _, r := range named {
+		if !IsPlaceholder(r.Key) {
+			known = append(known, r.Key)
+		}
 	}
 	var conf struct {
 		CreationRules []struct {
@@ -281,7 +299,7 @@ func readPathRules(root string) ([]pathRule, error) {
 		} `yaml:"creation_rules"`
 	}
 	if err := yaml.Unmarshal(data, &conf); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var out []pathRule
 	for i, r := range conf.CreationRules {
@@ -290,11 +308,11 @@ func readPathRules(root string) ([]pathRule, error) {
 		}
 		re, err := regexp.Compile(r.PathRegex)
 		if err != nil {
-			return nil, fmt.Errorf("%s: creation_rules[%d].path_regex: %w", name, i, err)
+			return nil, nil, fmt.Errorf("%s: creation_rules[%d].path_regex: %w", name, i, err)
 		}
 		out = append(out, pathRule{regex: re, text: r.PathRegex})
 	}
-	return out, nil
+	return out, known, nil
 }
 
 // scan checks one file.
@@ -304,6 +322,10 @@ type scan struct {
 	rules    []pathRule
 	ids      []age.Identity
 	findings []Finding
+	// known are the age recipients whose keys exist as far as is known
+	// here: those .sops.yaml lists (placeholders aside) and the caller's;
+	// nil when there is neither a .sops.yaml nor a key to tell.
+	known []string
 
 	encrypted bool
 	verified  bool
@@ -354,6 +376,7 @@ func (s *scan) mustEncrypt() string {
 func (s *scan) structured() {
 	if sopsFlat.Match(s.data) {
 		s.encrypted = true // a SOPS dotenv or INI file: its MAC needs the key
+		s.checkReaders(flatRecipients(s.data))
 		return
 	}
 	if d := incomplete(s.path, s.data); d != nil {
@@ -473,6 +496,7 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 				l.key(), s.path)
 		}
 	}
+	s.checkReaders(metaRecipients(meta))
 	if len(s.ids) == 0 || len(s.findings) > 0 {
 		return
 	}
@@ -496,6 +520,76 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 		s.add(damage.Line, RuleBrokenEncryption, "%s: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", damage.What, s.path)
 	case err != nil:
 		s.add(mapValue(meta, "mac").Line, RuleMACMismatch, "the content does not match the MAC: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", s.path)
+	}
+}
+
+// fileRecipients are the recipients in a SOPS file's metadata.
+type fileRecipients struct {
+	// age lists the age recipients, and lines their lines.
+	age   []string
+	lines []int
+	// others is true when the file has keys of other kinds too (PGP,
+	// cloud KMS, Vault), which this check cannot judge.
+	others bool
+}
+
+// otherKeys are the metadata keys of the master keys that are not age.
+var otherKeys = regexp.MustCompile(`^(pgp|kms|gcp_kms|azure_kv|hc_vault|hckms)$`)
+
+// metaRecipients reads the recipients of a YAML or JSON sops metadata.
+func metaRecipients(meta *yaml.Node) fileRecipients {
+	var r fileRecipients
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				switch {
+				case k == "recipient" && v.Kind == yaml.ScalarNode && ageKey.MatchString(v.Value):
+					r.age, r.lines = append(r.age, v.Value), append(r.lines, v.Line)
+				case otherKeys.MatchString(k) && len(v.Content) > 0:
+					r.others = true
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(meta)
+	return r
+}
+
+var (
+	flatAge   = regexp.MustCompile(`(?m)age__list_\d+__map_recipient\s*=\s*(age1[02-9ac-hj-np-z]{58})`)
+	flatOther = regexp.MustCompile(`(?m)(^|_)(pgp|kms|gcp_kms|azure_kv|hc_vault|hckms)__list_\d+__map_`)
+)
+
+// flatRecipients reads the recipients of a SOPS dotenv or INI file.
+func flatRecipients(data []byte) fileRecipients {
+	r := fileRecipients{others: flatOther.Match(data)}
+	for _, m := range flatAge.FindAllSubmatchIndex(data, -1) {
+		r.age = append(r.age, string(data[m[2]:m[3]]))
+		r.lines = append(r.lines, bytes.Count(data[:m[2]], []byte("\n"))+1)
+	}
+	return r
+}
+
+// checkReaders flags a SOPS file no known key can open: encrypted only to
+// placeholders, or only to recipients that neither .sops.yaml nor the
+// caller's key lists.
+func (s *scan) checkReaders(r fileRecipients) {
+	if len(r.age) == 0 || r.others {
+		return
+	}
+	if !slices.ContainsFunc(r.age, func(k string) bool { return !IsPlaceholder(k) }) {
+		s.add(r.lines[0], RuleUnreadable, "encrypted only to the placeholder recipient(s) %s, whose private keys do not exist: nobody can decrypt it and its content is lost; delete it and make the secret again once %s lists real keys (restore an earlier version from git if one was encrypted to a real key)",
+			strings.Join(r.age, ", "), ConfigFile)
+		return
+	}
+	if s.known != nil && !slices.ContainsFunc(r.age, func(k string) bool { return slices.Contains(s.known, k) }) {
+		s.add(r.lines[0], RuleUnreadable, "encrypted only to %s, which neither %s nor your age key lists: no key known here opens it; whoever holds one of those keys must re-key it to the recipients %s lists, else it is lost and the secret must be made again",
+			strings.Join(r.age, ", "), ConfigFile, ConfigFile)
 	}
 }
 

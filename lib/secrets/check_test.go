@@ -154,7 +154,7 @@ func TestCheckRepository(t *testing.T) {
 func TestCheckEncryptedFiles(t *testing.T) {
 	f := newFixture(t)
 	good := f.write(t, "kubernetes/apps/media/nas.enc.yaml", secretManifest)
-	_, err := secrets.EncryptFile(good)
+	_, err := secrets.EncryptFile(good, secrets.WithIdentities(f.admin))
 	require.NoError(t, err)
 	enc := readFile(t, good)
 
@@ -287,4 +287,45 @@ func TestInstallHook(t *testing.T) {
 
 	_, _, err = secrets.InstallHook(t.Context(), t.TempDir())
 	require.ErrorContains(t, err, "is it a git clone?")
+}
+
+// TestCheckFindsFilesNobodyCanOpen: a file encrypted only to placeholder
+// recipients used to pass ("MAC not verified"); it is reported now, and so
+// is one encrypted only to keys neither .sops.yaml nor the caller lists.
+func TestCheckFindsFilesNobodyCanOpen(t *testing.T) {
+	f := newFixture(t)
+	admin := f.admin.Recipient().String()
+	stranger := newIdentity(t)
+	encrypted := func(rel, recipient string) {
+		path := f.write(t, rel, "password: hunter2-but-longer\n")
+		_, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
+		require.NoError(t, err)
+		// Only the metadata's recipient changes: as if encrypted to it.
+		f.write(t, rel, strings.ReplaceAll(readFile(t, path), admin, recipient))
+	}
+	encrypted("secrets/lost.enc.yaml", secrets.PlaceholderAdmin)
+	encrypted("secrets/foreign.enc.yaml", stranger.Recipient().String())
+	encrypted("secrets/fine.enc.yaml", admin)
+	f.write(t, "secrets/lost.enc.env", "NAS_PASSWORD=ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n"+
+		"sops_age__list_0__map_recipient="+secrets.PlaceholderAdmin+"\n"+
+		"sops_mac=ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n")
+
+	rep, err := secrets.Check(t.Context(), f.root)
+	require.NoError(t, err)
+	require.Equal(t, []spot{
+		{"secrets/foreign.enc.yaml", 12, secrets.RuleUnreadable},
+		{"secrets/lost.enc.env", 2, secrets.RuleUnreadable},
+		{"secrets/lost.enc.yaml", 12, secrets.RuleUnreadable},
+	}, spots(rep.Findings))
+	require.Contains(t, rep.Findings[0].Message, "encrypted only to "+stranger.Recipient().String()+", which neither .sops.yaml nor your age key lists")
+	require.Contains(t, rep.Findings[2].Message, "encrypted only to the placeholder recipient(s) "+secrets.PlaceholderAdmin+", whose private keys do not exist")
+	require.Error(t, rep.Err())
+
+	// The holder of the foreign key can open it: not a finding for them.
+	rep, err = secrets.Check(t.Context(), f.root, secrets.WithIdentities(stranger))
+	require.NoError(t, err)
+	require.Equal(t, []spot{
+		{"secrets/lost.enc.env", 2, secrets.RuleUnreadable},
+		{"secrets/lost.enc.yaml", 12, secrets.RuleUnreadable},
+	}, spots(rep.Findings))
 }

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/getsops/sops/v3"
+	"filippo.io/age"
 	"github.com/getsops/sops/v3/aes"
 	"github.com/getsops/sops/v3/cmd/sops/common"
 )
@@ -34,6 +34,11 @@ var ErrEditorFailed = errors.New("editor failed")
 
 // Edit decrypts a file (or starts a new one), opens it in an editor, and
 // re-encrypts what was saved, keeping the file's data key and recipients.
+// Before the editor opens it refuses a file it could not save: placeholder
+// recipients (*PlaceholderError), or a new file whose rule lists no key the
+// caller holds (*UnreadableResultError). The file is replaced only once the
+// new ciphertext has been decrypted in memory with the caller's key and
+// found to hold what was saved.
 // The plaintext lives in a 0600 file inside a private (0700) temporary
 // directory that is removed on every way out, error or not. It reports
 // whether the file changed.
@@ -44,26 +49,37 @@ func Edit(ctx context.Context, path string, eo EditOptions, opts ...Option) (cha
 		return false, err
 	}
 	var plain []byte
+	var f *opened
 	existing, err := os.ReadFile(path)
-	var tree *sops.Tree
-	var key []byte
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if _, _, err := o.rule(path); err != nil {
+		// Refuse now what the encryption would refuse after the edit,
+		// before anyone types a secret in.
+		rule, conf, err := o.rule(path)
+		if err != nil {
+			return false, err
+		}
+		recipients := groupRecipients(rule.KeyGroups)
+		if err := refusePlaceholders(path, conf, true, recipients); err != nil {
+			return false, err
+		}
+		if err := o.mustHold(path, recipients); err != nil {
 			return false, err
 		}
 		plain = []byte("# " + filepath.Base(path) + ": write the secret values here; they are encrypted when you save and quit.\n")
 	case err != nil:
 		return false, err
 	default:
-		t, s, k, err := o.openVerified(path, existing)
-		if err != nil {
+		if f, err = o.openVerified(path, existing); err != nil {
 			return false, err
 		}
-		if plain, err = s.EmitPlainFile(t.Branches); err != nil {
+		conf, _ := o.findConfig(path)
+		if err := refusePlaceholders(path, conf, false, ageRecipients(*f.tree)); err != nil {
+			return false, err
+		}
+		if plain, err = f.store.EmitPlainFile(f.tree.Branches); err != nil {
 			return false, fmt.Errorf("%s: %w", path, err)
 		}
-		tree, key = t, k
 	}
 
 	if o.dryRun {
@@ -103,26 +119,39 @@ func Edit(ctx context.Context, path string, eo EditOptions, opts ...Option) (cha
 	if bytes.Equal(edited, plain) {
 		return false, nil
 	}
-	if tree == nil {
-		out, err := Encrypt(path, edited, opts...)
-		if err != nil {
-			return false, err
-		}
-		return true, writePrivate(path, out)
-	}
-	branches, err := st.LoadPlainFile(edited)
+	s, ids, err := o.reencrypt(path, f, edited)
 	if err != nil {
 		return false, err
 	}
-	tree.Branches = branches
-	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: tree, Cipher: aes.NewCipher(), DataKey: key}); err != nil {
-		return false, fmt.Errorf("%s: %w", path, err)
+	return true, o.replace(path, s, ids)
+}
+
+// reencrypt encrypts edited text for path: as a new file under its
+// creation rule when f is nil, else with the data key and recipients of the
+// file f was opened from. It returns the identities to prove the result
+// with (nil: the caller's).
+func (o options) reencrypt(path string, f *opened, edited []byte) (sealed, []age.Identity, error) {
+	if f == nil {
+		s, err := o.encrypt(path, edited)
+		return s, nil, err
 	}
-	out, err := st.EmitEncryptedFile(*tree)
+	branches, err := f.store.LoadPlainFile(edited)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", path, err)
+		return sealed{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return true, writePrivate(path, out)
+	want, err := f.store.EmitPlainFile(branches)
+	if err != nil {
+		return sealed{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f.tree.Branches = branches
+	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: f.tree, Cipher: aes.NewCipher(), DataKey: f.key}); err != nil {
+		return sealed{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := f.store.EmitEncryptedFile(*f.tree)
+	if err != nil {
+		return sealed{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sealed{out: out, want: want, recipients: ageRecipients(*f.tree)}, f.ids, nil
 }
 
 // runEditor runs the editor on a file and waits for it.

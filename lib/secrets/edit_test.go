@@ -61,7 +61,7 @@ func TestEdit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			path := f.write(t, "secrets/nas.enc.yaml", "user: wdiaz\npassword: hunter2-but-longer\n")
-			_, err := secrets.EncryptFile(path)
+			_, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
 			require.NoError(t, err)
 			before, _ := os.ReadFile(path)
 			cmd, log := editor(t, tt.body)

@@ -60,6 +60,21 @@ func (f *fixture) keyFile(t *testing.T, ids ...*age.X25519Identity) string {
 	return p
 }
 
+// anchorLine is the line of the repository's .sops.yaml that defines the
+// recipient &anchor.
+func anchorLine(t *testing.T, anchor string) int {
+	t.Helper()
+	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
+	require.NoError(t, err)
+	for i, line := range strings.Split(string(conf), "\n") {
+		if strings.Contains(line, "- &"+anchor+" age1") {
+			return i + 1
+		}
+	}
+	require.Fail(t, "the repository's .sops.yaml defines &"+anchor)
+	return 0
+}
+
 func newIdentity(t testing.TB) *age.X25519Identity {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()

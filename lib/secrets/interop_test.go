@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
@@ -57,7 +58,7 @@ func TestInteropWithTheSopsCLI(t *testing.T) {
 		t.Run(tt.name+": lib/secrets writes, the CLI reads", func(t *testing.T) {
 			f := newFixture(t)
 			path := f.write(t, tt.rel, tt.plain)
-			_, err := secrets.EncryptFile(path)
+			_, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
 			require.NoError(t, err)
 			got := runSops(t, f, f.keyFile(t, f.admin), "decrypt", tt.rel)
 			require.Equal(t, tt.plain, string(got))
@@ -90,6 +91,19 @@ func TestInteropWithTheSopsCLI(t *testing.T) {
 		require.NoError(t, secrets.Rotate(path, secrets.WithIdentities(f.admin)))
 		got := runSops(t, f, f.keyFile(t, f.admin), "decrypt", "secrets/nas.enc.yaml")
 		require.Equal(t, "password: hunter2-but-longer\n", string(got))
+	})
+	t.Run("a .sops.yaml edited by SetRecipient drives the CLI", func(t *testing.T) {
+		f := &fixture{root: freshClone(t), admin: newIdentity(t), cluster: newIdentity(t)}
+		conf := f.path(".sops.yaml")
+		for anchor, id := range map[string]*age.X25519Identity{"admin": f.admin, "cluster": f.cluster} {
+			_, err := secrets.SetRecipient(conf, anchor, id.Recipient().String())
+			require.NoError(t, err)
+		}
+		path := f.write(t, "kubernetes/apps/media/nas.enc.yaml", secretManifest)
+		runSops(t, f, f.keyFile(t, f.admin), "encrypt", "--in-place", "kubernetes/apps/media/nas.enc.yaml")
+		got, err := secrets.DecryptFile(path, secrets.WithIdentities(f.cluster))
+		require.NoError(t, err, "the CLI encrypted to both recipients SetRecipient put in")
+		require.Equal(t, secretManifest, string(got))
 	})
 	t.Run("the guard recognises the CLI's dotenv and INI files as encrypted", func(t *testing.T) {
 		f := newFixture(t)

@@ -56,7 +56,7 @@ func LoadIdentities() ([]age.Identity, error) {
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s does not exist; create a key with go run mage.go secrets:keygen, or set %s or %s", ErrNoKey, source, EnvAgeKeyFile, EnvAgeKey)
+		return nil, fmt.Errorf("%w: %s does not exist; create a key there, or set %s or %s", ErrNoKey, source, EnvAgeKeyFile, EnvAgeKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", ErrNoKey, source, err)

@@ -37,6 +37,7 @@ type options struct {
 	log        *slog.Logger
 	staged     bool
 	dryRun     bool
+	forOthers  bool
 }
 
 // Option configures an operation.
@@ -56,8 +57,10 @@ func WithConfig(path string) Option { return func(o *options) { o.config = path 
 func WithStaged() Option { return func(o *options) { o.staged = true } }
 
 // WithDryRun makes the operations that write files (EncryptFile,
-// DecryptToFile, Edit, UpdateKeys, UpdateAllKeys, Rotate, Keygen,
-// InstallHook) check and report what they would do, and write nothing.
+// WriteEncrypted, DecryptToFile, Edit, UpdateKeys, UpdateAllKeys, Rotate,
+// SetRecipient, Keygen, InstallHook) check and report what they would do,
+// and write nothing. The operations that write ciphertext still prove that
+// the result opens with the caller's key.
 func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
 
 // WithLogger sets the logger (default: discard). Secrets never reach it.
@@ -164,29 +167,35 @@ func (o options) rule(path string) (*config.Config, string, error) {
 
 // Encrypt encrypts plaintext as the file at path, honouring the matching
 // creation rule of .sops.yaml: its age recipients, and which values to
-// encrypt (encrypted_regex such as ^(data|stringData)$, or everything).
+// encrypt (encrypted_regex such as ^(data|stringData)$, or everything). It
+// refuses placeholder recipients (*PlaceholderError). It writes nothing and
+// does not check that the caller can open the result: WriteEncrypted does.
 func Encrypt(path string, plaintext []byte, opts ...Option) ([]byte, error) {
-	out, _, err := newOptions(opts).encrypt(path, plaintext)
-	return out, err
+	s, err := newOptions(opts).encrypt(path, plaintext)
+	return s.out, err
 }
 
-// encrypt encrypts as Encrypt does and also returns the age recipients the
-// creation rule encrypted to.
-func (o options) encrypt(path string, plaintext []byte) ([]byte, []string, error) {
+// encrypt encrypts as Encrypt does, and also returns the plaintext the
+// result must decrypt to and the age recipients the rule encrypted to.
+func (o options) encrypt(path string, plaintext []byte) (sealed, error) {
 	st, err := o.store(path)
 	if err != nil {
-		return nil, nil, err
+		return sealed{}, err
 	}
-	rule, _, err := o.rule(path)
+	rule, conf, err := o.rule(path)
 	if err != nil {
-		return nil, nil, err
+		return sealed{}, err
 	}
 	branches, err := st.LoadPlainFile(plaintext)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: read as %s: %w", path, st.Name(), err)
+		return sealed{}, fmt.Errorf("%s: read as %s: %w", path, st.Name(), err)
 	}
 	if _, err := st.LoadEncryptedFile(plaintext); err == nil {
-		return nil, nil, fmt.Errorf("%s is already encrypted with sops", path)
+		return sealed{}, fmt.Errorf("%s is already encrypted with sops", path)
+	}
+	want, err := st.EmitPlainFile(branches)
+	if err != nil {
+		return sealed{}, fmt.Errorf("%s: %w", path, err)
 	}
 	abs, _ := filepath.Abs(path)
 	tree := sops.Tree{Branches: branches, FilePath: abs, Metadata: sops.Metadata{
@@ -203,20 +212,23 @@ func (o options) encrypt(path string, plaintext []byte) ([]byte, []string, error
 	}}
 	recipients := ageRecipients(tree)
 	if len(recipients) == 0 {
-		return nil, nil, fmt.Errorf("%s: the creation rule has no age recipient", path)
+		return sealed{}, fmt.Errorf("%s: the creation rule has no age recipient", path)
+	}
+	if err := refusePlaceholders(path, conf, true, recipients); err != nil {
+		return sealed{}, err
 	}
 	dataKey, errs := tree.GenerateDataKeyWithKeyServices(localKeys())
 	if len(errs) > 0 {
-		return nil, nil, fmt.Errorf("%s: encrypt the data key: %v", path, errors.Join(errs...))
+		return sealed{}, fmt.Errorf("%s: encrypt the data key: %v", path, errors.Join(errs...))
 	}
 	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher(), DataKey: dataKey}); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return sealed{}, fmt.Errorf("%s: %w", path, err)
 	}
 	out, err := st.EmitEncryptedFile(tree)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: write encrypted: %w", path, err)
+		return sealed{}, fmt.Errorf("%s: write encrypted: %w", path, err)
 	}
-	return out, recipients, nil
+	return sealed{out: out, want: want, recipients: recipients}, nil
 }
 
 // Decrypt decrypts a SOPS file's content in memory and verifies its MAC.
@@ -226,12 +238,16 @@ func (o options) encrypt(path string, plaintext []byte) ([]byte, []string, error
 // A damaged file is named by line (*DamageError): truncated (ErrTruncated),
 // or holding plaintext where sops requires ciphertext (ErrTampered).
 func Decrypt(path string, ciphertext []byte, opts ...Option) ([]byte, error) {
-	o := newOptions(opts)
-	tree, st, _, err := o.openVerified(path, ciphertext)
+	return newOptions(opts).decrypt(path, ciphertext)
+}
+
+// decrypt decrypts data, verified, into the plaintext as the store emits it.
+func (o options) decrypt(path string, data []byte) ([]byte, error) {
+	f, err := o.openVerified(path, data)
 	if err != nil {
 		return nil, err
 	}
-	out, err := st.EmitPlainFile(tree.Branches)
+	out, err := f.store.EmitPlainFile(f.tree.Branches)
 	if err != nil {
 		return nil, fmt.Errorf("%s: write plaintext: %w", path, err)
 	}
@@ -248,21 +264,27 @@ func DecryptFile(path string, opts ...Option) ([]byte, error) {
 }
 
 // EncryptFile encrypts a plaintext file in place (0600) and returns the
-// recipients it is now encrypted to.
+// recipients it is now encrypted to. The plaintext is replaced only once
+// the ciphertext has been decrypted in memory with the caller's key and
+// found to hold it; when no key the caller holds opens it, nothing is
+// written (*UnreadableResultError, ErrNoCallerKey). Placeholder
+// recipients are refused (*PlaceholderError). WithForOthers leaves the
+// plaintext untouched and writes the ciphertext beside it, to
+// ForOthersPath(path), for recipients the caller need not be one of.
 func EncryptFile(path string, opts ...Option) ([]string, error) {
 	o := newOptions(opts)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	out, recipients, err := o.encrypt(path, data)
+	if o.forOthers {
+		return o.encryptForOthers(path, data)
+	}
+	s, err := o.encrypt(path, data)
 	if err != nil {
 		return nil, err
 	}
-	if o.dryRun {
-		return recipients, nil
-	}
-	return recipients, writePrivate(path, out)
+	return s.recipients, o.replace(path, s, nil)
 }
 
 // DecryptToFile decrypts a file and writes the plaintext to out with mode
@@ -278,52 +300,56 @@ func DecryptToFile(path, out string, opts ...Option) error {
 	return writePrivate(out, plain)
 }
 
-// open loads an encrypted file and recovers its data key. A damaged file
-// is named by line (see explain).
-func (o options) open(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
-	tree, st, key, err := o.load(path, data)
-	return tree, st, key, explain(path, data, err)
+// opened is an encrypted file loaded with its data key.
+type opened struct {
+	tree  *sops.Tree
+	store sops.Store
+	key   []byte
+	// ids are the caller's identities that recovered the key.
+	ids []age.Identity
+}
+
+// load reads an encrypted file and recovers its data key with the
+// caller's identities.
+func (o options) load(path string, data []byte) (*opened, error) {
+	st, err := o.store(path)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := st.LoadEncryptedFile(data)
+	if err != nil {
+		if strings.Contains(err.Error(), "sops metadata not found") {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotEncrypted)
+		}
+		return nil, fmt.Errorf("%s: read encrypted file: %w", path, err)
+	}
+	tree.FilePath, _ = filepath.Abs(path)
+	if r := ageRecipients(tree); onlyPlaceholders(tree.Metadata.KeyGroups) {
+		return nil, &NoIdentityError{Path: path, Recipients: r} // no key anywhere opens it
+	}
+	ids, err := o.callerIdentities()
+	if err != nil {
+		return nil, err
+	}
+	dataKey, err := dataKey(path, tree, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &opened{tree: &tree, store: st, key: dataKey, ids: ids}, nil
 }
 
 // openVerified opens an encrypted file and decrypts its values in place,
 // verifying every value and the MAC. A damaged file is named by line (see
 // explain).
-func (o options) openVerified(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
-	tree, st, key, err := o.load(path, data)
+func (o options) openVerified(path string, data []byte) (*opened, error) {
+	f, err := o.load(path, data)
 	if err == nil {
-		err = verifiedDecrypt(path, data, tree, key)
+		err = verifiedDecrypt(path, data, f.tree, f.key)
 	}
 	if err != nil {
-		return nil, nil, nil, explain(path, data, err)
+		return nil, explain(path, data, err)
 	}
-	return tree, st, key, nil
-}
-
-// load reads an encrypted file and recovers its data key.
-func (o options) load(path string, data []byte) (*sops.Tree, sops.Store, []byte, error) {
-	st, err := o.store(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tree, err := st.LoadEncryptedFile(data)
-	if err != nil {
-		if strings.Contains(err.Error(), "sops metadata not found") {
-			return nil, nil, nil, fmt.Errorf("%s: %w", path, ErrNotEncrypted)
-		}
-		return nil, nil, nil, fmt.Errorf("%s: read encrypted file: %w", path, err)
-	}
-	tree.FilePath, _ = filepath.Abs(path)
-	ids := o.identities
-	if len(ids) == 0 {
-		if ids, err = LoadIdentities(); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	dataKey, err := dataKey(path, tree, ids)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return &tree, st, dataKey, nil
+	return f, nil
 }
 
 // dataKey recovers the data key with age identities, across key groups.
@@ -358,15 +384,44 @@ func dataKey(path string, tree sops.Tree, ids []age.Identity) ([]byte, error) {
 
 // NoIdentityError means none of the age identities can decrypt a file.
 type NoIdentityError struct {
-	Path       string
+	// Path is the file.
+	Path string
+	// Recipients are the age recipients it is encrypted to.
 	Recipients []string
+	// Identities are the public keys of the identities tried.
 	Identities []string
 }
 
-// Error lists who the file is encrypted to and which keys were tried.
+// Lost reports whether the file is encrypted only to placeholder
+// recipients: no key anywhere opens it.
+func (e *NoIdentityError) Lost() bool {
+	return len(e.Recipients) > 0 && !slices.ContainsFunc(e.Recipients, func(r string) bool { return !IsPlaceholder(r) })
+}
+
+// onlyPlaceholders reports whether every key of the key groups is an age
+// placeholder recipient.
+func onlyPlaceholders(groups []sops.KeyGroup) bool {
+	n := 0
+	for _, g := range groups {
+		for _, k := range g {
+			if mk, ok := k.(*sopsage.MasterKey); !ok || !IsPlaceholder(mk.Recipient) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+// Error lists who the file is encrypted to, which keys were tried, and
+// what to do.
 func (e *NoIdentityError) Error() string {
-	return fmt.Sprintf("%s: no age identity matches recipients %s (tried the keys of %s); ask someone who can decrypt it to add your public key to .sops.yaml and run secrets:updatekeys",
-		e.Path, strings.Join(e.Recipients, ", "), strings.Join(e.Identities, ", "))
+	if e.Lost() {
+		return fmt.Sprintf("%s: it is encrypted only to the placeholder recipient(s) %s, whose private keys do not exist: nobody can decrypt it, and its content is lost; restore an earlier version from git if one was encrypted to a real key, else make the secret again",
+			e.Path, strings.Join(e.Recipients, ", "))
+	}
+	return fmt.Sprintf("%s: no age identity matches recipients %s (tried the keys of %s); someone who can decrypt it must add your public key to its rule in %s and re-key it",
+		e.Path, strings.Join(e.Recipients, ", "), strings.Join(e.Identities, ", "), ConfigFile)
 }
 
 // verifiedDecrypt decrypts the tree of data in place and checks its MAC.
@@ -438,51 +493,62 @@ func unauthentic(branches sops.TreeBranches, key []byte) string {
 }
 
 // ageRecipients lists a tree's age recipients.
-func ageRecipients(tree sops.Tree) []string {
-	var out []string
-	for _, group := range tree.Metadata.KeyGroups {
-		for _, k := range group {
-			if mk, ok := k.(*sopsage.MasterKey); ok {
-				out = append(out, mk.Recipient)
-			}
-		}
-	}
-	return out
-}
+func ageRecipients(tree sops.Tree) []string { return groupRecipients(tree.Metadata.KeyGroups) }
 
 // UpdateKeys re-keys an encrypted file to the recipients its creation rule
 // now lists (after a recipient was added to or removed from .sops.yaml),
 // keeping its data key and content. It reports whether anything changed.
+// The file is replaced only once the re-keyed file has been decrypted in
+// memory with the caller's key and found to hold the same content: a rule
+// that no longer lists a key the caller holds is refused
+// (*UnreadableResultError), and so are placeholder recipients
+// (*PlaceholderError); the file then stays as it was.
 func UpdateKeys(path string, opts ...Option) (bool, error) {
-	o := newOptions(opts)
+	u, err := newOptions(opts).updateKeys(path)
+	return u.Changed, err
+}
+
+func (o options) updateKeys(path string) (KeyUpdate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return false, err
+		return KeyUpdate{Path: path}, err
 	}
-	tree, st, key, err := o.open(path, data)
+	f, err := o.openVerified(path, data)
 	if err != nil {
-		return false, err
+		return KeyUpdate{Path: path}, err
 	}
-	rule, _, err := o.rule(path)
+	want, err := f.store.EmitPlainFile(f.tree.Branches)
 	if err != nil {
-		return false, err
+		return KeyUpdate{Path: path}, fmt.Errorf("%s: %w", path, err)
+	}
+	tree, err := f.store.LoadEncryptedFile(data) // the values as they are, still encrypted
+	if err != nil {
+		return KeyUpdate{Path: path}, fmt.Errorf("%s: read encrypted file: %w", path, err)
+	}
+	rule, conf, err := o.rule(path)
+	if err != nil {
+		return KeyUpdate{Path: path}, err
 	}
 	if sameRecipients(tree.Metadata.KeyGroups, rule.KeyGroups) {
-		return false, nil
+		return KeyUpdate{Path: path}, nil
 	}
-	if o.dryRun {
-		return true, nil
+	recipients := groupRecipients(rule.KeyGroups)
+	if err := refusePlaceholders(path, conf, true, recipients); err != nil {
+		return KeyUpdate{Path: path}, err
 	}
 	tree.Metadata.KeyGroups = rule.KeyGroups
 	tree.Metadata.ShamirThreshold = rule.ShamirThreshold
-	if errs := tree.Metadata.UpdateMasterKeysWithKeyServices(key, localKeys()); len(errs) > 0 {
-		return false, fmt.Errorf("%s: encrypt the data key for the new recipients: %v", path, errors.Join(errs...))
+	if errs := tree.Metadata.UpdateMasterKeysWithKeyServices(f.key, localKeys()); len(errs) > 0 {
+		return KeyUpdate{Path: path}, fmt.Errorf("%s: encrypt the data key for the new recipients: %v", path, errors.Join(errs...))
 	}
-	out, err := st.EmitEncryptedFile(*tree)
+	out, err := f.store.EmitEncryptedFile(tree)
 	if err != nil {
-		return false, fmt.Errorf("%s: write: %w", path, err)
+		return KeyUpdate{Path: path}, fmt.Errorf("%s: write: %w", path, err)
 	}
-	return true, writePrivate(path, out)
+	if err := o.replace(path, sealed{out: out, want: want, recipients: recipients}, f.ids); err != nil {
+		return KeyUpdate{Path: path}, err
+	}
+	return KeyUpdate{Path: path, Changed: true}, nil
 }
 
 func sameRecipients(a, b []sops.KeyGroup) bool {
@@ -503,32 +569,42 @@ func sameRecipients(a, b []sops.KeyGroup) bool {
 }
 
 // Rotate gives an encrypted file a new data key and re-encrypts every
-// value with it (after a recipient left, rotate what they could read).
+// value with it, for the recipients the file has (after a recipient left,
+// rotate what they could read). Placeholder recipients are refused
+// (*PlaceholderError). Like every operation that writes ciphertext, it
+// replaces the file only once the result has been decrypted in memory with
+// the caller's key and found to hold the same content.
 func Rotate(path string, opts ...Option) error {
 	o := newOptions(opts)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	tree, st, _, err := o.openVerified(path, data)
+	f, err := o.openVerified(path, data)
 	if err != nil {
 		return err
 	}
-	if o.dryRun {
-		return nil
+	recipients := ageRecipients(*f.tree)
+	conf, _ := o.findConfig(path)
+	if err := refusePlaceholders(path, conf, false, recipients); err != nil {
+		return err
 	}
-	newKey, errs := tree.GenerateDataKeyWithKeyServices(localKeys())
+	want, err := f.store.EmitPlainFile(f.tree.Branches)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	newKey, errs := f.tree.GenerateDataKeyWithKeyServices(localKeys())
 	if len(errs) > 0 {
 		return fmt.Errorf("%s: encrypt the new data key: %v", path, errors.Join(errs...))
 	}
-	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: tree, Cipher: aes.NewCipher(), DataKey: newKey}); err != nil {
+	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: f.tree, Cipher: aes.NewCipher(), DataKey: newKey}); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	out, err := st.EmitEncryptedFile(*tree)
+	out, err := f.store.EmitEncryptedFile(*f.tree)
 	if err != nil {
 		return fmt.Errorf("%s: write: %w", path, err)
 	}
-	return writePrivate(path, out)
+	return o.replace(path, sealed{out: out, want: want, recipients: recipients}, f.ids)
 }
 
 // writePrivate writes a file atomically with mode 0600.

@@ -173,7 +173,7 @@ func TestErrors(t *testing.T) {
 		require.ErrorContains(t, err, path+": no age identity matches recipients "+
 			f.admin.Recipient().String()+", "+f.cluster.Recipient().String())
 		require.ErrorContains(t, err, "tried the keys of "+stranger.Recipient().String())
-		require.ErrorContains(t, err, "secrets:updatekeys")
+		require.ErrorContains(t, err, "add your public key to its rule in .sops.yaml and re-key it")
 		require.NotContains(t, err.Error(), stranger.String(), "never the private key")
 	})
 
@@ -214,7 +214,7 @@ func TestErrors(t *testing.T) {
 		_, err := secrets.Decrypt(path, enc)
 		require.ErrorIs(t, err, secrets.ErrNoKey)
 		require.ErrorContains(t, err, "SOPS_AGE_KEY_FILE="+missing+" does not exist")
-		require.ErrorContains(t, err, "secrets:keygen")
+		require.ErrorContains(t, err, "create a key there")
 	})
 
 	t.Run("plaintext is not decrypted", func(t *testing.T) {
@@ -241,7 +241,7 @@ func TestErrors(t *testing.T) {
 func TestFilesAreWrittenPrivate(t *testing.T) {
 	f := newFixture(t)
 	path := f.write(t, "secrets/nas.enc.yaml", "user: wdiaz\npassword: hunter2-but-longer\n")
-	recipients, err := secrets.EncryptFile(path)
+	recipients, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
 	require.NoError(t, err)
 	require.Equal(t, []string{f.admin.Recipient().String()}, recipients)
 	requireMode(t, path, 0o600)
@@ -261,7 +261,7 @@ func TestFilesAreWrittenPrivate(t *testing.T) {
 func TestEncryptFileDryRun(t *testing.T) {
 	f := newFixture(t)
 	path := f.write(t, "secrets/nas.enc.yaml", "password: hunter2-but-longer\n")
-	recipients, err := secrets.EncryptFile(path, secrets.WithDryRun())
+	recipients, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin), secrets.WithDryRun())
 	require.NoError(t, err)
 	require.Equal(t, []string{f.admin.Recipient().String()}, recipients)
 	data, err := os.ReadFile(path)
@@ -279,7 +279,7 @@ func requireMode(t *testing.T, path string, want os.FileMode) {
 func TestUpdateKeysAndRotate(t *testing.T) {
 	f := newFixture(t)
 	path := f.write(t, "secrets/proxmox.enc.yaml", proxmoxSecrets)
-	_, err := secrets.EncryptFile(path)
+	_, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
 	require.NoError(t, err)
 	before, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -340,11 +340,11 @@ func TestUpdateKeysAndRotate(t *testing.T) {
 func TestUpdateAllKeys(t *testing.T) {
 	f := newFixture(t)
 	for _, p := range []string{"secrets/a.enc.yaml", "secrets/b.enc.yaml"} {
-		_, err := secrets.EncryptFile(f.write(t, p, "k: v\n"))
+		_, err := secrets.EncryptFile(f.write(t, p, "k: v\n"), secrets.WithIdentities(f.admin))
 		require.NoError(t, err)
 	}
 	k8s := f.write(t, "kubernetes/apps/c.enc.yaml", secretManifest)
-	_, err := secrets.EncryptFile(k8s)
+	_, err := secrets.EncryptFile(k8s, secrets.WithIdentities(f.admin))
 	require.NoError(t, err)
 
 	res, err := secrets.UpdateAllKeys(t.Context(), f.root, secrets.WithIdentities(f.admin))

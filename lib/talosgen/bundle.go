@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	yaml4 "go.yaml.in/yaml/v4"
 
-	"github.com/wdiazux/infra/internal/atomicfile"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
 )
@@ -71,9 +69,13 @@ func LoadBundle(path string, opts ...secrets.Option) (*tsecrets.Bundle, error) {
 }
 
 // SaveBundle encrypts a new bundle to path (0600) with the creation rule of
-// .sops.yaml for it. Before anything is written it proves the encrypted
-// file opens with the caller's key, so a bundle nobody here can read is
-// never kept; the plaintext never touches the disk. It never overwrites.
+// .sops.yaml for it, through secrets.WriteEncrypted: before anything is
+// written it proves the encrypted file opens with the caller's key, so a
+// bundle nobody here can read is never kept (secrets.ErrNoCallerKey), and
+// placeholder recipients are refused (secrets.ErrPlaceholder); the
+// plaintext never touches the disk. It never overwrites. opts are
+// lib/secrets options; with secrets.WithDryRun it proves all that and
+// writes nothing.
 func SaveBundle(path string, b *tsecrets.Bundle, opts ...secrets.Option) error {
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("%s exists; a bundle is made once and never replaced (it would change every cluster certificate)", path)
@@ -82,15 +84,8 @@ func SaveBundle(path string, b *tsecrets.Bundle, opts ...secrets.Option) error {
 	if err != nil {
 		return err
 	}
-	enc, err := secrets.Encrypt(path, plain, opts...)
-	if err != nil {
-		return fmt.Errorf("encrypt the Talos secrets bundle: %w", err)
+	if err := secrets.WriteEncrypted(path, plain, opts...); err != nil {
+		return fmt.Errorf("the new Talos secrets bundle was not saved: %w", err)
 	}
-	if _, err := secrets.Decrypt(path, enc, opts...); err != nil {
-		return fmt.Errorf("the new bundle would be encrypted to keys you do not hold, so it was not saved: %w; put your public key (go run mage.go secrets:keygen) in the .sops.yaml rule for %s", err, path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, enc, 0o600)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -91,6 +92,10 @@ func GenConfig(ctx context.Context, inv *inventory.Inventory, o Options) (*GenRe
 			return nil, err
 		}
 		res.BundleCreated = true
+		// Refuse now, dry run or not, what saving it would refuse at the end.
+		if err := SaveBundle(res.BundleFile, bundle, slices.Concat(o.Secrets, []secrets.Option{secrets.WithDryRun()})...); err != nil {
+			return nil, err
+		}
 	} else if err != nil {
 		return nil, err
 	}

@@ -171,13 +171,34 @@ func TestGenConfigRefusesABundleNobodyHereCanRead(t *testing.T) {
 	r := newRepo(t)
 	stranger, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
-	_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.Options) {
-		o.Secrets = []secrets.Option{secrets.WithIdentities(stranger)}
-	})
-	require.ErrorContains(t, err, "encrypted to keys you do not hold, so it was not saved")
-	require.ErrorContains(t, err, "no age identity matches recipients "+r.id.Recipient().String())
-	require.NoFileExists(t, filepath.Join(r.root, talosgen.DefaultBundleFile))
-	require.NoDirExists(t, filepath.Join(r.root, talosgen.DefaultOutDir), "no config is written without a saved bundle")
+	for _, dry := range []bool{true, false} {
+		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.Options) {
+			o.Secrets = []secrets.Option{secrets.WithIdentities(stranger)}
+			o.DryRun = dry
+		})
+		require.ErrorIs(t, err, secrets.ErrNoCallerKey, "dry run %v", dry)
+		require.ErrorContains(t, err, "the new Talos secrets bundle was not saved")
+		require.ErrorContains(t, err, "the result would be encrypted to "+r.id.Recipient().String())
+		require.NoFileExists(t, filepath.Join(r.root, talosgen.DefaultBundleFile))
+		require.NoDirExists(t, filepath.Join(r.root, talosgen.DefaultOutDir), "no config is written without a saved bundle")
+	}
+}
+
+// TestGenConfigRefusesPlaceholderRecipients: with the .sops.yaml the
+// repository ships, the bundle would go to a key that does not exist.
+func TestGenConfigRefusesPlaceholderRecipients(t *testing.T) {
+	r := newRepo(t)
+	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(r.root, ".sops.yaml"), conf, 0o644))
+	for _, dry := range []bool{true, false} {
+		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.Options) { o.DryRun = dry })
+		var ph *secrets.PlaceholderError
+		require.ErrorAs(t, err, &ph, "dry run %v", dry)
+		require.Equal(t, []string{"admin"}, ph.Anchors())
+		require.NoFileExists(t, filepath.Join(r.root, talosgen.DefaultBundleFile))
+		require.NoDirExists(t, filepath.Join(r.root, talosgen.DefaultOutDir))
+	}
 }
 
 func TestGenConfigWithAnUnreadableBundle(t *testing.T) {
