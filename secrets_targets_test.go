@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
@@ -85,6 +86,29 @@ func TestSecretsTargets(t *testing.T) {
 	out, code = mageEnv(t, env, "secrets:rotate", secret)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "rotated the data key")
+	require.Contains(t, out, "Next, in order:\n  git add "+secret+" && git commit\n  replace each secret at its source")
+	require.Contains(t, out, "then store the new values: go run mage.go secrets:edit "+secret)
+
+	// A machine's key joins the rule, then leaves it: re-key, then rotate,
+	// in the order the targets print.
+	laptop, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	rule := "  - path_regex: (^|/)secrets/[^/]+\\.enc\\.yaml$\n    key_groups:\n      - age:\n          - *admin\n"
+	require.Contains(t, conf, rule)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(strings.Replace(conf, rule, rule+"          - "+laptop.Recipient().String()+"\n", 1)), 0o644))
+	out, code = mageEnv(t, env, "-w", dir, "secrets:updatekeys")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "re-keyed  secrets/proxmox.enc.yaml (added "+laptop.Recipient().String()+")")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(conf), 0o644))
+	out, code = mageEnv(t, env, "secrets:rotate", secret)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "run, in order:\n  go run mage.go secrets:updatekeys\n  go run mage.go secrets:rotate "+secret)
+	out, code = mageEnv(t, env, "-w", dir, "secrets:updatekeys")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "re-keyed  secrets/proxmox.enc.yaml (removed "+laptop.Recipient().String()+")")
+	require.Contains(t, out, "Next, in order:\n  go run mage.go secrets:rotate secrets/proxmox.enc.yaml\n  git add .sops.yaml secrets/proxmox.enc.yaml && git commit\n")
+	out, code = mageEnv(t, env, "secrets:rotate", secret)
+	require.Equal(t, 0, code, out)
 
 	testtool.Require(t, "sed")
 	out, code = mageEnv(t, append(env, "VISUAL=", "EDITOR=sed -i s/not-a-real-secret/another-fake-secret/"), "secrets:edit", secret)

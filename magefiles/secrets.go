@@ -70,6 +70,8 @@ func secretsAdvice(err error, file string, encrypt bool) error {
 	case errors.As(err, &noID):
 		steps = append(steps, "go run mage.go secrets:keygen -dryrun    # where your key is; your public key is in it (# public key:)",
 			"someone who can decrypt it: go run mage.go secrets:recipient NAME -key=<your public key> (or add it to the rule in .sops.yaml), then go run mage.go secrets:updatekeys")
+	case errors.Is(err, secrets.ErrStaleRecipient):
+		steps = append(steps, "go run mage.go secrets:updatekeys", "go run mage.go secrets:rotate "+file)
 	case errors.As(err, &damage) && errors.Is(err, secrets.ErrTampered):
 		steps = append(steps, "git checkout -- "+damage.Path, "go run mage.go secrets:edit "+damage.Path)
 	}
@@ -198,19 +200,34 @@ func (Secrets) Updatekeys(ctx context.Context,
 ) error {
 	res, err := secrets.UpdateAllKeys(ctx, ".", secretsOptions(dryrun)...)
 	changed := 0
+	var rotate []string
 	for _, r := range res {
 		switch {
 		case r.Err != nil:
 			fmt.Printf("FAIL  %s\n", r.Path)
 		case r.Changed && isSet(dryrun):
 			changed++
-			fmt.Printf("would re-key  %s\n", r.Path)
+			fmt.Printf("would re-key  %s%s\n", r.Path, recipientChanges(r))
 		case r.Changed:
 			changed++
-			fmt.Printf("re-keyed  %s\n", r.Path)
+			fmt.Printf("re-keyed  %s%s\n", r.Path, recipientChanges(r))
 		default:
 			fmt.Printf("ok  %s\n", r.Path)
 		}
+		if r.Err == nil && len(r.Removed) > 0 {
+			rotate = append(rotate, r.Path)
+		}
+	}
+	if len(rotate) > 0 {
+		fmt.Printf("\nThe removed recipients have seen the data keys of %d file(s). Next, in order:\n", len(rotate))
+		if isSet(dryrun) {
+			fmt.Println("  go run mage.go secrets:updatekeys")
+		}
+		for _, f := range rotate {
+			fmt.Printf("  go run mage.go secrets:rotate %s\n", f)
+		}
+		fmt.Printf("  git add .sops.yaml %s && git commit\n", strings.Join(rotate, " "))
+		fmt.Println("then replace, at their source, the secrets the removed recipients may have copied (a new Proxmox token, new passwords) and store each with go run mage.go secrets:edit FILE.")
 	}
 	if err != nil {
 		return secretsAdvice(err, "", false)
@@ -221,7 +238,22 @@ func (Secrets) Updatekeys(ctx context.Context,
 	return nil
 }
 
-// Rotate gives FILE a new data key and re-encrypts every value (after a key was removed).
+// recipientChanges says which recipients a re-keyed file gained and lost.
+func recipientChanges(r secrets.KeyUpdate) string {
+	var parts []string
+	if len(r.Added) > 0 {
+		parts = append(parts, "added "+strings.Join(r.Added, ", "))
+	}
+	if len(r.Removed) > 0 {
+		parts = append(parts, "removed "+strings.Join(r.Removed, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// Rotate gives FILE a new data key and re-encrypts every value (after a key was removed and secrets:updatekeys ran).
 func (Secrets) Rotate(file string,
 	// check that the file can be rotated and write nothing
 	dryrun *bool,
@@ -233,7 +265,10 @@ func (Secrets) Rotate(file string,
 		fmt.Printf("would rotate the data key of %s\n", file)
 		return nil
 	}
-	fmt.Printf("rotated the data key of %s; commit it\n", file)
+	fmt.Printf("rotated the data key of %s: every value is encrypted again under a new key, and your key opens it.\n", file)
+	fmt.Printf("The values themselves did not change: whoever could decrypt the file before may have copied them. Next, in order:\n")
+	fmt.Printf("  git add %s && git commit\n", file)
+	fmt.Printf("  replace each secret at its source (a new Proxmox API token, new passwords), then store the new values: go run mage.go secrets:edit %s\n", file)
 	return nil
 }
 

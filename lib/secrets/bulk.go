@@ -13,6 +13,9 @@ type KeyUpdate struct {
 	Path string
 	// Changed says whether its recipients changed (or would, in a dry run).
 	Changed bool
+	// Added and Removed are the age recipients it gained and lost. A
+	// removed recipient has seen the file's data key: rotate it (Rotate).
+	Added, Removed []string
 	// Err is why the file could not be re-keyed, if it could not.
 	Err error
 }

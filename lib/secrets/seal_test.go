@@ -176,6 +176,39 @@ func TestUpdateKeysRefusesToLockYouOut(t *testing.T) {
 	require.Equal(t, before, readFile(t, path))
 }
 
+// TestRotateRefusesAFileNotYetRekeyed: after a recipient is removed from
+// .sops.yaml, rotating before re-keying would give the new data key to the
+// removed recipient too. Rotate refuses; updatekeys says who was removed.
+func TestRotateRefusesAFileNotYetRekeyed(t *testing.T) {
+	f := newFixture(t)
+	laptop := newIdentity(t)
+	conf := readFile(t, f.path(".sops.yaml"))
+	rule := "  - path_regex: (^|/)secrets/[^/]+\\.enc\\.yaml$\n    key_groups:\n      - age:\n          - *admin\n"
+	require.Contains(t, conf, rule)
+	f.write(t, ".sops.yaml", strings.Replace(conf, rule, rule+"          - "+laptop.Recipient().String()+"\n", 1))
+	path := f.write(t, "secrets/nas.enc.yaml", "password: hunter2-but-longer\n")
+	_, err := secrets.EncryptFile(path, secrets.WithIdentities(f.admin))
+	require.NoError(t, err)
+	f.write(t, ".sops.yaml", conf) // the laptop is gone
+	before := readFile(t, path)
+
+	err = secrets.Rotate(path, secrets.WithIdentities(f.admin))
+	require.Equal(t, before, readFile(t, path), "the file is untouched")
+	require.ErrorIs(t, err, secrets.ErrStaleRecipient)
+	require.ErrorContains(t, err, laptop.Recipient().String())
+
+	res, err := secrets.UpdateAllKeys(t.Context(), f.root, secrets.WithIdentities(f.admin))
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.True(t, res[0].Changed)
+	require.Equal(t, []string{laptop.Recipient().String()}, res[0].Removed)
+	require.Empty(t, res[0].Added)
+
+	require.NoError(t, secrets.Rotate(path, secrets.WithIdentities(f.admin)))
+	_, err = secrets.DecryptFile(path, secrets.WithIdentities(laptop))
+	require.ErrorAs(t, err, new(*secrets.NoIdentityError))
+}
+
 // TestEveryReplacingOperationRefusesPlaceholders: a file already encrypted
 // to a placeholder (by an older version, or the sops CLI) still opens with
 // the admin key, but editing, re-keying or rotating it would keep

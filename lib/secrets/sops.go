@@ -532,7 +532,7 @@ func (o options) updateKeys(path string) (KeyUpdate, error) {
 	if sameRecipients(tree.Metadata.KeyGroups, rule.KeyGroups) {
 		return KeyUpdate{Path: path}, nil
 	}
-	recipients := groupRecipients(rule.KeyGroups)
+	old, recipients := ageRecipients(tree), groupRecipients(rule.KeyGroups)
 	if err := refusePlaceholders(path, conf, true, recipients); err != nil {
 		return KeyUpdate{Path: path}, err
 	}
@@ -548,7 +548,18 @@ func (o options) updateKeys(path string) (KeyUpdate, error) {
 	if err := o.replace(path, sealed{out: out, want: want, recipients: recipients}, f.ids); err != nil {
 		return KeyUpdate{Path: path}, err
 	}
-	return KeyUpdate{Path: path, Changed: true}, nil
+	return KeyUpdate{Path: path, Changed: true, Added: minus(recipients, old), Removed: minus(old, recipients)}, nil
+}
+
+// minus returns the elements of a that are not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func sameRecipients(a, b []sops.KeyGroup) bool {
@@ -568,12 +579,19 @@ func sameRecipients(a, b []sops.KeyGroup) bool {
 	return slices.Equal(x, y)
 }
 
+// ErrStaleRecipient means Rotate refused a file that is still encrypted to
+// a recipient its creation rule no longer lists: the new data key would go
+// to that recipient too. Re-key the file first (UpdateKeys).
+var ErrStaleRecipient = errors.New("still encrypted to a recipient its rule no longer lists")
+
 // Rotate gives an encrypted file a new data key and re-encrypts every
 // value with it, for the recipients the file has (after a recipient left,
-// rotate what they could read). Placeholder recipients are refused
-// (*PlaceholderError). Like every operation that writes ciphertext, it
-// replaces the file only once the result has been decrypted in memory with
-// the caller's key and found to hold the same content.
+// rotate what they could read). A file still encrypted to a recipient its
+// creation rule no longer lists is refused (ErrStaleRecipient): re-key it
+// first. Placeholder recipients are refused (*PlaceholderError). Like every
+// operation that writes ciphertext, it replaces the file only once the
+// result has been decrypted in memory with the caller's key and found to
+// hold the same content.
 func Rotate(path string, opts ...Option) error {
 	o := newOptions(opts)
 	data, err := os.ReadFile(path)
@@ -585,7 +603,16 @@ func Rotate(path string, opts ...Option) error {
 		return err
 	}
 	recipients := ageRecipients(*f.tree)
-	conf, _ := o.findConfig(path)
+	rule, conf, err := o.rule(path)
+	switch {
+	case err == nil:
+		if stale := minus(recipients, groupRecipients(rule.KeyGroups)); len(stale) > 0 {
+			return fmt.Errorf("%s: %w: %s, which the rule in %s no longer lists; re-key it first, or the new data key goes to them too; nothing was written",
+				path, ErrStaleRecipient, strings.Join(stale, ", "), conf)
+		}
+	case conf != "" && !errors.Is(err, ErrNoRule):
+		return err
+	}
 	if err := refusePlaceholders(path, conf, false, recipients); err != nil {
 		return err
 	}
