@@ -53,6 +53,7 @@ func TestSecretsTargets(t *testing.T) {
 	out, code = mageEnv(t, env, "-w", dir, "secrets:check")
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "secrets/proxmox.enc.yaml:1: unencrypted: not encrypted")
+	require.Contains(t, out, "To fix:\n  go run mage.go secrets:encrypt secrets/proxmox.enc.yaml\n")
 
 	out, code = mageEnv(t, env, "secrets:encrypt", secret, "--dry-run")
 	require.Equal(t, 0, code, out)
@@ -137,6 +138,7 @@ func TestSecretsTargets(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "secrets/cut.enc.yaml:12: truncated: the file ends at line 12")
 	require.Contains(t, out, "secrets/tampered.enc.yaml:5: broken-encryption: proxmox.token_secret is plaintext")
+	require.Contains(t, out, "  git checkout -- secrets/cut.enc.yaml    # then change it with go run mage.go secrets:edit secrets/cut.enc.yaml\n")
 
 	out, code = mageEnv(t, []string{"SOPS_AGE_KEY=", "SOPS_AGE_KEY_FILE=" + filepath.Join(dir, "absent.txt")}, "secrets:decrypt", secret)
 	require.Equal(t, 1, code, out)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/magefile/mage/mg"
@@ -288,13 +290,43 @@ func (Secrets) Check(ctx context.Context,
 	if err := rep.WriteSummary(os.Stdout); err != nil {
 		return err
 	}
-	for _, f := range rep.Findings {
-		if f.Rule == secrets.RuleUnreadable {
-			fmt.Println("For the files nobody can open: put real keys in .sops.yaml (go run mage.go secrets:keygen, then go run mage.go secrets:recipient admin), delete each such file, and make it again with go run mage.go secrets:edit FILE.")
-			break
-		}
+	if fixes := checkFixes(rep.Findings); len(fixes) > 0 {
+		fmt.Printf("To fix:\n  %s\n", strings.Join(fixes, "\n  "))
 	}
 	return rep.Err()
+}
+
+// checkFixes lists, once each, the commands that fix the findings of
+// secrets:check.
+func checkFixes(findings []secrets.Finding) []string {
+	var out []string
+	add := func(fix string) {
+		if !slices.Contains(out, fix) {
+			out = append(out, fix)
+		}
+	}
+	for _, f := range findings {
+		switch f.Rule {
+		case secrets.RuleUnencrypted:
+			add("go run mage.go secrets:encrypt " + f.Path)
+		case secrets.RuleSecretManifest:
+			if strings.Contains(path.Base(f.Path), ".enc.") {
+				add("go run mage.go secrets:encrypt " + f.Path)
+				continue
+			}
+			ext := path.Ext(f.Path)
+			enc := strings.TrimSuffix(f.Path, ext) + ".enc" + ext
+			add("git mv " + f.Path + " " + enc + " && go run mage.go secrets:encrypt " + enc)
+		case secrets.RuleBrokenEncryption, secrets.RuleMACMismatch, secrets.RuleTruncated:
+			add("git checkout -- " + f.Path + "    # then change it with go run mage.go secrets:edit " + f.Path)
+		case secrets.RuleUnreadable:
+			add("go run mage.go secrets:keygen; go run mage.go secrets:recipient admin    # real keys in .sops.yaml, if they are not there yet")
+			add("git rm " + f.Path + " && go run mage.go secrets:edit " + f.Path + "    # nobody can open it: make the secret again")
+		case secrets.RulePrivateKey, secrets.RuleToken:
+			add("move each private key and token into an encrypted file (go run mage.go secrets:edit secrets/NAME.enc.yaml), and revoke any that was ever pushed")
+		}
+	}
+	return out
 }
 
 // Recipient puts a public key in .sops.yaml in place of the recipient &NAME (admin, cluster), changing nothing else; your own key by default.

@@ -110,7 +110,7 @@ func (e *LeakError) Error() string {
 		b.WriteString("\n  ")
 		b.WriteString(f.String())
 	}
-	b.WriteString("\nencrypt the file (go run mage.go secrets:encrypt FILE), move the value to an encrypted file, or, for a false alarm, add " + AllowMarker + " to the line or the path to " + AllowFile)
+	b.WriteString("\nencrypt the file, move the value to an encrypted file, or, for a false alarm, add " + AllowMarker + " to the line or the path to " + AllowFile)
 	return b.String()
 }
 
@@ -399,7 +399,7 @@ func (s *scan) structured() {
 		return
 	}
 	if why := s.mustEncrypt(); why != "" {
-		s.add(1, RuleUnencrypted, "not encrypted, but %s; encrypt it with go run mage.go secrets:encrypt %s", why, s.path)
+		s.add(1, RuleUnencrypted, "not encrypted, but %s; encrypt it", why)
 	}
 	if !isDoc {
 		return
@@ -463,7 +463,7 @@ func (s *scan) checkSecretManifest(doc *yaml.Node) {
 			if v.Kind != yaml.ScalarNode || v.Value == "" || isPlaceholder(v.Value) {
 				continue
 			}
-			s.add(v.Line, RuleSecretManifest, "%s has plaintext %s.%s; keep Secret manifests as kubernetes/**/*.enc.yaml and encrypt them (go run mage.go secrets:encrypt FILE)",
+			s.add(v.Line, RuleSecretManifest, "%s has plaintext %s.%s; keep Secret manifests as kubernetes/**/*.enc.yaml, encrypted",
 				name, field, m.Content[i].Value)
 		}
 	}
@@ -480,7 +480,7 @@ func isPlaceholder(v string) bool {
 func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 	mac := mapValue(meta, "mac")
 	if !encValue.MatchString(mac.Value) {
-		s.add(mac.Line, RuleBrokenEncryption, "sops.mac is not a SOPS ciphertext: the file was damaged; restore it from git or re-create it with secrets:edit")
+		s.add(mac.Line, RuleBrokenEncryption, "sops.mac is not a SOPS ciphertext: the file was damaged; restore it from git (git checkout -- %s)", s.path)
 	}
 	if mapValue(meta, "lastmodified") == nil {
 		s.add(meta.Line, RuleBrokenEncryption, "sops.lastmodified is missing: the MAC cannot be checked; restore the file from git")
@@ -492,7 +492,7 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 			return
 		}
 		for _, l := range leaves {
-			s.add(l.line, RuleBrokenEncryption, "%s is plaintext in an encrypted file; never edit SOPS files by hand: restore it from git and use go run mage.go secrets:edit %s",
+			s.add(l.line, RuleBrokenEncryption, "%s is plaintext in an encrypted file; never edit SOPS files by hand: restore it from git (git checkout -- %s) and change its values only through sops",
 				l.key(), s.path)
 		}
 	}
@@ -517,9 +517,9 @@ func (s *scan) checkEncrypted(docs []*yaml.Node, meta *yaml.Node) {
 	var damage *DamageError
 	switch err := verifiedDecrypt(s.path, s.data, &tree, key); {
 	case errors.As(err, &damage):
-		s.add(damage.Line, RuleBrokenEncryption, "%s: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", damage.What, s.path)
+		s.add(damage.Line, RuleBrokenEncryption, "%s: it was changed without sops; restore it from git (git checkout -- %s) and change its values only through sops", damage.What, s.path)
 	case err != nil:
-		s.add(mapValue(meta, "mac").Line, RuleMACMismatch, "the content does not match the MAC: it was changed without sops; restore it from git and edit it with go run mage.go secrets:edit %s", s.path)
+		s.add(mapValue(meta, "mac").Line, RuleMACMismatch, "the content does not match the MAC: it was changed without sops; restore it from git (git checkout -- %s) and change its values only through sops", s.path)
 	}
 }
 
