@@ -3,6 +3,13 @@
 // of .sops.yaml, decrypts into memory only (verifying the MAC), edits through
 // $EDITOR with a private temporary file that never outlives the edit,
 // re-keys files when recipients change, rotates data keys, makes age keys,
-// and guards the repository: Check finds plaintext secrets in tracked files
-// before they are committed.
+// puts public keys in .sops.yaml (SetRecipient), and guards the repository:
+// Check finds plaintext secrets in tracked files before they are committed.
+//
+// Nothing here replaces a file with ciphertext its caller cannot open: every
+// operation that writes ciphertext in place of a file first decrypts the
+// result in memory with the caller's age key and compares it with what was
+// meant to be written (*UnreadableResultError otherwise), and none encrypts
+// to the placeholder recipients the repository ships (*PlaceholderError).
+// A damaged SOPS file is named by file and line (*DamageError).
 package secrets
