@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 // freshClone is a repository as a fresh clone has it: the repository's own
@@ -22,6 +23,10 @@ func freshClone(t *testing.T) string {
 	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(root, ".sops.yaml"), conf, 0o644))
+	// The tool cache stays where it was: tests run the sops CLI built there.
+	cache, err := toolchain.CacheDir()
+	require.NoError(t, err)
+	t.Setenv(toolchain.EnvCache, cache)
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SOPS_AGE_KEY", "")
 	t.Setenv("SOPS_AGE_KEY_FILE", "")
