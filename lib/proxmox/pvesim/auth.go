@@ -51,7 +51,7 @@ func (s *Server) authenticate(r *http.Request) (*subject, *apiError) {
 }
 
 // createTicket answers POST /access/ticket.
-func createTicket(s *Server, r *request) (interface{}, error) {
+func createTicket(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -69,7 +69,7 @@ func createTicket(s *Server, r *request) (interface{}, error) {
 	ticket := "PVE:" + user + ":" + randomHex(16)
 	csrf := randomHex(8) + ":" + randomHex(16)
 	w.tickets[ticket] = &session{user: user, csrf: csrf, expires: time.Now().Add(2 * time.Hour)}
-	return map[string]interface{}{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf}, nil
+	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf}, nil
 }
 
 func randomHex(n int) string {
@@ -107,18 +107,18 @@ func isParentPath(parent, path string) bool {
 	return strings.HasPrefix(path, strings.TrimSuffix(parent, "/")+"/")
 }
 
-// can reports whether sub holds all privs on path (any of them, when any).
-func (w *world) can(sub *subject, path string, any bool, privs ...string) bool {
+// can reports whether sub holds all privs on path (any of them, when anyOf).
+func (w *world) can(sub *subject, path string, anyOf bool, privs ...string) bool {
 	have := w.privs(sub, path)
 	for _, p := range privs {
-		if have[p] && any {
+		if have[p] && anyOf {
 			return true
 		}
-		if !have[p] && !any {
+		if !have[p] && !anyOf {
 			return false
 		}
 	}
-	return !any
+	return !anyOf
 }
 
 // require is can as a 403 answer.
@@ -137,7 +137,7 @@ func (s *Server) checkSchemaPermissions(r *request) error {
 	if len(r.m.Permissions.Check) == 0 {
 		return nil // "user": "all" or a rule the handler enforces itself
 	}
-	var expr []interface{}
+	var expr []any
 	if err := json.Unmarshal(r.m.Permissions.Check, &expr); err != nil {
 		return failed("pvesim: permission rule of %s %s: %v", r.m.Method, r.m.Path, err)
 	}
@@ -152,7 +152,7 @@ func (s *Server) checkSchemaPermissions(r *request) error {
 
 // eval evaluates a schema check expression: ["perm", path, [privs], "any", 1],
 // ["and", ...], ["or", ...], ["userid-param", "self"].
-func (w *world) eval(sub *subject, expr []interface{}, params map[string]string) (bool, *apiError) {
+func (w *world) eval(sub *subject, expr []any, params map[string]string) (bool, *apiError) {
 	if len(expr) == 0 {
 		return false, forbidden("/", "unknown check")
 	}
@@ -162,19 +162,19 @@ func (w *world) eval(sub *subject, expr []interface{}, params map[string]string)
 		path, _ := expr[1].(string)
 		path = substitute(path, params)
 		var privs []string
-		if list, ok := expr[2].([]interface{}); ok {
+		if list, ok := expr[2].([]any); ok {
 			for _, p := range list {
 				privs = append(privs, fmt.Sprint(p))
 			}
 		}
-		any := slices.Contains(expr[3:], interface{}("any"))
-		if w.can(sub, path, any, privs...) {
+		anyOf := slices.Contains(expr[3:], "any")
+		if w.can(sub, path, anyOf, privs...) {
 			return true, nil
 		}
 		return false, forbidden(path, privs...)
 	case "and":
 		for _, sub2 := range expr[1:] {
-			e, _ := sub2.([]interface{})
+			e, _ := sub2.([]any)
 			if ok, denied := w.eval(sub, e, params); !ok {
 				return false, denied
 			}
@@ -183,7 +183,7 @@ func (w *world) eval(sub *subject, expr []interface{}, params map[string]string)
 	case "or":
 		var first *apiError
 		for _, sub2 := range expr[1:] {
-			e, _ := sub2.([]interface{})
+			e, _ := sub2.([]any)
 			ok, denied := w.eval(sub, e, params)
 			if ok {
 				return true, nil
@@ -213,7 +213,7 @@ func substitute(path string, params map[string]string) string {
 // permissions answers GET /access/permissions: every ACL path of the caller
 // (or of the given userid, one of the caller's tokens) with its privileges
 // and whether each propagates.
-func permissions(s *Server, r *request) (interface{}, error) {
+func permissions(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()

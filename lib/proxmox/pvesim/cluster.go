@@ -50,7 +50,7 @@ func handlers() map[string]handler {
 	}
 }
 
-func version(s *Server, _ *request) (interface{}, error) {
+func version(s *Server, _ *request) (any, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	v := s.world.version
@@ -70,45 +70,45 @@ func (w *world) checkNode(node string) error {
 	return nil
 }
 
-func nodes(s *Server, _ *request) (interface{}, error) {
+func nodes(s *Server, _ *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return []map[string]interface{}{{
+	return []map[string]any{{
 		"node": w.node, "id": "node/" + w.node, "type": "node", "status": "online", "level": "",
 		"cpu": 0.02, "maxcpu": w.cpus, "mem": w.memory / 10, "maxmem": w.memory, "uptime": 86400,
 		"disk": 8 << 30, "maxdisk": 100 << 30, "ssl_fingerprint": s.fp,
 	}}, nil
 }
 
-func nodeStatus(s *Server, r *request) (interface{}, error) {
+func nodeStatus(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.checkNode(r.param("node")); err != nil {
 		return nil, err
 	}
-	return map[string]interface{}{
+	return map[string]any{
 		"pveversion": "pve-manager/" + w.version + "/5e1f3f9a2b0c7d41",
 		"kversion":   "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.8-2",
 		"uptime":     86400, "cpu": 0.02,
-		"cpuinfo": map[string]interface{}{"cpus": w.cpus, "cores": w.cpus, "sockets": 1, "model": "AMD Ryzen AI 9 HX 370 w/ Radeon 890M"},
-		"memory":  map[string]interface{}{"total": w.memory, "used": w.memory / 10, "free": w.memory - w.memory/10},
+		"cpuinfo": map[string]any{"cpus": w.cpus, "cores": w.cpus, "sockets": 1, "model": "AMD Ryzen AI 9 HX 370 w/ Radeon 890M"},
+		"memory":  map[string]any{"total": w.memory, "used": w.memory / 10, "free": w.memory - w.memory/10},
 	}, nil
 }
 
-func clusterStatus(s *Server, _ *request) (interface{}, error) {
+func clusterStatus(s *Server, _ *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return []map[string]interface{}{{
+	return []map[string]any{{
 		"type": "node", "id": "node/" + w.node, "name": w.node, "ip": "127.0.0.1", "local": 1, "nodeid": 0, "online": 1, "level": "",
 	}}, nil
 }
 
 // nextID answers the next free VM ID as a string, as PVE does, or 400 when
 // the asked-for ID is taken.
-func nextID(s *Server, r *request) (interface{}, error) {
+func nextID(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -124,15 +124,15 @@ func nextID(s *Server, r *request) (interface{}, error) {
 
 // resources answers GET /cluster/resources: the node, the storages and the
 // VMs the caller may audit.
-func resources(s *Server, r *request) (interface{}, error) {
+func resources(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	typ := r.param("type")
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	if typ == "" || typ == "node" {
 		if w.can(r.who, "/nodes/"+w.node, false, "Sys.Audit") {
-			out = append(out, map[string]interface{}{"id": "node/" + w.node, "type": "node", "node": w.node, "status": "online",
+			out = append(out, map[string]any{"id": "node/" + w.node, "type": "node", "node": w.node, "status": "online",
 				"maxcpu": w.cpus, "maxmem": w.memory})
 		}
 	}
@@ -142,7 +142,7 @@ func resources(s *Server, r *request) (interface{}, error) {
 			if !w.can(r.who, "/storage/"+id, true, "Datastore.Audit", "Datastore.AllocateSpace") {
 				continue
 			}
-			out = append(out, map[string]interface{}{"id": "storage/" + w.node + "/" + id, "type": "storage", "node": w.node,
+			out = append(out, map[string]any{"id": "storage/" + w.node + "/" + id, "type": "storage", "node": w.node,
 				"storage": id, "plugintype": st.Type, "content": st.contentList(), "status": "available",
 				"disk": st.used(), "maxdisk": st.TotalBytes, "shared": 0})
 		}
@@ -162,11 +162,11 @@ func (w *world) storageIDs() []string { return slices.Sorted(maps.Keys(w.storage
 
 func (w *world) vmIDs() []int { return slices.Sorted(maps.Keys(w.vms)) }
 
-func pciMappings(s *Server, r *request) (interface{}, error) {
+func pciMappings(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for _, id := range slices.Sorted(maps.Keys(w.mappings)) {
 		if !w.can(r.who, "/mapping/pci/"+id, true, "Mapping.Modify", "Mapping.Use", "Mapping.Audit") {
 			continue
@@ -176,7 +176,7 @@ func pciMappings(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func pciMapping(s *Server, r *request) (interface{}, error) {
+func pciMapping(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -187,30 +187,30 @@ func pciMapping(s *Server, r *request) (interface{}, error) {
 	return w.mappingEntry(m), nil
 }
 
-func (w *world) mappingEntry(m PCIMapping) map[string]interface{} {
-	return map[string]interface{}{
+func (w *world) mappingEntry(m PCIMapping) map[string]any {
+	return map[string]any{
 		"id": m.ID, "type": "pci", "description": m.Description, "digest": strings.Repeat("0", 40),
 		"map": []string{fmt.Sprintf("id=%s,iommugroup=14,node=%s,path=%s", m.DeviceID, w.node, m.Path)},
 	}
 }
 
-func network(s *Server, r *request) (interface{}, error) {
+func network(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.checkNode(r.param("node")); err != nil {
 		return nil, err
 	}
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	if typ := r.param("type"); typ == "" || typ == "any_bridge" || typ == "bridge" {
 		for i, b := range w.bridges {
-			out = append(out, map[string]interface{}{"iface": b, "type": "bridge", "active": 1, "autostart": 1,
+			out = append(out, map[string]any{"iface": b, "type": "bridge", "active": 1, "autostart": 1,
 				"bridge_ports": fmt.Sprintf("enp%ds0", 5+i), "bridge_stp": "off", "bridge_fd": "0", "families": []string{"inet"},
 				"method": "static", "method6": "manual", "priority": 3 + i})
 		}
 	}
 	if typ := r.param("type"); typ == "" || typ == "eth" {
-		out = append(out, map[string]interface{}{"iface": "enp5s0", "type": "eth", "active": 1, "families": []string{"inet"},
+		out = append(out, map[string]any{"iface": "enp5s0", "type": "eth", "active": 1, "families": []string{"inet"},
 			"method": "manual", "method6": "manual", "priority": 2, "exists": 1})
 	}
 	return out, nil

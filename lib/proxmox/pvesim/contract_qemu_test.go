@@ -27,9 +27,9 @@ func importedSim(t *testing.T, opts ...pvesim.Option) *sim {
 	return s
 }
 
-func (s *sim) config(vmid string) map[string]interface{} {
+func (s *sim) config(vmid string) map[string]any {
 	s.t.Helper()
-	var cfg map[string]interface{}
+	var cfg map[string]any
 	s.call("GET", "/nodes/pve/qemu/"+vmid+"/config", nil).data(s.t, &cfg)
 	return cfg
 }
@@ -224,7 +224,7 @@ func TestContractConfigResizeTemplateCloneDelete(t *testing.T) {
 		a = s.call("DELETE", "/nodes/pve/qemu/999", nil)
 		require.Equal(t, "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist", a.reason)
 
-		var vols []map[string]interface{}
+		var vols []map[string]any
 		s.call("GET", "/nodes/pve/storage/local-zfs/content", map[string]string{"vmid": "101"}).data(t, &vols)
 		require.Empty(t, vols, "the clone's disks went with it")
 	})

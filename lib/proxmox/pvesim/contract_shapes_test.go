@@ -18,42 +18,42 @@ func TestContractReadShapes(t *testing.T) {
 	s := newSim(t, pvesim.WithSetup(setup))
 	srv := testtool.ServeFiles(t, map[string][]byte{"talos.qcow2": testtool.QCOW2(t, 1<<30, nil)})
 
-	var status map[string]interface{}
+	var status map[string]any
 	s.call("GET", "/nodes/pve/status", nil).data(t, &status)
 	require.Contains(t, status["pveversion"], "pve-manager/9.0.3/")
 	require.Contains(t, status, "cpuinfo")
 	require.Contains(t, status, "memory")
 
-	var configs []map[string]interface{}
+	var configs []map[string]any
 	s.call("GET", "/storage", nil).data(t, &configs)
 	require.Len(t, configs, 2)
 	require.Equal(t, "/var/lib/vz", configs[0]["path"])
 	require.Regexp(t, `^[0-9a-f]{40}$`, configs[0]["digest"])
 
-	var st map[string]interface{}
+	var st map[string]any
 	s.call("GET", "/nodes/pve/storage/local-zfs/status", nil).data(t, &st)
 	require.Equal(t, "zfspool", st["type"])
 	require.Equal(t, "images,rootdir", st["content"])
 	require.EqualValues(t, 1, st["active"])
 
-	var vms []map[string]interface{}
+	var vms []map[string]any
 	s.call("GET", "/nodes/pve/qemu", nil).data(t, &vms)
 	require.Len(t, vms, 1)
 	require.EqualValues(t, 100, vms[0]["vmid"])
 	require.Equal(t, "stopped", vms[0]["status"])
 	require.Equal(t, "prod", vms[0]["tags"])
 
-	var cur map[string]interface{}
+	var cur map[string]any
 	s.call("GET", "/nodes/pve/qemu/100/status/current", nil).data(t, &cur)
 	require.Equal(t, "stopped", cur["qmpstatus"])
 	require.Equal(t, "web", cur["name"])
 
-	var meta map[string]interface{}
+	var meta map[string]any
 	s.call("GET", "/nodes/pve/query-url-metadata", map[string]string{"url": srv.URL + "/talos.qcow2"}).data(t, &meta)
 	require.Equal(t, "talos.qcow2", meta["filename"])
 	require.EqualValues(t, len(testtool.QCOW2(t, 1<<30, nil)), meta["size"])
 
-	var m map[string]interface{}
+	var m map[string]any
 	s.call("GET", "/cluster/mapping/pci/rtx4000", nil).data(t, &m)
 	require.Equal(t, "GPU", m["description"])
 	a := s.call("GET", "/cluster/mapping/pci/none", nil)

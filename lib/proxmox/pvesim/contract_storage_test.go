@@ -24,7 +24,7 @@ func sha256hex(b []byte) string {
 
 func TestContractStorageListAndContentFilter(t *testing.T) {
 	s := newSim(t)
-	var all []map[string]interface{}
+	var all []map[string]any
 	s.call("GET", "/nodes/pve/storage", nil).data(t, &all)
 	require.Len(t, all, 2)
 	require.Equal(t, "local", all[0]["storage"])
@@ -34,7 +34,7 @@ func TestContractStorageListAndContentFilter(t *testing.T) {
 		require.Contains(t, all[0], k)
 	}
 
-	var importable []map[string]interface{}
+	var importable []map[string]any
 	s.call("GET", "/nodes/pve/storage", map[string]string{"content": "import"}).data(t, &importable)
 	require.Empty(t, importable)
 	s.enableImport()
@@ -45,7 +45,7 @@ func TestContractStorageListAndContentFilter(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, a.status)
 	require.Equal(t, "storage 'local-zfs' does not support content type 'import'\n", a.env.Errors["content"])
 
-	var cfg map[string]interface{}
+	var cfg map[string]any
 	s.call("GET", "/storage/local", nil).data(t, &cfg)
 	a = s.call("PUT", "/storage/local", map[string]string{"content": "iso", "digest": "0000000000000000000000000000000000000000"})
 	require.Equal(t, http.StatusInternalServerError, a.status)
@@ -106,7 +106,7 @@ func TestContractDownloadURL(t *testing.T) {
 		require.Contains(t, strings.Join(log, "\n"), "calculating checksum...OK, checksum verified")
 		require.Contains(t, strings.Join(log, "\n"), "100%")
 
-		var vols []map[string]interface{}
+		var vols []map[string]any
 		s.call("GET", "/nodes/pve/storage/local/content", map[string]string{"content": "import"}).data(t, &vols)
 		require.Len(t, vols, 1)
 		require.Equal(t, "local:import/talos.qcow2", vols[0]["volid"])
@@ -132,7 +132,7 @@ func TestContractDownloadURL(t *testing.T) {
 		exit, _ := s.waitTask(s.upid(download(map[string]string{"url": srv.URL + "/talos.qcow2", "content": "import", "filename": "new.qcow2",
 			"checksum": strings.Repeat("a", 64), "checksum-algorithm": "sha256"})))
 		require.Equal(t, fmt.Sprintf("checksum mismatch: got '%s' != expect '%s'", sum, strings.Repeat("a", 64)), exit)
-		var vols []map[string]interface{}
+		var vols []map[string]any
 		s.call("GET", "/nodes/pve/storage/local/content", map[string]string{"content": "import"}).data(t, &vols)
 		require.Len(t, vols, 1, "a failed download leaves no file")
 	})

@@ -19,7 +19,7 @@ func TestContractTaskStatusAndLog(t *testing.T) {
 	slow := newSim(t, pvesim.WithTaskDuration(time.Hour))
 	upid := slow.upid(slow.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "name": "t1"}))
 	require.Regexp(t, upidRe, upid)
-	var running map[string]interface{}
+	var running map[string]any
 	slow.call("GET", "/nodes/pve/tasks/"+upid+"/status", nil).data(t, &running)
 	require.Equal(t, "running", running["status"])
 	_, hasExit := running["exitstatus"]
@@ -36,7 +36,7 @@ func TestContractTaskStatusAndLog(t *testing.T) {
 	exit, log := s.waitTask(upid)
 	require.Equal(t, "OK", exit)
 	require.Equal(t, "TASK OK", log[len(log)-1])
-	var stopped map[string]interface{}
+	var stopped map[string]any
 	s.call("GET", "/nodes/pve/tasks/"+upid+"/status", nil).data(t, &stopped)
 	require.Equal(t, "stopped", stopped["status"])
 	require.Equal(t, "OK", stopped["exitstatus"])
@@ -87,7 +87,7 @@ func TestContractStopTask(t *testing.T) {
 	exit, _ := s.waitTask(upid)
 	require.Equal(t, "received interrupt", exit)
 
-	var list []map[string]interface{}
+	var list []map[string]any
 	s.call("GET", "/nodes/pve/tasks", map[string]string{"typefilter": "qmcreate"}).data(t, &list)
 	require.Len(t, list, 1)
 	require.Equal(t, upid, list[0]["upid"])
@@ -109,7 +109,7 @@ func TestContractClusterEndpoints(t *testing.T) {
 	s.call("GET", "/cluster/nextid", map[string]string{"vmid": "200"}).data(t, &next)
 	require.Equal(t, "200", next)
 
-	var res []map[string]interface{}
+	var res []map[string]any
 	s.call("GET", "/cluster/resources", map[string]string{"type": "vm"}).data(t, &res)
 	require.Len(t, res, 2)
 	require.Equal(t, "qemu/100", res[0]["id"])
@@ -120,19 +120,19 @@ func TestContractClusterEndpoints(t *testing.T) {
 	require.EqualValues(t, 0, res[0]["template"])
 	require.EqualValues(t, 1, res[1]["template"])
 
-	var nodes []map[string]interface{}
+	var nodes []map[string]any
 	s.call("GET", "/nodes", nil).data(t, &nodes)
 	require.Len(t, nodes, 1)
 	require.Equal(t, "online", nodes[0]["status"])
 	require.EqualValues(t, 12, nodes[0]["maxcpu"])
 	require.Equal(t, s.Fingerprint(), nodes[0]["ssl_fingerprint"])
 
-	var status []map[string]interface{}
+	var status []map[string]any
 	s.call("GET", "/cluster/status", nil).data(t, &status)
 	require.Len(t, status, 1)
 	require.Equal(t, "node", status[0]["type"])
 
-	var bridges []map[string]interface{}
+	var bridges []map[string]any
 	s.call("GET", "/nodes/pve/network", map[string]string{"type": "any_bridge"}).data(t, &bridges)
 	require.Equal(t, "vmbr0", bridges[0]["iface"])
 

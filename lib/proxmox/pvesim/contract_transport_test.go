@@ -168,7 +168,7 @@ func TestContractParameterVerification(t *testing.T) {
 		}
 	})
 	t.Run("JSON bodies are validated the same", func(t *testing.T) {
-		a := s.callJSON("POST", "/nodes/pve/qemu", map[string]interface{}{"vmid": 100, "cores": "two", "sockets": true})
+		a := s.callJSON("POST", "/nodes/pve/qemu", map[string]any{"vmid": 100, "cores": "two", "sockets": true})
 		require.Equal(t, http.StatusBadRequest, a.status)
 		require.Equal(t, "type check ('integer') failed - got 'two'\n", a.env.Errors["cores"])
 		require.Equal(t, "type check ('integer') failed - got 'true'\n", a.env.Errors["sockets"])

@@ -112,7 +112,7 @@ func (w *world) prepareTarget(r *request, name string) (*storage, string, error)
 
 // downloadURL answers POST .../download-url: synchronous checks, then a
 // "download" task that fetches the URL like PVE's wget-based downloader.
-func downloadURL(s *Server, r *request) (interface{}, error) {
+func downloadURL(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	st, file, err := w.prepareTarget(r, r.param("filename"))
@@ -315,7 +315,7 @@ type uploaded struct {
 // readUpload reads an upload's multipart body the way pveproxy does: the
 // fields content, checksum-algorithm and checksum, in that order, then the
 // file part named "filename" (spooled to disk). Any other order is refused.
-func (s *Server) readUpload(r *http.Request, params map[string]interface{}) (*uploaded, *apiError) {
+func (s *Server) readUpload(r *http.Request, params map[string]any) (*uploaded, *apiError) {
 	if r.ContentLength < 0 {
 		return nil, &apiError{status: http.StatusLengthRequired, msg: "Length Required"}
 	}
@@ -361,7 +361,7 @@ func indexOf(list []string, s string) int {
 }
 
 // spool writes the file part to /var/tmp/pveupload-* (here: the data dir).
-func (s *Server) spool(part *multipart.Part, params map[string]interface{}) (*uploaded, *apiError) {
+func (s *Server) spool(part *multipart.Part, params map[string]any) (*uploaded, *apiError) {
 	f, err := os.CreateTemp(s.world.dataDir, "pveupload-")
 	if err != nil {
 		return nil, failed("unable to create upload file: %v", err)
@@ -378,7 +378,7 @@ func (s *Server) spool(part *multipart.Part, params map[string]interface{}) (*up
 
 // upload answers POST .../upload with an "imgcopy" task that moves the
 // spooled file into place, overwriting an existing one.
-func upload(s *Server, r *request) (interface{}, error) {
+func upload(s *Server, r *request) (any, error) {
 	up := r.upload
 	w := s.world
 	w.mu.Lock()
@@ -414,7 +414,7 @@ func upload(s *Server, r *request) (interface{}, error) {
 }
 
 // queryURLMetadata answers GET .../query-url-metadata from a HEAD request.
-func queryURLMetadata(s *Server, r *request) (interface{}, error) {
+func queryURLMetadata(s *Server, r *request) (any, error) {
 	raw := r.param("url")
 	req, err := http.NewRequestWithContext(r.ctx, http.MethodHead, raw, nil)
 	if err != nil {
@@ -437,7 +437,7 @@ func queryURLMetadata(s *Server, r *request) (interface{}, error) {
 			name = path.Base(u.Path)
 		}
 	}
-	out := map[string]interface{}{"filename": pve.NormalizeFilename(name), "mimetype": resp.Header.Get("Content-Type")}
+	out := map[string]any{"filename": pve.NormalizeFilename(name), "mimetype": resp.Header.Get("Content-Type")}
 	if resp.ContentLength >= 0 {
 		out["size"] = resp.ContentLength
 	}

@@ -31,7 +31,7 @@ func badParam(param, msg string) *apiError {
 }
 
 // failed is a 500: a handler died with msg.
-func failed(format string, args ...interface{}) *apiError {
+func failed(format string, args ...any) *apiError {
 	return &apiError{status: http.StatusInternalServerError, msg: fmt.Sprintf(format, args...)}
 }
 
@@ -46,7 +46,7 @@ func notImplemented(method, path string) *apiError {
 }
 
 // writeData writes a successful answer.
-func writeData(w http.ResponseWriter, data interface{}, total *int) {
+func writeData(w http.ResponseWriter, data any, total *int) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		writeError(w, failed("encode answer: %v", err))
@@ -65,9 +65,9 @@ func writeData(w http.ResponseWriter, data interface{}, total *int) {
 // written on the hijacked connection, which is then closed.
 func writeError(w http.ResponseWriter, e *apiError) {
 	msg := strings.TrimRight(e.msg, "\n")
-	body, _ := json.Marshal(map[string]interface{}{"data": nil, "message": msg + "\n", "errors": e.errors})
+	body, _ := json.Marshal(map[string]any{"data": nil, "message": msg + "\n", "errors": e.errors})
 	if e.errors == nil {
-		body, _ = json.Marshal(map[string]interface{}{"data": nil, "message": msg + "\n"})
+		body, _ = json.Marshal(map[string]any{"data": nil, "message": msg + "\n"})
 	}
 	reason := strings.ReplaceAll(msg, "\n", " ")
 	hj, ok := w.(http.Hijacker)

@@ -48,7 +48,7 @@ type answer struct {
 	body   string
 }
 
-func (a answer) data(t *testing.T, v interface{}) {
+func (a answer) data(t *testing.T, v any) {
 	t.Helper()
 	require.Equal(t, http.StatusOK, a.status, "answer: %s", a.body)
 	require.NoError(t, json.Unmarshal(a.env.Data, v), "data: %s", a.env.Data)
@@ -79,7 +79,7 @@ func (s *sim) call(method, path string, params map[string]string) answer {
 }
 
 // callJSON sends a JSON body, as go-proxmox does.
-func (s *sim) callJSON(method, path string, params map[string]interface{}) answer {
+func (s *sim) callJSON(method, path string, params map[string]any) answer {
 	s.t.Helper()
 	b, err := json.Marshal(params)
 	require.NoError(s.t, err)

@@ -275,7 +275,7 @@ func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) err
 
 // createVM answers POST /nodes/{node}/qemu: checks synchronously, registers
 // the VM locked "create", then allocates and imports disks in a qmcreate task.
-func createVM(s *Server, r *request) (interface{}, error) {
+func createVM(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -409,7 +409,7 @@ func (w *world) removeVM(vmid int) {
 	}
 }
 
-func destroyVM(s *Server, r *request) (interface{}, error) {
+func destroyVM(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -460,7 +460,7 @@ func (s *Server) configTypes() map[string]string {
 	return types
 }
 
-func vmConfig(s *Server, r *request) (interface{}, error) {
+func vmConfig(s *Server, r *request) (any, error) {
 	types := s.configTypes()
 	w := s.world
 	w.mu.Lock()
@@ -469,7 +469,7 @@ func vmConfig(s *Server, r *request) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]interface{}{"digest": v.conf.digest()}
+	out := map[string]any{"digest": v.conf.digest()}
 	for _, k := range v.conf.keys {
 		val := v.conf.vals[k]
 		switch types[strings.TrimRight(k, "0123456789")] {
@@ -538,7 +538,7 @@ func (s *Server) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	return v, plans, nil
 }
 
-func updateVMConfigSync(s *Server, r *request) (interface{}, error) {
+func updateVMConfigSync(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -552,7 +552,7 @@ func updateVMConfigSync(s *Server, r *request) (interface{}, error) {
 	return nil, nil
 }
 
-func updateVMConfigAsync(s *Server, r *request) (interface{}, error) {
+func updateVMConfigAsync(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -570,7 +570,7 @@ func updateVMConfigAsync(s *Server, r *request) (interface{}, error) {
 	}), nil
 }
 
-func vmStatus(s *Server, r *request) (interface{}, error) {
+func vmStatus(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -580,12 +580,12 @@ func vmStatus(s *Server, r *request) (interface{}, error) {
 	}
 	out := w.vmSummary(v, false)
 	out["qmpstatus"] = "stopped"
-	out["ha"] = map[string]interface{}{"managed": 0}
+	out["ha"] = map[string]any{"managed": 0}
 	return out, nil
 }
 
 // vmSummary is a VM as lists show it. Caller holds the lock.
-func (w *world) vmSummary(v *vm, cluster bool) map[string]interface{} {
+func (w *world) vmSummary(v *vm, cluster bool) map[string]any {
 	name, _ := v.conf.get("name")
 	if name == "" {
 		name = fmt.Sprintf("VM %d", v.vmid)
@@ -617,7 +617,7 @@ func (w *world) vmSummary(v *vm, cluster bool) map[string]interface{} {
 			}
 		}
 	}
-	out := map[string]interface{}{"vmid": v.vmid, "name": name, "status": "stopped", "maxmem": mem << 20,
+	out := map[string]any{"vmid": v.vmid, "name": name, "status": "stopped", "maxmem": mem << 20,
 		"maxdisk": maxdisk, "cpus": cores * sockets, "uptime": 0, "cpu": 0, "mem": 0, "disk": 0}
 	if tags, ok := v.conf.get("tags"); ok {
 		out["tags"] = tags
@@ -640,14 +640,14 @@ func (w *world) vmSummary(v *vm, cluster bool) map[string]interface{} {
 	return out
 }
 
-func listVMs(s *Server, r *request) (interface{}, error) {
+func listVMs(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.checkNode(r.param("node")); err != nil {
 		return nil, err
 	}
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for _, id := range w.vmIDs() {
 		if w.can(r.who, fmt.Sprintf("/vms/%d", id), false, "VM.Audit") {
 			out = append(out, w.vmSummary(w.vms[id], false))
@@ -656,7 +656,7 @@ func listVMs(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func resizeDisk(s *Server, r *request) (interface{}, error) {
+func resizeDisk(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -705,7 +705,7 @@ func resizeDisk(s *Server, r *request) (interface{}, error) {
 	}), nil
 }
 
-func convertToTemplate(s *Server, r *request) (interface{}, error) {
+func convertToTemplate(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -748,7 +748,7 @@ func convertToTemplate(s *Server, r *request) (interface{}, error) {
 	}), nil
 }
 
-func cloneVM(s *Server, r *request) (interface{}, error) {
+func cloneVM(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -274,11 +274,11 @@ func (r *request) has(name string) bool {
 }
 
 // handler answers one API method: data for a 200, or an *apiError.
-type handler func(s *Server, r *request) (interface{}, error)
+type handler func(s *Server, r *request) (any, error)
 
 // paged is a list answer that carries PVE's "total".
 type paged struct {
-	data  interface{}
+	data  any
 	total int
 }
 
@@ -314,7 +314,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // outcome is how a request is answered: data, an error, or a reset.
 type outcome struct {
 	status int
-	data   interface{}
+	data   any
 	paged  *paged
 	err    *apiError
 	reset  bool
@@ -403,7 +403,7 @@ func (s *Server) serve(r *http.Request, rec *Request) outcome {
 
 // stringParams renders the request's own parameters (path variables left
 // out) for the request log.
-func stringParams(raw map[string]interface{}, vars map[string]string) map[string]string {
+func stringParams(raw map[string]any, vars map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range raw {
 		if _, isVar := vars[k]; isVar {
@@ -422,8 +422,8 @@ func stringParams(raw map[string]interface{}, vars map[string]string) map[string
 
 // readParams merges the query and the body (form or JSON) of a request.
 // Uploads read their multipart body in their handler.
-func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]interface{}, *apiError) {
-	params := map[string]interface{}{}
+func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]any, *apiError) {
+	params := map[string]any{}
 	for k, v := range r.URL.Query() {
 		params[k] = v[len(v)-1]
 	}
@@ -453,7 +453,7 @@ func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]inter
 	}
 	switch ctype {
 	case "application/json":
-		var obj map[string]interface{}
+		var obj map[string]any
 		if err := json.Unmarshal(body, &obj); err != nil {
 			return nil, &apiError{status: http.StatusBadRequest, msg: "malformed JSON body: " + err.Error()}
 		}

@@ -24,8 +24,8 @@ func (w *world) cfgDigest() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (w *world) storageConfigEntry(st *storage) map[string]interface{} {
-	e := map[string]interface{}{"storage": st.ID, "type": st.Type, "content": st.contentList(), "digest": w.cfgDigest()}
+func (w *world) storageConfigEntry(st *storage) map[string]any {
+	e := map[string]any{"storage": st.ID, "type": st.Type, "content": st.contentList(), "digest": w.cfgDigest()}
 	if fileBased(st.Type) {
 		e["path"] = st.Path
 	}
@@ -39,11 +39,11 @@ func (w *world) storageConfigEntry(st *storage) map[string]interface{} {
 	return e
 }
 
-func storageConfigs(s *Server, r *request) (interface{}, error) {
+func storageConfigs(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for _, id := range w.storageIDs() {
 		st := w.storages[id]
 		if t := r.param("type"); t != "" && st.Type != t {
@@ -72,7 +72,7 @@ func (w *world) storage(id string) (*storage, error) {
 	return st, nil
 }
 
-func storageConfig(s *Server, r *request) (interface{}, error) {
+func storageConfig(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -85,7 +85,7 @@ func storageConfig(s *Server, r *request) (interface{}, error) {
 
 // updateStorage answers PUT /storage/{storage}. The simulator applies content
 // and disable; other options are accepted and ignored.
-func updateStorage(s *Server, r *request) (interface{}, error) {
+func updateStorage(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -120,26 +120,26 @@ func updateStorage(s *Server, r *request) (interface{}, error) {
 	return map[string]string{"storage": st.ID, "type": st.Type}, nil
 }
 
-func (w *world) storageStatusEntry(st *storage) map[string]interface{} {
+func (w *world) storageStatusEntry(st *storage) map[string]any {
 	used := st.used()
 	enabled, active := 1, 1
 	if st.Disabled {
 		enabled, active = 0, 0
 	}
-	return map[string]interface{}{
+	return map[string]any{
 		"storage": st.ID, "type": st.Type, "content": st.contentList(), "enabled": enabled, "active": active, "shared": 0,
 		"total": st.TotalBytes, "used": used, "avail": st.TotalBytes - used, "used_fraction": float64(used) / float64(st.TotalBytes),
 	}
 }
 
-func nodeStorages(s *Server, r *request) (interface{}, error) {
+func nodeStorages(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.checkNode(r.param("node")); err != nil {
 		return nil, err
 	}
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for _, id := range w.storageIDs() {
 		st := w.storages[id]
 		if !w.can(r.who, "/storage/"+id, true, "Datastore.Audit", "Datastore.AllocateSpace") {
@@ -159,7 +159,7 @@ func nodeStorages(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func storageStatus(s *Server, r *request) (interface{}, error) {
+func storageStatus(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -170,8 +170,8 @@ func storageStatus(s *Server, r *request) (interface{}, error) {
 	return w.storageStatusEntry(st), nil
 }
 
-func (st *storage) volumeEntry(v *volume) map[string]interface{} {
-	e := map[string]interface{}{"volid": st.ID + ":" + v.name, "content": v.content, "format": v.format, "size": v.size, "ctime": v.ctime}
+func (st *storage) volumeEntry(v *volume) map[string]any {
+	e := map[string]any{"volid": st.ID + ":" + v.name, "content": v.content, "format": v.format, "size": v.size, "ctime": v.ctime}
 	if v.vmid != 0 {
 		e["vmid"] = v.vmid
 	}
@@ -181,7 +181,7 @@ func (st *storage) volumeEntry(v *volume) map[string]interface{} {
 	return e
 }
 
-func storageContent(s *Server, r *request) (interface{}, error) {
+func storageContent(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -189,7 +189,7 @@ func storageContent(s *Server, r *request) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for _, n := range slices.Sorted(maps.Keys(st.volumes)) {
 		v := st.volumes[n]
 		if c := r.param("content"); c != "" && v.content != c {
@@ -224,7 +224,7 @@ func (w *world) lookupVolume(r *request) (*storage, *volume, error) {
 	return st, v, nil
 }
 
-func volumeInfo(s *Server, r *request) (interface{}, error) {
+func volumeInfo(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -239,10 +239,10 @@ func volumeInfo(s *Server, r *request) (interface{}, error) {
 	if !fileBased(st.Type) {
 		path = "/dev/zvol/rpool/data/" + v.name
 	}
-	return map[string]interface{}{"path": path, "size": v.size, "used": v.used, "format": v.format}, nil
+	return map[string]any{"path": path, "size": v.size, "used": v.used, "format": v.format}, nil
 }
 
-func deleteVolume(s *Server, r *request) (interface{}, error) {
+func deleteVolume(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	st, v, err := w.lookupVolume(r)

@@ -31,14 +31,14 @@ type taskLog struct {
 }
 
 // Printf appends a log line.
-func (l taskLog) Printf(format string, args ...interface{}) {
+func (l taskLog) Printf(format string, args ...any) {
 	l.s.world.mu.Lock()
 	defer l.s.world.mu.Unlock()
 	l.printfLocked(format, args...)
 }
 
 // printfLocked appends a log line for work that holds the lock.
-func (l taskLog) printfLocked(format string, args ...interface{}) {
+func (l taskLog) printfLocked(format string, args ...any) {
 	l.t.log = append(l.t.log, strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n")...)
 }
 
@@ -149,7 +149,7 @@ func (s *Server) findTask(r *request) (*task, error) {
 	return t, nil
 }
 
-func taskStatus(s *Server, r *request) (interface{}, error) {
+func taskStatus(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	t, err := s.findTask(r)
@@ -158,7 +158,7 @@ func taskStatus(s *Server, r *request) (interface{}, error) {
 	}
 	u := t.upid
 	user, tokenID, isToken := strings.Cut(u.User, "!")
-	out := map[string]interface{}{
+	out := map[string]any{
 		"upid": t.id, "node": u.Node, "pid": u.PID, "pstart": u.PStart, "starttime": u.StartTime.Unix(),
 		"type": u.Type, "id": u.ID, "user": user, "status": "running",
 	}
@@ -172,7 +172,7 @@ func taskStatus(s *Server, r *request) (interface{}, error) {
 	return out, nil
 }
 
-func taskLogLines(s *Server, r *request) (interface{}, error) {
+func taskLogLines(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	t, err := s.findTask(r)
@@ -186,14 +186,14 @@ func taskLogLines(s *Server, r *request) (interface{}, error) {
 	if v := r.param("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
 	}
-	lines := []map[string]interface{}{}
+	lines := []map[string]any{}
 	for i := start; i < len(t.log) && (limit == 0 || i < start+limit); i++ {
-		lines = append(lines, map[string]interface{}{"n": i + 1, "t": t.log[i]})
+		lines = append(lines, map[string]any{"n": i + 1, "t": t.log[i]})
 	}
 	return paged{data: lines, total: len(t.log)}, nil
 }
 
-func stopTask(s *Server, r *request) (interface{}, error) {
+func stopTask(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
 	t, err := s.findTask(r)
 	if err == nil && t.user != r.who.id && !s.world.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Modify") {
@@ -207,7 +207,7 @@ func stopTask(s *Server, r *request) (interface{}, error) {
 	return nil, nil
 }
 
-func listTasks(s *Server, r *request) (interface{}, error) {
+func listTasks(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -215,7 +215,7 @@ func listTasks(s *Server, r *request) (interface{}, error) {
 	if v := r.param("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
 	}
-	out := []map[string]interface{}{}
+	out := []map[string]any{}
 	for i := len(w.order) - 1; i >= 0 && len(out) < limit; i-- {
 		t := w.tasks[w.order[i]]
 		if f := r.param("typefilter"); f != "" && t.upid.Type != f {
@@ -230,7 +230,7 @@ func listTasks(s *Server, r *request) (interface{}, error) {
 		if t.user != r.who.id && !w.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Audit") {
 			continue
 		}
-		e := map[string]interface{}{"upid": t.id, "node": t.upid.Node, "pid": t.upid.PID, "pstart": t.upid.PStart,
+		e := map[string]any{"upid": t.id, "node": t.upid.Node, "pid": t.upid.PID, "pstart": t.upid.PStart,
 			"starttime": t.upid.StartTime.Unix(), "type": t.upid.Type, "id": t.upid.ID, "user": t.user}
 		if t.running {
 			e["status"] = "RUNNING"

@@ -89,7 +89,7 @@ func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
 	}
 	walk(tree)
 
-	var out []map[string]interface{}
+	var out []map[string]any
 	for _, ep := range endpoints {
 		node, ok := byPath[ep.Path]
 		if !ok {
@@ -99,24 +99,24 @@ func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("apidoc has no %s %s", ep.Method, ep.Path)
 		}
-		var info map[string]interface{}
+		var info map[string]any
 		if err := json.Unmarshal(raw, &info); err != nil {
 			return nil, fmt.Errorf("decode %s %s: %w", ep.Method, ep.Path, err)
 		}
-		m := map[string]interface{}{"path": ep.Path, "method": ep.Method}
+		m := map[string]any{"path": ep.Path, "method": ep.Method}
 		for _, k := range []string{"name", "allowtoken", "protected", "parameters", "permissions"} {
 			if v, ok := info[k]; ok {
 				m[k] = v
 			}
 		}
-		if params, ok := m["parameters"].(map[string]interface{}); ok {
-			if props, ok := params["properties"].(map[string]interface{}); ok {
+		if params, ok := m["parameters"].(map[string]any); ok {
+			if props, ok := params["properties"].(map[string]any); ok {
 				for name, p := range props {
 					trim(name, p)
 				}
 			}
 		}
-		if perms, ok := m["permissions"].(map[string]interface{}); ok {
+		if perms, ok := m["permissions"].(map[string]any); ok {
 			delete(perms, "description")
 		}
 		out = append(out, m)
@@ -139,8 +139,8 @@ func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
 
 // trim drops prose from a property (recursively through property-string
 // formats), keeping the range of "name[n]" properties.
-func trim(name string, p interface{}) {
-	prop, ok := p.(map[string]interface{})
+func trim(name string, p any) {
+	prop, ok := p.(map[string]any)
 	if !ok {
 		return
 	}
@@ -153,7 +153,7 @@ func trim(name string, p interface{}) {
 	for _, k := range []string{"description", "verbose_description", "typetext", "format_description", "instance-types"} {
 		delete(prop, k)
 	}
-	if f, ok := prop["format"].(map[string]interface{}); ok {
+	if f, ok := prop["format"].(map[string]any); ok {
 		for k, sub := range f {
 			trim(k, sub)
 		}

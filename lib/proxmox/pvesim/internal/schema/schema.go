@@ -48,19 +48,19 @@ type Permissions struct {
 
 // Property is one parameter, or one key of a property-string format.
 type Property struct {
-	Type       string      `json:"type,omitempty"`
-	Optional   Bool        `json:"optional,omitempty"`
-	Enum       StringList  `json:"enum,omitempty"`
-	Pattern    string      `json:"pattern,omitempty"`
-	Format     *Format     `json:"format,omitempty"`
-	Minimum    *Number     `json:"minimum,omitempty"`
-	Maximum    *Number     `json:"maximum,omitempty"`
-	MaxLength  *Number     `json:"maxLength,omitempty"`
-	Requires   string      `json:"requires,omitempty"`
-	Default    interface{} `json:"default,omitempty"`
-	Alias      string      `json:"alias,omitempty"`
-	DefaultKey Bool        `json:"default_key,omitempty"`
-	Items      *Property   `json:"items,omitempty"`
+	Type       string     `json:"type,omitempty"`
+	Optional   Bool       `json:"optional,omitempty"`
+	Enum       StringList `json:"enum,omitempty"`
+	Pattern    string     `json:"pattern,omitempty"`
+	Format     *Format    `json:"format,omitempty"`
+	Minimum    *Number    `json:"minimum,omitempty"`
+	Maximum    *Number    `json:"maximum,omitempty"`
+	MaxLength  *Number    `json:"maxLength,omitempty"`
+	Requires   string     `json:"requires,omitempty"`
+	Default    any        `json:"default,omitempty"`
+	Alias      string     `json:"alias,omitempty"`
+	DefaultKey Bool       `json:"default_key,omitempty"`
+	Items      *Property  `json:"items,omitempty"`
 	// MaxIndex is the largest n of a "name[n]" property ("n is 0 to 30").
 	MaxIndex int `json:"x-max-index,omitempty"`
 
@@ -158,7 +158,7 @@ type StringList []string
 
 // UnmarshalJSON stringifies every member.
 func (s *StringList) UnmarshalJSON(b []byte) error {
-	var raw []interface{}
+	var raw []any
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}

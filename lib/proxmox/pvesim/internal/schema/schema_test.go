@@ -64,8 +64,8 @@ func TestValidate(t *testing.T) {
 	download := method("POST", "/nodes/{node}/storage/{storage}/download-url")
 	create := method("POST", "/nodes/{node}/qemu")
 	nextid := method("GET", "/cluster/nextid")
-	base := func(extra map[string]interface{}) map[string]interface{} {
-		p := map[string]interface{}{"node": "pve", "storage": "local", "url": "https://x/y.qcow2", "content": "import", "filename": "y.qcow2"}
+	base := func(extra map[string]any) map[string]any {
+		p := map[string]any{"node": "pve", "storage": "local", "url": "https://x/y.qcow2", "content": "import", "filename": "y.qcow2"}
 		for k, v := range extra {
 			p[k] = v
 		}
@@ -74,44 +74,44 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		m      *Method
-		params map[string]interface{}
+		params map[string]any
 		want   Errors
 		out    map[string]string
 	}{
-		{name: "valid download", m: download, params: base(map[string]interface{}{"verify-certificates": true}),
+		{name: "valid download", m: download, params: base(map[string]any{"verify-certificates": true}),
 			out: map[string]string{"node": "pve", "storage": "local", "url": "https://x/y.qcow2", "content": "import", "filename": "y.qcow2", "verify-certificates": "1"}},
-		{name: "unknown parameter", m: download, params: base(map[string]interface{}{"speed": "fast"}),
+		{name: "unknown parameter", m: download, params: base(map[string]any{"speed": "fast"}),
 			want: Errors{"speed": msgNotDefined}},
-		{name: "missing parameter", m: download, params: map[string]interface{}{"node": "pve", "storage": "local", "content": "import", "filename": "y.qcow2"},
+		{name: "missing parameter", m: download, params: map[string]any{"node": "pve", "storage": "local", "content": "import", "filename": "y.qcow2"},
 			want: Errors{"url": msgMissing}},
-		{name: "bad enum", m: download, params: base(map[string]interface{}{"content": "images"}),
+		{name: "bad enum", m: download, params: base(map[string]any{"content": "images"}),
 			want: Errors{"content": "value 'images' does not have a value in the enumeration 'iso, vztmpl, import'\n"}},
-		{name: "bad pattern", m: download, params: base(map[string]interface{}{"url": "ftp://x/y"}),
+		{name: "bad pattern", m: download, params: base(map[string]any{"url": "ftp://x/y"}),
 			want: Errors{"url": "value does not match the regex pattern\n"}},
-		{name: "boolean as text", m: download, params: base(map[string]interface{}{"verify-certificates": "true"}),
+		{name: "boolean as text", m: download, params: base(map[string]any{"verify-certificates": "true"}),
 			want: Errors{"verify-certificates": "type check ('boolean') failed - got 'true'\n"}},
-		{name: "checksum requires its algorithm", m: download, params: base(map[string]interface{}{"checksum": "abc"}),
+		{name: "checksum requires its algorithm", m: download, params: base(map[string]any{"checksum": "abc"}),
 			want: Errors{"checksum-algorithm": "missing property - 'checksum' requires this property\n"}},
-		{name: "vmid below 100", m: nextid, params: map[string]interface{}{"vmid": "99"},
+		{name: "vmid below 100", m: nextid, params: map[string]any{"vmid": "99"},
 			want: Errors{"vmid": "invalid format - value does not look like a valid VM ID\n"}},
-		{name: "vmid not a number", m: nextid, params: map[string]interface{}{"vmid": "abc"},
+		{name: "vmid not a number", m: nextid, params: map[string]any{"vmid": "abc"},
 			want: Errors{"vmid": "invalid format - value does not look like a valid VM ID\n"}},
-		{name: "vmid as JSON number", m: nextid, params: map[string]interface{}{"vmid": float64(9000)}, out: map[string]string{"vmid": "9000"}},
-		{name: "integer type", m: create, params: map[string]interface{}{"node": "pve", "vmid": 100, "cores": "two"},
+		{name: "vmid as JSON number", m: nextid, params: map[string]any{"vmid": float64(9000)}, out: map[string]string{"vmid": "9000"}},
+		{name: "integer type", m: create, params: map[string]any{"node": "pve", "vmid": 100, "cores": "two"},
 			want: Errors{"cores": "type check ('integer') failed - got 'two'\n"}},
-		{name: "integer range", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100", "cores": "0"},
+		{name: "integer range", m: create, params: map[string]any{"node": "pve", "vmid": "100", "cores": "0"},
 			want: Errors{"cores": "value must have a minimum value of 1\n"}},
-		{name: "indexed disk beyond its range", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100", "scsi31": "local-zfs:1"},
+		{name: "indexed disk beyond its range", m: create, params: map[string]any{"node": "pve", "vmid": "100", "scsi31": "local-zfs:1"},
 			want: Errors{"scsi31": msgNotDefined}},
-		{name: "property string", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100",
+		{name: "property string", m: create, params: map[string]any{"node": "pve", "vmid": "100",
 			"scsi0": "local-zfs:0,import-from=local:import/t.qcow2,discard=on,ssd=1,iothread=on"},
 			out: map[string]string{"node": "pve", "vmid": "100", "scsi0": "local-zfs:0,import-from=local:import/t.qcow2,discard=on,ssd=1,iothread=on"}},
-		{name: "property string bad key and enum", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100",
+		{name: "property string bad key and enum", m: create, params: map[string]any{"node": "pve", "vmid": "100",
 			"scsi0": "local-zfs:1,discard=yes,speed=9"},
 			want: Errors{"scsi0": "invalid format - format error\n", "scsi0.discard": "value 'yes' does not have a value in the enumeration 'ignore, on'\n", "scsi0.speed": msgNotDefined}},
-		{name: "tags", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100", "tags": "talos;bad/tag"},
+		{name: "tags", m: create, params: map[string]any{"node": "pve", "vmid": "100", "tags": "talos;bad/tag"},
 			want: Errors{"tags": "invalid format - invalid tag 'bad/tag'\n"}},
-		{name: "string given a boolean", m: create, params: map[string]interface{}{"node": "pve", "vmid": "100", "name": true},
+		{name: "string given a boolean", m: create, params: map[string]any{"node": "pve", "vmid": "100", "name": true},
 			want: Errors{"name": "type check ('string') failed - got 'true'\n"}},
 	}
 	for _, tt := range tests {

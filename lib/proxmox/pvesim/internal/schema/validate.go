@@ -25,11 +25,11 @@ type Errors map[string]string
 // values as decoded from a form, a query or JSON) against the method's schema.
 // It returns the parameters as strings, the way a handler sees them (JSON
 // booleans become "1"/"0"), and the errors keyed by parameter name.
-func (m *Method) Validate(params map[string]interface{}) (map[string]string, Errors) {
+func (m *Method) Validate(params map[string]any) (map[string]string, Errors) {
 	return validateObject("", &m.Parameters, params)
 }
 
-func validateObject(prefix string, obj *Object, params map[string]interface{}) (map[string]string, Errors) {
+func validateObject(prefix string, obj *Object, params map[string]any) (map[string]string, Errors) {
 	out := map[string]string{}
 	errs := Errors{}
 	for name, v := range params {
@@ -70,7 +70,7 @@ func validateObject(prefix string, obj *Object, params map[string]interface{}) (
 }
 
 // checkProperty validates one value and returns it as a string.
-func checkProperty(path string, p *Property, v interface{}, errs Errors) (string, bool) {
+func checkProperty(path string, p *Property, v any, errs Errors) (string, bool) {
 	if p.Format != nil && p.Format.Name == "pve-vmid" {
 		// PVE answers a malformed VM ID, numeric or not, with the
 		// format's message rather than a type error.
@@ -128,7 +128,7 @@ var (
 
 // checkType checks a value against a schema type and returns it as the
 // string a handler sees.
-func checkType(typ string, v interface{}) (string, bool) {
+func checkType(typ string, v any) (string, bool) {
 	switch typ {
 	case "boolean":
 		switch x := v.(type) {
@@ -168,7 +168,7 @@ func checkType(typ string, v interface{}) (string, bool) {
 }
 
 // scalarString renders a string or a JSON number as a string.
-func scalarString(v interface{}) (string, bool) {
+func scalarString(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true
@@ -187,16 +187,16 @@ func scalarString(v interface{}) (string, bool) {
 	return "", false
 }
 
-func display(v interface{}) string {
+func display(v any) string {
 	if s, ok := scalarString(v); ok {
 		return s
 	}
 	switch v.(type) {
 	case bool:
 		return fmt.Sprint(v)
-	case []interface{}:
+	case []any:
 		return "ARRAY"
-	case map[string]interface{}:
+	case map[string]any:
 		return "HASH"
 	}
 	return fmt.Sprint(v)
@@ -213,7 +213,7 @@ func checkPropertyString(path string, f *Format, s string, errs Errors) bool {
 		errs[path] = "invalid format - " + err.Error() + "\n"
 		return false
 	}
-	values := map[string]interface{}{}
+	values := map[string]any{}
 	for _, k := range ps.Keys() {
 		v := ps.Value(k)
 		if p, ok := f.Keys[k]; ok && p.Type == "boolean" {
