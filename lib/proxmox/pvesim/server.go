@@ -106,7 +106,7 @@ func WithListenAddr(addr string) Option { return func(o *options) { o.listenAddr
 
 // New starts a simulator. Close it when done.
 func New(opts ...Option) (*Server, error) {
-	o := options{setup: DefaultSetup(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := options{setup: DefaultSetup(), log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
