@@ -273,15 +273,6 @@ func (r *request) has(name string) bool {
 	return ok
 }
 
-// handler answers one API method: data for a 200, or an *apiError.
-type handler func(s *Server, r *request) (any, error)
-
-// paged is a list answer that carries PVE's "total".
-type paged struct {
-	data  any
-	total int
-}
-
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Method: r.Method}
 	out := s.serve(r, &rec)
