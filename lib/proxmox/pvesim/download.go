@@ -20,7 +20,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -256,18 +255,6 @@ func dotLine(offset, chunk, done, total int64, elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, " %s %s", humanSize(int64(float64(chunk)/max(elapsed.Seconds(), 0.001))), elapsed.Round(time.Second))
 	return b.String()
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // register checks a fetched or uploaded file like `qemu-img info` (import

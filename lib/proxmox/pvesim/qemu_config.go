@@ -1,0 +1,217 @@
+package pvesim
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wdiazux/infra/lib/proxmox/pve"
+)
+
+// configTypes are the JSON types of config values, from the config schema.
+func (s *Server) configTypes() map[string]string {
+	m, _, ok := s.schema.Lookup(http.MethodPut, "/nodes/pve/qemu/100/config")
+	types := map[string]string{}
+	if !ok {
+		return types
+	}
+	for name, p := range m.Parameters.Properties {
+		types[strings.TrimSuffix(name, "[n]")] = p.Type
+	}
+	return types
+}
+
+// vmConfig answers GET .../qemu/{vmid}/config: the config with its digest,
+// numbers and booleans typed as the config schema types them.
+func vmConfig(s *Server, r *request) (any, error) {
+	types := s.configTypes()
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, err := w.lookupVM(r)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"digest": v.conf.digest()}
+	for _, k := range v.conf.keys {
+		val := v.conf.vals[k]
+		switch types[strings.TrimRight(k, "0123456789")] {
+		case "integer", "boolean":
+			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+				out[k] = n
+				continue
+			}
+		case "number":
+			if f, err := strconv.ParseFloat(val, 64); err == nil {
+				out[k] = f
+				continue
+			}
+		}
+		out[k] = val
+	}
+	if v.lock != "" {
+		out["lock"] = v.lock
+	}
+	return out, nil
+}
+
+// updateVMConfigSync answers PUT .../config: the update, disks allocated
+// before the answer.
+func updateVMConfigSync(s *Server, r *request) (any, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, plans, err := s.updateConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plans {
+		v.conf.set(p.key, p.allocate(v.vmid))
+	}
+	return nil, nil
+}
+
+// updateVMConfigAsync answers POST .../config: the update, disks allocated
+// in a qmconfig task.
+func updateVMConfigAsync(s *Server, r *request) (any, error) {
+	w := s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, plans, err := s.updateConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.startTaskLocked(r.who.id, "qmconfig", strconv.Itoa(v.vmid), func(ctx context.Context, log taskLog) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, p := range plans {
+			v.conf.set(p.key, p.allocate(v.vmid))
+		}
+		return nil
+	}), nil
+}
+
+// updateConfig applies PUT/POST .../config. Caller holds the lock.
+func (s *Server) updateConfig(r *request) (*vm, []*diskPlan, error) {
+	w := s.world
+	v, err := w.writableVM(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d := r.param("digest"); d != "" && d != v.conf.digest() {
+		return nil, nil, failed("detected modified configuration - file changed by other user? Try again.")
+	}
+	var plans []*diskPlan
+	for _, key := range driveKeys() {
+		value, ok := r.params[key]
+		if !ok {
+			continue
+		}
+		plan, err := w.planDisk(r, v.vmid, key, value)
+		if err != nil {
+			return nil, nil, err
+		}
+		if plan == nil {
+			plan = &diskPlan{key: key, ps: mustProp(value)}
+		}
+		plans = append(plans, plan)
+	}
+	staged := newConfig()
+	if err := w.applyOptions(r, staged, map[string]bool{"node": true, "vmid": true, "delete": true, "digest": true, "revert": true, "skiplock": true, "force": true, "background_delay": true}); err != nil {
+		return nil, nil, err
+	}
+	for _, k := range staged.keys {
+		v.conf.set(k, staged.vals[k])
+	}
+	for _, k := range strings.FieldsFunc(r.param("delete"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+		if val, ok := v.conf.get(k); ok && isDiskKey(k) && !strings.HasPrefix(k, "unused") && !strings.Contains(val, "media=cdrom") {
+			for i := 0; ; i++ {
+				if _, used := v.conf.get(fmt.Sprintf("unused%d", i)); !used {
+					v.conf.set(fmt.Sprintf("unused%d", i), strings.SplitN(val, ",", 2)[0])
+					break
+				}
+			}
+		}
+		v.conf.del(k)
+	}
+	return v, plans, nil
+}
+
+// applyOptions checks and applies non-disk options to a config: tags are
+// normalized, NICs get MACs, PCI passthrough needs a mapping (or root).
+// Caller holds the lock.
+func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) error {
+	for _, k := range slices.Sorted(maps.Keys(r.params)) {
+		v := r.params[k]
+		if skip[k] || isDiskKey(k) {
+			continue
+		}
+		switch {
+		case k == "tags":
+			tags, err := pve.NormalizeTags(v)
+			if err != nil {
+				return badParam(k, err.Error())
+			}
+			v = tags
+		case strings.HasPrefix(k, "net"):
+			ps, err := pve.ParsePropertyString(v, "model")
+			if err != nil {
+				return badParam(k, "invalid format - "+err.Error())
+			}
+			if br := ps.Value("bridge"); br != "" && !w.can(r.who, "/sdn/zones/localnetwork/"+br, false, "SDN.Use") {
+				return forbidden("/sdn/zones/localnetwork/"+br, "SDN.Use")
+			}
+			v = renderNIC(ps)
+		case strings.HasPrefix(k, "hostpci"):
+			ps, err := pve.ParsePropertyString(v, "host")
+			if err != nil {
+				return badParam(k, "invalid format - "+err.Error())
+			}
+			if m := ps.Value("mapping"); m != "" {
+				if _, ok := w.mappings[m]; !ok {
+					return failed("PCI mapping '%s' does not exist", m)
+				}
+				if !w.can(r.who, "/mapping/pci/"+m, false, "Mapping.Use") {
+					return forbidden("/mapping/pci/"+m, "Mapping.Use")
+				}
+			} else if r.who.id != "root@pam" {
+				return &apiError{status: http.StatusForbidden, msg: fmt.Sprintf("only root can set '%s' config for real devices", k)}
+			}
+		}
+		conf.set(k, v)
+	}
+	return nil
+}
+
+// renderNIC writes a NIC the way PVE stores it: "model=MAC" first (with a
+// generated MAC when none is given), then the other keys sorted.
+func renderNIC(ps *pve.PropertyString) string {
+	model, mac := ps.Value("model"), ps.Value("macaddr")
+	for _, m := range []string{"virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"} {
+		if v, ok := ps.Get(m); ok {
+			model, mac = m, v
+			ps.Delete(m)
+		}
+	}
+	ps.Delete("model")
+	ps.Delete("macaddr")
+	if mac == "" {
+		mac = macAddress()
+	}
+	if rest := ps.String(); rest != "" {
+		return model + "=" + mac + "," + rest
+	}
+	return model + "=" + mac
+}
+
+// macAddress returns a MAC in Proxmox's BC:24:11 range.
+func macAddress() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2])
+}
