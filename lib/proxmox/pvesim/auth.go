@@ -11,6 +11,21 @@ import (
 	"time"
 )
 
+// subject is a user or a token, with what authenticates it and its ACL.
+type subject struct {
+	id     string // user@realm or user@realm!token
+	secret string // token secret or user password
+	token  bool
+	acl    []ACL
+}
+
+// session is a ticket issued by POST /access/ticket.
+type session struct {
+	user    string
+	csrf    string
+	expires time.Time
+}
+
 var (
 	errNoTicket   = &apiError{status: http.StatusUnauthorized, msg: "No ticket"}
 	errAuthFailed = &apiError{status: http.StatusUnauthorized, msg: "Authentication failed!"}

@@ -1,12 +1,89 @@
 package pvesim
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
+
+// vm is a QEMU VM and its configuration.
+type vm struct {
+	vmid int
+	conf *config
+	lock string
+}
+
+// config is a VM configuration: keys in the order they were written.
+type config struct {
+	keys []string
+	vals map[string]string
+}
+
+func newConfig() *config { return &config{vals: map[string]string{}} }
+
+func (c *config) get(k string) (string, bool) {
+	v, ok := c.vals[k]
+	return v, ok
+}
+
+func (c *config) set(k, v string) {
+	if _, ok := c.vals[k]; !ok {
+		c.keys = append(c.keys, k)
+	}
+	c.vals[k] = v
+}
+
+func (c *config) del(k string) {
+	if _, ok := c.vals[k]; !ok {
+		return
+	}
+	delete(c.vals, k)
+	c.keys = slices.DeleteFunc(c.keys, func(x string) bool { return x == k })
+}
+
+// text renders the config file, which the digest is computed over.
+func (c *config) text() string {
+	keys := slices.Clone(c.keys)
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\n", k, c.vals[k])
+	}
+	return b.String()
+}
+
+func (c *config) digest() string {
+	sum := sha1.Sum([]byte(c.text()))
+	return hex.EncodeToString(sum[:])
+}
+
+// disks returns the config keys that hold a volume (scsiN, virtioN, sataN,
+// ideN, efidisk0, tpmstate0, unusedN), sorted.
+func (c *config) disks() []string {
+	var out []string
+	for _, k := range c.keys {
+		if isDiskKey(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isDiskKey(k string) bool {
+	for _, p := range []string{"scsi", "virtio", "sata", "ide", "unused"} {
+		if rest, ok := strings.CutPrefix(k, p); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return k == "efidisk0" || k == "tpmstate0"
+}
 
 // vmPath is the config file path PVE names in errors.
 func (w *world) vmPath(vmid int) string {

@@ -7,12 +7,119 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
+
+// storage is a configured storage and its volumes.
+type storage struct {
+	StorageSetup
+	content map[string]bool
+	dir     string // where a file-based storage keeps its files
+	volumes map[string]*volume
+}
+
+// volume is one volume of a storage.
+type volume struct {
+	name    string // volname, e.g. "import/talos.qcow2" or "vm-100-disk-0"
+	content string
+	format  string
+	size    int64 // virtual size
+	used    int64 // bytes on the storage
+	ctime   int64
+	vmid    int
+	file    string // real file of a file-based volume
+}
+
+// contentList renders a storage's content types as PVE lists them.
+func (s *storage) contentList() string {
+	var out []string
+	for c := range s.content {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// used is the bytes the storage's volumes take.
+func (s *storage) used() int64 {
+	var n int64
+	for _, v := range s.volumes {
+		n += v.used
+	}
+	return n
+}
+
+// subdir is where a file-based storage keeps a content type, relative to its path.
+func subdir(content string) string {
+	switch content {
+	case "iso":
+		return "template/iso"
+	case "vztmpl":
+		return "template/cache"
+	case "backup":
+		return "dump"
+	case "import":
+		return "import"
+	case "snippets":
+		return "snippets"
+	}
+	return "images"
+}
+
+// pvePath is the path of a file as PVE would report it on the node.
+func (s *storage) pvePath(content, file string) string {
+	return s.Path + "/" + subdir(content) + "/" + file
+}
+
+// realPath is where the simulator keeps that file.
+func (s *storage) realPath(content, file string) string {
+	return filepath.Join(s.dir, subdir(content), file)
+}
+
+// allocDisk creates a new disk volume for vmid on the storage and returns
+// its volume name: "vm-100-disk-0" on block storages, "100/vm-100-disk-0.raw"
+// on file storages.
+func (s *storage) allocDisk(vmid int, size int64, format string, prefix string) *volume {
+	if prefix == "" {
+		prefix = "vm"
+	}
+	if format == "" || !fileBased(s.Type) {
+		format = "raw"
+	}
+	for n := 0; ; n++ {
+		name := fmt.Sprintf("%s-%d-disk-%d", prefix, vmid, n)
+		if fileBased(s.Type) {
+			name = fmt.Sprintf("%d/%s.%s", vmid, name, format)
+		}
+		if _, taken := s.volumes[name]; taken {
+			continue
+		}
+		v := &volume{name: name, content: "images", format: format, size: size, used: size, ctime: time.Now().Unix(), vmid: vmid}
+		s.volumes[name] = v
+		return v
+	}
+}
+
+// findVolume looks a volume ID up.
+func (w *world) findVolume(volid string) (*storage, *volume, bool) {
+	id, err := pve.ParseVolumeID(volid)
+	if err != nil {
+		return nil, nil, false
+	}
+	st, ok := w.storages[id.Storage]
+	if !ok {
+		return nil, nil, false
+	}
+	v, ok := st.volumes[id.Name]
+	return st, v, ok
+}
 
 // cfgDigest is the digest of storage.cfg, which every storage shares.
 func (w *world) cfgDigest() string {
