@@ -136,16 +136,6 @@ func (w *world) can(sub *subject, path string, anyOf bool, privs ...string) bool
 	return !anyOf
 }
 
-// require is can as a 403 answer.
-func (s *Server) require(sub *subject, path string, privs ...string) error {
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	if !s.world.can(sub, path, false, privs...) {
-		return forbidden(path, privs...)
-	}
-	return nil
-}
-
 // checkSchemaPermissions evaluates the method's permission rule from the
 // official schema against the caller.
 func (s *Server) checkSchemaPermissions(r *request) error {

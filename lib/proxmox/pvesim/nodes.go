@@ -2,7 +2,6 @@ package pvesim
 
 import (
 	"fmt"
-	"slices"
 )
 
 // checkNode answers 500 for a node other than the simulated one, as PVE
@@ -62,6 +61,3 @@ func network(s *Server, r *request) (any, error) {
 	}
 	return out, nil
 }
-
-// hasBridge reports whether the node has the bridge.
-func (w *world) hasBridge(name string) bool { return slices.Contains(w.bridges, name) }
