@@ -106,20 +106,9 @@ func (s *Server) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
 		return nil, nil, failed("detected modified configuration - file changed by other user? Try again.")
 	}
-	var plans []*diskPlan
-	for _, key := range driveKeys() {
-		value, ok := r.params[key]
-		if !ok {
-			continue
-		}
-		plan, err := w.planDisk(r, v.vmid, key, value)
-		if err != nil {
-			return nil, nil, err
-		}
-		if plan == nil {
-			plan = &diskPlan{key: key, ps: mustProp(value)}
-		}
-		plans = append(plans, plan)
+	plans, err := w.planDisks(r, v.vmid)
+	if err != nil {
+		return nil, nil, err
 	}
 	staged := newConfig()
 	if err := w.applyOptions(r, staged, map[string]bool{"node": true, "vmid": true, "delete": true, "digest": true, "revert": true, "skiplock": true, "force": true, "background_delay": true}); err != nil {

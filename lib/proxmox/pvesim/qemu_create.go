@@ -32,20 +32,9 @@ func createVM(s *Server, r *request) (any, error) {
 	if _, exists := w.vms[vmid]; exists {
 		return nil, failed("unable to create VM %d - VM %d already exists on node '%s'", vmid, vmid, w.node)
 	}
-	var plans []*diskPlan
-	for _, key := range driveKeys() {
-		value, ok := r.params[key]
-		if !ok {
-			continue
-		}
-		plan, err := w.planDisk(r, vmid, key, value)
-		if err != nil {
-			return nil, err
-		}
-		if plan == nil {
-			plan = &diskPlan{key: key, ps: mustProp(value)}
-		}
-		plans = append(plans, plan)
+	plans, err := w.planDisks(r, vmid)
+	if err != nil {
+		return nil, err
 	}
 	conf := newConfig()
 	if err := w.applyOptions(r, conf, map[string]bool{"node": true, "vmid": true, "start": true, "unique": true, "force": true, "storage": true, "pool": true, "live-restore": true, "bwlimit": true}); err != nil {

@@ -38,6 +38,28 @@ type diskPlan struct {
 	cloud   bool
 }
 
+// planDisks plans every drive option of a create or config update, in the
+// order PVE processes them; options planDisk keeps as they are come back
+// without a storage. Caller holds the lock.
+func (w *world) planDisks(r *request, vmid int) ([]*diskPlan, error) {
+	var plans []*diskPlan
+	for _, key := range driveKeys() {
+		value, ok := r.params[key]
+		if !ok {
+			continue
+		}
+		plan, err := w.planDisk(r, vmid, key, value)
+		if err != nil {
+			return nil, err
+		}
+		if plan == nil {
+			plan = &diskPlan{key: key, ps: mustProp(value)}
+		}
+		plans = append(plans, plan)
+	}
+	return plans, nil
+}
+
 // planDisk checks one drive option of a create or config update and says
 // what to allocate. Existing volumes and CD-ROMs are kept as they are.
 // Caller holds the lock.
