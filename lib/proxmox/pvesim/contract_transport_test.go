@@ -227,3 +227,40 @@ func TestContractQemuStringFormats(t *testing.T) {
 	a = s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "101", "archive": "local:backup/vzdump-qemu-9200.vma.zst"})
 	require.Equal(t, http.StatusNotImplemented, a.status, "restores are not simulated: they answer 501, never a silent 200")
 }
+
+// TestContractUnknownNodeIs500 pins PVE's answer to a node it cannot
+// resolve, on every endpoint that checks the {node} of its path first: 500
+// "hostname lookup ... failed", before it looks for the VM or storage (the
+// default host has no VM 100 and no storage "nope").
+func TestContractUnknownNodeIs500(t *testing.T) {
+	s := newSim(t)
+	tests := []struct {
+		method, path string
+		params       map[string]string
+	}{
+		{"GET", "/nodes/other/status", nil},
+		{"GET", "/nodes/other/network", nil},
+		{"GET", "/nodes/other/storage", nil},
+		{"GET", "/nodes/other/storage/local/status", nil},
+		{"GET", "/nodes/other/storage/local/content", nil},
+		{"GET", "/nodes/other/storage/nope/status", nil},
+		{"POST", "/nodes/other/storage/local/download-url", map[string]string{"content": "iso", "filename": "a.iso", "url": "http://127.0.0.1:1/a.iso"}},
+		{"GET", "/nodes/other/qemu", nil},
+		{"POST", "/nodes/other/qemu", map[string]string{"vmid": "200"}},
+		{"DELETE", "/nodes/other/qemu/100", nil},
+		{"GET", "/nodes/other/qemu/100/config", nil},
+		{"PUT", "/nodes/other/qemu/100/config", map[string]string{"name": "x"}},
+		{"POST", "/nodes/other/qemu/100/config", map[string]string{"name": "x"}},
+		{"GET", "/nodes/other/qemu/100/status/current", nil},
+		{"PUT", "/nodes/other/qemu/100/resize", map[string]string{"disk": "scsi0", "size": "+1G"}},
+		{"POST", "/nodes/other/qemu/100/template", nil},
+		{"POST", "/nodes/other/qemu/100/clone", map[string]string{"newid": "201"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			a := s.call(tc.method, tc.path, tc.params)
+			require.Equal(t, http.StatusInternalServerError, a.status, a.body)
+			require.Equal(t, "hostname lookup 'other' failed - failed to get address info for: other: Name or service not known", a.reason)
+		})
+	}
+}
