@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim/internal/schema"
 )
 
-// configTypes are the JSON types of config values, from the config schema.
-func (s *Server) configTypes() map[string]string {
-	m, _, ok := s.schema.Lookup(http.MethodPut, "/nodes/pve/qemu/100/config")
+// vmConfigTypes are the JSON types of config values, from the config
+// schema; New works them out once.
+func vmConfigTypes(sch *schema.Schema) map[string]string {
+	m, _, ok := sch.Lookup(http.MethodPut, "/nodes/pve/qemu/100/config")
 	types := map[string]string{}
 	if !ok {
 		return types
@@ -29,7 +31,6 @@ func (s *Server) configTypes() map[string]string {
 // vmConfig answers GET .../qemu/{vmid}/config: the config with its digest,
 // numbers and booleans typed as the config schema types them.
 func vmConfig(s *Server, r *request) (any, error) {
-	types := s.configTypes()
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -40,7 +41,7 @@ func vmConfig(s *Server, r *request) (any, error) {
 	out := map[string]any{"digest": v.conf.digest()}
 	for _, k := range v.conf.keys {
 		val := v.conf.vals[k]
-		switch types[strings.TrimRight(k, "0123456789")] {
+		switch s.configTypes[strings.TrimRight(k, "0123456789")] {
 		case "integer", "boolean":
 			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
 				out[k] = n
@@ -66,7 +67,7 @@ func updateVMConfigSync(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, plans, err := s.updateConfig(r)
+	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func updateVMConfigAsync(s *Server, r *request) (any, error) {
 	w := s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, plans, err := s.updateConfig(r)
+	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +98,7 @@ func updateVMConfigAsync(s *Server, r *request) (any, error) {
 }
 
 // updateConfig applies PUT/POST .../config. Caller holds the lock.
-func (s *Server) updateConfig(r *request) (*vm, []*diskPlan, error) {
-	w := s.world
+func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	v, err := w.writableVM(r)
 	if err != nil {
 		return nil, nil, err

@@ -34,15 +34,16 @@ const maxBody = 512 << 10
 
 // Server is a simulated Proxmox VE 9 API on a loopback HTTPS listener.
 type Server struct {
-	schema   *schema.Schema
-	world    *world
-	handlers map[string]handler
-	log      *slog.Logger
-	faults   *faults
-	httpSrv  *httptest.Server
-	caPEM    []byte
-	fp       string
-	ownsDir  bool
+	schema      *schema.Schema
+	configTypes map[string]string // JSON types of VM config values (vmConfigTypes)
+	world       *world
+	handlers    map[string]handler
+	log         *slog.Logger
+	faults      *faults
+	httpSrv     *httptest.Server
+	caPEM       []byte
+	fp          string
+	ownsDir     bool
 
 	authDelay    time.Duration
 	taskDuration time.Duration
@@ -114,7 +115,7 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{schema: sch, log: o.log, faults: newFaults(o.bandwidth), authDelay: o.authDelay, taskDuration: o.taskDuration}
+	s := &Server{schema: sch, configTypes: vmConfigTypes(sch), log: o.log, faults: newFaults(o.bandwidth), authDelay: o.authDelay, taskDuration: o.taskDuration}
 	if o.dataDir == "" {
 		if o.dataDir, err = os.MkdirTemp("", "pvesim-"); err != nil {
 			return nil, fmt.Errorf("pvesim: data directory: %w", err)

@@ -134,16 +134,16 @@ func (s *Server) WaitTasks() { s.waitTasks() }
 
 // findTask looks a task up by the {upid} path variable; PVE answers 400 on
 // the upid parameter for a malformed or unknown one.
-func (s *Server) findTask(r *request) (*task, error) {
+func (w *world) findTask(r *request) (*task, error) {
 	id := r.param("upid")
 	if _, err := pve.ParseUPID(id); err != nil {
 		return nil, badParam("upid", "unable to parse worker upid '"+id+"'")
 	}
-	t, ok := s.world.tasks[id]
+	t, ok := w.tasks[id]
 	if !ok || t.upid.Node != r.param("node") {
 		return nil, badParam("upid", "no such task")
 	}
-	if t.user != r.who.id && !s.world.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Audit") {
+	if t.user != r.who.id && !w.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Audit") {
 		return nil, forbidden("/nodes/"+t.upid.Node, "Sys.Audit")
 	}
 	return t, nil
@@ -152,7 +152,7 @@ func (s *Server) findTask(r *request) (*task, error) {
 func taskStatus(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	t, err := s.findTask(r)
+	t, err := s.world.findTask(r)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func taskStatus(s *Server, r *request) (any, error) {
 func taskLogLines(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	t, err := s.findTask(r)
+	t, err := s.world.findTask(r)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func taskLogLines(s *Server, r *request) (any, error) {
 
 func stopTask(s *Server, r *request) (any, error) {
 	s.world.mu.Lock()
-	t, err := s.findTask(r)
+	t, err := s.world.findTask(r)
 	if err == nil && t.user != r.who.id && !s.world.can(r.who, "/nodes/"+t.upid.Node, false, "Sys.Modify") {
 		err = forbidden("/nodes/"+t.upid.Node, "Sys.Modify")
 	}
