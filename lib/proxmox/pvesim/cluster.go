@@ -8,10 +8,8 @@ import (
 	"strings"
 )
 
-func version(s *Server, _ *request) (any, error) {
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	v := s.world.version
+func version(_ *Server, w *world, _ *request) (any, error) {
+	v := w.version
 	release := v
 	if parts := strings.Split(v, "."); len(parts) >= 2 {
 		release = parts[0] + "." + parts[1]
@@ -19,10 +17,7 @@ func version(s *Server, _ *request) (any, error) {
 	return map[string]string{"version": v, "release": release, "repoid": "5e1f3f9a2b0c7d41"}, nil
 }
 
-func clusterStatus(s *Server, _ *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func clusterStatus(_ *Server, w *world, _ *request) (any, error) {
 	return []map[string]any{{
 		"type": "node", "id": "node/" + w.node, "name": w.node, "ip": "127.0.0.1", "local": 1, "nodeid": 0, "online": 1, "level": "",
 	}}, nil
@@ -30,10 +25,7 @@ func clusterStatus(s *Server, _ *request) (any, error) {
 
 // nextID answers the next free VM ID as a string, as PVE does, or 400 when
 // the asked-for ID is taken.
-func nextID(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func nextID(_ *Server, w *world, r *request) (any, error) {
 	if v := r.param("vmid"); v != "" {
 		id, _ := strconv.Atoi(v)
 		if _, taken := w.vms[id]; taken {
@@ -46,10 +38,7 @@ func nextID(s *Server, r *request) (any, error) {
 
 // resources answers GET /cluster/resources: the node, the storages and the
 // VMs the caller may audit.
-func resources(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func resources(_ *Server, w *world, r *request) (any, error) {
 	typ := r.param("type")
 	out := []map[string]any{}
 	if typ == "" || typ == "node" {
@@ -80,10 +69,7 @@ func resources(s *Server, r *request) (any, error) {
 	return out, nil
 }
 
-func pciMappings(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func pciMappings(_ *Server, w *world, r *request) (any, error) {
 	out := []map[string]any{}
 	for _, id := range slices.Sorted(maps.Keys(w.mappings)) {
 		if !w.can(r.who, "/mapping/pci/"+id, true, "Mapping.Modify", "Mapping.Use", "Mapping.Audit") {
@@ -94,10 +80,7 @@ func pciMappings(s *Server, r *request) (any, error) {
 	return out, nil
 }
 
-func pciMapping(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func pciMapping(_ *Server, w *world, r *request) (any, error) {
 	m, ok := w.mappings[r.param("id")]
 	if !ok {
 		return nil, failed("PCI mapping '%s' does not exist", r.param("id"))

@@ -13,10 +13,7 @@ func (w *world) checkNode(node string) error {
 	return nil
 }
 
-func nodes(s *Server, _ *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func nodes(s *Server, w *world, _ *request) (any, error) {
 	return []map[string]any{{
 		"node": w.node, "id": "node/" + w.node, "type": "node", "status": "online", "level": "",
 		"cpu": 0.02, "maxcpu": w.cpus, "mem": w.memory / 10, "maxmem": w.memory, "uptime": 86400,
@@ -24,13 +21,7 @@ func nodes(s *Server, _ *request) (any, error) {
 	}}, nil
 }
 
-func nodeStatus(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
+func nodeStatus(_ *Server, w *world, r *request) (any, error) {
 	return map[string]any{
 		"pveversion": "pve-manager/" + w.version + "/5e1f3f9a2b0c7d41",
 		"kversion":   "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.8-2",
@@ -40,13 +31,7 @@ func nodeStatus(s *Server, r *request) (any, error) {
 	}, nil
 }
 
-func network(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
+func network(_ *Server, w *world, r *request) (any, error) {
 	out := []map[string]any{}
 	if typ := r.param("type"); typ == "" || typ == "any_bridge" || typ == "bridge" {
 		for i, b := range w.bridges {

@@ -90,11 +90,9 @@ func (w *world) vmPath(vmid int) string {
 	return fmt.Sprintf("nodes/%s/qemu-server/%d.conf", w.node, vmid)
 }
 
-// lookupVM finds the VM of the {vmid} path variable. Caller holds the lock.
+// lookupVM finds the VM of the {vmid} path variable. Caller holds the lock
+// and has checked the node (onNode).
 func (w *world) lookupVM(r *request) (*vm, error) {
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
 	id, _ := strconv.Atoi(r.param("vmid"))
 	v, ok := w.vms[id]
 	if !ok {
@@ -199,13 +197,7 @@ func (w *world) vmSummary(v *vm, cluster bool) map[string]any {
 }
 
 // listVMs answers GET /nodes/{node}/qemu: the VMs the caller may audit.
-func listVMs(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
+func listVMs(_ *Server, w *world, r *request) (any, error) {
 	out := []map[string]any{}
 	for _, id := range w.vmIDs() {
 		if w.can(r.who, fmt.Sprintf("/vms/%d", id), false, "VM.Audit") {

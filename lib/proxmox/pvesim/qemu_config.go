@@ -30,10 +30,7 @@ func vmConfigTypes(sch *schema.Schema) map[string]string {
 
 // vmConfig answers GET .../qemu/{vmid}/config: the config with its digest,
 // numbers and booleans typed as the config schema types them.
-func vmConfig(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func vmConfig(s *Server, w *world, r *request) (any, error) {
 	v, err := w.lookupVM(r)
 	if err != nil {
 		return nil, err
@@ -63,10 +60,7 @@ func vmConfig(s *Server, r *request) (any, error) {
 
 // updateVMConfigSync answers PUT .../config: the update, disks allocated
 // before the answer.
-func updateVMConfigSync(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func updateVMConfigSync(_ *Server, w *world, r *request) (any, error) {
 	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err
@@ -79,10 +73,7 @@ func updateVMConfigSync(s *Server, r *request) (any, error) {
 
 // updateVMConfigAsync answers POST .../config: the update, disks allocated
 // in a qmconfig task.
-func updateVMConfigAsync(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func updateVMConfigAsync(s *Server, w *world, r *request) (any, error) {
 	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err

@@ -14,13 +14,7 @@ import (
 
 // createVM answers POST /nodes/{node}/qemu: checks synchronously, registers
 // the VM locked "create", then allocates and imports disks in a qmcreate task.
-func createVM(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
+func createVM(s *Server, w *world, r *request) (any, error) {
 	vmid, _ := strconv.Atoi(r.param("vmid"))
 	if r.has("archive") {
 		return nil, &apiError{status: http.StatusNotImplemented, msg: "restore from 'archive' is not implemented by the simulator"}
@@ -98,10 +92,7 @@ func bootOrder(plans []*diskPlan, conf *config) []string {
 
 // cloneVM answers POST .../qemu/{vmid}/clone: the clone is registered locked
 // "create", then its disks are copied (full) or linked in a qmclone task.
-func cloneVM(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func cloneVM(s *Server, w *world, r *request) (any, error) {
 	src, err := w.writableVM(r)
 	if err != nil {
 		return nil, err

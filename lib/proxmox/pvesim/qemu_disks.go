@@ -173,10 +173,7 @@ func mustProp(v string) *pve.PropertyString {
 
 // resizeDisk answers PUT .../qemu/{vmid}/resize: grows a disk (never shrinks)
 // in a resize task.
-func resizeDisk(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func resizeDisk(s *Server, w *world, r *request) (any, error) {
 	v, err := w.writableVM(r)
 	if err != nil {
 		return nil, err

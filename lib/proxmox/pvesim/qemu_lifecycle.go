@@ -11,10 +11,7 @@ import (
 
 // destroyVM answers DELETE .../qemu/{vmid}: refuses a template whose base
 // volumes linked clones use, then removes the VM in a qmdestroy task.
-func destroyVM(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func destroyVM(s *Server, w *world, r *request) (any, error) {
 	v, err := w.writableVM(r)
 	if err != nil {
 		return nil, err
@@ -51,10 +48,7 @@ func destroyVM(s *Server, r *request) (any, error) {
 
 // vmStatus answers GET .../qemu/{vmid}/status/current; simulated VMs are
 // always stopped.
-func vmStatus(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func vmStatus(_ *Server, w *world, r *request) (any, error) {
 	v, err := w.lookupVM(r)
 	if err != nil {
 		return nil, err
@@ -67,10 +61,7 @@ func vmStatus(s *Server, r *request) (any, error) {
 
 // convertToTemplate answers POST .../qemu/{vmid}/template: renames the VM's
 // disks to base volumes in a qmtemplate task.
-func convertToTemplate(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 	v, err := w.writableVM(r)
 	if err != nil {
 		return nil, err

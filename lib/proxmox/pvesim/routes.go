@@ -3,6 +3,33 @@ package pvesim
 // handler answers one API method: data for a 200, or an *apiError.
 type handler func(s *Server, r *request) (any, error)
 
+// worldHandler is a handler that works on the world with its lock held;
+// locked and onNode make it a handler.
+type worldHandler func(s *Server, w *world, r *request) (any, error)
+
+// locked holds the world's lock for the whole of h, from its checks to its
+// answer, so a request sees and changes the world in one step. A task h
+// starts (startTaskLocked) is registered under the lock; its work runs
+// after h returns and the lock is released.
+func locked(h worldHandler) handler {
+	return func(s *Server, r *request) (any, error) {
+		s.world.mu.Lock()
+		defer s.world.mu.Unlock()
+		return h(s, s.world, r)
+	}
+}
+
+// onNode is locked for a path below /nodes/{node}: a node other than the
+// simulated one gets PVE's 500 before h looks for its VM or storage.
+func onNode(h worldHandler) handler {
+	return locked(func(s *Server, w *world, r *request) (any, error) {
+		if err := w.checkNode(r.param("node")); err != nil {
+			return nil, err
+		}
+		return h(s, w, r)
+	})
+}
+
 // paged is a list answer that carries PVE's "total".
 type paged struct {
 	data  any
@@ -12,43 +39,54 @@ type paged struct {
 // handlers is the route table: every implemented method of the schema
 // subset, keyed "METHOD /path" as the schema spells the path, to its
 // handler. TestEveryHandlerHasASchema keeps it and the subset in step.
+//
+// Most handlers run locked or onNode. The others take the lock themselves
+// for what needs it: query-url-metadata asks its URL without it;
+// download-url, upload, DELETE content and DELETE tasks release it after
+// their checks and before they start or stop a task.
 func handlers() map[string]handler {
 	return map[string]handler{
-		"GET /version":                                            version,
-		"POST /access/ticket":                                     createTicket,
-		"GET /access/permissions":                                 permissions,
-		"GET /cluster/status":                                     clusterStatus,
-		"GET /cluster/nextid":                                     nextID,
-		"GET /cluster/resources":                                  resources,
-		"GET /cluster/mapping/pci":                                pciMappings,
-		"GET /cluster/mapping/pci/{id}":                           pciMapping,
-		"GET /storage":                                            storageConfigs,
-		"GET /storage/{storage}":                                  storageConfig,
-		"PUT /storage/{storage}":                                  updateStorage,
-		"GET /nodes":                                              nodes,
-		"GET /nodes/{node}/status":                                nodeStatus,
-		"GET /nodes/{node}/network":                               network,
-		"GET /nodes/{node}/query-url-metadata":                    queryURLMetadata,
-		"GET /nodes/{node}/storage":                               nodeStorages,
-		"GET /nodes/{node}/storage/{storage}/status":              storageStatus,
-		"GET /nodes/{node}/storage/{storage}/content":             storageContent,
-		"GET /nodes/{node}/storage/{storage}/content/{volume}":    volumeInfo,
+		"POST /access/ticket":     locked(createTicket),
+		"GET /access/permissions": locked(permissions),
+
+		"GET /version":                  locked(version),
+		"GET /cluster/status":           locked(clusterStatus),
+		"GET /cluster/nextid":           locked(nextID),
+		"GET /cluster/resources":        locked(resources),
+		"GET /cluster/mapping/pci":      locked(pciMappings),
+		"GET /cluster/mapping/pci/{id}": locked(pciMapping),
+
+		"GET /storage":           locked(storageConfigs),
+		"GET /storage/{storage}": locked(storageConfig),
+		"PUT /storage/{storage}": locked(updateStorage),
+
+		"GET /nodes":                           locked(nodes),
+		"GET /nodes/{node}/status":             onNode(nodeStatus),
+		"GET /nodes/{node}/network":            onNode(network),
+		"GET /nodes/{node}/query-url-metadata": queryURLMetadata,
+
+		"GET /nodes/{node}/storage":                               onNode(nodeStorages),
+		"GET /nodes/{node}/storage/{storage}/status":              onNode(storageStatus),
+		"GET /nodes/{node}/storage/{storage}/content":             onNode(storageContent),
+		"GET /nodes/{node}/storage/{storage}/content/{volume}":    locked(volumeInfo),
 		"DELETE /nodes/{node}/storage/{storage}/content/{volume}": deleteVolume,
 		"POST /nodes/{node}/storage/{storage}/download-url":       downloadURL,
 		"POST /nodes/{node}/storage/{storage}/upload":             upload,
-		"GET /nodes/{node}/tasks":                                 listTasks,
-		"GET /nodes/{node}/tasks/{upid}/status":                   taskStatus,
-		"GET /nodes/{node}/tasks/{upid}/log":                      taskLogLines,
-		"DELETE /nodes/{node}/tasks/{upid}":                       stopTask,
-		"GET /nodes/{node}/qemu":                                  listVMs,
-		"POST /nodes/{node}/qemu":                                 createVM,
-		"DELETE /nodes/{node}/qemu/{vmid}":                        destroyVM,
-		"GET /nodes/{node}/qemu/{vmid}/config":                    vmConfig,
-		"PUT /nodes/{node}/qemu/{vmid}/config":                    updateVMConfigSync,
-		"POST /nodes/{node}/qemu/{vmid}/config":                   updateVMConfigAsync,
-		"GET /nodes/{node}/qemu/{vmid}/status/current":            vmStatus,
-		"PUT /nodes/{node}/qemu/{vmid}/resize":                    resizeDisk,
-		"POST /nodes/{node}/qemu/{vmid}/template":                 convertToTemplate,
-		"POST /nodes/{node}/qemu/{vmid}/clone":                    cloneVM,
+
+		"GET /nodes/{node}/tasks":               locked(listTasks),
+		"GET /nodes/{node}/tasks/{upid}/status": locked(taskStatus),
+		"GET /nodes/{node}/tasks/{upid}/log":    locked(taskLogLines),
+		"DELETE /nodes/{node}/tasks/{upid}":     stopTask,
+
+		"GET /nodes/{node}/qemu":                       onNode(listVMs),
+		"POST /nodes/{node}/qemu":                      onNode(createVM),
+		"DELETE /nodes/{node}/qemu/{vmid}":             onNode(destroyVM),
+		"GET /nodes/{node}/qemu/{vmid}/config":         onNode(vmConfig),
+		"PUT /nodes/{node}/qemu/{vmid}/config":         onNode(updateVMConfigSync),
+		"POST /nodes/{node}/qemu/{vmid}/config":        onNode(updateVMConfigAsync),
+		"GET /nodes/{node}/qemu/{vmid}/status/current": onNode(vmStatus),
+		"PUT /nodes/{node}/qemu/{vmid}/resize":         onNode(resizeDisk),
+		"POST /nodes/{node}/qemu/{vmid}/template":      onNode(convertToTemplate),
+		"POST /nodes/{node}/qemu/{vmid}/clone":         onNode(cloneVM),
 	}
 }

@@ -146,10 +146,7 @@ func (w *world) storageConfigEntry(st *storage) map[string]any {
 	return e
 }
 
-func storageConfigs(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func storageConfigs(_ *Server, w *world, r *request) (any, error) {
 	out := []map[string]any{}
 	for _, id := range w.storageIDs() {
 		st := w.storages[id]
@@ -163,7 +160,8 @@ func storageConfigs(s *Server, r *request) (any, error) {
 	return out, nil
 }
 
-// nodeStorage resolves the {node} and {storage} path variables. Caller holds the lock.
+// nodeStorage resolves the {node} and {storage} path variables, for the
+// handlers that are not onNode (download-url, upload). Caller holds the lock.
 func (w *world) nodeStorage(r *request) (*storage, error) {
 	if err := w.checkNode(r.param("node")); err != nil {
 		return nil, err
@@ -179,10 +177,7 @@ func (w *world) storage(id string) (*storage, error) {
 	return st, nil
 }
 
-func storageConfig(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func storageConfig(_ *Server, w *world, r *request) (any, error) {
 	st, err := w.storage(r.param("storage"))
 	if err != nil {
 		return nil, err
@@ -192,10 +187,7 @@ func storageConfig(s *Server, r *request) (any, error) {
 
 // updateStorage answers PUT /storage/{storage}. The simulator applies content
 // and disable; other options are accepted and ignored.
-func updateStorage(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func updateStorage(_ *Server, w *world, r *request) (any, error) {
 	st, err := w.storage(r.param("storage"))
 	if err != nil {
 		return nil, err
@@ -239,13 +231,7 @@ func (w *world) storageStatusEntry(st *storage) map[string]any {
 	}
 }
 
-func nodeStorages(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNode(r.param("node")); err != nil {
-		return nil, err
-	}
+func nodeStorages(_ *Server, w *world, r *request) (any, error) {
 	out := []map[string]any{}
 	for _, id := range w.storageIDs() {
 		st := w.storages[id]
@@ -266,11 +252,8 @@ func nodeStorages(s *Server, r *request) (any, error) {
 	return out, nil
 }
 
-func storageStatus(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	st, err := w.nodeStorage(r)
+func storageStatus(_ *Server, w *world, r *request) (any, error) {
+	st, err := w.storage(r.param("storage"))
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +271,8 @@ func (st *storage) volumeEntry(v *volume) map[string]any {
 	return e
 }
 
-func storageContent(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	st, err := w.nodeStorage(r)
+func storageContent(_ *Server, w *world, r *request) (any, error) {
+	st, err := w.storage(r.param("storage"))
 	if err != nil {
 		return nil, err
 	}
@@ -331,10 +311,7 @@ func (w *world) lookupVolume(r *request) (*storage, *volume, error) {
 	return st, v, nil
 }
 
-func volumeInfo(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func volumeInfo(_ *Server, w *world, r *request) (any, error) {
 	st, v, err := w.lookupVolume(r)
 	if err != nil {
 		return nil, err

@@ -149,10 +149,8 @@ func (w *world) findTask(r *request) (*task, error) {
 	return t, nil
 }
 
-func taskStatus(s *Server, r *request) (any, error) {
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	t, err := s.world.findTask(r)
+func taskStatus(_ *Server, w *world, r *request) (any, error) {
+	t, err := w.findTask(r)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +170,8 @@ func taskStatus(s *Server, r *request) (any, error) {
 	return out, nil
 }
 
-func taskLogLines(s *Server, r *request) (any, error) {
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	t, err := s.world.findTask(r)
+func taskLogLines(_ *Server, w *world, r *request) (any, error) {
+	t, err := w.findTask(r)
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +203,7 @@ func stopTask(s *Server, r *request) (any, error) {
 	return nil, nil
 }
 
-func listTasks(s *Server, r *request) (any, error) {
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func listTasks(_ *Server, w *world, r *request) (any, error) {
 	limit := 50
 	if v := r.param("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
