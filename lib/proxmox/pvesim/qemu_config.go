@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"maps"
@@ -78,14 +77,12 @@ func updateVMConfigAsync(s *Server, w *world, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.startTaskLocked(r.who.id, "qmconfig", strconv.Itoa(v.vmid), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTaskLocked(r.who.id, "qmconfig", strconv.Itoa(v.vmid), w.lockedWork(func(_ taskLog) error {
 		for _, p := range plans {
 			v.conf.set(p.key, p.allocate(v.vmid))
 		}
 		return nil
-	}), nil
+	})), nil
 }
 
 // updateConfig applies PUT/POST .../config. Caller holds the lock.

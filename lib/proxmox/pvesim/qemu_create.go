@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -49,9 +48,7 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 	}
 	v := &vm{vmid: vmid, conf: conf, lock: "create"}
 	w.vms[vmid] = v
-	upid := s.startTaskLocked(r.who.id, "qmcreate", strconv.Itoa(vmid), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	upid := s.startTaskLocked(r.who.id, "qmcreate", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
 		for _, p := range plans {
 			if p.storage == nil {
 				continue
@@ -66,11 +63,9 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 		}
 		v.lock = ""
 		return nil
-	}, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	}), w.lockedUndo(func() {
 		w.removeVM(vmid)
-	})
+	}))
 	return upid, nil
 }
 
@@ -164,9 +159,7 @@ func cloneVM(s *Server, w *world, r *request) (any, error) {
 	clone := &vm{vmid: newid, conf: conf, lock: "create"}
 	w.vms[newid] = clone
 	srcID := src.vmid
-	return s.startTaskLocked(r.who.id, "qmclone", strconv.Itoa(srcID), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTaskLocked(r.who.id, "qmclone", strconv.Itoa(srcID), w.lockedWork(func(log taskLog) error {
 		for _, k := range conf.disks() {
 			val, _ := conf.get(k)
 			ps, _ := pve.ParsePropertyString(val, "file")
@@ -201,11 +194,9 @@ func cloneVM(s *Server, w *world, r *request) (any, error) {
 		}
 		clone.lock = ""
 		return nil
-	}, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	}), w.lockedUndo(func() {
 		w.removeVM(newid)
-	}), nil
+	})), nil
 }
 
 // uuid returns a random (version 4) UUID, as smbios1 and vmgenid hold.

@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -202,9 +201,7 @@ func resizeDisk(s *Server, w *world, r *request) (any, error) {
 		return nil, failed("shrinking disks is not supported")
 	}
 	vmid := v.vmid
-	return s.startTaskLocked(r.who.id, "resize", strconv.Itoa(vmid), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTaskLocked(r.who.id, "resize", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
 		if want == cur {
 			return nil
 		}
@@ -216,5 +213,5 @@ func resizeDisk(s *Server, w *world, r *request) (any, error) {
 		v.conf.set(key, ps.String())
 		log.printfLocked("Image resized.")
 		return nil
-	}), nil
+	})), nil
 }

@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,21 +28,17 @@ func destroyVM(s *Server, w *world, r *request) (any, error) {
 	}
 	v.lock = "destroyed"
 	vmid := v.vmid
-	return s.startTaskLocked(r.who.id, "qmdestroy", strconv.Itoa(vmid), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTaskLocked(r.who.id, "qmdestroy", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
 		w.removeVM(vmid)
 		if r.param("purge") == "1" {
 			log.printfLocked("purging VM %d from related configurations..", vmid)
 		}
 		return nil
-	}, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	}), w.lockedUndo(func() {
 		if v, ok := w.vms[vmid]; ok {
 			v.lock = ""
 		}
-	}), nil
+	})), nil
 }
 
 // vmStatus answers GET .../qemu/{vmid}/status/current; simulated VMs are
@@ -71,9 +66,7 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 	}
 	v.lock = "template"
 	vmid := v.vmid
-	return s.startTaskLocked(r.who.id, "qmtemplate", strconv.Itoa(vmid), func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTaskLocked(r.who.id, "qmtemplate", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
 		for _, k := range v.conf.disks() {
 			val, _ := v.conf.get(k)
 			ps, _ := pve.ParsePropertyString(val, "file")
@@ -94,9 +87,7 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 		v.conf.set("template", "1")
 		v.lock = ""
 		return nil
-	}, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	}), w.lockedUndo(func() {
 		v.lock = ""
-	}), nil
+	})), nil
 }

@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -338,9 +337,7 @@ func deleteVolume(s *Server, r *request) (any, error) {
 		return nil, err
 	}
 	volid := st.ID + ":" + v.name
-	return s.startTask(r.who.id, "imgdel", "", func(ctx context.Context, log taskLog) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	return s.startTask(r.who.id, "imgdel", "", w.lockedWork(func(_ taskLog) error {
 		if st.volumes[v.name] != v {
 			return fmt.Errorf("volume '%s' does not exist", volid)
 		}
@@ -351,5 +348,5 @@ func deleteVolume(s *Server, r *request) (any, error) {
 		}
 		delete(st.volumes, v.name)
 		return nil
-	}), nil
+	})), nil
 }

@@ -51,6 +51,26 @@ func (w warning) Error() string { return fmt.Sprintf("WARNINGS: %d", w.n) }
 // task stops with.
 type taskWork func(ctx context.Context, log taskLog) error
 
+// lockedWork is task work that holds the world's lock from start to end,
+// as the tasks that change VMs and volumes do; it logs with printfLocked.
+func (w *world) lockedWork(work func(log taskLog) error) taskWork {
+	return func(_ context.Context, log taskLog) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return work(log)
+	}
+}
+
+// lockedUndo is a task's onError that holds the world's lock while it
+// undoes what the handler prepared (startTask calls onError without it).
+func (w *world) lockedUndo(undo func()) func() {
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		undo()
+	}
+}
+
 // startTask starts a worker task and returns its UPID. The caller holds no
 // lock. A pending FailNextTask fault for the type makes the task fail with
 // the fault's message instead of doing its work. onError, when set, runs
