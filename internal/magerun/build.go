@@ -92,9 +92,11 @@ func (t *Targets) Build(root string, g Group, o BuildOptions, stdout, stderr io.
 	if err := t.gather(dir, g); err != nil {
 		return "", err
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go notify(done, o)
+	// The notes go to the same writer as the run that follows: wait for
+	// the note writer to stop before returning.
+	done, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { close(done); <-stopped }()
+	go func() { defer close(stopped); notify(done, o) }()
 	code := mage.Invoke(mage.Invocation{
 		Dir:        dir,
 		WorkDir:    root,

@@ -2,6 +2,7 @@ package magerun
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,4 +167,23 @@ func TestPruneRemovesBinariesLongUnused(t *testing.T) {
 	require.FileExists(t, busy, "a build holds its lock")
 	require.DirExists(t, filepath.Join(root, BuildDir, "cccccccccccc"))
 	require.FileExists(t, other, "another checkout's binary")
+}
+
+// The build's notes and the run after it share stderr: once Build returns,
+// no note may still be written (go test -race caught one that was).
+func TestBuildNotesStopBeforeBuildReturns(t *testing.T) {
+	inFixture(t)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	targets, err := LoadTargets("go", filepath.Join(wd, "magefiles"))
+	require.NoError(t, err)
+	group, err := targets.GroupFor([]string{"hello"})
+	require.NoError(t, err)
+	var notes bytes.Buffer
+	_, err = targets.Build(wd, group, BuildOptions{
+		CacheDir: os.Getenv("MAGEFILE_CACHE"), Progress: &notes, NoticeAfter: time.Nanosecond, ProgressEvery: time.Millisecond,
+	}, io.Discard, io.Discard)
+	require.NoError(t, err)
+	notes.WriteString("the run writes here now\n") // a race with a late note fails under -race
+	require.Contains(t, notes.String(), "building the targets")
 }
