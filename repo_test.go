@@ -24,6 +24,7 @@ import (
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+	"github.com/wdiazux/infra/lib/talosfactory"
 	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
 )
 
@@ -584,7 +585,7 @@ func TestTalosImportTarget(t *testing.T) {
 	require.Contains(t, out, "Created the Talos template.")
 	lock, err := images.LoadLockFile(filepath.Join(dir, images.DefaultLockFile))
 	require.NoError(t, err)
-	schematic, err := images.TalosSchematic(inv).ID()
+	schematic, err := talosfactory.SchematicFor(inv).ID()
 	require.NoError(t, err)
 	_, pinned := lock.Lookup("talos", "v1.12.7", schematic, "nocloud-amd64.qcow2")
 	require.True(t, pinned, "the checksum is pinned next to the inventory")

@@ -6,31 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/wdiazux/infra/lib/images"
-	"github.com/wdiazux/infra/lib/inventory"
 )
-
-// The schematic of homelab.yaml: its extensions, with the NVIDIA ones
-// because the Talos node passes the GPU through.
-func ExampleTalosSchematic() {
-	inv, err := inventory.Load("../../homelab.yaml")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	s := images.TalosSchematic(inv)
-	id, _ := s.ID()
-	fmt.Println(id)
-	for _, e := range s.Customization.SystemExtensions.OfficialExtensions {
-		fmt.Println(e)
-	}
-	// Output:
-	// dc4d09323d57bcab7e71fbe3660e252f829de29b8548cf8b18355c4d1f48f266
-	// siderolabs/qemu-guest-agent
-	// siderolabs/iscsi-tools
-	// siderolabs/util-linux-tools
-	// siderolabs/nonfree-kmod-nvidia-production
-	// siderolabs/nvidia-container-toolkit-production
-}
 
 // Pin a checksum and look it up, as talos:import -verify does.
 func ExampleLockFile() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -140,16 +139,6 @@ func NewTalosImport(inv *inventory.Inventory, pveClient PVE, factory Factory, lo
 	return &TalosImport{inv: inv, pve: pveClient, factory: factory, lock: lock, opts: opts, log: log}
 }
 
-// TalosSchematic is the schematic of the inventory: its extensions, the GPU
-// extensions when a node passes a GPU through, and its extra kernel args.
-func TalosSchematic(inv *inventory.Inventory) talosfactory.Schematic {
-	exts := slices.Clone(inv.Talos.Extensions)
-	if inv.GPUExtensionsNeeded() {
-		exts = append(exts, inv.Talos.GPUExtensions...)
-	}
-	return talosfactory.NewSchematic(exts, slices.Clone(inv.Talos.KernelArgs))
-}
-
 // marker is what a template's description records about its image.
 type marker struct {
 	version, schematic string
@@ -207,7 +196,7 @@ var ErrVMIDTaken = errors.New("VM ID taken")
 func (t *TalosImport) Run(ctx context.Context) (*TalosResult, error) {
 	inv := t.inv
 	px, tc := inv.Proxmox, inv.Talos
-	schematic := TalosSchematic(inv)
+	schematic := talosfactory.SchematicFor(inv)
 	id, err := schematic.ID()
 	if err != nil {
 		return nil, err

@@ -97,7 +97,7 @@ func (r *rig) requireTemplate() proxmox.VMConfig {
 }
 
 func (r *rig) schematicID() string {
-	id, err := images.TalosSchematic(r.inv).ID()
+	id, err := talosfactory.SchematicFor(r.inv).ID()
 	require.NoError(r.t, err)
 	return id
 }

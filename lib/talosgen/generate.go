@@ -19,7 +19,6 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/config/validation"
 	"gopkg.in/yaml.v3"
 
-	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosfactory"
 )
@@ -82,7 +81,7 @@ func (metal) InContainer() bool     { return false }
 // InstallerRef is the Image Factory installer image of the inventory's
 // schematic and Talos version.
 func InstallerRef(inv *inventory.Inventory) (string, error) {
-	id, err := images.TalosSchematic(inv).ID()
+	id, err := talosfactory.SchematicFor(inv).ID()
 	if err != nil {
 		return "", err
 	}
