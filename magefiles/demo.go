@@ -6,7 +6,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/wdiazux/infra/lib/demo"
+	"github.com/wdiazux/infra/internal/demo"
 	"github.com/wdiazux/infra/lib/inventory"
 )
 

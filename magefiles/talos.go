@@ -9,9 +9,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/wdiazux/infra/internal/progress"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/progress"
 )
 
 // Talos builds the Talos template and cluster.
@@ -39,7 +39,7 @@ func (Talos) Import(ctx context.Context,
 	}
 	res, err := images.ImportTalos(ctx, inv, filepath.Join(filepath.Dir(path), images.DefaultLockFile), images.TalosOptions{
 		Verify: isSet(verify), Replace: isSet(replace), DryRun: isSet(dryrun),
-		Events: images.PrintEvents(progress.New(os.Stderr)), Logger: logger(), FactoryTimeouts: limits,
+		Events: progress.PrintEvents(progress.New(os.Stderr)), Logger: logger(), FactoryTimeouts: limits,
 	})
 	if err != nil {
 		return err

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wdiazux/infra/internal/progress"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/progress"
 	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 )

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/progress"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/talosfactory"
 )
@@ -49,26 +48,6 @@ func ImportTalosWith(ctx context.Context, inv *inventory.Inventory, pveClient PV
 		return nil, err
 	}
 	return NewTalosImport(inv, pveClient, factory, lock, opts).Run(ctx)
-}
-
-// PrintEvents shows an import's events on a progress printer.
-func PrintEvents(p *progress.Printer) func(Event) {
-	current := ""
-	return func(ev Event) {
-		if ev.Step != current {
-			current = ev.Step
-			p.Step(ev.Step)
-		}
-		switch {
-		case ev.Done:
-			p.Done(ev.Message)
-			current = ""
-		case ev.Percent >= 0:
-			p.Update(ev.Percent, ev.Message)
-		default:
-			p.Note(ev.Message)
-		}
-	}
 }
 
 // WriteSummary writes what the import did and what the Talos config needs.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/demo"
+	"github.com/wdiazux/infra/internal/demo"
 	"github.com/wdiazux/infra/lib/inventory"
 )
 

@@ -12,9 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wdiazux/infra/internal/progress"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/progress"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
@@ -80,7 +80,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 	fmt.Fprintf(w, "The host is fresh: import content is off on %s, as on a real install. Nothing touches a real host.\n\n", inv.Proxmox.Storage.Import)
 
 	lock := filepath.Join(dir, images.DefaultLockFile)
-	opts1 := images.TalosOptions{Verify: true, FactoryURL: factory.URL(), Logger: o.log, Events: images.PrintEvents(progress.New(w))}
+	opts1 := images.TalosOptions{Verify: true, FactoryURL: factory.URL(), Logger: o.log, Events: progress.PrintEvents(progress.New(w))}
 	fmt.Fprintln(w, "1. First run (go run mage.go talos:import -verify):")
 	res, err := images.ImportTalosWith(ctx, inv, client, lock, opts1)
 	if err != nil {

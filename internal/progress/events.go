@@ -1,0 +1,24 @@
+package progress
+
+import "github.com/wdiazux/infra/lib/images"
+
+// PrintEvents shows an import's events on a printer: a line when a step
+// starts, its progress as a bar, and its result when it is done.
+func PrintEvents(p *Printer) func(images.Event) {
+	current := ""
+	return func(ev images.Event) {
+		if ev.Step != current {
+			current = ev.Step
+			p.Step(ev.Step)
+		}
+		switch {
+		case ev.Done:
+			p.Done(ev.Message)
+			current = ""
+		case ev.Percent >= 0:
+			p.Update(ev.Percent, ev.Message)
+		default:
+			p.Note(ev.Message)
+		}
+	}
+}
