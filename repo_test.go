@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -575,14 +576,34 @@ func TestTalosImportTarget(t *testing.T) {
 	env := []string{proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
 		proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "="}
 
-	out, code := mageEnv(t, env, "talos:import", "--dry-run", "-file="+file)
+	pveMark, factoryMark := len(sim.Requests()), len(factory.Requests())
+	out, code := mageEnv(t, env, "talos:import", "--dry-run", "--verify", "-file="+file)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Dry run: nothing was changed.")
 	require.Contains(t, out, "POST /nodes/pve/qemu vmid=9000 name=talos-v1-12-7")
+	listed := dryRunCalls(out)
+	require.NotEmpty(t, listed)
+	pveSent, factorySent := mutating(sim, factory, pveMark, factoryMark)
+	require.Empty(t, pveSent, "the dry run changed nothing")
+	require.Empty(t, factorySent)
 
+	pveMark, factoryMark = len(sim.Requests()), len(factory.Requests())
 	out, code = mageEnv(t, env, "talos:import", "--verify", "-file="+file)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Created the Talos template.")
+	// The dry run listed what the run sent, in order: to PVE and to the factory.
+	var wantPVE, wantFactory []string
+	for _, call := range listed {
+		method, target, _ := strings.Cut(call, " ")
+		if path, ok := strings.CutPrefix(target, factory.URL()); ok {
+			wantFactory = append(wantFactory, method+" "+path)
+		} else {
+			wantPVE = append(wantPVE, call)
+		}
+	}
+	pveSent, factorySent = mutating(sim, factory, pveMark, factoryMark)
+	require.Equal(t, wantPVE, pveSent)
+	require.Equal(t, wantFactory, factorySent)
 	lock, err := images.LoadLockFile(filepath.Join(dir, images.DefaultLockFile))
 	require.NoError(t, err)
 	schematic, err := talosfactory.SchematicFor(inv).ID()
@@ -594,6 +615,36 @@ func TestTalosImportTarget(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Nothing to do")
 	require.NotContains(t, out, secret)
+}
+
+// dryRunCalls are the "METHOD path" of the calls a talos:import dry run lists.
+func dryRunCalls(out string) []string {
+	_, list, _ := strings.Cut(out, "A real run would make these calls:\n")
+	var calls []string
+	for line := range strings.Lines(list) {
+		f := strings.Fields(line)
+		if !strings.HasPrefix(line, "  ") || len(f) < 2 {
+			break
+		}
+		calls = append(calls, f[0]+" "+f[1])
+	}
+	return calls
+}
+
+// mutating lists the requests that could change something which the
+// simulated PVE and the stand-in factory received after the marks.
+func mutating(sim *pvesim.Server, factory *factorysim.Server, pveMark, factoryMark int) (pve, fact []string) {
+	for _, r := range sim.Requests()[pveMark:] {
+		if r.Method != http.MethodGet {
+			pve = append(pve, r.Method+" "+r.Path)
+		}
+	}
+	for _, r := range factory.Requests()[factoryMark:] {
+		if !strings.HasPrefix(r, "GET ") && !strings.HasPrefix(r, "HEAD ") {
+			fact = append(fact, r)
+		}
+	}
+	return pve, fact
 }
 
 // TestCommittedLockFileParses keeps images.lock readable by the tools.

@@ -12,6 +12,8 @@ import (
 	"github.com/wdiazux/infra/internal/progress"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/talosfactory"
 )
 
 // Talos builds the Talos template and cluster.
@@ -33,16 +35,39 @@ func (Talos) Import(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	limits, err := netTimeouts()
+	pveClient, factory, err := talosImportClients(inv)
 	if err != nil {
 		return err
 	}
-	res, err := images.ImportTalos(ctx, inv, filepath.Join(filepath.Dir(path), images.DefaultLockFile), images.TalosOptions{
+	lock, err := images.LoadLockFile(filepath.Join(filepath.Dir(path), images.DefaultLockFile))
+	if err != nil {
+		return err
+	}
+	report, err := images.ImportTalos(ctx, inv, pveClient, factory, lock, images.TalosImportOptions{
 		Verify: isSet(verify), Replace: isSet(replace), DryRun: isSet(dryrun),
-		Events: progress.PrintEvents(progress.New(os.Stderr)), Logger: logger(), FactoryTimeouts: limits,
+		Events: progress.PrintEvents(progress.New(os.Stderr)), Logger: logger(),
 	})
 	if err != nil {
 		return err
 	}
-	return res.WriteSummary(os.Stdout)
+	return report.WriteSummary(os.Stdout)
+}
+
+// talosImportClients are the clients talos:import talks to: the Proxmox VE
+// API of the environment, and the inventory's Image Factory, under the
+// network limits of $INFRA_NET_TIMEOUTS.
+func talosImportClients(inv *inventory.Inventory) (*proxmox.Client, *talosfactory.Client, error) {
+	limits, err := netTimeouts()
+	if err != nil {
+		return nil, nil, err
+	}
+	pveClient, err := proxmox.NewFromEnv(proxmox.WithLogger(logger()))
+	if err != nil {
+		return nil, nil, err
+	}
+	factory, err := talosfactory.New(inv.Talos.FactoryURL, talosfactory.WithTimeouts(limits), talosfactory.WithLogger(logger()))
+	if err != nil {
+		return nil, nil, err
+	}
+	return pveClient, factory, nil
 }

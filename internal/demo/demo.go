@@ -15,8 +15,10 @@ import (
 	"github.com/wdiazux/infra/internal/progress"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+	"github.com/wdiazux/infra/lib/talosfactory"
 	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
 )
 
@@ -48,7 +50,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // that it changes nothing, and prints the template's configuration. It
 // fails if the second run changes anything.
 func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Option) error {
-	o := options{payload: 48 << 20, bandwidth: 32 << 20, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := options{payload: 48 << 20, bandwidth: 32 << 20, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -79,10 +81,17 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 		v.Version, inv.Proxmox.Node, sim.URL(), factory.URL())
 	fmt.Fprintf(w, "The host is fresh: import content is off on %s, as on a real install. Nothing touches a real host.\n\n", inv.Proxmox.Storage.Import)
 
-	lock := filepath.Join(dir, images.DefaultLockFile)
-	opts1 := images.TalosOptions{Verify: true, FactoryURL: factory.URL(), Logger: o.log, Events: progress.PrintEvents(progress.New(w))}
+	lock, err := images.LoadLockFile(filepath.Join(dir, images.DefaultLockFile))
+	if err != nil {
+		return err
+	}
+	factoryClient, err := talosfactory.New(factory.URL(), talosfactory.WithLogger(o.log))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintln(w, "1. First run (go run mage.go talos:import -verify):")
-	res, err := images.ImportTalosWith(ctx, inv, client, lock, opts1)
+	res, err := images.ImportTalos(ctx, inv, client, factoryClient, lock,
+		images.TalosImportOptions{Verify: true, Logger: o.log, Events: progress.PrintEvents(progress.New(w))})
 	if err != nil {
 		return err
 	}
@@ -93,7 +102,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 
 	fmt.Fprintln(w, "\n2. Second run (go run mage.go talos:import):")
 	before := mutations(sim.Requests())
-	again, err := images.ImportTalosWith(ctx, inv, client, lock, images.TalosOptions{FactoryURL: factory.URL(), Logger: o.log})
+	again, err := images.ImportTalos(ctx, inv, client, factoryClient, lock, images.TalosImportOptions{Logger: o.log})
 	if err != nil {
 		return err
 	}
@@ -102,8 +111,8 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 	}
 	changed := mutations(sim.Requests()) - before
 	fmt.Fprintf(w, "requests that could change the host: %d\n", changed)
-	if again.Outcome != "unchanged" || changed != 0 {
-		return fmt.Errorf("demo: the second run was not a no-op (outcome %s, %d mutating requests)", again.Outcome, changed)
+	if again.Action != plan.Unchanged || changed != 0 {
+		return fmt.Errorf("demo: the second run was not a no-op (action %s, %d mutating requests)", again.Action, changed)
 	}
 
 	fmt.Fprintf(w, "\n3. What PVE now holds as VM %d (GET /nodes/%s/qemu/%d/config):\n", inv.Talos.TemplateID, inv.Proxmox.Node, inv.Talos.TemplateID)

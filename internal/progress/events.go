@@ -1,12 +1,13 @@
 package progress
 
-import "github.com/wdiazux/infra/lib/images"
+import "github.com/wdiazux/infra/lib/plan"
 
-// PrintEvents shows an import's events on a printer: a line when a step
-// starts, its progress as a bar, and its result when it is done.
-func PrintEvents(p *Printer) func(images.Event) {
+// PrintEvents shows a plan's events (lib/plan) on a printer: a line when a
+// step starts, its progress as a bar or its notes, and its result when it
+// is done.
+func PrintEvents(p *Printer) func(plan.Event) {
 	current := ""
-	return func(ev images.Event) {
+	return func(ev plan.Event) {
 		if ev.Step != current {
 			current = ev.Step
 			p.Step(ev.Step)

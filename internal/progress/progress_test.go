@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/plan"
 )
 
 func TestPrinterOutsideATerminal(t *testing.T) {
@@ -48,4 +50,29 @@ func ExamplePrinter() {
 	p.Done("template 9000")
 	fmt.Print(out.String()[:len("→ convert to template\n")])
 	// Output: → convert to template
+}
+
+func TestPrintEvents(t *testing.T) {
+	var buf bytes.Buffer
+	p := New(&buf)
+	clock := time.Unix(0, 0)
+	p.now = func() time.Time { return clock }
+	show := PrintEvents(p)
+	for _, ev := range []plan.Event{
+		{Step: "check the image factory", Message: "Talos v1.12.7", Percent: -1},
+		{Step: "check the image factory", Message: "offered", Percent: -1, Done: true},
+		{Step: "download the image", Message: "talos.qcow2", Percent: 0},
+		{Step: "download the image", Message: "PVE downloads talos.qcow2", Percent: 55},
+		{Step: "download the image", Message: "downloaded", Percent: 100, Done: true},
+	} {
+		show(ev)
+	}
+	require.Equal(t, `→ check the image factory
+  Talos v1.12.7
+  ✓ offered (0s)
+→ download the image
+  [------------------------------]   0.0% talos.qcow2
+  [################--------------]  55.0% PVE downloads talos.qcow2
+  ✓ downloaded (0s)
+`, buf.String())
 }

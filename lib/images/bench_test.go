@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wdiazux/infra/lib/images"
+	"github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/talosfactory"
 )
 
@@ -57,7 +58,7 @@ func BenchmarkTalosImport(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := images.NewTalosImport(r.inv, r.client, factory, lock, images.TalosOptions{}).Run(context.Background()); err != nil {
+		if _, err := images.ImportTalos(context.Background(), r.inv, r.client, factory, lock, images.TalosImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -74,13 +75,13 @@ func BenchmarkTalosImport(b *testing.B) {
 //	go test -run '^$' -bench TalosImportNoop ./lib/images
 func BenchmarkTalosImportNoop(b *testing.B) {
 	r := newRig(b)
-	if _, err := r.run(images.TalosOptions{}); err != nil {
+	if _, err := r.run(images.TalosImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
-		res, err := r.run(images.TalosOptions{})
-		if err != nil || res.Outcome != "unchanged" {
+		res, err := r.run(images.TalosImportOptions{})
+		if err != nil || res.Action != plan.Unchanged {
 			b.Fatalf("outcome %v, err %v", res, err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 	"github.com/wdiazux/infra/lib/talosfactory"
@@ -53,10 +54,20 @@ func newRig(t testing.TB, setup ...func(*pvesim.Setup)) *rig {
 	return &rig{t: t, inv: inv, sim: sim, factory: f, client: client, lock: filepath.Join(t.TempDir(), "images.lock")}
 }
 
-func (r *rig) run(opts images.TalosOptions) (*images.TalosResult, error) {
+// run imports as a new process would: a new factory client, the lock file
+// read again.
+func (r *rig) run(opts images.TalosImportOptions) (*images.TalosImportReport, error) {
 	r.t.Helper()
-	opts.FactoryURL = r.factory.URL()
-	return images.ImportTalosWith(context.Background(), r.inv, r.client, r.lock, opts)
+	return r.runCtx(context.Background(), opts)
+}
+
+func (r *rig) runCtx(ctx context.Context, opts images.TalosImportOptions) (*images.TalosImportReport, error) {
+	r.t.Helper()
+	factory, err := talosfactory.New(r.factory.URL())
+	require.NoError(r.t, err)
+	lock, err := images.LoadLockFile(r.lock)
+	require.NoError(r.t, err)
+	return images.ImportTalos(ctx, r.inv, r.client, factory, lock, opts)
 }
 
 // mutations counts the requests that could change the host.
@@ -104,9 +115,9 @@ func (r *rig) schematicID() string {
 
 func TestTalosImportEndToEnd(t *testing.T) {
 	r := newRig(t)
-	res, err := r.run(images.TalosOptions{Verify: true})
+	res, err := r.run(images.TalosImportOptions{Verify: true})
 	require.NoError(t, err)
-	require.Equal(t, "created", res.Outcome)
+	require.Equal(t, plan.Create, res.Action)
 
 	id := r.schematicID()
 	require.Equal(t, id, res.SchematicID)
@@ -146,9 +157,9 @@ func TestTalosImportEndToEnd(t *testing.T) {
 
 	t.Run("a re-run changes nothing", func(t *testing.T) {
 		before, factoryBefore := r.mutations(), len(r.factory.Requests())
-		again, err := r.run(images.TalosOptions{Verify: true})
+		again, err := r.run(images.TalosImportOptions{Verify: true})
 		require.NoError(t, err)
-		require.Equal(t, "unchanged", again.Outcome)
+		require.Equal(t, plan.Unchanged, again.Action)
 		require.Empty(t, again.Calls)
 		require.Equal(t, before, r.mutations(), "zero mutating API calls")
 		require.Equal(t, factoryBefore, len(r.factory.Requests()), "not even the factory is asked")
@@ -157,41 +168,44 @@ func TestTalosImportEndToEnd(t *testing.T) {
 
 func TestTalosImportDryRun(t *testing.T) {
 	r := newRig(t)
-	res, err := r.run(images.TalosOptions{DryRun: true})
+	res, err := r.run(images.TalosImportOptions{DryRun: true})
 	require.NoError(t, err)
-	require.Equal(t, "planned", res.Outcome)
+	require.True(t, res.DryRun)
+	require.Equal(t, plan.Create, res.Action)
 	require.Zero(t, r.mutations())
 	require.Len(t, res.Calls, 6)
-	require.Contains(t, res.Calls[2], "/download-url url="+r.factory.URL())
-	require.Contains(t, res.Calls[3], "POST /nodes/pve/qemu vmid=9000 name=talos-v1-12-7 scsi0=local-zfs:0,")
-	require.Contains(t, res.Calls[3], "import-from=local:import/talos-v1.12.7-")
+	require.Equal(t, "POST "+r.factory.URL()+"/schematics (schematic "+r.schematicID()[:12]+")", res.Calls[0].String())
+	require.Equal(t, "PUT /storage/local content=backup,import,iso,vztmpl", res.Calls[1].String())
+	require.Contains(t, res.Calls[2].String(), "/download-url url="+r.factory.URL())
+	require.Contains(t, res.Calls[3].String(), "POST /nodes/pve/qemu vmid=9000 name=talos-v1-12-7 scsi0=local-zfs:0,")
+	require.Contains(t, res.Calls[3].String(), "import-from=local:import/talos-v1.12.7-")
 	r.requireClean()
 }
 
 func TestTalosImportVMIDHeldElsewhere(t *testing.T) {
 	r := newRig(t, func(s *pvesim.Setup) { s.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "someones-vm", Tags: "prod"}} })
-	_, err := r.run(images.TalosOptions{})
+	_, err := r.run(images.TalosImportOptions{})
 	require.ErrorIs(t, err, images.ErrVMIDTaken)
 	require.ErrorContains(t, err, `talos.template_id 9000 is held by VM 9000 "someones-vm" (tags prod)`)
 	require.Zero(t, r.mutations())
 
-	res, err := r.run(images.TalosOptions{Replace: true})
+	res, err := r.run(images.TalosImportOptions{Replace: true})
 	require.NoError(t, err)
-	require.Equal(t, "replaced", res.Outcome)
+	require.Equal(t, plan.Replace, res.Action)
 	r.requireTemplate()
 }
 
 func TestTalosImportNewVersionNeedsReplace(t *testing.T) {
 	r := newRig(t)
-	_, err := r.run(images.TalosOptions{})
+	_, err := r.run(images.TalosImportOptions{})
 	require.NoError(t, err)
 	r.inv.Talos.Version = "v1.12.6"
-	_, err = r.run(images.TalosOptions{})
+	_, err = r.run(images.TalosImportOptions{})
 	require.ErrorIs(t, err, images.ErrVMIDTaken)
 	require.ErrorContains(t, err, "holds the Talos v1.12.7 template")
-	res, err := r.run(images.TalosOptions{Replace: true})
+	res, err := r.run(images.TalosImportOptions{Replace: true})
 	require.NoError(t, err)
-	require.Equal(t, "replaced", res.Outcome)
+	require.Equal(t, plan.Replace, res.Action)
 	require.Contains(t, r.requireTemplate().Get("description"), "version: v1.12.6")
 }
 
@@ -238,7 +252,7 @@ func TestTalosImportFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			tt.inject(r)
-			_, err := r.run(images.TalosOptions{})
+			_, err := r.run(images.TalosImportOptions{})
 			require.Error(t, err)
 			require.ErrorContains(t, err, tt.wantErr)
 			if tt.errIs != nil {
@@ -250,9 +264,9 @@ func TestTalosImportFaults(t *testing.T) {
 				// Fixing the pin is the operator's call: drop it, then pin again.
 				require.NoError(t, os.Remove(r.lock))
 			}
-			res, err := r.run(images.TalosOptions{Verify: true})
+			res, err := r.run(images.TalosImportOptions{Verify: true})
 			require.NoError(t, err, "the next run succeeds")
-			require.Equal(t, "created", res.Outcome)
+			require.Equal(t, plan.Create, res.Action)
 			r.requireTemplate()
 		})
 	}
@@ -261,14 +275,14 @@ func TestTalosImportFaults(t *testing.T) {
 func TestTalosImportUnknownVersionChangesNothing(t *testing.T) {
 	r := newRig(t)
 	r.inv.Talos.Version = "v1.12.99"
-	_, err := r.run(images.TalosOptions{})
+	_, err := r.run(images.TalosImportOptions{})
 	require.ErrorIs(t, err, talosfactory.ErrUnknownVersion)
 	require.ErrorContains(t, err, "does not offer Talos v1.12.99")
 	require.Zero(t, r.mutations(), "rejected before anything was created")
 
 	r.inv.Talos.Version = "v1.12.7"
 	r.inv.Talos.Extensions = append(r.inv.Talos.Extensions, "siderolabs/iscsi-tool")
-	_, err = r.run(images.TalosOptions{})
+	_, err = r.run(images.TalosImportOptions{})
 	require.ErrorIs(t, err, talosfactory.ErrUnknownExtension)
 	require.Zero(t, r.mutations())
 }
@@ -281,7 +295,7 @@ func TestTalosImportKilledBetweenSteps(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			r := newRig(t)
 			killed := errors.New("killed")
-			_, err := r.run(images.TalosOptions{AfterStep: func(s string) error {
+			_, err := r.run(images.TalosImportOptions{AfterStep: func(s string) error {
 				if s == step {
 					return killed
 				}
@@ -289,13 +303,13 @@ func TestTalosImportKilledBetweenSteps(t *testing.T) {
 			}})
 			require.ErrorIs(t, err, killed)
 
-			res, err := r.run(images.TalosOptions{})
+			res, err := r.run(images.TalosImportOptions{})
 			require.NoError(t, err)
-			want := map[string]string{images.StepCreateVM: "repaired", images.StepResize: "repaired", images.StepTemplate: "unchanged"}[step]
-			if want == "" {
-				want = "created"
+			want := map[string]plan.Action{images.StepCreateVM: plan.Repair, images.StepResize: plan.Repair, images.StepTemplate: plan.Unchanged}[step]
+			if step == images.StepEnableImport || step == images.StepDownload {
+				want = plan.Create
 			}
-			require.Equal(t, want, res.Outcome)
+			require.Equal(t, want, res.Action)
 			r.requireTemplate()
 			vols, err := r.client.Volumes(context.Background(), "pve", "local-zfs", "")
 			require.NoError(t, err)
@@ -309,7 +323,7 @@ func TestTalosImportKilledBetweenSteps(t *testing.T) {
 func TestTalosImportCancelledCleansUp(t *testing.T) {
 	r := newRig(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := images.ImportTalosWith(ctx, r.inv, r.client, r.lock, images.TalosOptions{FactoryURL: r.factory.URL(),
+	_, err := r.runCtx(ctx, images.TalosImportOptions{
 		AfterStep: func(step string) error {
 			if step == images.StepCreateVM {
 				cancel()
