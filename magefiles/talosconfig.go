@@ -24,7 +24,7 @@ func (Talos) Genconfig(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	res, err := talosgen.GenConfig(ctx, inv, talosgen.Options{
+	res, err := talosgen.SyncConfigs(ctx, inv, talosgen.SyncOptions{
 		Root: filepath.Dir(path), DryRun: isSet(dryrun), Logger: logger(),
 		Secrets: []secrets.Option{secrets.WithLogger(logger())},
 	})

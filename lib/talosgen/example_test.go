@@ -8,9 +8,9 @@ import (
 	"github.com/wdiazux/infra/lib/talosgen"
 )
 
-// Generate the homelab's machine configs from a secrets bundle held in
+// Build the homelab's machine configs from a secrets bundle held in
 // memory, and see what went into the control plane's config.
-func ExampleGenerate() {
+func ExampleBuildConfigs() {
 	inv, err := inventory.Load(filepath.Join("..", "..", "homelab.yaml"))
 	if err != nil {
 		fmt.Println(err)
@@ -26,7 +26,7 @@ func ExampleGenerate() {
 		fmt.Println(err)
 		return
 	}
-	res, err := talosgen.Generate(talosgen.Input{Inventory: inv, Bundle: bundle, Patches: patches})
+	res, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
 	if err != nil {
 		fmt.Println(err)
 		return

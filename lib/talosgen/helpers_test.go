@@ -59,10 +59,10 @@ func loadPatches(t testing.TB, inv *inventory.Inventory) *talosgen.Patches {
 	return p
 }
 
-func generate(t testing.TB, invFile string) (*inventory.Inventory, *talosgen.Result) {
+func generate(t testing.TB, invFile string) (*inventory.Inventory, *talosgen.Configs) {
 	t.Helper()
 	inv := loadInventory(t, invFile)
-	res, err := talosgen.Generate(talosgen.Input{Inventory: inv, Bundle: fixtureBundle(t), Patches: loadPatches(t, inv)})
+	res, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: fixtureBundle(t), Patches: loadPatches(t, inv)})
 	require.NoError(t, err)
 	return inv, res
 }

@@ -66,7 +66,7 @@ func TestPatchThatBreaksValidation(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: not-an-address\nlink: net0\n"), 0o644))
 	patches, err := talosgen.LoadPatches(dir, inv)
 	require.NoError(t, err)
-	_, err = talosgen.Generate(talosgen.Input{Inventory: inv, Bundle: fixtureBundle(t), Patches: patches})
+	_, err = talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: fixtureBundle(t), Patches: patches})
 	require.ErrorContains(t, err, "talos node talos-cp-01: "+bad+": the config is not valid for Talos v1.12.7 on metal once this is applied: Layer2VIPConfig/not-an-address: name must be a valid IP address")
 }
 

@@ -19,7 +19,7 @@ func Example() {
 	inv, _ := inventory.Load(filepath.Join("..", "..", "homelab.yaml"))
 	bundle, _ := talosgen.NewBundle(inv)
 	patches, _ := talosgen.LoadPatches(filepath.Join("..", "..", "talos", "patches"), inv)
-	res, _ := talosgen.Generate(talosgen.Input{Inventory: inv, Bundle: bundle, Patches: patches})
+	res, _ := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
 	dir, _ := os.MkdirTemp("", "talosnode-example")
 	defer os.RemoveAll(dir)
 	_ = os.WriteFile(filepath.Join(dir, "talos-cp-01.yaml"), res.Nodes[0].Config, 0o600)

@@ -41,7 +41,7 @@ func newEnv(t testing.TB, invFile string, opts ...nodesim.Option) *env {
 	require.NoError(t, err)
 	patches, err := talosgen.LoadPatches(patchDir, inv)
 	require.NoError(t, err)
-	res, err := talosgen.Generate(talosgen.Input{Inventory: inv, Bundle: bundle, Patches: patches})
+	res, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	var names []string

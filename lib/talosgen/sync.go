@@ -18,8 +18,8 @@ import (
 	"github.com/wdiazux/infra/lib/secrets"
 )
 
-// Options are the settings of GenConfig.
-type Options struct {
+// SyncOptions are the settings of SyncConfigs.
+type SyncOptions struct {
 	// Root is the repository the default paths are relative to (default ".").
 	Root string
 	// PatchDir, OutDir and BundleFile override DefaultPatchDir,
@@ -37,7 +37,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o *Options) path(p, def string) string {
+func (o *SyncOptions) path(p, def string) string {
 	if p == "" {
 		p = def
 	}
@@ -51,10 +51,10 @@ func (o *Options) path(p, def string) string {
 	return filepath.Join(root, p)
 }
 
-// GenResult says what GenConfig did, or would do.
-type GenResult struct {
-	// Result holds the configs.
-	*Result
+// SyncReport says what SyncConfigs did, or would do.
+type SyncReport struct {
+	// Configs are the configs built.
+	Configs *Configs
 	// BundleFile is the encrypted bundle, and BundleCreated says whether
 	// this run made it.
 	BundleFile    string
@@ -65,22 +65,23 @@ type GenResult struct {
 	DryRun bool
 }
 
-// GenConfig makes the machine config of every node and the talosconfig:
-// it decrypts the secrets bundle (making and encrypting it the first time),
-// generates and validates every config, and writes the ones that changed
-// (0600, in a 0700 directory), removing the config of a node that left the
-// inventory. The talosconfig is kept while it still fits the cluster, so a
-// re-run with nothing new changes nothing.
-func GenConfig(ctx context.Context, inv *inventory.Inventory, o Options) (*GenResult, error) {
+// SyncConfigs brings the output directory in line with the inventory: the
+// machine config of every node and the talosconfig. It decrypts the secrets
+// bundle (making and encrypting it the first time), builds and validates
+// every config (BuildConfigs), and writes the ones that changed (0600, in a
+// 0700 directory), removing the config of a node that left the inventory.
+// The talosconfig is kept while it still fits the cluster, so a re-run with
+// nothing new changes nothing. With DryRun it reports and writes nothing.
+func SyncConfigs(ctx context.Context, inv *inventory.Inventory, o SyncOptions) (*SyncReport, error) {
 	log := o.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
 	}
-	res := &GenResult{BundleFile: o.path(o.BundleFile, DefaultBundleFile), DryRun: o.DryRun}
+	res := &SyncReport{BundleFile: o.path(o.BundleFile, DefaultBundleFile), DryRun: o.DryRun}
 	patches, err := LoadPatches(o.path(o.PatchDir, DefaultPatchDir), inv)
 	if err != nil {
 		return nil, err
@@ -103,14 +104,14 @@ func GenConfig(ctx context.Context, inv *inventory.Inventory, o Options) (*GenRe
 		return nil, err
 	}
 	start := time.Now()
-	if res.Result, err = Generate(Input{Inventory: inv, Bundle: bundle, Patches: patches}); err != nil {
+	if res.Configs, err = BuildConfigs(Sources{Inventory: inv, Bundle: bundle, Patches: patches}); err != nil {
 		return nil, err
 	}
-	log.Debug("generated configs", "nodes", len(res.Nodes), "took", time.Since(start))
+	log.Debug("built configs", "nodes", len(res.Configs.Nodes), "took", time.Since(start))
 
 	outDir := o.path(o.OutDir, DefaultOutDir)
 	want := map[string][]byte{}
-	for _, n := range res.Nodes {
+	for _, n := range res.Configs.Nodes {
 		want[n.Node.Name+".yaml"] = n.Config
 	}
 	tc, why, err := talosconfigFor(filepath.Join(outDir, TalosconfigFile), inv, bundle, now())
@@ -150,7 +151,7 @@ func talosconfigFor(path string, inv *inventory.Inventory, bundle *tsecrets.Bund
 }
 
 // Changed says whether the run changed (or would change) anything.
-func (r *GenResult) Changed() bool {
+func (r *SyncReport) Changed() bool {
 	if r.BundleCreated {
 		return true
 	}
@@ -164,7 +165,7 @@ func (r *GenResult) Changed() bool {
 
 // WriteSummary prints what changed: one line per file, then the redacted
 // diffs of the updated configs.
-func (r *GenResult) WriteSummary(w io.Writer) error {
+func (r *SyncReport) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	verb := ""
 	if r.DryRun {
@@ -190,10 +191,10 @@ func (r *GenResult) WriteSummary(w io.Writer) error {
 	}
 	switch {
 	case !r.Changed():
-		fmt.Fprintf(w, "Nothing to do: the %d config(s) and the talosconfig are up to date.\n", len(r.Nodes))
+		fmt.Fprintf(w, "Nothing to do: the %d config(s) and the talosconfig are up to date.\n", len(r.Configs.Nodes))
 	case r.DryRun:
 		fmt.Fprintln(w, "Dry run: nothing was written.")
 	}
-	_, err := fmt.Fprintf(w, "endpoint %s, installer %s\n", r.Endpoint, r.InstallerRef)
+	_, err := fmt.Fprintf(w, "endpoint %s, installer %s\n", r.Configs.Endpoint, r.Configs.InstallerRef)
 	return err
 }

@@ -41,23 +41,23 @@ func newBenchRepo(t testing.TB) *repo {
 	return r
 }
 
-func (r *repo) gen(t *testing.T, inv *inventory.Inventory, mods ...func(*talosgen.Options)) *talosgen.GenResult {
+func (r *repo) gen(t *testing.T, inv *inventory.Inventory, mods ...func(*talosgen.SyncOptions)) *talosgen.SyncReport {
 	t.Helper()
 	res, err := r.try(t, inv, mods...)
 	require.NoError(t, err)
 	return res
 }
 
-func (r *repo) try(t *testing.T, inv *inventory.Inventory, mods ...func(*talosgen.Options)) (*talosgen.GenResult, error) {
+func (r *repo) try(t *testing.T, inv *inventory.Inventory, mods ...func(*talosgen.SyncOptions)) (*talosgen.SyncReport, error) {
 	t.Helper()
-	o := talosgen.Options{Root: r.root, Secrets: []secrets.Option{secrets.WithIdentities(r.id)}}
+	o := talosgen.SyncOptions{Root: r.root, Secrets: []secrets.Option{secrets.WithIdentities(r.id)}}
 	for _, m := range mods {
 		m(&o)
 	}
-	return talosgen.GenConfig(t.Context(), inv, o)
+	return talosgen.SyncConfigs(t.Context(), inv, o)
 }
 
-func actions(res *talosgen.GenResult) map[string]string {
+func actions(res *talosgen.SyncReport) map[string]string {
 	out := map[string]string{}
 	for _, f := range res.Files {
 		out[filepath.Base(f.Path)] = f.Action
@@ -65,7 +65,7 @@ func actions(res *talosgen.GenResult) map[string]string {
 	return out
 }
 
-func summary(t *testing.T, res *talosgen.GenResult) string {
+func summary(t *testing.T, res *talosgen.SyncReport) string {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, res.WriteSummary(&b))
@@ -79,14 +79,14 @@ func requireMode(t *testing.T, path string, want os.FileMode) {
 	require.Equal(t, want, fi.Mode().Perm(), path)
 }
 
-func TestGenConfig(t *testing.T) {
+func TestSyncConfigs(t *testing.T) {
 	r := newRepo(t)
 	inv := loadInventory(t, threeNodesFile)
 	out := filepath.Join(r.root, talosgen.DefaultOutDir)
 	bundle := filepath.Join(r.root, talosgen.DefaultBundleFile)
 
 	// Dry run: the bundle is made in memory, nothing is written.
-	res := r.gen(t, inv, func(o *talosgen.Options) { o.DryRun = true })
+	res := r.gen(t, inv, func(o *talosgen.SyncOptions) { o.DryRun = true })
 	require.True(t, res.BundleCreated)
 	require.Contains(t, summary(t, res), "would create")
 	require.Contains(t, summary(t, res), "Dry run: nothing was written.")
@@ -136,7 +136,7 @@ func TestGenConfig(t *testing.T) {
 
 	// A changed fact: only the configs change, with a diff that never shows a secret.
 	inv.Network.NTPServers = []string{"ntp.home-infra.net"}
-	res = r.gen(t, inv, func(o *talosgen.Options) { o.DryRun = true })
+	res = r.gen(t, inv, func(o *talosgen.SyncOptions) { o.DryRun = true })
 	require.Equal(t, "update", actions(res)["talos-cp-01.yaml"])
 	require.Equal(t, "unchanged", actions(res)["talosconfig"])
 	text := summary(t, res)
@@ -155,7 +155,9 @@ func TestGenConfig(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(out, "talos-gpu-01.yaml"))
 
 	// A talosconfig whose certificate is about to expire is replaced.
-	res = r.gen(t, inv, func(o *talosgen.Options) { o.Now = func() time.Time { return time.Now().Add(340 * 24 * time.Hour) } })
+	res = r.gen(t, inv, func(o *talosgen.SyncOptions) {
+		o.Now = func() time.Time { return time.Now().Add(340 * 24 * time.Hour) }
+	})
 	require.Equal(t, "update", actions(res)["talosconfig"])
 	require.Contains(t, summary(t, res), "its client certificate expires")
 }
@@ -167,12 +169,12 @@ func mustRead(t *testing.T, path string) []byte {
 	return data
 }
 
-func TestGenConfigRefusesABundleNobodyHereCanRead(t *testing.T) {
+func TestSyncConfigsRefusesABundleNobodyHereCanRead(t *testing.T) {
 	r := newRepo(t)
 	stranger, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
 	for _, dry := range []bool{true, false} {
-		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.Options) {
+		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.SyncOptions) {
 			o.Secrets = []secrets.Option{secrets.WithIdentities(stranger)}
 			o.DryRun = dry
 		})
@@ -184,15 +186,15 @@ func TestGenConfigRefusesABundleNobodyHereCanRead(t *testing.T) {
 	}
 }
 
-// TestGenConfigRefusesPlaceholderRecipients: with the .sops.yaml the
+// TestSyncConfigsRefusesPlaceholderRecipients: with the .sops.yaml the
 // repository ships, the bundle would go to a key that does not exist.
-func TestGenConfigRefusesPlaceholderRecipients(t *testing.T) {
+func TestSyncConfigsRefusesPlaceholderRecipients(t *testing.T) {
 	r := newRepo(t)
 	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(r.root, ".sops.yaml"), conf, 0o644))
 	for _, dry := range []bool{true, false} {
-		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.Options) { o.DryRun = dry })
+		_, err = r.try(t, loadInventory(t, homelabFile), func(o *talosgen.SyncOptions) { o.DryRun = dry })
 		var ph *secrets.PlaceholderError
 		require.ErrorAs(t, err, &ph, "dry run %v", dry)
 		require.Equal(t, []string{"admin"}, ph.Anchors())
@@ -201,13 +203,13 @@ func TestGenConfigRefusesPlaceholderRecipients(t *testing.T) {
 	}
 }
 
-func TestGenConfigWithAnUnreadableBundle(t *testing.T) {
+func TestSyncConfigsWithAnUnreadableBundle(t *testing.T) {
 	r := newRepo(t)
 	inv := loadInventory(t, homelabFile)
 	r.gen(t, inv)
 	stranger, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
-	_, err = r.try(t, inv, func(o *talosgen.Options) { o.Secrets = []secrets.Option{secrets.WithIdentities(stranger)} })
+	_, err = r.try(t, inv, func(o *talosgen.SyncOptions) { o.Secrets = []secrets.Option{secrets.WithIdentities(stranger)} })
 	require.ErrorContains(t, err, "decrypt the Talos secrets bundle")
 	require.ErrorContains(t, err, "no age identity matches recipients")
 }

@@ -34,8 +34,8 @@ const linkSelector = `link.driver == "virtio_net"`
 // /var/mnt/longhorn.
 const LonghornVolume = "longhorn"
 
-// Input is what Generate builds the configs from.
-type Input struct {
+// Sources are what BuildConfigs builds the configs from.
+type Sources struct {
 	// Inventory is the homelab.
 	Inventory *inventory.Inventory
 	// Bundle is the cluster's secrets bundle.
@@ -60,8 +60,9 @@ type NodeConfig struct {
 	Config []byte
 }
 
-// Result is the output of Generate.
-type Result struct {
+// Configs are the cluster's machine configs, built in memory by
+// BuildConfigs.
+type Configs struct {
 	// Endpoint is the Kubernetes API endpoint, https://<VIP or control plane>:6443.
 	Endpoint string
 	// InstallerRef is the installer image in every config.
@@ -107,8 +108,8 @@ func VersionContract(inv *inventory.Inventory) (*coreconfig.VersionContract, err
 	return vc, nil
 }
 
-// newInput prepares machinery's generator for the inventory.
-func newInput(inv *inventory.Inventory, bundle *secrets.Bundle, installer string) (*generate.Input, error) {
+// generatorInput prepares machinery's generator for the inventory.
+func generatorInput(inv *inventory.Inventory, bundle *secrets.Bundle, installer string) (*generate.Input, error) {
 	vc, err := VersionContract(inv)
 	if err != nil {
 		return nil, err
@@ -137,25 +138,26 @@ func newInput(inv *inventory.Inventory, bundle *secrets.Bundle, installer string
 	return in, nil
 }
 
-// Generate builds, patches and strictly validates the config of every node.
-// Nothing is written.
-func Generate(in Input) (*Result, error) {
-	inv := in.Inventory
-	installer := in.InstallerRef
+// BuildConfigs builds, patches and strictly validates the config of every
+// node, in memory: nothing is read from or written to disk (SyncConfigs is
+// the on-disk operation).
+func BuildConfigs(src Sources) (*Configs, error) {
+	inv := src.Inventory
+	installer := src.InstallerRef
 	if installer == "" {
 		var err error
 		if installer, err = InstallerRef(inv); err != nil {
 			return nil, err
 		}
 	}
-	gen, err := newInput(inv, in.Bundle, installer)
+	gen, err := generatorInput(inv, src.Bundle, installer)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Endpoint: Endpoint(inv), InstallerRef: installer}
+	res := &Configs{Endpoint: Endpoint(inv), InstallerRef: installer}
 	var errs []error
 	for _, n := range inv.Talos.Nodes {
-		nc, err := nodeConfig(gen, inv, n, in.Patches)
+		nc, err := nodeConfig(gen, inv, n, src.Patches)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("talos node %s: %w", n.Name, err))
 			continue
@@ -269,7 +271,7 @@ func roundTrip(data, body []byte) error {
 // Talosconfig builds the client config for the cluster: its control planes
 // as endpoints, and a new admin certificate signed by the cluster's CA.
 func Talosconfig(inv *inventory.Inventory, bundle *secrets.Bundle) ([]byte, error) {
-	gen, err := newInput(inv, bundle, "")
+	gen, err := generatorInput(inv, bundle, "")
 	if err != nil {
 		return nil, err
 	}
