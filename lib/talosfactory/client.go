@@ -57,7 +57,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("image factory URL %q is not an http(s) URL (talos.factory_url in homelab.yaml)", baseURL)
 	}
-	c := &Client{base: u, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Client{base: u, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -124,7 +124,7 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func (c *Client) getJSON(ctx context.Context, path string, v interface{}) error {
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
 	if err != nil {
 		return err

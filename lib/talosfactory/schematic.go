@@ -45,9 +45,9 @@ type SystemExtensions struct {
 
 // Overlay is a board overlay.
 type Overlay struct {
-	Image   string                 `yaml:"image"`
-	Name    string                 `yaml:"name"`
-	Options map[string]interface{} `yaml:"options,omitempty"`
+	Image   string         `yaml:"image"`
+	Name    string         `yaml:"name"`
+	Options map[string]any `yaml:"options,omitempty"`
 }
 
 // SecureBoot holds secure boot options.

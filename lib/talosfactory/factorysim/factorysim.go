@@ -177,7 +177,7 @@ func (s *Server) versionsCopy() []string {
 	return slices.Clone(s.versions)
 }
 
-func (s *Server) json(w http.ResponseWriter, v interface{}) {
+func (s *Server) json(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
