@@ -134,6 +134,8 @@ func (t *talosImport) enableImport(storage proxmox.Storage) plan.Step {
 // checks a file already there instead of downloading it again.
 func (t *talosImport) download(ctx context.Context, storage proxmox.Storage) (plan.Step, error) {
 	px := t.inv.Proxmox
+	// A storage without import content holds no import volume to find:
+	// the file is missing, as far as a download is concerned.
 	exists := false
 	if storage.Holds("import") {
 		var err error
