@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/wdiazux/infra/lib/testsuite"
+	"github.com/wdiazux/infra/internal/testsuite"
 )
 
 // Test runs every check (what CI runs): installs and builds the tools the tests need, then gofmt, go vet, secrets:check and go test -race.

@@ -5,7 +5,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/wdiazux/infra/lib/toolchain"
+	"github.com/wdiazux/infra/internal/toolchain"
 )
 
 // InCI reports whether the tests run in CI (CI=true).

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
-	"github.com/wdiazux/infra/lib/toolchain"
+	"github.com/wdiazux/infra/internal/toolchain"
 )
 
 func TestRequireFindsAToolOnPath(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/wdiazux/infra/internal/rootfs"
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/ansible"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 // TestConvergeIntoDebian runs the baseline and template cleanup roles for

@@ -10,10 +10,10 @@ import (
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/testsuite"
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/secrets"
-	"github.com/wdiazux/infra/lib/testsuite"
-	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 // sopsCLI returns the real sops CLI, built at the version this module uses.

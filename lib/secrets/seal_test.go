@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/secrets"
-	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 // freshClone is a repository as a fresh clone has it: the repository's own

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/wdiazux/infra/internal/magerun"
+	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/secrets"
-	"github.com/wdiazux/infra/lib/toolchain"
 )
 
 // Tools returns the external commands the tests run for real. They are

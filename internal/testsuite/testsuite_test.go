@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/testsuite"
-	"github.com/wdiazux/infra/lib/toolchain"
+	"github.com/wdiazux/infra/internal/testsuite"
+	"github.com/wdiazux/infra/internal/toolchain"
 )
 
 func writeFile(t *testing.T, path, content string) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/wdiazux/infra/lib/toolchain"
+	"github.com/wdiazux/infra/internal/toolchain"
 )
 
 // fakeSystem is a PATH and an apt-get that installs packages into it.
