@@ -20,6 +20,7 @@ import (
 
 	"github.com/wdiazux/infra/internal/magerun"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
 )
 
@@ -37,12 +38,42 @@ func Tools() []toolchain.Tool {
 }
 
 // GoTools returns the commands the tests run that are built from the Go
-// module proxy into the tool cache. The sops CLI is built at the version
-// go.mod requires, for the interoperability tests of lib/secrets.
-func GoTools() []toolchain.GoTool {
-	return []toolchain.GoTool{
-		{Command: "sops", Package: "github.com/getsops/sops/v3/cmd/sops", Version: "v3.13.3"},
+// module proxy into the tool cache: the sops CLI, for the interoperability
+// tests of lib/secrets. Each is built at the version the inventory file
+// lists under tools: (the repository's homelab.yaml for the suite), the one
+// place every tool's version lives; TestToolVersionsAgree holds a tool
+// whose module go.mod also requires (sops, linked by lib/secrets) to the
+// version go.mod requires. An error wraps ErrToolVersion.
+func GoTools(file string) ([]toolchain.GoTool, error) {
+	inv, err := inventory.Load(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrToolVersion, err)
 	}
+	return goTools(file, inv.Tools)
+}
+
+// ErrToolVersion says the version of a tool built from a Go module could
+// not be read from the inventory.
+var ErrToolVersion = errors.New("cannot tell which version of the tool to build")
+
+// goModuleTools are the tools GoTools builds, without their versions.
+var goModuleTools = []toolchain.GoTool{
+	{Command: "sops", Module: "github.com/getsops/sops/v3", Package: "github.com/getsops/sops/v3/cmd/sops"},
+}
+
+// goTools is GoTools with the inventory's tools: given; file names it in
+// errors.
+func goTools(file string, versions map[string]string) ([]toolchain.GoTool, error) {
+	out := make([]toolchain.GoTool, 0, len(goModuleTools))
+	for _, t := range goModuleTools {
+		v, ok := versions[t.Command]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s: tools.%s is missing; add the version of %s that go.mod requires", ErrToolVersion, file, t.Command, t.Module)
+		}
+		t.Version = "v" + strings.TrimPrefix(v, "v")
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // FuzzTarget is one Go fuzz test.
@@ -117,9 +148,13 @@ func New(root string, opts ...Option) *Suite {
 	}
 	if s.ensure == nil {
 		s.ensure = func(ctx context.Context) error {
+			goTools, err := GoTools(filepath.Join(s.root, inventory.DefaultFile))
+			if err != nil {
+				return err // a defect of the inventory, not a missing tool: it fails outside CI too
+			}
 			return errors.Join(
 				toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log)),
-				toolchain.EnsureGo(ctx, GoTools(), toolchain.WithLogger(s.log)))
+				toolchain.EnsureGo(ctx, goTools, toolchain.WithLogger(s.log)))
 		}
 	}
 	return s

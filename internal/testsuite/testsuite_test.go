@@ -3,10 +3,12 @@ package testsuite_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testsuite"
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/inventory"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -61,7 +65,9 @@ func (r *recorder) run(_ context.Context, dir string, _ io.Writer, name string, 
 
 func TestRun(t *testing.T) {
 	missing := &toolchain.MissingError{Tools: []toolchain.Tool{{Command: "nix-instantiate", Debian: "nix-bin"}}, Reason: "no root"}
-	build := &toolchain.BuildError{Tool: testsuite.GoTools()[0], Err: errors.New("exit status 1")}
+	goTools, err := testsuite.GoTools(homelab)
+	require.NoError(t, err)
+	build := &toolchain.BuildError{Tool: goTools[0], Err: errors.New("exit status 1")}
 	tests := []struct {
 		name       string
 		ci         bool
@@ -145,4 +151,72 @@ func ExampleUnformatted() {
 	bad, _ := testsuite.Unformatted(root)
 	fmt.Println(bad)
 	// Output: [main.go]
+}
+
+// homelab is the repository's inventory, where tool versions live.
+var homelab = filepath.Join("..", "..", inventory.DefaultFile)
+
+func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
+	sops := toolchain.GoTool{Command: "sops", Module: "github.com/getsops/sops/v3", Package: "github.com/getsops/sops/v3/cmd/sops"}
+	tests := []struct {
+		name    string
+		tools   map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "a version without v", tools: map[string]string{"terraform": "1.11.4", "sops": "9.9.9"}, want: "v9.9.9"},
+		{name: "a version with v", tools: map[string]string{"sops": "v3.14.0"}, want: "v3.14.0"},
+		{name: "not listed", tools: map[string]string{"terraform": "1.11.4"},
+			wantErr: "homelab.yaml: tools.sops is missing; add the version of github.com/getsops/sops/v3 that go.mod requires"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tools, err := testsuite.GoToolsFrom("homelab.yaml", tt.tools)
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, testsuite.ErrToolVersion)
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			sops.Version = tt.want
+			require.Equal(t, []toolchain.GoTool{sops}, tools)
+		})
+	}
+
+	_, err := testsuite.GoTools(filepath.Join(t.TempDir(), "homelab.yaml"))
+	require.ErrorIs(t, err, testsuite.ErrToolVersion, "an inventory that does not load names no version")
+}
+
+// TestToolVersionsAgree: a tool built from a module go.mod also requires
+// (the sops CLI, whose library lib/secrets links) is built at the version
+// go.mod requires, so the CLI the interoperability tests run is the code
+// lib/secrets runs. Bumping one of homelab.yaml's tools: and go.mod without
+// the other fails here.
+func TestToolVersionsAgree(t *testing.T) {
+	goCmd := testtool.Require(t, "go")
+	tools, err := testsuite.GoTools(homelab)
+	require.NoError(t, err)
+	require.NotEmpty(t, tools)
+	for _, tool := range tools {
+		out, err := exec.Command(goCmd, "list", "-m", "-json", tool.Module).Output()
+		require.NoError(t, err, "go list -m %s", tool.Module)
+		var mod struct {
+			Version string
+			Replace *struct{ Path, Version string }
+		}
+		require.NoError(t, json.Unmarshal(out, &mod))
+		require.Nil(t, mod.Replace, "go.mod replaces %s: go install %s@%s would build other code", tool.Module, tool.Package, tool.Version)
+		require.Equal(t, mod.Version, tool.Version, "homelab.yaml tools.%s must be the version of %s that go.mod requires", tool.Command, tool.Module)
+	}
+}
+
+func TestTheSuiteRefusesAnInventoryWithoutToolVersions(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "a.go"), "package a\n")
+	rec := &recorder{}
+	err := testsuite.New(root, testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard)).Run(context.Background())
+	var stepErr *testsuite.StepError
+	require.ErrorAs(t, err, &stepErr)
+	require.Equal(t, "tools", stepErr.Failed[0].Step, "outside CI too: it is no missing tool")
+	require.ErrorIs(t, err, testsuite.ErrToolVersion)
 }

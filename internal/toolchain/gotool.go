@@ -21,6 +21,9 @@ const EnvCache = "INFRA_TOOLS_CACHE"
 type GoTool struct {
 	// Command is the executable's name, e.g. "sops".
 	Command string
+	// Module is the module that holds Package, e.g.
+	// "github.com/getsops/sops/v3"; Version is its version.
+	Module string
 	// Package is the main package, e.g. "github.com/getsops/sops/v3/cmd/sops".
 	Package string
 	// Version is the module version, e.g. "v3.13.3".

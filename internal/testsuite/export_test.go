@@ -1,0 +1,4 @@
+package testsuite
+
+// GoToolsFrom is GoTools with the inventory's tools: given, for the tests.
+var GoToolsFrom = goTools
