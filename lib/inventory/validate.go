@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"net/netip"
 	"net/url"
@@ -501,17 +502,32 @@ func (c *checker) tools() {
 	}
 }
 
+// repeats yields each item whose key an earlier item already has, with
+// that first item; items whose key is not ok are left out. It is the one
+// "seen" loop of the uniqueness checks.
+func repeats[T any, K comparable](items []T, key func(T) (K, bool)) iter.Seq2[T, T] {
+	return func(yield func(T, T) bool) {
+		seen := make(map[K]T, len(items))
+		for _, it := range items {
+			k, ok := key(it)
+			if !ok {
+				continue
+			}
+			if first, dup := seen[k]; dup {
+				if !yield(it, first) {
+					return
+				}
+				continue
+			}
+			seen[k] = it
+		}
+	}
+}
+
 func (c *checker) uniqueAddresses() {
-	seen := map[netip.Addr]Address{}
-	for _, a := range c.inv.Addresses() {
-		if !a.IP.IsValid() {
-			continue
-		}
-		if prev, ok := seen[a.IP]; ok {
-			c.report(a.Path, "%s is already assigned to %s (%s, line %d)", a.IP, prev.Name, prev.Path, c.pos.line(prev.Path))
-			continue
-		}
-		seen[a.IP] = a
+	byIP := func(a Address) (netip.Addr, bool) { return a.IP, a.IP.IsValid() }
+	for a, prev := range repeats(c.inv.Addresses(), byIP) {
+		c.report(a.Path, "%s is already assigned to %s (%s, line %d)", a.IP, prev.Name, prev.Path, c.pos.line(prev.Path))
 	}
 }
 
@@ -530,22 +546,14 @@ func (c *checker) uniqueNames() {
 	for i, v := range c.inv.VMs {
 		all = append(all, named{v.Name, fmt.Sprintf("vms[%d].name", i)})
 	}
-	seen := map[string]string{}
-	for _, n := range all {
-		key := strings.ToLower(n.name)
-		if key == "" {
-			continue
-		}
-		if prev, ok := seen[key]; ok {
-			c.report(n.path, "host name %q is already used by %s (line %d)", n.name, prev, c.pos.line(prev))
-			continue
-		}
-		seen[key] = n.path
+	byName := func(n named) (string, bool) { return strings.ToLower(n.name), n.name != "" }
+	for n, prev := range repeats(all, byName) {
+		c.report(n.path, "host name %q is already used by %s (line %d)", n.name, prev.path, c.pos.line(prev.path))
 	}
 }
 
 func (c *checker) uniqueVMIDs() {
-	seen := map[int]VMID{}
+	var ids []VMID
 	for _, v := range c.inv.VMIDs() {
 		if c.skip[v.Path] {
 			continue
@@ -554,11 +562,11 @@ func (c *checker) uniqueVMIDs() {
 			c.report(v.Path, "%d is not a valid VM ID: Proxmox VM IDs run from %d to %d (IDs below %d are reserved)", v.ID, minVMID, maxVMID, minVMID)
 			continue
 		}
-		if prev, ok := seen[v.ID]; ok {
-			c.report(v.Path, "VM ID %d is already used by %s (%s, line %d)", v.ID, prev.Name, prev.Path, c.pos.line(prev.Path))
-			continue
-		}
-		seen[v.ID] = v
+		ids = append(ids, v)
+	}
+	byID := func(v VMID) (int, bool) { return v.ID, true }
+	for v, prev := range repeats(ids, byID) {
+		c.report(v.Path, "VM ID %d is already used by %s (%s, line %d)", v.ID, prev.Name, prev.Path, c.pos.line(prev.Path))
 	}
 }
 
