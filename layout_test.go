@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"io/fs"
 	"os"
@@ -265,4 +268,88 @@ func TestGitignoreBuildOutputs(t *testing.T) {
 		"lib/secrets/testdata/damaged/README.md", "lib/inventory/testdata/fuzz/FuzzParse/0a1b2c3d"} {
 		require.False(t, ignored(path), "%s must not be gitignored", path)
 	}
+}
+
+// idiomRoots are the directories and files TestLayoutIdioms holds to the
+// idioms (testdata aside).
+var idiomRoots = []string{"internal", "lib/inventory", "lib/diskimage", "lib/secrets/check.go", "lib/secrets/patterns.go",
+	"lib/secrets/allowlist.go", "magefiles/common.go", "magefiles/config.go", "magefiles/test.go", "layout_test.go"}
+
+// idiomProblems lists, in the Go files under roots, the empty interface
+// spelt interface{} instead of any, and loggers that discard built by hand
+// around io.Discard instead of slog.DiscardHandler.
+func idiomProblems(t *testing.T, roots ...string) []string {
+	t.Helper()
+	var problems []string
+	fset := token.NewFileSet()
+	for _, root := range roots {
+		require.NoError(t, filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.InterfaceType:
+					if len(n.Methods.List) == 0 {
+						problems = append(problems, fmt.Sprintf("%s: interface{}: write any", fset.Position(n.Pos())))
+					}
+				case *ast.CallExpr:
+					if isSelector(n.Fun, "slog", "NewTextHandler") || isSelector(n.Fun, "slog", "NewJSONHandler") {
+						if len(n.Args) > 0 && isSelector(n.Args[0], "io", "Discard") {
+							problems = append(problems, fmt.Sprintf("%s: a handler that writes to io.Discard: use slog.DiscardHandler", fset.Position(n.Pos())))
+						}
+					}
+				}
+				return true
+			})
+			return nil
+		}))
+	}
+	return problems
+}
+
+// isSelector reports whether e is pkg.name.
+func isSelector(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && id.Name == pkg
+}
+
+func TestLayoutIdioms(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.go")
+	require.NoError(t, os.WriteFile(bad, []byte(`package bad
+
+import ("io"; "log/slog")
+
+var (
+	anything interface{}
+	named    interface{ M() }
+	quiet    = slog.New(slog.NewTextHandler(io.Discard, nil))
+	json     = slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{})
+	loud     = slog.New(slog.NewTextHandler(io.MultiWriter(), nil))
+	good     = slog.New(slog.DiscardHandler)
+	s        = "interface{} in a string"
+)
+`), 0o644))
+	require.Equal(t, []string{
+		bad + ":6:11: interface{}: write any",
+		bad + ":8:22: a handler that writes to io.Discard: use slog.DiscardHandler",
+		bad + ":9:13: a handler that writes to io.Discard: use slog.DiscardHandler",
+	}, idiomProblems(t, dir))
+
+	require.Empty(t, idiomProblems(t, idiomRoots...))
 }

@@ -140,7 +140,7 @@ func New(root string, opts ...Option) *Suite {
 	s := &Suite{
 		root: root,
 		out:  os.Stdout,
-		log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:  slog.New(slog.DiscardHandler),
 		run:  execRunner,
 	}
 	for _, opt := range opts {

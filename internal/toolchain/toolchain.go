@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -54,7 +53,7 @@ type options struct {
 
 func newOptions(opts []Option) options {
 	o := options{
-		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:       slog.New(slog.DiscardHandler),
 		run:       execRunner,
 		lookPath:  exec.LookPath,
 		root:      os.Geteuid() == 0,
