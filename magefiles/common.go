@@ -36,6 +36,17 @@ func inventoryFile(file *string) string {
 	return inventory.FileFromEnv()
 }
 
+// loadInventory loads the inventory a target works on: the -file option
+// when given, else $INFRA_INVENTORY, else homelab.yaml. It returns the
+// file's path even when loading fails, for the target's messages and for
+// files kept next to the inventory. Every target that reads the inventory
+// starts with it.
+func loadInventory(file *string) (path string, inv *inventory.Inventory, err error) {
+	path = inventoryFile(file)
+	inv, err = inventory.Load(path)
+	return path, inv, err
+}
+
 // flagOrEnv is true when the flag is set, or when the flag is absent and the
 // environment variable is "1" or "true".
 func flagOrEnv(flag *bool, env string) bool {

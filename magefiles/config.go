@@ -20,8 +20,7 @@ func (Config) Check(
 	// inventory file to check (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
-	path := inventoryFile(file)
-	inv, err := inventory.Load(path)
+	path, inv, err := loadInventory(file)
 	var invErr *inventory.Error
 	if errors.As(err, &invErr) {
 		return fmt.Errorf("%s has %d problem(s):\n%w", path, invErr.Total(), err)
@@ -47,7 +46,7 @@ func (Config) Show(
 	// print JSON with the YAML's keys instead of tables (also JSON=1)
 	json *bool,
 ) error {
-	inv, err := inventory.Load(inventoryFile(file))
+	_, inv, err := loadInventory(file)
 	if err != nil {
 		return err
 	}
