@@ -13,7 +13,11 @@ import (
 
 // Test runs every check (what CI runs): installs and builds the tools the tests need, then gofmt, go vet, secrets:check and go test -race.
 func Test(ctx context.Context) error {
-	return suite().Run(ctx)
+	s, err := suite()
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
 }
 
 // Fuzz runs each fuzz test for -fuzztime (default 60s; go run mage.go fuzz -fuzztime=5m for longer).
@@ -25,13 +29,18 @@ func Fuzz(ctx context.Context,
 	if fuzztime != nil {
 		d = *fuzztime
 	}
-	return suite().Fuzz(ctx, d)
+	s, err := suite()
+	if err != nil {
+		return err
+	}
+	return s.Fuzz(ctx, d)
 }
 
-func suite() *testsuite.Suite {
+// suite is the suite of the repository the target runs in.
+func suite() (*testsuite.Suite, error) {
 	root, err := os.Getwd()
 	if err != nil {
-		panic(fmt.Sprintf("working directory: %v", err))
+		return nil, fmt.Errorf("find the repository root (the working directory): %w", err)
 	}
-	return testsuite.New(root, testsuite.WithLogger(logger()), testsuite.WithCI(os.Getenv("CI") == "true"))
+	return testsuite.New(root, testsuite.WithLogger(logger()), testsuite.WithCI(os.Getenv("CI") == "true")), nil
 }
