@@ -247,11 +247,12 @@ func TestLayoutTrackedFileProblems(t *testing.T) {
 	}, got)
 }
 
-// TestGitignoreBuildOutputs: what go test -c and the profilers write is
-// ignored, so it cannot be committed by mistake again.
-func TestGitignoreBuildOutputs(t *testing.T) {
+// gitIgnored returns a function that reports whether .gitignore ignores a
+// path, as git check-ignore judges it.
+func gitIgnored(t *testing.T) func(path string) bool {
+	t.Helper()
 	git := testtool.Require(t, "git")
-	ignored := func(path string) bool {
+	return func(path string) bool {
 		err := exec.Command(git, "check-ignore", "--no-index", "-q", path).Run()
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() == 1 {
@@ -260,6 +261,12 @@ func TestGitignoreBuildOutputs(t *testing.T) {
 		require.NoError(t, err, "git check-ignore %s", path)
 		return true
 	}
+}
+
+// TestGitignoreBuildOutputs: what go test -c and the profilers write is
+// ignored, so it cannot be committed by mistake again.
+func TestGitignoreBuildOutputs(t *testing.T) {
+	ignored := gitIgnored(t)
 	for _, path := range []string{"lib/secrets/secrets.test", "internal/testsuite/testsuite.test", "infra.test",
 		"cpu.prof", "lib/inventory/mem.pprof", "tool.exe", "coverage.out"} {
 		require.True(t, ignored(path), "%s must be gitignored", path)

@@ -185,16 +185,7 @@ func TestSopsCreationRules(t *testing.T) {
 }
 
 func TestGitignore(t *testing.T) {
-	git := testtool.Require(t, "git")
-	ignored := func(path string) bool {
-		err := exec.Command(git, "check-ignore", "--no-index", "-q", path).Run()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 1 {
-			return false
-		}
-		require.NoError(t, err, "git check-ignore %s", path)
-		return true
-	}
+	ignored := gitIgnored(t)
 	for _, path := range []string{
 		"terraform/talos/terraform.tfstate", "terraform/talos/terraform.tfstate.backup", "terraform/talos/.terraform/providers",
 		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
