@@ -7,12 +7,11 @@ import (
 	"os"
 
 	"github.com/wdiazux/infra/internal/demo"
-	"github.com/wdiazux/infra/lib/inventory"
 )
 
 // Demo runs talos:import end to end against a simulated Proxmox VE 9 and a stand-in Image Factory, twice, with only Go.
 func Demo(ctx context.Context) error {
-	inv, err := inventory.Load(inventoryFile(nil))
+	_, inv, err := loadInventory(nil)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -30,8 +31,7 @@ func (Talos) Import(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
-	path := inventoryFile(file)
-	inv, err := inventory.Load(path)
+	path, inv, err := loadInventory(file)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,13 @@ func (Talos) Import(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	return report.WriteSummary(os.Stdout)
+	if err := report.WriteSummary(os.Stdout); err != nil {
+		return err
+	}
+	if report.Checksum == "" {
+		fmt.Println("\nThe image's sha256 is not pinned yet: go run mage.go talos:import -verify pins it in images.lock.")
+	}
+	return nil
 }
 
 // talosImportClients are the clients talos:import talks to: the Proxmox VE

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
 	"github.com/wdiazux/infra/lib/talosgen"
 )
@@ -19,8 +18,7 @@ func (Talos) Genconfig(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
-	path := inventoryFile(file)
-	inv, err := inventory.Load(path)
+	path, inv, err := loadInventory(file)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func (l *LockFile) write() error {
 	keys := slices.Sorted(maps.Keys(l.lines))
 	var b strings.Builder
 	b.WriteString("# images.lock: SHA-256 of images the Image Factory serves, pinned on first use\n")
-	b.WriteString("# (go run mage.go talos:import -verify). Commit it; imports pass the sum to PVE.\n")
+	b.WriteString("# by an import that verifies the image. Commit it; imports pass the sum to PVE.\n")
 	b.WriteString("# <kind> <version> <source> <file> sha256:<hex>\n")
 	for _, k := range keys {
 		b.WriteString(k + " " + l.lines[k] + "\n")

@@ -35,7 +35,7 @@ func (r *TalosImportReport) WriteSummary(w io.Writer) error {
 	fmt.Fprintf(tw, "image\t%s\n", r.Volume)
 	sum := r.Checksum
 	if sum == "" {
-		sum = "not pinned (run talos:import -verify to pin it)"
+		sum = "not pinned"
 	}
 	fmt.Fprintf(tw, "sha256\t%s\n", sum)
 	fmt.Fprintf(tw, "installer\t%s\n", r.InstallerRef)

@@ -192,7 +192,7 @@ func description(version, schematic string, exts []string, source, sum string) s
 	if sum == "" {
 		sum = "not pinned"
 	}
-	return fmt.Sprintf("Talos Linux %s template, built by infra (go run mage.go talos:import). The lines below are read back: do not edit them.\n"+
+	return fmt.Sprintf("Talos Linux %s template, built by infra (github.com/wdiazux/infra/lib/images). The lines below are read back: do not edit them.\n"+
 		"%s: talos\nversion: %s\nschematic: %s\nextensions: %s\nsource: %s\nsha256: %s\n",
 		version, markerImage, version, schematic, strings.Join(exts, ", "), source, sum)
 }

@@ -55,7 +55,7 @@ func UnmarshalBundle(data []byte) (*tsecrets.Bundle, error) {
 // options (the age identities to use).
 func LoadBundle(path string, opts ...secrets.Option) (*tsecrets.Bundle, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s does not exist (talos:genconfig creates it)", ErrNoBundle, path)
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNoBundle, path)
 	}
 	plain, err := secrets.DecryptFile(path, opts...)
 	if err != nil {
