@@ -43,7 +43,7 @@ func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.log = l } }
 // New returns a runner for the Ansible directory dir (the one holding
 // ansible.cfg).
 func New(dir string, opts ...Option) *Runner {
-	r := &Runner{dir: dir, out: os.Stdout, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	r := &Runner{dir: dir, out: os.Stdout, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(r)
 	}

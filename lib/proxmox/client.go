@@ -58,7 +58,7 @@ func WithUserAgent(ua string) Option { return func(o *clientOptions) { o.ua = ua
 // New returns a client for cfg. Skipping TLS verification is logged as a
 // warning.
 func New(cfg Config, opts ...Option) (*Client, error) {
-	o := clientOptions{log: slog.New(slog.NewTextHandler(io.Discard, nil)), retry: DefaultRetryPolicy(), poll: 500 * time.Millisecond, ua: "infra/lib-proxmox"}
+	o := clientOptions{log: slog.New(slog.DiscardHandler), retry: DefaultRetryPolicy(), poll: 500 * time.Millisecond, ua: "infra/lib-proxmox"}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -101,21 +101,21 @@ func NewFromEnv(opts ...Option) (*Client, error) {
 // debug output, which prints request bodies.
 type quietLogger struct{ log *slog.Logger }
 
-func (q quietLogger) Debugf(string, ...interface{}) {}
-func (q quietLogger) Infof(string, ...interface{})  {}
-func (q quietLogger) Warnf(f string, v ...interface{}) {
+func (q quietLogger) Debugf(string, ...any) {}
+func (q quietLogger) Infof(string, ...any)  {}
+func (q quietLogger) Warnf(f string, v ...any) {
 	q.log.Warn("go-proxmox: " + fmt.Sprintf(f, v...))
 }
-func (q quietLogger) Errorf(f string, v ...interface{}) {
+func (q quietLogger) Errorf(f string, v ...any) {
 	q.log.Error("go-proxmox: " + fmt.Sprintf(f, v...))
 }
 
 // Params are the parameters of an API call. Values are sent as JSON, so use
 // int for integers, bool for booleans and string for everything else.
-type Params map[string]interface{}
+type Params map[string]any
 
 // get calls GET path?query and decodes "data" into out.
-func (c *Client) get(ctx context.Context, path string, query url.Values, out interface{}) error {
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
 	if len(query) > 0 {
 		path += "?" + query.Encode()
 	}
@@ -124,7 +124,7 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out int
 
 // req sends one API call through go-proxmox and unwraps the errors the
 // transport produced.
-func (c *Client) req(ctx context.Context, method, path string, params Params, out interface{}) error {
+func (c *Client) req(ctx context.Context, method, path string, params Params, out any) error {
 	var data []byte
 	if params != nil {
 		var err error
@@ -288,7 +288,7 @@ func (c *Client) PCIMappings(ctx context.Context) ([]PCIMapping, error) {
 	return out, err
 }
 
-func decodeJSON(r io.Reader, v interface{}) error {
+func decodeJSON(r io.Reader, v any) error {
 	if err := json.NewDecoder(r).Decode(v); err != nil {
 		return fmt.Errorf("decode answer: %w", err)
 	}

@@ -3,7 +3,6 @@ package secrets
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -67,7 +66,7 @@ func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 func newOptions(opts []Option) options {
-	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := options{log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}

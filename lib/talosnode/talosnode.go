@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -96,7 +95,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *Cluster) { c.log = l } }
 // New returns the cluster of the inventory, whose generated configs and
 // talosconfig are in dir (lib/talosgen's output directory).
 func New(inv *inventory.Inventory, dir string, opts ...Option) *Cluster {
-	c := &Cluster{inv: inv, dir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	c := &Cluster{inv: inv, dir: dir, log: slog.New(slog.DiscardHandler),
 		endpoint: func(n inventory.TalosNode) string { return net.JoinHostPort(n.IP.String(), fmt.Sprint(APIPort)) }}
 	for _, o := range opts {
 		o(c)
