@@ -228,7 +228,7 @@ func (t *talosImport) inspect(ctx context.Context) (action plan.Action, holder s
 		return plan.Create, "", err
 	}
 	holder = fmt.Sprintf("VM %d %q", vm.VMID, vm.Name)
-	if !vm.HasTag(proxmox.ManagedTag) {
+	if !vm.HasTag(inventory.ManagedTag) {
 		if !t.opts.Replace {
 			return 0, holder, fmt.Errorf("%w: talos.template_id %d is held by %s (tags %s), which this project did not create: free the ID, choose another talos.template_id in homelab.yaml, or run with -replace to delete it",
 				ErrVMIDTaken, tc.TemplateID, holder, strings.Join(vm.Tags, ";"))
@@ -286,7 +286,7 @@ func (t *talosImport) cleanup(ctx context.Context, cause error) error {
 	if err != nil {
 		return fmt.Errorf("%w; and checking for a half-made VM %d failed too (%v): the next run will find and rebuild it", cause, vmid, err)
 	}
-	if !exists || !vm.HasTag(proxmox.ManagedTag) {
+	if !exists || !vm.HasTag(inventory.ManagedTag) {
 		t.emit(StepCleanup, "nothing was left behind", true)
 		return cause
 	}

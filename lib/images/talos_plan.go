@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/proxmox"
 )
@@ -242,7 +243,7 @@ func (t *talosImport) params() proxmox.Params {
 		"boot":        "order=scsi0",
 		"net0":        proxmox.NIC{Bridge: inv.Proxmox.Bridge}.String(),
 		"agent":       "enabled=1",
-		"tags":        strings.Join([]string{"talos", "kubernetes", tc.Version, proxmox.ManagedTag}, ";"),
+		"tags":        strings.Join([]string{"talos", "kubernetes", tc.Version, inventory.ManagedTag}, ";"),
 		"description": description(tc.Version, t.rep.SchematicID, t.rep.Extensions, t.rep.ImageURL, t.rep.Checksum),
 	}
 }

@@ -35,7 +35,7 @@ func Example() {
 	_, err = client.CreateVM(ctx, "pve", vmid, proxmox.Params{
 		"name":  "example",
 		"scsi0": proxmox.Disk{Storage: "local-zfs", SizeGiB: 8, Discard: true}.String(),
-		"tags":  proxmox.ManagedTag,
+		"tags":  "example",
 	}, nil)
 	if err != nil {
 		fmt.Println(err)

@@ -14,12 +14,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/netx"
 )
-
-// ManagedTag marks VMs this project created: a planned VM ID held by a VM
-// with this tag is "ours" and may be reused or repaired.
-const ManagedTag = "infra-managed"
 
 // Status is the outcome of one preflight check.
 type Status int
@@ -498,7 +495,7 @@ func (c *Client) vmidChecks(ctx context.Context, plan PreflightPlan) []Check {
 		switch {
 		case !taken:
 			free = append(free, fmt.Sprint(p.ID))
-		case v.HasTag(ManagedTag):
+		case v.HasTag(inventory.ManagedTag):
 			out = append(out, Check{Name: fmt.Sprintf("VM ID %d", p.ID), Status: Pass, Detail: fmt.Sprintf("already ours: %s (%s)", v.Name, p.Name)})
 		default:
 			out = append(out, Check{Name: fmt.Sprintf("VM ID %d", p.ID), Status: Fail,

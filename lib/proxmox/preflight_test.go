@@ -95,7 +95,7 @@ func TestPreflight(t *testing.T) {
 
 	t.Run("a planned VM ID taken by a VM that is not ours", func(t *testing.T) {
 		setup := pvesim.SetupFor(inv, true)
-		setup.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "someones-vm"}, {VMID: 9102, Name: "ubuntu-2404-template", Tags: proxmox.ManagedTag}}
+		setup.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "someones-vm"}, {VMID: 9102, Name: "ubuntu-2404-template", Tags: inventory.ManagedTag}}
 		e := newEnv(t, pvesim.WithSetup(setup))
 		r := e.client.Preflight(ctx, plan)
 		require.False(t, r.OK())

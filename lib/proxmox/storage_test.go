@@ -173,7 +173,7 @@ func TestVMLifecycle(t *testing.T) {
 		"efidisk0": proxmox.EFIDisk{Storage: "local-zfs"}.String(),
 		"net0":     proxmox.NIC{Bridge: "vmbr0"}.String(),
 		"agent":    "enabled=1",
-		"tags":     "talos;" + proxmox.ManagedTag,
+		"tags":     "talos;infra-managed",
 	}, nil)
 	require.NoError(t, err)
 
@@ -199,7 +199,7 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, vm.Template)
-	require.True(t, vm.HasTag(proxmox.ManagedTag))
+	require.True(t, vm.HasTag("infra-managed"))
 	require.Equal(t, int64(20<<30), vm.MaxDisk)
 
 	byTag, err := e.client.FindVMsByTag(ctx, "talos")
