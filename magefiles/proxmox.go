@@ -12,6 +12,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/preflight"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
@@ -28,10 +29,11 @@ func (Proxmox) Preflight(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	report, err := proxmox.PreflightInventory(ctx, inv, proxmox.WithLogger(logger()), proxmox.WithCheckProgress(printCheckProgress()))
+	client, err := proxmox.NewFromEnv(proxmox.WithLogger(logger()))
 	if err != nil {
 		return err
 	}
+	report := preflight.Run(ctx, client, preflight.PlanFor(inv), preflight.WithProgress(printCheckProgress()))
 	if err := report.WriteTable(os.Stdout); err != nil {
 		return err
 	}
@@ -43,9 +45,9 @@ func (Proxmox) Preflight(ctx context.Context,
 }
 
 // printCheckProgress prints each preflight step as it starts, so a slow host is never a silent wait; -v adds how each ended.
-func printCheckProgress() func(proxmox.CheckEvent) {
+func printCheckProgress() func(preflight.Event) {
 	var start time.Time
-	return func(ev proxmox.CheckEvent) {
+	return func(ev preflight.Event) {
 		if !ev.Done {
 			start = time.Now()
 			fmt.Printf("checking %s on %s …\n", ev.Step, ev.Host)
@@ -54,7 +56,7 @@ func printCheckProgress() func(proxmox.CheckEvent) {
 		if mg.Verbose() {
 			failed := 0
 			for _, c := range ev.Checks {
-				if c.Status == proxmox.Fail {
+				if c.Status == preflight.Fail {
 					failed++
 				}
 			}

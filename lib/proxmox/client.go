@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,12 +21,11 @@ import (
 
 // Client talks to one Proxmox VE API.
 type Client struct {
-	api   *goproxmox.Client
-	http  *http.Client
-	cfg   Config
-	log   *slog.Logger
-	poll  time.Duration
-	check func(CheckEvent)
+	api  *goproxmox.Client
+	http *http.Client
+	cfg  Config
+	log  *slog.Logger
+	poll time.Duration
 }
 
 type clientOptions struct {
@@ -33,7 +33,6 @@ type clientOptions struct {
 	retry RetryPolicy
 	poll  time.Duration
 	ua    string
-	check func(CheckEvent)
 }
 
 // Option configures a Client.
@@ -47,10 +46,6 @@ func WithRetry(p RetryPolicy) Option { return func(o *clientOptions) { o.retry =
 
 // WithPollInterval sets how often task waits poll (default 500 ms).
 func WithPollInterval(d time.Duration) Option { return func(o *clientOptions) { o.poll = d } }
-
-// WithCheckProgress receives an event as each preflight step starts and
-// ends, so a caller can show what is being checked while it waits.
-func WithCheckProgress(f func(CheckEvent)) Option { return func(o *clientOptions) { o.check = f } }
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(o *clientOptions) { o.ua = ua } }
@@ -85,8 +80,22 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		goproxmox.WithUserAgent(o.ua),
 		goproxmox.WithLogger(quietLogger{o.log}),
 	)
-	return &Client{api: api, http: hc, cfg: cfg, log: o.log, poll: o.poll, check: o.check}, nil
+	return &Client{api: api, http: hc, cfg: cfg, log: o.log, poll: o.poll}, nil
 }
+
+// URL is the API base the client talks to, https://host:8006/api2/json.
+func (c *Client) URL() string { return c.cfg.URL }
+
+// Addr is the API's host:port, as the URL names it (443 when it names no
+// port).
+func (c *Client) Addr() string {
+	host, port := c.cfg.hostPort()
+	return net.JoinHostPort(host, port)
+}
+
+// TokenID is the API token the client authenticates with,
+// user@realm!tokenname (never its secret).
+func (c *Client) TokenID() string { return c.cfg.TokenID }
 
 // NewFromEnv returns a client configured by ConfigFromEnv.
 func NewFromEnv(opts ...Option) (*Client, error) {
@@ -236,24 +245,6 @@ func parseIntish(raw json.RawMessage) (int, error) {
 		return 0, fmt.Errorf("unexpected VM ID %s", raw)
 	}
 	return n, nil
-}
-
-// Permissions returns the token's privileges per ACL path: path → privilege
-// → whether it propagates.
-func (c *Client) Permissions(ctx context.Context) (map[string]map[string]bool, error) {
-	var raw map[string]map[string]int
-	if err := c.get(ctx, "/access/permissions", nil, &raw); err != nil {
-		return nil, err
-	}
-	out := make(map[string]map[string]bool, len(raw))
-	for path, privs := range raw {
-		m := make(map[string]bool, len(privs))
-		for p, prop := range privs {
-			m[p] = prop == 1
-		}
-		out[path] = m
-	}
-	return out, nil
 }
 
 // Bridges lists a node's Linux bridges.

@@ -98,17 +98,3 @@ func TestLinePercent(t *testing.T) {
 		require.Equal(t, want, linePercent(line), line)
 	}
 }
-
-func TestEffectivePrivileges(t *testing.T) {
-	perms := map[string]map[string]bool{
-		"/":         {"Sys.Audit": true, "VM.Audit": true},
-		"/vms/100":  {"VM.Allocate": false},
-		"/storage":  {"Datastore.Audit": true},
-		"/sdn/none": {"SDN.Use": false},
-	}
-	require.Equal(t, map[string]bool{"Sys.Audit": true, "VM.Audit": true}, effective(perms, "/nodes/pve"))
-	require.Equal(t, map[string]bool{"VM.Allocate": true}, effective(perms, "/vms/100"), "the exact path replaces what is inherited")
-	require.Equal(t, map[string]bool{"Datastore.Audit": true}, effective(perms, "/storage/local"))
-	require.Equal(t, map[string]bool{"Sys.Audit": true, "VM.Audit": true}, effective(perms, "/vms/101"))
-	require.Equal(t, map[string]bool{"Sys.Audit": true, "VM.Audit": true}, effective(perms, "/sdn/none/x"), "a path granting nothing below it is skipped")
-}

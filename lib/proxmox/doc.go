@@ -21,6 +21,11 @@
 //   - API tokens never reach a log line or an error.
 //
 // Operations are written as "ensure" steps that are safe to re-run: they
-// look at what exists first and change only what differs. Preflight checks
-// that a host, a token and an inventory fit together before anything runs.
+// look at what exists first and change only what differs.
+//
+// The client knows no inventory and no project convention: what a plan
+// needs from a host is lib/preflight's, which asks the client for the
+// facts (Permissions and their Missing privileges on a path, storages,
+// bridges, VMs and their tags) and for what to do about a failed
+// connection (Client.ConnectionFix).
 package proxmox

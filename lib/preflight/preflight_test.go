@@ -1,4 +1,4 @@
-package proxmox_test
+package preflight_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/netx"
 	"github.com/wdiazux/infra/lib/netx/netxtest"
+	"github.com/wdiazux/infra/lib/preflight"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
@@ -25,7 +26,7 @@ func homelab(t *testing.T) *inventory.Inventory {
 }
 
 // find returns the check whose name starts with prefix.
-func find(t *testing.T, r proxmox.PreflightReport, prefix string) proxmox.Check {
+func find(t *testing.T, r preflight.Report, prefix string) preflight.Check {
 	t.Helper()
 	for _, c := range r.Checks {
 		if strings.HasPrefix(c.Name, prefix) {
@@ -33,20 +34,20 @@ func find(t *testing.T, r proxmox.PreflightReport, prefix string) proxmox.Check 
 		}
 	}
 	t.Fatalf("no check %q in %+v", prefix, r.Checks)
-	return proxmox.Check{}
+	return preflight.Check{}
 }
 
 func TestPreflight(t *testing.T) {
 	inv := homelab(t)
-	plan := proxmox.PlanFor(inv)
+	plan := preflight.PlanFor(inv)
 	ctx := context.Background()
 
 	t.Run("a prepared host is all green", func(t *testing.T) {
 		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, true)))
-		r := e.client.Preflight(ctx, plan)
+		r := preflight.Run(ctx, e.client, plan)
 		require.True(t, r.OK(), "%+v", r.Failed())
 		for _, c := range r.Checks {
-			require.Equal(t, proxmox.Pass, c.Status, "%s: %s", c.Name, c.Detail)
+			require.Equal(t, preflight.Pass, c.Status, "%s: %s", c.Name, c.Detail)
 		}
 		require.Equal(t, "17 planned IDs free: 110 151 152 153 154 155 9000 9100 9102 9110 9112 9200 9202 9300 9302 9400 9402", find(t, r, "VM IDs").Detail)
 		var out bytes.Buffer
@@ -57,14 +58,14 @@ func TestPreflight(t *testing.T) {
 
 	t.Run("a fresh host lacks import content and the GPU mapping", func(t *testing.T) {
 		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, false)))
-		r := e.client.Preflight(ctx, plan)
+		r := preflight.Run(ctx, e.client, plan)
 		require.False(t, r.OK())
 		imp := find(t, r, "storage local holds import")
-		require.Equal(t, proxmox.Fail, imp.Status)
+		require.Equal(t, preflight.Fail, imp.Status)
 		require.Equal(t, "content is backup,iso,vztmpl; import is missing (it is off by default on PVE)", imp.Detail)
 		require.Equal(t, "Datacenter → Storage → local → Edit → Content: add Import", imp.Fix)
 		gpu := find(t, r, "PCI mapping rtx4000")
-		require.Equal(t, proxmox.Fail, gpu.Status)
+		require.Equal(t, preflight.Fail, gpu.Status)
 		require.Contains(t, gpu.Fix, "Datacenter → Resource Mappings → PCI Devices → Add: name rtx4000")
 		require.Len(t, r.Failed(), 2)
 
@@ -80,42 +81,42 @@ func TestPreflight(t *testing.T) {
 			{Path: "/storage", Role: "PVEDatastoreAdmin", Propagate: true},
 		}}}
 		e := newEnv(t, pvesim.WithSetup(setup))
-		r := e.client.Preflight(ctx, plan)
+		r := preflight.Run(ctx, e.client, plan)
 		require.False(t, r.OK())
 		vm := find(t, r, "privileges on /vms/9000")
-		require.Equal(t, proxmox.Fail, vm.Status)
+		require.Equal(t, preflight.Fail, vm.Status)
 		require.Contains(t, vm.Detail, "missing VM.Allocate, VM.Clone")
 		require.Contains(t, vm.Fix, "path /vms/9000, token infra@pve!limited")
 		require.Contains(t, vm.Fix, "PVEVMAdmin")
 		sdn := find(t, r, "privileges on /sdn/zones/localnetwork/vmbr0")
-		require.Equal(t, proxmox.Fail, sdn.Status)
+		require.Equal(t, preflight.Fail, sdn.Status)
 		require.Contains(t, sdn.Fix, "PVESDNUser")
-		require.Equal(t, proxmox.Pass, find(t, r, "privileges on /storage/local").Status)
+		require.Equal(t, preflight.Pass, find(t, r, "privileges on /storage/local").Status)
 	})
 
 	t.Run("a planned VM ID taken by a VM that is not ours", func(t *testing.T) {
 		setup := pvesim.SetupFor(inv, true)
 		setup.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "someones-vm"}, {VMID: 9102, Name: "ubuntu-2404-template", Tags: inventory.ManagedTag}}
 		e := newEnv(t, pvesim.WithSetup(setup))
-		r := e.client.Preflight(ctx, plan)
+		r := preflight.Run(ctx, e.client, plan)
 		require.False(t, r.OK())
 		taken := find(t, r, "VM ID 9000")
-		require.Equal(t, proxmox.Fail, taken.Status)
+		require.Equal(t, preflight.Fail, taken.Status)
 		require.Equal(t, `planned for talos template but held by "someones-vm", which this project did not create`, taken.Detail)
 		require.Equal(t, "free VM 9000 on the host, or change talos.template_id in homelab.yaml to a free ID", taken.Fix)
 		ours := find(t, r, "VM ID 9102")
-		require.Equal(t, proxmox.Pass, ours.Status)
+		require.Equal(t, preflight.Pass, ours.Status)
 		require.Contains(t, ours.Detail, "already ours")
 	})
 
 	t.Run("PVE versions", func(t *testing.T) {
-		for version, want := range map[string]proxmox.Status{"9.1.2": proxmox.Pass, "8.4.1": proxmox.Warn, "8.3.0": proxmox.Fail} {
+		for version, want := range map[string]preflight.Status{"9.1.2": preflight.Pass, "8.4.1": preflight.Warn, "8.3.0": preflight.Fail} {
 			setup := pvesim.SetupFor(inv, true)
 			setup.Version = version
 			e := newEnv(t, pvesim.WithSetup(setup))
-			r := e.client.Preflight(ctx, plan)
+			r := preflight.Run(ctx, e.client, plan)
 			require.Equal(t, want, find(t, r, "PVE version").Status, version)
-			require.Equal(t, want != proxmox.Fail, r.OK(), version)
+			require.Equal(t, want != preflight.Fail, r.OK(), version)
 		}
 	})
 
@@ -123,9 +124,9 @@ func TestPreflight(t *testing.T) {
 		e := newEnv(t)
 		cfg := e.cfg
 		cfg.TokenSecret = "preflight-test-secret"
-		r := e.newClient(t, cfg).Preflight(ctx, plan)
+		r := preflight.Run(ctx, e.newClient(t, cfg), plan)
 		require.Len(t, r.Checks, 1)
-		require.Equal(t, proxmox.Fail, r.Checks[0].Status)
+		require.Equal(t, preflight.Fail, r.Checks[0].Status)
 		require.Contains(t, r.Checks[0].Fix, "PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET")
 	})
 
@@ -133,79 +134,47 @@ func TestPreflight(t *testing.T) {
 		zfsPlan := plan
 		zfsPlan.ImportStorage = "local-zfs"
 		e := newEnv(t, pvesim.WithSetup(pvesim.SetupFor(inv, true)))
-		r := e.client.Preflight(ctx, zfsPlan)
+		r := preflight.Run(ctx, e.client, zfsPlan)
 		c := find(t, r, "storage local-zfs holds import")
-		require.Equal(t, proxmox.Fail, c.Status)
+		require.Equal(t, preflight.Fail, c.Status)
 		require.Equal(t, "type zfspool cannot hold import content (only directory-like storages can)", c.Detail)
 	})
 }
 
-func TestPreflightConnectionHints(t *testing.T) {
-	plan := proxmox.PlanFor(homelab(t))
-
-	t.Run("a port that accepts TCP but never answers TLS", func(t *testing.T) {
-		s, cfg := blackHoleConfig(t, netxtest.AcceptOnly, netx.Timeouts{TLSHandshake: 50 * time.Millisecond})
-		var events []proxmox.CheckEvent
-		c, err := proxmox.New(cfg, proxmox.WithCheckProgress(func(e proxmox.CheckEvent) { events = append(events, e) }))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
-		defer cancel()
-		r := c.Preflight(ctx, plan)
-		require.NoError(t, ctx.Err(), "the hang guard ended the preflight, not the limit")
-		require.NotEmpty(t, events)
-		require.Equal(t, proxmox.CheckEvent{Step: "TLS, API token and PVE version", Host: s.Addr()}, events[0], "the step is told before it runs")
-		require.Len(t, r.Checks, 1)
-		ch := r.Checks[0]
-		require.Equal(t, "API connection", ch.Name)
-		require.Equal(t, proxmox.Fail, ch.Status)
-		require.Contains(t, ch.Detail, s.Addr()+": TLS handshake did not finish within 50ms")
-		_, port, _ := net.SplitHostPort(s.Addr())
-		require.Contains(t, ch.Fix, "port "+port+" of 127.0.0.1 accepts TCP connections but does not answer TLS")
-		require.NotContains(t, ch.Fix, "8006 ")
-	})
-
-	// onlyFix runs a preflight that stops at its first check and returns
-	// that check's fix.
-	onlyFix := func(t *testing.T, e *env, cfg proxmox.Config) string {
-		t.Helper()
-		r := e.newClient(t, cfg).Preflight(t.Context(), plan)
-		require.Len(t, r.Checks, 1)
-		require.Equal(t, proxmox.Fail, r.Checks[0].Status)
-		return r.Checks[0].Fix
-	}
-
-	t.Run("a pinned fingerprint that is not the host's", func(t *testing.T) {
-		e := newEnv(t)
-		cfg := e.cfg
-		cfg.Fingerprint = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"
-		fix := onlyFix(t, e, cfg)
-		require.NotContains(t, fix, "pin it with", "it is already pinned")
-		require.Contains(t, fix, "PROXMOX_TLS_FINGERPRINT pins 00:11:22:33:44:55:66:77…")
-		require.Contains(t, fix, "the host presents "+e.sim.Fingerprint()[:23]+"…")
-		require.Contains(t, fix, "Node → System → Certificates")
-	})
-
-	t.Run("a refused connection names the port tried", func(t *testing.T) {
-		e := newEnv(t)
-		cfg := e.cfg
-		cfg.URL = "https://127.0.0.1:0/api2/json"
-		fix := onlyFix(t, e, cfg)
-		require.Contains(t, fix, "nothing accepts connections on port 0 of 127.0.0.1")
-		require.NotContains(t, fix, "must be reachable on port 8006")
-	})
+// TestPreflightOnABlackHole: a host that accepts TCP and never answers
+// TLS is one failed check, told before it waits, with the client's fix.
+func TestPreflightOnABlackHole(t *testing.T) {
+	s := netxtest.New(t, netxtest.AcceptOnly)
+	cfg := proxmox.Config{URL: s.URL(), TokenID: "infra@pve!test", TokenSecret: "black-hole-secret", Fingerprint: s.Fingerprint(),
+		Timeouts: netx.Timeouts{TLSHandshake: 50 * time.Millisecond}}
+	c, err := proxmox.New(cfg)
+	require.NoError(t, err)
+	var events []preflight.Event
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	r := preflight.Run(ctx, c, preflight.PlanFor(homelab(t)), preflight.WithProgress(func(e preflight.Event) { events = append(events, e) }))
+	require.NoError(t, ctx.Err(), "the hang guard ended the preflight, not the limit")
+	require.NotEmpty(t, events)
+	require.Equal(t, preflight.Event{Step: "TLS, API token and PVE version", Host: s.Addr()}, events[0], "the step is told before it runs")
+	require.Len(t, r.Checks, 1)
+	ch := r.Checks[0]
+	require.Equal(t, "API connection", ch.Name)
+	require.Equal(t, preflight.Fail, ch.Status)
+	require.Contains(t, ch.Detail, s.Addr()+": TLS handshake did not finish within 50ms")
+	_, port, _ := net.SplitHostPort(s.Addr())
+	require.Contains(t, ch.Fix, "port "+port+" of 127.0.0.1 accepts TCP connections but does not answer TLS")
 }
 
 func TestPreflightTellsEachStepAsItStarts(t *testing.T) {
 	inv := homelab(t)
 	e := newEnv(t)
 	var started []string
-	c := e.newClient(t, e.cfg, proxmox.WithCheckProgress(func(ev proxmox.CheckEvent) {
+	preflight.Run(t.Context(), e.client, preflight.PlanFor(inv), preflight.WithProgress(func(ev preflight.Event) {
 		if !ev.Done {
 			require.Empty(t, ev.Checks)
 			started = append(started, ev.Step+" on "+ev.Host)
 		}
 	}))
-	c.Preflight(t.Context(), proxmox.PlanFor(inv))
 	host := e.sim.URL()[len("https://"):]
 	host = host[:len(host)-len("/api2/json")]
 	require.Equal(t, []string{
