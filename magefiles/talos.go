@@ -48,7 +48,7 @@ func (Talos) Import(ctx context.Context,
 		Events: progress.PrintEvents(progress.New(os.Stderr)), Logger: logger(),
 	})
 	if err != nil {
-		return err
+		return proxmoxAdvice(err)
 	}
 	if err := report.WriteSummary(os.Stdout); err != nil {
 		return err

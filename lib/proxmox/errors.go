@@ -48,8 +48,8 @@ func (e *APIError) Error() string {
 // hint says what to do about the common failures.
 func (e *APIError) hint() string {
 	switch {
-	case strings.Contains(e.Message, "is not configured for content-type"):
-		return "add the content type to the storage under Datacenter → Storage → Edit → Content, or let the target enable it; proxmox:preflight checks this"
+	case e.contentNotConfigured():
+		return "add the content type to the storage under Datacenter → Storage → Edit → Content, or through the API (EnsureStorageContent)"
 	case strings.Contains(e.Message, "not a file based storage"):
 		return "downloads and uploads need a directory-like storage (dir, nfs, cifs, cephfs, btrfs)"
 	}
@@ -57,7 +57,7 @@ func (e *APIError) hint() string {
 	case http.StatusUnauthorized:
 		return "check the token ID and secret; the token may have been deleted or expired"
 	case http.StatusForbidden:
-		return "grant the token this privilege on this path (Datacenter → Permissions), or run proxmox:preflight"
+		return "grant the token this privilege on this path (Datacenter → Permissions)"
 	case http.StatusNotImplemented:
 		return "this Proxmox version does not offer this call"
 	}
@@ -71,6 +71,17 @@ func (e *APIError) Param(name string) string { return e.Params[name] }
 func IsStatus(err error, status int) bool {
 	var e *APIError
 	return errors.As(err, &e) && e.StatusCode == status
+}
+
+// IsContentNotConfigured reports whether err says a storage does not
+// allow the content type a call needs (import, iso, images, ...).
+func IsContentNotConfigured(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.contentNotConfigured()
+}
+
+func (e *APIError) contentNotConfigured() bool {
+	return strings.Contains(e.Message, "is not configured for content-type")
 }
 
 // IsNotFound reports whether err says the VM, volume or storage asked for

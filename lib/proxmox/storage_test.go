@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -115,6 +116,8 @@ func TestEnsureDownloaded(t *testing.T) {
 		_, err := fresh.client.EnsureDownloaded(ctx, req, nil)
 		require.ErrorContains(t, err, "storage 'local' is not configured for content-type 'import'")
 		require.ErrorContains(t, err, "Datacenter → Storage → Edit → Content")
+		require.True(t, proxmox.IsContentNotConfigured(err))
+		require.False(t, proxmox.IsContentNotConfigured(errors.New("storage 'local' is not configured for content-type 'import'")), "only PVE's answer says it")
 	})
 }
 
