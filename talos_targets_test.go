@@ -108,3 +108,27 @@ func TestTalosTargetsReadTheNetworkLimits(t *testing.T) {
 		require.Contains(t, out, `INFRA_NET_TIMEOUTS: dial="soon" is not a positive duration`, target)
 	}
 }
+
+// TestTalosNodeTargetsSayWhatToRunFirst: before talos:genconfig, the node
+// targets name the file that is missing and the target that makes it.
+func TestTalosNodeTargetsSayWhatToRunFirst(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
+	inventoryFlag := "-file=" + filepath.Join(dir, "homelab.yaml")
+	generated := filepath.Join(dir, talosgen.DefaultOutDir)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"talos:apply"}, "talos-cp-01: " + filepath.Join(generated, "talos-cp-01.yaml") + " does not exist: generate the node configs first\nrun: go run mage.go talos:genconfig\n"},
+		{[]string{"talos:health", "-wait=10m"}, filepath.Join(generated, talosgen.TalosconfigFile) + " does not exist: generate the node configs and the talosconfig first\nrun: go run mage.go talos:genconfig\n"},
+		{[]string{"talos:support"}, filepath.Join(generated, talosgen.TalosconfigFile) + " does not exist: generate the node configs and the talosconfig first\nrun: go run mage.go talos:genconfig\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			out, code := mage(t, append(tt.args, inventoryFlag)...)
+			require.Equal(t, 1, code, out)
+			require.Contains(t, out, tt.want)
+		})
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +36,23 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 		talosnode.WithLogger(logger()), talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)), nil
 }
 
+// talosAdvice adds to an error of lib/talosnode the target that fixes it:
+// genconfig makes the node configs and the talosconfig, kubeconfig fetches
+// the kubeconfig, and health says which node does not answer.
+func talosAdvice(err error) error {
+	var missing *talosnode.MissingFileError
+	var foreign *talosnode.ForeignConfigError
+	switch {
+	case errors.As(err, &missing) && missing.File == talosnode.Kubeconfig:
+		return fmt.Errorf("%w\nrun: go run mage.go talos:kubeconfig", err)
+	case errors.As(err, &missing), errors.As(err, &foreign):
+		return fmt.Errorf("%w\nrun: go run mage.go talos:genconfig", err)
+	case errors.Is(err, talosnode.ErrNothingCollected):
+		return fmt.Errorf("%w\nrun: go run mage.go talos:health    # says which node does not answer", err)
+	}
+	return err
+}
+
 // Apply sends each node its config from talos/generated: insecurely to a fresh node in maintenance mode, authenticated afterwards.
 func (Talos) Apply(ctx context.Context,
 	// apply to this node only (default: every node)
@@ -58,7 +76,7 @@ func (Talos) Apply(ctx context.Context,
 		}
 		fmt.Printf("%s (%s): %s\n%s\n", r.Node, how, r.Mode, indent(r.Details))
 	}
-	return err
+	return talosAdvice(err)
 }
 
 // Bootstrap starts etcd on the first control plane (or -node), once; it refuses when etcd already runs.
@@ -76,7 +94,7 @@ func (Talos) Bootstrap(ctx context.Context,
 	}
 	res, err := c.Bootstrap(ctx, value(node), isSet(dryrun))
 	if err != nil {
-		return err
+		return talosAdvice(err)
 	}
 	if res.DryRun {
 		fmt.Printf("etcd is not bootstrapped yet; would bootstrap it on %s\n", res.Node)
@@ -103,7 +121,7 @@ func (Talos) Kubeconfig(ctx context.Context,
 	}
 	res, err := c.Kubeconfig(ctx, talosnode.KubeconfigOptions{Node: value(node), Merge: isSet(merge), MergeInto: value(into)})
 	if err != nil {
-		return err
+		return talosAdvice(err)
 	}
 	state := "unchanged"
 	if res.Changed {
@@ -145,7 +163,7 @@ func (Talos) Health(ctx context.Context,
 			return werr
 		}
 	}
-	return err
+	return talosAdvice(err)
 }
 
 // Support writes a support bundle (logs, service states, resources of every node) to talos/generated/support.zip, 0600.
@@ -177,8 +195,11 @@ func (Talos) Support(ctx context.Context,
 		for _, f := range res.Failed {
 			fmt.Println("  failed:", f)
 		}
+		if res.NoKubernetes != nil {
+			fmt.Println(indent("no Kubernetes collectors: " + talosAdvice(res.NoKubernetes).Error()))
+		}
 	}
-	return err
+	return talosAdvice(err)
 }
 
 // indent indents every line of a node's message.

@@ -94,14 +94,14 @@ func (c *Cluster) readConfig(n inventory.TalosNode) ([]byte, error) {
 	path := c.ConfigFile(n)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %s does not exist: run go run mage.go talos:genconfig first", n.Name, path)
+		return nil, &MissingFileError{Path: path, Node: n.Name, File: NodeConfig}
 	}
 	if err != nil {
 		return nil, err
 	}
 	head, _ := bufio.NewReader(bytes.NewReader(data)).ReadString('\n')
 	if !strings.HasPrefix(head, "# "+n.Name+" (") {
-		return nil, fmt.Errorf("%s: %s is not the config talos:genconfig made for this node (its first line is %q); generate it again", n.Name, path, strings.TrimSpace(head))
+		return nil, &ForeignConfigError{Node: n.Name, Path: path, FirstLine: strings.TrimSpace(head)}
 	}
 	return data, nil
 }

@@ -11,4 +11,10 @@
 // limit (streams, such as the support bundle's logs, report progress
 // instead). A node that stops answering is a *NodeError naming the node,
 // its address and the phase.
+//
+// A file of the output directory that is not there yet is a
+// *MissingFileError saying which file it is (a node's config, the
+// talosconfig, the kubeconfig) and so what makes it; a node's config made
+// for another node is a *ForeignConfigError. Callers add the command that
+// makes the file.
 package talosnode

@@ -62,8 +62,12 @@ type HealthOptions struct {
 // inventory's Talos version, every service runs and is healthy, and each
 // control plane's etcd has one member per control plane. With Wait it
 // checks until healthy or the deadline, and returns ErrUnhealthy with the
-// last problems when the deadline passes.
+// last problems when the deadline passes. Without a readable talosconfig
+// it asks no node and returns why (a *MissingFileError when there is none).
 func (c *Cluster) Health(ctx context.Context, o HealthOptions) (*HealthReport, error) {
+	if _, err := c.talosconfig(); err != nil {
+		return nil, err
+	}
 	interval := o.Interval
 	if interval <= 0 {
 		interval = 5 * time.Second

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -51,16 +52,25 @@ type SupportResult struct {
 	// ones that did not, as "source: collector: error".
 	Collected int
 	Failed    []string
+	// NoKubernetes is why the Kubernetes collectors were left out when
+	// SupportOptions.Kubernetes asked for them (a *MissingFileError when
+	// there is no kubeconfig yet); nil when they ran or were not asked for.
+	NoKubernetes error
 }
 
 // Support collects a support bundle, as talosctl support does (through
 // go-talos-support): logs, service states, dmesg, mounts, processes and the
 // Talos resources of every node, authenticated with the talosconfig. It is
 // written to a temporary file and renamed, so a failed run leaves no half
-// zip behind; it is 0600, since logs can hold addresses and names.
+// zip behind; it is 0600, since logs can hold addresses and names. Without
+// a readable talosconfig it writes nothing and returns why (a
+// *MissingFileError when there is none).
 func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult, error) {
 	nodes, err := c.nodes(o.Node)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := c.talosconfig(); err != nil {
 		return nil, err
 	}
 	out := o.Output
@@ -86,7 +96,7 @@ func (c *Cluster) Support(ctx context.Context, o SupportOptions) (*SupportResult
 }
 
 // ErrNothingCollected means every collector of a support bundle failed.
-var ErrNothingCollected = errors.New("no collector succeeded; is the cluster reachable? (go run mage.go talos:health)")
+var ErrNothingCollected = errors.New("no collector succeeded; is the cluster reachable? (Cluster.Health says which node does not answer)")
 
 // collect writes the support bundle of the named nodes to f as a zip,
 // counting into res, and proves the zip reads back.
@@ -124,6 +134,7 @@ func (c *Cluster) collect(ctx context.Context, f *os.File, names []string, o Sup
 	if o.Kubernetes {
 		if cs, err := c.kubernetesClient(); err != nil {
 			c.log.Warn("no Kubernetes collectors", "why", err)
+			res.NoKubernetes = err
 		} else {
 			opts = append(opts, bundle.WithKubernetesClient(cs))
 		}
@@ -162,8 +173,10 @@ func (c *Cluster) collect(ctx context.Context, f *os.File, names []string, o Sup
 // kubernetesClient builds a client from the kubeconfig in the output directory.
 func (c *Cluster) kubernetesClient() (*kubernetes.Clientset, error) {
 	path := filepath.Join(c.dir, KubeconfigFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s: %w (go run mage.go talos:kubeconfig fetches it)", path, err)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissingFileError{Path: path, File: Kubeconfig}
+	} else if err != nil {
+		return nil, err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {

@@ -142,12 +142,12 @@ func (c *Cluster) controlPlane(name string) (inventory.TalosNode, error) {
 	return ns[0], nil
 }
 
-// talosconfig reads the talosconfig talos:genconfig wrote.
+// talosconfig reads the talosconfig generated with the node configs.
 func (c *Cluster) talosconfig() (*clientconfig.Config, error) {
 	path := filepath.Join(c.dir, talosgen.TalosconfigFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s does not exist: run go run mage.go talos:genconfig first", path)
+		return nil, &MissingFileError{Path: path, File: Talosconfig}
 	}
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package talosnode_test
 
 import (
 	"archive/zip"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
@@ -69,11 +71,18 @@ func TestApplyErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(data), "# talos-cp-01 (", "# talos-cp-02 (", 1)), 0o600))
 	_, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.ErrorContains(t, err, "is not the config talos:genconfig made for this node")
+	var foreign *talosnode.ForeignConfigError
+	require.ErrorAs(t, err, &foreign)
+	require.Equal(t, talosnode.ForeignConfigError{Node: "talos-cp-01", Path: cfg, FirstLine: strings.TrimSpace(strings.SplitN(strings.Replace(string(data), "# talos-cp-01 (", "# talos-cp-02 (", 1), "\n", 2)[0])}, *foreign)
+	require.EqualError(t, err, "talos-cp-01: "+cfg+" is not the config generated for this node (its first line is \""+foreign.FirstLine+"\"); generate the node configs again")
 
 	require.NoError(t, os.Remove(cfg))
 	_, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.ErrorContains(t, err, "does not exist: run go run mage.go talos:genconfig first")
+	var missing *talosnode.MissingFileError
+	require.ErrorAs(t, err, &missing)
+	require.Equal(t, talosnode.MissingFileError{Path: cfg, Node: "talos-cp-01", File: talosnode.NodeConfig}, *missing)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.EqualError(t, err, "talos-cp-01: "+cfg+" does not exist: generate the node configs first")
 	require.Empty(t, e.sim.Requests(), "nothing was sent")
 
 	require.NoError(t, os.WriteFile(cfg, data, 0o600))
@@ -187,6 +196,35 @@ func TestHealthBeforeBootstrapAndVersionDrift(t *testing.T) {
 	require.ErrorContains(t, err, "talos-cp-01: runs Talos v1.12.6, the inventory says v1.12.7")
 	require.ErrorContains(t, err, "service etcd is Preparing: waiting for etcd bootstrap")
 	require.ErrorContains(t, err, "list etcd members: etcd is not running: the cluster is not bootstrapped (Unavailable)")
+}
+
+// TestMissingFiles: a file of the output directory that is not there yet
+// is a *MissingFileError naming it and what makes it.
+func TestMissingFiles(t *testing.T) {
+	e := newEnv(t, homelabFile)
+	e.ready(t)
+	talosconfig := filepath.Join(e.dir, talosgen.TalosconfigFile)
+	require.NoError(t, os.Rename(talosconfig, talosconfig+".away"))
+	asked := len(e.sim.Requests())
+	_, err := e.cluster.Health(t.Context(), talosnode.HealthOptions{Wait: time.Hour})
+	var missing *talosnode.MissingFileError
+	require.ErrorAs(t, err, &missing, "Health does not wait for a file that will not appear")
+	require.Equal(t, talosnode.MissingFileError{Path: talosconfig, File: talosnode.Talosconfig}, *missing)
+	require.EqualError(t, err, talosconfig+" does not exist: generate the node configs and the talosconfig first")
+	_, err = e.cluster.Support(t.Context(), talosnode.SupportOptions{Output: filepath.Join(t.TempDir(), "support.zip")})
+	require.ErrorAs(t, err, &missing)
+	require.Equal(t, talosnode.Talosconfig, missing.File)
+	require.Len(t, e.sim.Requests(), asked, "no node was asked")
+	require.NoError(t, os.Rename(talosconfig+".away", talosconfig))
+
+	// The Kubernetes collectors need the kubeconfig: without it the bundle
+	// is made without them, and the result says why.
+	res, err := e.cluster.Support(t.Context(), talosnode.SupportOptions{Output: filepath.Join(t.TempDir(), "support.zip"), Kubernetes: true})
+	require.NoError(t, err)
+	require.ErrorAs(t, res.NoKubernetes, &missing)
+	require.Equal(t, talosnode.MissingFileError{Path: filepath.Join(e.dir, talosnode.KubeconfigFile), File: talosnode.Kubeconfig}, *missing)
+	require.EqualError(t, res.NoKubernetes, filepath.Join(e.dir, talosnode.KubeconfigFile)+" does not exist: fetch the kubeconfig from the cluster first")
+	require.Positive(t, res.Collected)
 }
 
 func TestSupport(t *testing.T) {
