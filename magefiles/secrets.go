@@ -361,8 +361,13 @@ func (Secrets) Hook(ctx context.Context,
 	// say what would be installed and write nothing
 	dryrun *bool,
 ) error {
-	path, changed, err := secrets.InstallHook(ctx, ".", secretsOptions(dryrun)...)
+	// The marker line ("# Installed by go run mage.go secrets:hook.") is the
+	// one hooks installed before carry, so they are recognised and kept.
+	hook := secrets.Hook{Command: "go run mage.go secrets:check -staged", InstalledBy: "go run mage.go secrets:hook"}
+	path, changed, err := secrets.InstallHook(ctx, ".", hook, secretsOptions(dryrun)...)
 	switch {
+	case errors.Is(err, secrets.ErrForeignHook):
+		return fmt.Errorf("%w\nonce it is moved away, run: go run mage.go secrets:hook", err)
 	case err != nil:
 		return err
 	case !changed:

@@ -262,31 +262,52 @@ func TestInstallHook(t *testing.T) {
 	testtool.Require(t, "git")
 	f := newFixture(t)
 	git(t, f.root, "init", "-q")
+	h := secrets.Hook{Command: "guard check --staged", InstalledBy: "guard install-hook"}
+	script := "#!/bin/sh\n" +
+		"# Installed by guard install-hook.\n" +
+		"# Refuses a commit that carries a plaintext secret (docs/operations/secrets.md).\n" +
+		"# Bypass once, knowingly, with: git commit --no-verify\n" +
+		"exec guard check --staged\n"
+	require.Equal(t, script, h.Script())
 
-	hook, changed, err := secrets.InstallHook(t.Context(), f.root, secrets.WithDryRun())
+	hook, changed, err := secrets.InstallHook(t.Context(), f.root, h, secrets.WithDryRun())
 	require.NoError(t, err)
 	require.True(t, changed)
 	require.NoFileExists(t, hook, "a dry run writes nothing")
 
-	hook, changed, err = secrets.InstallHook(t.Context(), f.root)
+	hook, changed, err = secrets.InstallHook(t.Context(), f.root, h)
 	require.NoError(t, err)
 	require.True(t, changed)
 	require.Equal(t, f.path(".git/hooks/pre-commit"), hook)
-	require.Equal(t, secrets.HookScript, readFile(t, hook))
+	require.Equal(t, script, readFile(t, hook))
 	requireMode(t, hook, 0o755)
-	require.Contains(t, secrets.HookScript, "secrets:check -staged")
 
-	_, changed, err = secrets.InstallHook(t.Context(), f.root)
+	_, changed, err = secrets.InstallHook(t.Context(), f.root, h)
 	require.NoError(t, err)
 	require.False(t, changed, "a second run has nothing to do")
 
+	// A hook this installer wrote for another command is replaced.
+	_, changed, err = secrets.InstallHook(t.Context(), f.root, secrets.Hook{Command: "guard check --staged --strict", InstalledBy: h.InstalledBy})
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Contains(t, readFile(t, hook), "exec guard check --staged --strict\n")
+
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nexec lint-staged\n"), 0o755))
-	_, _, err = secrets.InstallHook(t.Context(), f.root)
+	_, _, err = secrets.InstallHook(t.Context(), f.root, h)
 	require.ErrorIs(t, err, secrets.ErrForeignHook)
+	var foreign *secrets.ForeignHookError
+	require.ErrorAs(t, err, &foreign)
+	require.Equal(t, secrets.ForeignHookError{Path: hook, Command: h.Command}, *foreign)
+	require.EqualError(t, err, "another pre-commit hook is installed: "+hook+" was not written by this installer; add the line `guard check --staged` to it yourself, or move it away and install the hook again")
 	require.Equal(t, "#!/bin/sh\nexec lint-staged\n", readFile(t, hook), "a foreign hook is left alone")
 
-	_, _, err = secrets.InstallHook(t.Context(), t.TempDir())
+	_, _, err = secrets.InstallHook(t.Context(), t.TempDir(), h)
 	require.ErrorContains(t, err, "is it a git clone?")
+
+	for _, bad := range []secrets.Hook{{InstalledBy: "x"}, {Command: "x"}, {Command: "a\nb", InstalledBy: "x"}, {Command: "x", InstalledBy: "a\nb"}} {
+		_, _, err = secrets.InstallHook(t.Context(), f.root, bad)
+		require.ErrorContains(t, err, "pre-commit hook", "%+v is refused", bad)
+	}
 }
 
 // TestCheckFindsFilesNobodyCanOpen: a file encrypted only to placeholder
