@@ -93,13 +93,10 @@ func (Secrets) Keygen(
 	// say what would be created and write nothing
 	dryrun *bool,
 ) error {
-	path := os.Getenv(secrets.EnvAgeKeyFile)
-	if file != nil && *file != "" {
-		path = *file
-	}
+	path := value(file)
 	if path == "" {
 		var err error
-		if path, err = secrets.DefaultKeyFile(); err != nil {
+		if path, err = secrets.KeyFile(); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,10 @@
 // $EDITOR with a private temporary file that never outlives the edit,
 // re-keys files when recipients change, rotates data keys, makes age keys,
 // puts public keys in .sops.yaml (SetRecipient), and guards the repository:
-// Check finds plaintext secrets in tracked files before they are committed.
+// Check finds plaintext secrets in tracked files before they are committed,
+// and InstallHook installs a git pre-commit hook running the command its
+// caller names (a program of the caller's that runs Check with WithStaged).
+// KeyFile is where sops and this package look for the age key.
 //
 // Nothing here replaces a file with ciphertext its caller cannot open: every
 // operation that writes ciphertext in place of a file first decrypts the

@@ -32,6 +32,24 @@ func DefaultKeyFile() (string, error) {
 	return filepath.Join(dir, "sops", "age", "keys.txt"), nil
 }
 
+// KeyFile is the file sops reads the age key from when SOPS_AGE_KEY is
+// not set: the one SOPS_AGE_KEY_FILE names, else DefaultKeyFile.
+func KeyFile() (string, error) {
+	path, _, err := keyFile()
+	return path, err
+}
+
+// keyFile is KeyFile and how it was chosen, for messages.
+func keyFile() (path, source string, err error) {
+	if path := os.Getenv(EnvAgeKeyFile); path != "" {
+		return path, EnvAgeKeyFile + "=" + path, nil
+	}
+	if path, err = DefaultKeyFile(); err != nil {
+		return "", "", err
+	}
+	return path, "the default key file " + path, nil
+}
+
 // ErrNoKey means no age key was found in any of the places sops looks.
 var ErrNoKey = errors.New("no age key")
 
@@ -45,14 +63,9 @@ func LoadIdentities() ([]age.Identity, error) {
 		}
 		return ids, nil
 	}
-	path := os.Getenv(EnvAgeKeyFile)
-	source := EnvAgeKeyFile + "=" + path
-	if path == "" {
-		var err error
-		if path, err = DefaultKeyFile(); err != nil {
-			return nil, err
-		}
-		source = "the default key file " + path
+	path, source, err := keyFile()
+	if err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

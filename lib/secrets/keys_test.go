@@ -54,6 +54,38 @@ func TestKeygen(t *testing.T) {
 	require.Equal(t, pub, loaded[0].(*age.X25519Identity).Recipient().String())
 }
 
+// TestKeyFile: the key file is the one SOPS_AGE_KEY_FILE names, else the
+// default, as sops and LoadIdentities look for it.
+func TestKeyFile(t *testing.T) {
+	config := t.TempDir()
+	tests := []struct {
+		name, keyFile, want string
+	}{
+		{"the variable names it", filepath.Join(config, "elsewhere.agekey"), filepath.Join(config, "elsewhere.agekey")},
+		{"else the default", "", filepath.Join(config, "sops", "age", "keys.txt")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("XDG_CONFIG_HOME", config)
+			t.Setenv("SOPS_AGE_KEY", "")
+			t.Setenv("SOPS_AGE_KEY_FILE", tt.keyFile)
+			got, err := secrets.KeyFile()
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+
+			// LoadIdentities reads the same file.
+			_, err = secrets.LoadIdentities()
+			require.ErrorIs(t, err, secrets.ErrNoKey)
+			require.ErrorContains(t, err, tt.want+" does not exist")
+			pub, err := secrets.Keygen(got)
+			require.NoError(t, err)
+			ids, err := secrets.LoadIdentities()
+			require.NoError(t, err)
+			require.Equal(t, pub, ids[0].(*age.X25519Identity).Recipient().String())
+		})
+	}
+}
+
 func TestLoadIdentitiesErrors(t *testing.T) {
 	t.Setenv("SOPS_AGE_KEY", "not a key")
 	_, err := secrets.LoadIdentities()
