@@ -3,6 +3,7 @@ package infra_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,7 +29,9 @@ func TestAnsibleTargets(t *testing.T) {
 	out, code = mage(t, "ansible:inventory", file)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "is up to date")
-	require.Contains(t, readFile(t, filepath.Join(dir, "ansible", "inventory", "hosts.yml")), "ansible_host: 10.10.2.52")
+	hosts := readFile(t, filepath.Join(dir, "ansible", "inventory", "hosts.yml"))
+	require.Contains(t, hosts, "ansible_host: 10.10.2.52")
+	require.True(t, strings.HasPrefix(hosts, "# Generated from homelab.yaml by go run mage.go ansible:inventory (every ansible:run makes it again).\n"), "the header says how to make it again:\n%s", hosts)
 
 	out, code = mage(t, "ansible:run", "day2_everything", file)
 	require.Equal(t, 1, code, out)

@@ -23,7 +23,8 @@ func ansibleRunner(file *string) (*ansible.Runner, *inventory.Inventory, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	return ansible.New(filepath.Join(filepath.Dir(path), ansible.DefaultDir), ansible.WithLogger(logger())), inv, nil
+	return ansible.New(filepath.Join(filepath.Dir(path), ansible.DefaultDir), ansible.WithLogger(logger()),
+		ansible.WithGeneratedBy("go run mage.go ansible:inventory (every ansible:run makes it again)")), inv, nil
 }
 
 // Inventory writes ansible/inventory/hosts.yml from homelab.yaml: the enabled VMs, grouped by OS.

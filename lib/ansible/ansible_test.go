@@ -2,6 +2,7 @@ package ansible_test
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,9 +29,9 @@ func loadInventory(t *testing.T) *inventory.Inventory {
 
 func TestInventory(t *testing.T) {
 	inv := loadInventory(t)
-	out, err := ansible.Inventory(inv)
+	out, err := ansible.Inventory(inv, "")
 	require.NoError(t, err)
-	require.Equal(t, `# Generated from homelab.yaml by go run mage.go ansible:inventory (every ansible:run makes it again).
+	require.Equal(t, `# Generated from homelab.yaml.
 # Do not edit: change homelab.yaml. NixOS VMs are configured declaratively and are not here.
 all:
   children:
@@ -54,20 +55,31 @@ all:
 	for i := range inv.VMs {
 		inv.VMs[i].Enabled = true
 	}
-	out, err = ansible.Inventory(inv)
+	out, err = ansible.Inventory(inv, "")
 	require.NoError(t, err)
 	require.Contains(t, string(out), "        arch:\n          hosts:\n            arch-vm:\n              ansible_host: 10.10.2.53\n              ansible_user: arch\n")
 	require.Contains(t, string(out), "    windows:\n      hosts:\n        windows-vm:\n          ansible_host: 10.10.2.55\n          ansible_user: Administrator\n")
 	require.NotContains(t, string(out), "nixos")
 }
 
+// TestInventoryNamesItsGenerator: the header names what generates the
+// file, as its caller says.
+func TestInventoryNamesItsGenerator(t *testing.T) {
+	out, err := ansible.Inventory(loadInventory(t), "infra-tool ansible-inventory (every run makes it again)")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(out), "# Generated from homelab.yaml by infra-tool ansible-inventory (every run makes it again).\n# Do not edit: change homelab.yaml."), string(out))
+}
+
 func TestWriteInventory(t *testing.T) {
 	dir := t.TempDir()
-	r := ansible.New(dir)
+	r := ansible.New(dir, ansible.WithGeneratedBy("infra-tool ansible-inventory"))
 	path, changed, err := r.WriteInventory(loadInventory(t))
 	require.NoError(t, err)
 	require.True(t, changed)
 	require.Equal(t, filepath.Join(dir, ansible.InventoryFile), path)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(data), "# Generated from homelab.yaml by infra-tool ansible-inventory.\n"), string(data))
 	_, changed, err = r.WriteInventory(loadInventory(t))
 	require.NoError(t, err)
 	require.False(t, changed, "an unchanged inventory is not rewritten")
@@ -120,8 +132,10 @@ func TestRun(t *testing.T) {
 	r := ansible.New(dir, ansible.WithOutput(&out))
 
 	_, err := r.Run(t.Context(), "day1_all_vms", ansible.RunOptions{})
-	require.ErrorContains(t, err, "inventory/hosts.yml")
-	require.ErrorContains(t, err, "go run mage.go ansible:inventory makes it")
+	require.ErrorIs(t, err, ansible.ErrNoInventory)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.ErrorContains(t, err, "no generated inventory: "+filepath.Join(dir, ansible.InventoryFile)+": ")
+	require.ErrorContains(t, err, "; write it from the inventory first (WriteInventory)")
 
 	_, _, err = r.WriteInventory(loadInventory(t))
 	require.NoError(t, err)

@@ -15,13 +15,14 @@ func ExampleInventory() {
 		fmt.Println(err)
 		return
 	}
-	out, err := ansible.Inventory(inv)
+	out, err := ansible.Inventory(inv, "")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Print(string(out[len("# Generated from homelab.yaml by go run mage.go ansible:inventory (every ansible:run makes it again).\n"):]))
+	fmt.Print(string(out))
 	// Output:
+	// # Generated from homelab.yaml.
 	// # Do not edit: change homelab.yaml. NixOS VMs are configured declaratively and are not here.
 	// all:
 	//   children:

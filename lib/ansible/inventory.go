@@ -38,8 +38,10 @@ type (
 // Inventory renders the Ansible inventory of the enabled VMs of inv: one
 // group per OS (debian, ubuntu, arch under linux; windows), each host with
 // its address and the user its image ships with. Disabled VMs and NixOS
-// VMs are left out. The output is deterministic.
-func Inventory(inv *inventory.Inventory) ([]byte, error) {
+// VMs are left out. The header says the file is generated, by generatedBy
+// when it is not "" (the command that makes it again). The output is
+// deterministic.
+func Inventory(inv *inventory.Inventory, generatedBy string) ([]byte, error) {
 	root := &group{Children: map[string]*group{"linux": {Children: map[string]*group{}}}}
 	for _, g := range osGroups {
 		grp := &group{Hosts: map[string]hostVars{}}
@@ -60,7 +62,11 @@ func Inventory(inv *inventory.Inventory) ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
-	buf.WriteString("# Generated from homelab.yaml by go run mage.go ansible:inventory (every ansible:run makes it again).\n# Do not edit: change homelab.yaml. NixOS VMs are configured declaratively and are not here.\n")
+	buf.WriteString("# Generated from homelab.yaml")
+	if generatedBy != "" {
+		buf.WriteString(" by " + generatedBy)
+	}
+	buf.WriteString(".\n# Do not edit: change homelab.yaml. NixOS VMs are configured declaratively and are not here.\n")
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(map[string]*group{"all": root}); err != nil {

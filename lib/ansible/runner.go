@@ -26,9 +26,10 @@ const DefaultDir = "ansible"
 
 // Runner runs the playbooks and linters of an Ansible directory.
 type Runner struct {
-	dir string
-	out io.Writer
-	log *slog.Logger
+	dir         string
+	out         io.Writer
+	log         *slog.Logger
+	generatedBy string
 }
 
 // Option configures a Runner.
@@ -39,6 +40,10 @@ func WithOutput(w io.Writer) Option { return func(r *Runner) { r.out = w } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.log = l } }
+
+// WithGeneratedBy names, in the generated inventory's header, the command
+// that makes it again (default: none).
+func WithGeneratedBy(command string) Option { return func(r *Runner) { r.generatedBy = command } }
 
 // New returns a runner for the Ansible directory dir (the one holding
 // ansible.cfg).
@@ -53,7 +58,7 @@ func New(dir string, opts ...Option) *Runner {
 // WriteInventory renders inv's Ansible inventory into InventoryFile and
 // reports whether the file changed.
 func (r *Runner) WriteInventory(inv *inventory.Inventory) (string, bool, error) {
-	data, err := Inventory(inv)
+	data, err := Inventory(inv, r.generatedBy)
 	if err != nil {
 		return "", false, err
 	}
@@ -146,8 +151,13 @@ func (e *RunError) Error() string {
 // Unwrap returns the process's error.
 func (e *RunError) Unwrap() error { return e.Err }
 
+// ErrNoInventory means Run found no generated inventory (InventoryFile) to
+// run against, and was given none.
+var ErrNoInventory = errors.New("no generated inventory")
+
 // Run runs a playbook with the directory's ansible.cfg, streaming its
-// output, and returns each host's recap.
+// output, and returns each host's recap. Without RunOptions.Inventory it
+// needs the generated one (ErrNoInventory).
 func (r *Runner) Run(ctx context.Context, name string, o RunOptions) ([]Recap, error) {
 	pb, err := r.playbook(name)
 	if err != nil {
@@ -157,7 +167,7 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) ([]Recap, e
 	if o.Inventory != "" {
 		args = append(args, "-i", o.Inventory)
 	} else if _, err := os.Stat(filepath.Join(r.dir, InventoryFile)); err != nil {
-		return nil, fmt.Errorf("%s: %w (go run mage.go ansible:inventory makes it)", filepath.Join(r.dir, InventoryFile), err)
+		return nil, fmt.Errorf("%w: %s: %w; write it from the inventory first (WriteInventory)", ErrNoInventory, filepath.Join(r.dir, InventoryFile), err)
 	}
 	if o.Limit != "" {
 		args = append(args, "--limit", o.Limit)
