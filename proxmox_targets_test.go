@@ -45,6 +45,37 @@ func TestPreflightTargetOnABlackHole(t *testing.T) {
 	require.Contains(t, out, "preflight: 1 check(s) failed")
 }
 
+// importHost is a simulated Proxmox VE host and a stand-in Image Factory
+// for talos:import: env points the targets at the host, file is the
+// repository's inventory pointed at the factory, in dir.
+type importHost struct {
+	sim       *pvesim.Server
+	factory   *factorysim.Server
+	env       []string
+	dir, file string
+	secret    string
+}
+
+// newImportHost starts the host with setup, and the factory; both stop
+// when the test ends.
+func newImportHost(t *testing.T, setup pvesim.Setup) importHost {
+	t.Helper()
+	sim, err := pvesim.New(pvesim.WithSetup(setup))
+	require.NoError(t, err)
+	t.Cleanup(sim.Close)
+	factory := factorysim.New(factorysim.WithPayload(1 << 20))
+	t.Cleanup(factory.Close)
+	h := importHost{sim: sim, factory: factory, dir: t.TempDir()}
+	text := strings.Replace(readFile(t, inventory.DefaultFile), "factory_url: https://factory.talos.dev", "factory_url: "+factory.URL(), 1)
+	h.file = filepath.Join(h.dir, "homelab.yaml")
+	require.NoError(t, os.WriteFile(h.file, []byte(text), 0o644))
+	id, secret := sim.Token()
+	h.secret = secret
+	h.env = []string{proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
+		proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "="}
+	return h
+}
+
 // TestTalosImportSaysWhatToRunOnAMissingPrivilege: the client's 403 names
 // the path and the privilege; the target adds the command that lists every
 // privilege the plan needs.
@@ -53,21 +84,11 @@ func TestTalosImportSaysWhatToRunOnAMissingPrivilege(t *testing.T) {
 	require.NoError(t, err)
 	setup := pvesim.SetupFor(inv, true)
 	setup.Tokens = []pvesim.Token{{ID: "infra@pve!auditor", Secret: "auditor-secret", ACL: []pvesim.ACL{{Path: "/", Role: "PVEAuditor", Propagate: true}}}}
-	sim, err := pvesim.New(pvesim.WithSetup(setup))
-	require.NoError(t, err)
-	defer sim.Close()
-	factory := factorysim.New(factorysim.WithPayload(1 << 20))
-	defer factory.Close()
-	dir := t.TempDir()
-	text := strings.Replace(readFile(t, inventory.DefaultFile), "factory_url: https://factory.talos.dev", "factory_url: "+factory.URL(), 1)
-	file := filepath.Join(dir, "homelab.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
-	id, secret := sim.Token()
-	out, code := mageEnv(t, []string{proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
-		proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "="}, "talos:import", "-file="+file)
+	h := newImportHost(t, setup)
+	out, code := mageEnv(t, h.env, "talos:import", "-file="+h.file)
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "403 Permission check failed")
 	require.Contains(t, out, "grant the token this privilege on this path (Datacenter → Permissions)")
 	require.Contains(t, out, "\nrun: go run mage.go proxmox:preflight")
-	require.NotContains(t, out, secret)
+	require.NotContains(t, out, h.secret)
 }

@@ -553,19 +553,8 @@ func TestDemoTarget(t *testing.T) {
 func TestTalosImportTarget(t *testing.T) {
 	inv, err := inventory.Load(inventory.DefaultFile)
 	require.NoError(t, err)
-	sim, err := pvesim.New(pvesim.WithSetup(pvesim.SetupFor(inv, false)))
-	require.NoError(t, err)
-	defer sim.Close()
-	factory := factorysim.New(factorysim.WithPayload(1 << 20))
-	defer factory.Close()
-
-	dir := t.TempDir()
-	text := strings.Replace(readFile(t, inventory.DefaultFile), "factory_url: https://factory.talos.dev", "factory_url: "+factory.URL(), 1)
-	file := filepath.Join(dir, "homelab.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
-	id, secret := sim.Token()
-	env := []string{proxmox.EnvURL + "=" + sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
-		proxmox.EnvTLSFingerprint + "=" + sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "="}
+	h := newImportHost(t, pvesim.SetupFor(inv, false))
+	sim, factory, dir, file, env, secret := h.sim, h.factory, h.dir, h.file, h.env, h.secret
 
 	pveMark, factoryMark := len(sim.Requests()), len(factory.Requests())
 	out, code := mageEnv(t, env, "talos:import", "--dry-run", "--verify", "-file="+file)
