@@ -277,10 +277,9 @@ func TestGitignoreBuildOutputs(t *testing.T) {
 	}
 }
 
-// idiomRoots are the directories and files TestLayoutIdioms holds to the
-// idioms (testdata aside).
-var idiomRoots = []string{"internal", "lib/inventory", "lib/diskimage", "lib/secrets/check.go", "lib/secrets/patterns.go",
-	"lib/secrets/allowlist.go", "magefiles/common.go", "magefiles/config.go", "magefiles/test.go", "layout_test.go"}
+// idiomRoots are the directories TestLayoutIdioms holds to the idioms:
+// every Go file of the repository (testdata and dot directories aside).
+var idiomRoots = []string{"."}
 
 // idiomProblems lists, in the Go files under roots, the empty interface
 // spelt interface{} instead of any, and loggers that discard built by hand
@@ -294,7 +293,7 @@ func idiomProblems(t *testing.T, roots ...string) []string {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && d.Name() == "testdata" {
+			if d.IsDir() && (d.Name() == "testdata" || (path != root && strings.HasPrefix(d.Name(), "."))) {
 				return filepath.SkipDir
 			}
 			if d.IsDir() || !strings.HasSuffix(path, ".go") {
