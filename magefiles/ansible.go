@@ -18,8 +18,7 @@ type Ansible mg.Namespace
 
 // ansibleRunner is the runner for the ansible/ directory next to the inventory.
 func ansibleRunner(file *string) (*ansible.Runner, *inventory.Inventory, error) {
-	path := inventoryFile(file)
-	inv, err := inventory.Load(path)
+	path, inv, err := loadInventory(file)
 	if err != nil {
 		return nil, nil, err
 	}

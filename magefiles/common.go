@@ -28,21 +28,16 @@ func netTimeouts() (netx.Timeouts, error) {
 	return netx.TimeoutsFromEnv(os.Getenv)
 }
 
-// inventoryFile is the -file option when given, else $INFRA_INVENTORY, else homelab.yaml.
-func inventoryFile(file *string) string {
-	if file != nil && *file != "" {
-		return *file
-	}
-	return inventory.FileFromEnv()
-}
-
 // loadInventory loads the inventory a target works on: the -file option
 // when given, else $INFRA_INVENTORY, else homelab.yaml. It returns the
 // file's path even when loading fails, for the target's messages and for
 // files kept next to the inventory. Every target that reads the inventory
 // starts with it.
 func loadInventory(file *string) (path string, inv *inventory.Inventory, err error) {
-	path = inventoryFile(file)
+	path = value(file)
+	if path == "" {
+		path = inventory.FileFromEnv()
+	}
 	inv, err = inventory.Load(path)
 	return path, inv, err
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/preflight"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
@@ -25,7 +24,7 @@ func (Proxmox) Preflight(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
-	inv, err := inventory.Load(inventoryFile(file))
+	_, inv, err := loadInventory(file)
 	if err != nil {
 		return err
 	}
@@ -74,7 +73,7 @@ func (Proxmox) Sim(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
-	inv, err := inventory.Load(inventoryFile(file))
+	_, inv, err := loadInventory(file)
 	if err != nil {
 		return err
 	}

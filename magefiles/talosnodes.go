@@ -12,15 +12,13 @@ import (
 	"time"
 
 	"github.com/wdiazux/infra/internal/progress"
-	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 )
 
 // talosCluster is the cluster of the inventory, its files in talos/generated next to it.
 func talosCluster(file *string) (*talosnode.Cluster, error) {
-	path := inventoryFile(file)
-	inv, err := inventory.Load(path)
+	path, inv, err := loadInventory(file)
 	if err != nil {
 		return nil, err
 	}
