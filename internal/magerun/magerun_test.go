@@ -60,6 +60,19 @@ func inFixture(t *testing.T) {
 	t.Setenv("MAGEFILE_VERBOSE", "")
 }
 
+// helloGroup reads the fixture's targets in the current directory and
+// returns it, the targets, and the group of the hello target.
+func helloGroup(t *testing.T) (string, *Targets, Group) {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	targets, err := LoadTargets("go", filepath.Join(wd, "magefiles"))
+	require.NoError(t, err)
+	group, err := targets.GroupFor([]string{"hello"})
+	require.NoError(t, err)
+	return wd, targets, group
+}
+
 func run(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	code = Main(args, strings.NewReader(""), &o, &e)
@@ -129,12 +142,7 @@ func TestConcurrentRunsInOneCheckout(t *testing.T) {
 	for _, e := range cache {
 		names = append(names, e.Name())
 	}
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	targets, err := LoadTargets("go", filepath.Join(wd, "magefiles"))
-	require.NoError(t, err)
-	group, err := targets.GroupFor([]string{"hello"})
-	require.NoError(t, err)
+	wd, _, group := helloGroup(t)
 	exe := filepath.Base(Executable(os.Getenv("MAGEFILE_CACHE"), wd, group))
 	require.Equal(t, []string{exe, exe + ".lock"}, names)
 }
@@ -173,14 +181,9 @@ func TestPruneRemovesBinariesLongUnused(t *testing.T) {
 // no note may still be written (go test -race caught one that was).
 func TestBuildNotesStopBeforeBuildReturns(t *testing.T) {
 	inFixture(t)
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	targets, err := LoadTargets("go", filepath.Join(wd, "magefiles"))
-	require.NoError(t, err)
-	group, err := targets.GroupFor([]string{"hello"})
-	require.NoError(t, err)
+	wd, targets, group := helloGroup(t)
 	var notes bytes.Buffer
-	_, err = targets.Build(wd, group, BuildOptions{
+	_, err := targets.Build(wd, group, BuildOptions{
 		CacheDir: os.Getenv("MAGEFILE_CACHE"), Progress: &notes, NoticeAfter: time.Nanosecond, ProgressEvery: time.Millisecond,
 	}, io.Discard, io.Discard)
 	require.NoError(t, err)
