@@ -198,6 +198,8 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, e.client.UpdateVMConfig(ctx, "pve", 9000, proxmox.Params{"description": "talos v1.12.7"}, cfg.Digest))
 	require.NoError(t, e.client.ConvertToTemplate(ctx, "pve", 9000))
 
+	// The list shows the conversion after pvestatd's next update.
+	e.sim.Tick()
 	vm, ok, err := e.client.FindVM(ctx, 9000)
 	require.NoError(t, err)
 	require.True(t, ok)

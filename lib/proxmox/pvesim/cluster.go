@@ -37,7 +37,8 @@ func nextID(_ *Server, w *world, r *request) (any, error) {
 }
 
 // resources answers GET /cluster/resources: the node, the storages and the
-// VMs the caller may audit.
+// VMs the caller may audit. The VMs are every VM that exists now, with
+// their fields from the last statistics update (resourceEntry).
 func resources(_ *Server, w *world, r *request) (any, error) {
 	typ := r.param("type")
 	out := []map[string]any{}
@@ -63,7 +64,7 @@ func resources(_ *Server, w *world, r *request) (any, error) {
 			if !w.can(r.who, fmt.Sprintf("/vms/%d", id), false, "VM.Audit") {
 				continue
 			}
-			out = append(out, w.vmSummary(w.vms[id], true))
+			out = append(out, w.resourceEntry(w.vms[id]))
 		}
 	}
 	return out, nil

@@ -51,6 +51,9 @@ type Server struct {
 
 	reqMu    sync.Mutex
 	requests []Request
+
+	statsStop chan struct{} // closed by Close to stop the statistics loop
+	statsDone chan struct{} // closed when it stopped
 }
 
 // Request is one request the simulator answered, for tests to assert on.
@@ -72,6 +75,7 @@ type options struct {
 	taskDuration time.Duration
 	bandwidth    int64
 	listenAddr   string
+	stats        time.Duration
 }
 
 // Option configures a Server.
@@ -105,9 +109,17 @@ func WithDownloadBandwidth(bytesPerSecond int64) Option {
 // (default: a free port on 127.0.0.1).
 func WithListenAddr(addr string) Option { return func(o *options) { o.listenAddr = addr } }
 
+// WithStatsInterval sets how often the VM statistics that
+// /cluster/resources reads are refreshed, as pvestatd does (default
+// DefaultStatsInterval, 10 s). Between refreshes the list shows every
+// field but membership, lock and tags as they were at the last refresh;
+// Tick refreshes at once. 0 makes the list live, which no PVE host does:
+// use it only for tests that are not about the list.
+func WithStatsInterval(d time.Duration) Option { return func(o *options) { o.stats = d } }
+
 // New starts a simulator. Close it when done.
 func New(opts ...Option) (*Server, error) {
-	o := options{setup: DefaultSetup(), log: slog.New(slog.DiscardHandler)}
+	o := options{setup: DefaultSetup(), log: slog.New(slog.DiscardHandler), stats: DefaultStatsInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -126,10 +138,19 @@ func New(opts ...Option) (*Server, error) {
 		s.removeDir(o.dataDir)
 		return nil, err
 	}
+	// The host has been up for a while: the setup's VMs have statistics.
+	s.world.statsInterval = max(o.stats, 0)
+	s.world.refreshStats(time.Now())
 	s.handlers = handlers()
 	if err := s.start(o.listenAddr); err != nil {
 		s.removeDir(o.dataDir)
 		return nil, err
+	}
+	s.statsStop, s.statsDone = make(chan struct{}), make(chan struct{})
+	if o.stats > 0 {
+		go s.runStats(o.stats, s.statsStop, s.statsDone)
+	} else {
+		close(s.statsDone)
 	}
 	return s, nil
 }
@@ -230,6 +251,8 @@ func (s *Server) Fingerprint() string { return s.fp }
 // directory.
 func (s *Server) Close() {
 	s.httpSrv.Close()
+	close(s.statsStop)
+	<-s.statsDone
 	s.world.mu.Lock()
 	for _, t := range s.world.tasks {
 		if t.cancel != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
@@ -29,9 +30,14 @@ type world struct {
 	tickets  map[string]*session
 	vms      map[int]*vm
 	tasks    map[string]*task
-	order    []string // task UPIDs, oldest first
-	pid      uint32
-	dataDir  string
+	// stats is pvestatd's last view of the VMs, which /cluster/resources
+	// reads; statsInterval is how often it is refreshed (0: never, the
+	// list is live).
+	stats         map[int]vmStats
+	statsInterval time.Duration
+	order         []string // task UPIDs, oldest first
+	pid           uint32
+	dataDir       string
 	// firstToken is the ID of the setup's first token.
 	firstToken string
 }
@@ -44,6 +50,7 @@ func newWorld(setup Setup, dataDir string) (*world, error) {
 		storages: map[string]*storage{}, bridges: slices.Clone(setup.Bridges), mappings: map[string]PCIMapping{},
 		roles: builtinRoles(), subjects: map[string]*subject{}, tickets: map[string]*session{},
 		vms: map[int]*vm{}, tasks: map[string]*task{}, pid: 0x1000, dataDir: dataDir,
+		stats: map[int]vmStats{},
 	}
 	if w.node == "" {
 		w.node = "pve"
