@@ -14,7 +14,7 @@ import (
 type faults struct {
 	mu        sync.Mutex
 	requests  []*requestFault
-	tasks     map[string][]string
+	tasks     map[string][]taskFault
 	warnings  map[string][]int
 	bandwidth int64
 }
@@ -30,15 +30,30 @@ type requestFault struct {
 }
 
 func newFaults(bandwidth int64) *faults {
-	return &faults{tasks: map[string][]string{}, warnings: map[string][]int{}, bandwidth: bandwidth}
+	return &faults{tasks: map[string][]taskFault{}, warnings: map[string][]int{}, bandwidth: bandwidth}
+}
+
+// taskFault is an injected task failure: msg, after the task did steps
+// steps of its work (see failsInside).
+type taskFault struct {
+	msg   string
+	steps int
 }
 
 // FailNextTask makes the next task of type typ (qmcreate, download, ...) fail
-// with msg instead of doing its work.
-func (s *Server) FailNextTask(typ, msg string) {
+// with msg instead of doing its work. A qmtemplate task fails where
+// qemu-server's template_create would: after it wrote template=1, before
+// it renamed any disk.
+func (s *Server) FailNextTask(typ, msg string) { s.FailNextTaskAfter(typ, 0, msg) }
+
+// FailNextTaskAfter makes the next task of type typ fail with msg after
+// steps steps of its work: for qmtemplate, a step is one disk renamed to
+// its base volume. Other task types have no steps: they fail as with
+// FailNextTask.
+func (s *Server) FailNextTaskAfter(typ string, steps int, msg string) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	s.faults.tasks[typ] = append(s.faults.tasks[typ], msg)
+	s.faults.tasks[typ] = append(s.faults.tasks[typ], taskFault{msg: msg, steps: steps})
 }
 
 // WarnNextTask makes the next task of type typ do its work and then stop
@@ -111,15 +126,15 @@ func (f *faults) take(method, path string) *requestFault {
 	return nil
 }
 
-func (f *faults) taskFailure(typ string) (string, bool) {
+func (f *faults) taskFailure(typ string) *taskFault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	msgs := f.tasks[typ]
-	if len(msgs) == 0 {
-		return "", false
+	queued := f.tasks[typ]
+	if len(queued) == 0 {
+		return nil
 	}
-	f.tasks[typ] = msgs[1:]
-	return msgs[0], true
+	f.tasks[typ] = queued[1:]
+	return &queued[0]
 }
 
 func (f *faults) taskWarnings(typ string) int {

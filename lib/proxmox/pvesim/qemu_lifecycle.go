@@ -1,7 +1,10 @@
 package pvesim
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,28 +57,46 @@ func vmStatus(_ *Server, w *world, r *request) (any, error) {
 	return out, nil
 }
 
-// convertToTemplate answers POST .../qemu/{vmid}/template: renames the VM's
-// disks to base volumes in a qmtemplate task.
+// convertToTemplate answers POST .../qemu/{vmid}/template as qemu-server
+// does (src/PVE/API2/Qemu.pm, template): it checks the VM, then in a
+// qmtemplate task, under the config file lock (a flock, not a config
+// lock: other writers wait, here on the world's lock), checks again,
+// writes template=1 and renames the disks to base volumes one by one
+// (template_create). A failure part-way leaves template=1 and the disks
+// not yet renamed.
 func convertToTemplate(s *Server, w *world, r *request) (any, error) {
-	v, err := w.writableVM(r)
+	v, err := w.lookupVM(r)
 	if err != nil {
 		return nil, err
 	}
-	if v.isTemplate() {
-		return nil, failed("you can't convert a template to a template")
+	if err := v.templatable(r); err != nil {
+		return nil, err
 	}
-	v.lock = "template"
-	vmid := v.vmid
+	vmid, only := v.vmid, r.param("disk")
 	return s.startTaskLocked(r.who.id, "qmtemplate", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
-		for _, k := range v.conf.disks() {
+		v, ok := w.vms[vmid]
+		if !ok {
+			return fmt.Errorf("Configuration file '%s' does not exist", w.vmPath(vmid))
+		}
+		if err := v.templatable(r); err != nil {
+			return err
+		}
+		v.conf.set("template", "1")
+		for _, k := range driveOrder(v.conf.disks()) {
+			if only != "" && k != only {
+				continue
+			}
 			val, _ := v.conf.get(k)
 			ps, _ := pve.ParsePropertyString(val, "file")
-			if ps == nil || ps.Value("media") == "cdrom" || strings.HasPrefix(k, "unused") {
+			if ps == nil || ps.Value("media") == "cdrom" {
 				continue
 			}
 			st, vol, ok := w.findVolume(ps.Value("file"))
-			if !ok || !strings.Contains(vol.name, fmt.Sprintf("vm-%d-disk-", vmid)) {
+			if !ok || !strings.HasPrefix(vol.name, fmt.Sprintf("vm-%d-disk-", vmid)) {
 				continue
+			}
+			if err := log.failpoint(); err != nil {
+				return err
 			}
 			delete(st.volumes, vol.name)
 			vol.name = strings.Replace(vol.name, fmt.Sprintf("vm-%d-disk-", vmid), fmt.Sprintf("base-%d-disk-", vmid), 1)
@@ -84,10 +105,45 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 			v.conf.set(k, ps.String())
 			log.printfLocked("renamed disk %s to %s:%s", k, st.ID, vol.name)
 		}
-		v.conf.set("template", "1")
-		v.lock = ""
 		return nil
-	}), w.lockedUndo(func() {
-		v.lock = ""
 	})), nil
+}
+
+// templatable is qemu-server's load_and_check of the template call: the VM
+// is not locked and not a template already (unless one disk is asked for).
+func (v *vm) templatable(r *request) error {
+	if err := v.checkLock(r); err != nil {
+		return err
+	}
+	if v.isTemplate() && r.param("disk") == "" {
+		return errors.New("you can't convert a template to a template")
+	}
+	return nil
+}
+
+// driveOrder sorts drive keys as qemu-server's foreach_volume visits them
+// (PVE::QemuServer::Drive::valid_drive_names: ide, scsi, virtio, sata,
+// efidisk0, tpmstate0); unused volumes are left out.
+func driveOrder(keys []string) []string {
+	rank := func(k string) (int, int) {
+		for i, p := range []string{"ide", "scsi", "virtio", "sata", "efidisk", "tpmstate"} {
+			if rest, ok := strings.CutPrefix(k, p); ok {
+				n, _ := strconv.Atoi(rest)
+				return i, n
+			}
+		}
+		return -1, 0
+	}
+	var out []string
+	for _, k := range keys {
+		if g, _ := rank(k); g >= 0 {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		ga, na := rank(a)
+		gb, nb := rank(b)
+		return cmp.Or(cmp.Compare(ga, gb), cmp.Compare(na, nb))
+	})
+	return out
 }

@@ -24,10 +24,29 @@ type task struct {
 	done    chan struct{}
 }
 
-// taskLog lets a task's work write log lines.
+// taskLog lets a task's work write log lines and reach its failpoints.
 type taskLog struct {
-	s *Server
-	t *task
+	s     *Server
+	t     *task
+	fault *taskFault // a failure injected inside the work (failsInside), or nil
+}
+
+// failsInside reports whether an injected failure of a task type fires at
+// the failpoints of its work rather than before the work: qmtemplate's
+// worker writes template=1 before template_create can fail.
+func failsInside(typ string) bool { return typ == "qmtemplate" }
+
+// failpoint is a step of task work: it returns the injected failure once
+// the work has done the fault's steps, and nil otherwise.
+func (l taskLog) failpoint() error {
+	if l.fault == nil {
+		return nil
+	}
+	if l.fault.steps == 0 {
+		return errors.New(l.fault.msg)
+	}
+	l.fault.steps--
+	return nil
 }
 
 // Printf appends a log line.
@@ -40,6 +59,14 @@ func (l taskLog) Printf(format string, args ...any) {
 // printfLocked appends a log line for work that holds the lock.
 func (l taskLog) printfLocked(format string, args ...any) {
 	l.t.log = append(l.t.log, strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n")...)
+}
+
+// final is the failure of a fault the work did not reach, or nil.
+func (f *taskFault) final() error {
+	if f == nil {
+		return nil
+	}
+	return errors.New(f.msg)
 }
 
 // warning is returned by task work that succeeded with warnings.
@@ -73,7 +100,8 @@ func (w *world) lockedUndo(undo func()) func() {
 
 // startTask starts a worker task and returns its UPID. The caller holds no
 // lock. A pending FailNextTask fault for the type makes the task fail with
-// the fault's message instead of doing its work. onError, when set, runs
+// the fault's message instead of doing its work (or, for the types that
+// failsInside names, at the work's failpoints). onError, when set, runs
 // (without the lock) when the task fails, to undo what the handler prepared.
 func (s *Server) startTask(user, typ, id string, work taskWork, onError ...func()) string {
 	s.world.mu.Lock()
@@ -92,7 +120,11 @@ func (s *Server) startTaskLocked(user, typ, id string, work taskWork, onError ..
 	w.tasks[t.id] = t
 	w.order = append(w.order, t.id)
 
-	injected, fail := s.faults.taskFailure(typ)
+	injected := s.faults.taskFailure(typ)
+	log := taskLog{s: s, t: t}
+	if injected != nil && failsInside(typ) {
+		log.fault, injected = injected, nil
+	}
 	warnings := s.faults.taskWarnings(typ)
 	go func() {
 		defer close(t.done)
@@ -102,10 +134,15 @@ func (s *Server) startTaskLocked(user, typ, id string, work taskWork, onError ..
 		err := sleepCtx(ctx, s.taskDuration)
 		switch {
 		case err != nil:
-		case fail:
-			err = errors.New(injected)
+		case injected != nil:
+			err = errors.New(injected.msg)
 		default:
-			err = work(ctx, taskLog{s, t})
+			err = work(ctx, log)
+			if err == nil {
+				// The work did fewer steps than the fault's: it fails at
+				// its end.
+				err = log.fault.final()
+			}
 		}
 		if err == nil && warnings > 0 {
 			err = warning{n: warnings}
