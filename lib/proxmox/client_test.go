@@ -193,6 +193,16 @@ func TestWaitTask(t *testing.T) {
 		require.Equal(t, "WARNINGS: 1", res.ExitStatus)
 		require.Equal(t, 1, res.Warnings)
 	})
+	t.Run("the empty log's placeholder is not a log line", func(t *testing.T) {
+		// A task that has logged nothing yet answers [{n:1,t:"no
+		// content"}] (pve-common PVE::Tools::dump_logfile): the wait must
+		// neither record it nor skip the real first line for it.
+		var seen []string
+		res, err := e.client.CreateVM(ctx, "pve", 133, nil, func(ev proxmox.TaskEvent) { seen = append(seen, ev.Line) })
+		require.NoError(t, err)
+		require.Equal(t, []string{"TASK OK"}, res.Log)
+		require.Equal(t, []string{"TASK OK"}, seen)
+	})
 	t.Run("cancelling the wait", func(t *testing.T) {
 		slow := newEnv(t, pvesim.WithTaskDuration(time.Hour))
 		ctx, cancel := context.WithCancel(ctx)

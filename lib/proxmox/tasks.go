@@ -73,12 +73,12 @@ func (c *Client) WaitTask(ctx context.Context, upid string, progress Progress) (
 			return nil, waitError(ctx, u, err)
 		}
 		// Read the log after the status, so a stopped task's log is complete.
-		var lines []struct {
-			N int    `json:"n"`
-			T string `json:"t"`
-		}
+		var lines []logLine
 		if err := c.get(ctx, base+"/log", url.Values{"start": {strconv.Itoa(len(log))}, "limit": {"0"}}, &lines); err != nil {
 			return nil, waitError(ctx, u, err)
+		}
+		if emptyLog(lines) {
+			lines = nil
 		}
 		for _, l := range lines {
 			log = append(log, l.T)
@@ -95,6 +95,21 @@ func (c *Client) WaitTask(ctx context.Context, upid string, progress Progress) (
 		case <-time.After(c.poll):
 		}
 	}
+}
+
+// logLine is a line of a task log as PVE numbers it (from 1).
+type logLine struct {
+	N int    `json:"n"`
+	T string `json:"t"`
+}
+
+// emptyLog reports whether a log answer is PVE's placeholder for a task
+// that has logged nothing yet: pve-common's dump_logfile answers an empty
+// log file with the single line {n:1, t:"no content"}. It is no log line;
+// a stopped task always has its "TASK ..." line, so a real log is never
+// only that.
+func emptyLog(lines []logLine) bool {
+	return len(lines) == 1 && lines[0].N == 1 && lines[0].T == "no content"
 }
 
 // waitError explains why a wait ended early. A cancelled wait does not stop

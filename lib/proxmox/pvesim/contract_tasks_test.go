@@ -165,3 +165,21 @@ func TestUPIDsParse(t *testing.T) {
 		require.Equal(t, upid, u.String())
 	}
 }
+
+// TestContractEmptyTaskLog pins pve-common src/PVE/Tools.pm,
+// dump_logfile_by_filehandle, which the tasks log API (pve-manager
+// PVE/API2/Tasks.pm, read_task_log) answers with: a log with no line yet
+// is [{n:1, t:"no content"}] with total 1 ("HACK: ExtJS
+// store.guaranteeRange() does not like empty array"), whatever start asks.
+func TestContractEmptyTaskLog(t *testing.T) {
+	s := newSim(t, pvesim.WithTaskDuration(time.Hour))
+	upid := s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100"}))
+	for _, start := range []string{"0", "3"} {
+		a := s.call("GET", "/nodes/pve/tasks/"+upid+"/log", map[string]string{"start": start, "limit": "0"})
+		var lines []map[string]any
+		a.data(t, &lines)
+		require.Equal(t, []map[string]any{{"n": float64(1), "t": "no content"}}, lines, "start=%s", start)
+		require.NotNil(t, a.env.Total)
+		require.Equal(t, 1, *a.env.Total)
+	}
+}

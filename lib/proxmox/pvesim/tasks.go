@@ -239,6 +239,11 @@ func taskLogLines(_ *Server, w *world, r *request) (any, error) {
 	if v := r.param("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
 	}
+	if len(t.log) == 0 {
+		// pve-common PVE::Tools::dump_logfile_by_filehandle: an empty
+		// log answers one line, whatever start asks.
+		return paged{data: []map[string]any{{"n": 1, "t": "no content"}}, total: 1}, nil
+	}
 	lines := []map[string]any{}
 	for i := start; i < len(t.log) && (limit == 0 || i < start+limit); i++ {
 		lines = append(lines, map[string]any{"n": i + 1, "t": t.log[i]})
