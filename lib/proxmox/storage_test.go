@@ -197,6 +197,10 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.client.UpdateVMConfig(ctx, "pve", 9000, proxmox.Params{"description": "talos v1.12.7"}, cfg.Digest))
 	require.NoError(t, e.client.ConvertToTemplate(ctx, "pve", 9000))
+	cfg, err = e.client.VMConfig(ctx, "pve", 9000)
+	require.NoError(t, err)
+	require.True(t, cfg.Template(), "the config is current at once")
+	require.Empty(t, cfg.PendingBaseDisks(9000))
 
 	// The list shows the conversion after pvestatd's next update.
 	e.sim.Tick()

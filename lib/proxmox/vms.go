@@ -3,9 +3,11 @@ package proxmox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,7 +16,12 @@ import (
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
 
-// VMInfo is a VM as /cluster/resources lists it.
+// VMInfo is a VM as /cluster/resources lists it. On PVE that list is a
+// cache: which VMs exist, their lock and their tags are current, but every
+// other field (Name, Status, Template, MaxCPU, MaxMem, MaxDisk) is from
+// pvestatd's last statistics, up to about 10 s old, and a VM created since
+// then has Status "unknown" and no name. Decide about one VM from its
+// config (VMConfig), not from this.
 type VMInfo struct {
 	VMID     int
 	Name     string
@@ -32,7 +39,7 @@ type VMInfo struct {
 func (v VMInfo) HasTag(tag string) bool { return slices.Contains(v.Tags, strings.ToLower(tag)) }
 
 // VMs lists every QEMU VM and template of the cluster the token may see,
-// sorted by ID.
+// sorted by ID, from /cluster/resources (see VMInfo for what lags).
 func (c *Client) VMs(ctx context.Context) ([]VMInfo, error) {
 	var raw []struct {
 		Type     string `json:"type"`
@@ -62,7 +69,9 @@ func (c *Client) VMs(ctx context.Context) ([]VMInfo, error) {
 	return out, nil
 }
 
-// FindVM returns the VM with an ID, and whether it exists.
+// FindVM returns the VM with an ID, and whether it exists, from the VM
+// list: whether it exists, its lock and tags are current, the rest lags
+// (VMInfo).
 func (c *Client) FindVM(ctx context.Context, vmid int) (VMInfo, bool, error) {
 	vms, err := c.VMs(ctx)
 	if err != nil {
@@ -120,10 +129,69 @@ func (c VMConfig) Disk(key string) (*pve.PropertyString, bool) {
 	return ps, err == nil
 }
 
-// VMConfig reads a VM's configuration.
+// Template reports whether the config marks the VM a template
+// (template: 1). A conversion that failed part-way leaves the mark with
+// disks not yet renamed: see PendingBaseDisks.
+func (c VMConfig) Template() bool { return c.Values["template"] == "1" }
+
+// Lock is the config's lock (create, clone, backup, ...), or "".
+func (c VMConfig) Lock() string { return c.Values["lock"] }
+
+// Tags are the config's tags, lower-cased as PVE stores them.
+func (c VMConfig) Tags() []string { return pve.SplitTags(c.Values["tags"]) }
+
+// HasTag reports whether the config carries a tag.
+func (c VMConfig) HasTag(tag string) bool { return slices.Contains(c.Tags(), strings.ToLower(tag)) }
+
+// PendingBaseDisks lists the drives a template conversion renames but that
+// are not base volumes (base-<vmid>-disk-<n>), sorted: qemu-server's
+// template_create visits every drive but CD-ROMs and unused volumes. A
+// template (Template) with pending disks is a conversion that failed
+// part-way.
+func (c VMConfig) PendingBaseDisks(vmid int) []string {
+	base := regexp.MustCompile(fmt.Sprintf(`^(?:%d/)?base-%d-disk-\d+(?:\.[a-z0-9]+)?$`, vmid, vmid))
+	var out []string
+	for k := range c.Values {
+		if !isDrive(k) {
+			continue
+		}
+		d, ok := c.Disk(k)
+		if !ok || d.Value("media") == "cdrom" || d.Value("file") == "none" {
+			continue
+		}
+		_, name, _ := strings.Cut(d.Value("file"), ":")
+		if !base.MatchString(name) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// isDrive reports whether a config key is a drive template_create visits:
+// ideN, scsiN, virtioN, sataN, efidisk0, tpmstate0 (not unusedN).
+func isDrive(k string) bool {
+	for _, p := range []string{"ide", "scsi", "virtio", "sata"} {
+		if n, ok := strings.CutPrefix(k, p); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return true
+		}
+	}
+	return k == "efidisk0" || k == "tpmstate0"
+}
+
+// ErrVMNotFound is returned (wrapped) by VMConfig for a VM that does not
+// exist on the node.
+var ErrVMNotFound = errors.New("VM does not exist")
+
+// VMConfig reads a VM's configuration. It is read from the VM's config file,
+// so it is current, unlike the VM list (VMs), which lags. A VM that does not
+// exist on the node is ErrVMNotFound.
 func (c *Client) VMConfig(ctx context.Context, node string, vmid int) (VMConfig, error) {
 	var raw map[string]json.RawMessage
 	if err := c.get(ctx, vmPath(node, vmid)+"/config", nil, &raw); err != nil {
+		if IsNotFound(err) {
+			return VMConfig{}, fmt.Errorf("%w: VM %d on node %s: %w", ErrVMNotFound, vmid, node, err)
+		}
 		return VMConfig{}, err
 	}
 	cfg := VMConfig{Values: map[string]string{}}
