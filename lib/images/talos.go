@@ -15,9 +15,10 @@ import (
 	"github.com/wdiazux/infra/lib/talosfactory"
 )
 
-// PVE is what an import needs from Proxmox (lib/proxmox's Client).
+// PVE is what an import needs from Proxmox (lib/proxmox's Client). It
+// decides from the VM's config, which is current; it never reads the VM
+// list (/cluster/resources), whose fields lag by pvestatd's interval.
 type PVE interface {
-	FindVM(ctx context.Context, vmid int) (proxmox.VMInfo, bool, error)
 	VMConfig(ctx context.Context, node string, vmid int) (proxmox.VMConfig, error)
 	FindStorage(ctx context.Context, node, id string) (proxmox.Storage, error)
 	FindVolume(ctx context.Context, node string, volid pve.VolumeID, content string) (proxmox.Volume, bool, error)
@@ -220,32 +221,34 @@ func (t *talosImport) emit(step, msg string, done bool) {
 }
 
 // inspect decides what to do about what holds the template's VM ID, and
-// names the holder.
+// names the holder. It reads the VM's config, which is current (the VM
+// list is pvestatd's cache: right after a change it shows the VM as it
+// was, or with no statistics at all).
 func (t *talosImport) inspect(ctx context.Context) (action plan.Action, holder string, err error) {
 	tc, node, schematic := t.inv.Talos, t.inv.Proxmox.Node, t.rep.SchematicID
-	vm, exists, err := t.pve.FindVM(ctx, tc.TemplateID)
-	if err != nil || !exists {
-		return plan.Create, "", err
+	cfg, err := t.pve.VMConfig(ctx, node, tc.TemplateID)
+	if errors.Is(err, proxmox.ErrVMNotFound) {
+		return plan.Create, "", nil
 	}
-	holder = fmt.Sprintf("VM %d %q", vm.VMID, vm.Name)
-	if !vm.HasTag(inventory.ManagedTag) {
+	if err != nil {
+		return 0, "", fmt.Errorf("read the config of talos.template_id %d: %w", tc.TemplateID, err)
+	}
+	holder = fmt.Sprintf("VM %d %q", tc.TemplateID, cfg.Get("name"))
+	if !cfg.HasTag(inventory.ManagedTag) {
 		if !t.opts.Replace {
 			return 0, holder, fmt.Errorf("%w: talos.template_id %d is held by %s (tags %s), which this project did not create: free the ID, choose another talos.template_id in homelab.yaml, or run with -replace to delete it",
-				ErrVMIDTaken, tc.TemplateID, holder, strings.Join(vm.Tags, ";"))
+				ErrVMIDTaken, tc.TemplateID, holder, strings.Join(cfg.Tags(), ";"))
 		}
 		return plan.Replace, holder, nil
 	}
-	cfg, err := t.pve.VMConfig(ctx, node, tc.TemplateID)
-	if err != nil {
-		return 0, holder, err
-	}
 	m, ok := readMarker(cfg.Get("description"))
-	switch {
-	case !vm.Template || !ok || vm.Lock != "":
+	if why := unfinished(cfg, tc.TemplateID, ok); why != "" {
 		// Our VM, but not a finished template: an earlier run stopped
 		// half-way. Rebuild it.
-		t.log.Warn("found a half-made VM from an earlier run; rebuilding it", "vmid", tc.TemplateID, "name", vm.Name)
-		return plan.Repair, holder + " (left half-made by an earlier run)", nil
+		t.log.Warn("found a half-made VM from an earlier run; rebuilding it", "vmid", tc.TemplateID, "name", cfg.Get("name"), "why", why)
+		return plan.Repair, fmt.Sprintf("%s (left half-made by an earlier run: %s)", holder, why), nil
+	}
+	switch {
 	case m.version == tc.Version && m.schematic == schematic:
 		return plan.Unchanged, holder, nil
 	case !t.opts.Replace:
@@ -254,6 +257,26 @@ func (t *talosImport) inspect(ctx context.Context) (action plan.Action, holder s
 	default:
 		return plan.Replace, fmt.Sprintf("%s (Talos %s, schematic %s)", holder, m.version, short(m.schematic)), nil
 	}
+}
+
+// unfinished says why a VM of ours is not a finished template, or "": not
+// a template yet, no marker, a config lock (an operation that never
+// finished), or a half conversion. qemu-server writes template: 1 before it
+// renames the disks (API2/Qemu.pm, template), so a conversion that failed
+// part-way leaves template: 1 with disks not named base-<id>-disk-<n>.
+func unfinished(cfg proxmox.VMConfig, vmid int, marked bool) string {
+	switch {
+	case !cfg.Template():
+		return "not a template"
+	case !marked:
+		return "no marker in its description"
+	case cfg.Lock() != "":
+		return "locked (" + cfg.Lock() + ")"
+	}
+	if pending := cfg.PendingBaseDisks(vmid); len(pending) > 0 {
+		return "template conversion unfinished: " + strings.Join(pending, ", ") + " not base volumes"
+	}
+	return ""
 }
 
 func short(id string) string {
@@ -282,11 +305,12 @@ func (t *talosImport) cleanup(ctx context.Context, cause error) error {
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
 	t.emit(StepCleanup, fmt.Sprintf("VM %d", vmid), false)
-	vm, exists, err := t.pve.FindVM(ctx, vmid)
-	if err != nil {
+	cfg, err := t.pve.VMConfig(ctx, node, vmid)
+	exists := !errors.Is(err, proxmox.ErrVMNotFound)
+	if err != nil && exists {
 		return fmt.Errorf("%w; and checking for a half-made VM %d failed too (%v): the next run will find and rebuild it", cause, vmid, err)
 	}
-	if !exists || !vm.HasTag(inventory.ManagedTag) {
+	if !exists || !cfg.HasTag(inventory.ManagedTag) {
 		t.emit(StepCleanup, "nothing was left behind", true)
 		return cause
 	}

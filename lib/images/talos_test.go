@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,29 +82,38 @@ func (r *rig) mutations() int {
 	return n
 }
 
-// vms lists the host's VMs.
-func (r *rig) vms() []proxmox.VMInfo {
+// vmIDs lists the IDs of the host's VMs. Only membership is read from
+// /cluster/resources: it is live there (the cluster filesystem's vmlist),
+// the other fields lag by up to pvestatd's interval.
+func (r *rig) vmIDs() []int {
 	r.t.Helper()
 	vms, err := r.client.VMs(context.Background())
 	require.NoError(r.t, err)
-	return vms
+	var ids []int
+	for _, v := range vms {
+		ids = append(ids, v.VMID)
+	}
+	return ids
 }
 
 // requireClean asserts what a failed run may leave: no VM at all.
 func (r *rig) requireClean() {
 	r.t.Helper()
-	require.Empty(r.t, r.vms(), "no orphan VM, no half template")
+	require.Empty(r.t, r.vmIDs(), "no orphan VM, no half template")
 }
 
-// requireTemplate asserts the finished state: exactly one VM, the template.
+// requireTemplate asserts the finished state from the VM's own config:
+// exactly one VM, a template whose every disk is a base volume, no lock.
 func (r *rig) requireTemplate() proxmox.VMConfig {
 	r.t.Helper()
-	vms := r.vms()
-	require.Len(r.t, vms, 1)
-	require.Equal(r.t, 9000, vms[0].VMID)
-	require.True(r.t, vms[0].Template)
+	require.Equal(r.t, []int{9000}, r.vmIDs())
 	cfg, err := r.client.VMConfig(context.Background(), "pve", 9000)
 	require.NoError(r.t, err)
+	require.Equal(r.t, "1", cfg.Get("template"))
+	require.Empty(r.t, cfg.Get("lock"))
+	for _, k := range []string{"scsi0", "efidisk0"} {
+		require.Regexp(r.t, `^local-zfs:base-9000-disk-\d+,`, cfg.Get(k), "no half template: %s is a base volume", k)
+	}
 	return cfg
 }
 
@@ -332,4 +342,101 @@ func TestTalosImportCancelledCleansUp(t *testing.T) {
 		}})
 	require.ErrorIs(t, err, context.Canceled)
 	r.requireClean()
+}
+
+// TestTalosImportWithinTheCacheLag runs the import again before pvestatd's
+// next update, while /cluster/resources still shows the VM as it was (or
+// as "unknown"): the import decides from the VM's config, so a good
+// template stays untouched and another version still needs -replace.
+func TestTalosImportWithinTheCacheLag(t *testing.T) {
+	tests := []struct {
+		name  string
+		first images.TalosImportOptions
+		tick  bool // the statistics caught up before the re-run
+	}{
+		{name: "right after the import"},
+		{name: "after the statistics caught up", tick: true},
+		{name: "right after a -replace", first: images.TalosImportOptions{Replace: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			_, err := r.run(tt.first)
+			require.NoError(t, err)
+			if tt.tick {
+				r.sim.Tick()
+			}
+			before := r.mutations()
+			res, err := r.run(images.TalosImportOptions{})
+			require.NoError(t, err)
+			require.Equal(t, plan.Unchanged, res.Action, "a re-run is a no-op")
+			require.Equal(t, before, r.mutations())
+
+			r.inv.Talos.Version = "v1.12.6"
+			_, err = r.run(images.TalosImportOptions{})
+			require.ErrorIs(t, err, images.ErrVMIDTaken, "another version needs -replace")
+			require.Equal(t, before, r.mutations())
+			r.requireTemplate()
+		})
+	}
+}
+
+// TestTalosImportRepairsAHalfTemplate: qemu-server writes template=1 before
+// it renames the disks (API2/Qemu.pm, template), so a conversion that fails
+// and whose cleanup fails too leaves a VM that calls itself a template with
+// disks that are not base volumes. The next run, within the cache lag or
+// after it, must rebuild it, not call it good.
+func TestTalosImportRepairsAHalfTemplate(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject func(s *pvesim.Server)
+	}{
+		{name: "conversion fails before any disk is renamed", inject: func(s *pvesim.Server) {
+			s.FailNextTask("qmtemplate", "zfs error: cannot rename")
+		}},
+		{name: "conversion fails after the first disk", inject: func(s *pvesim.Server) {
+			s.FailNextTaskAfter("qmtemplate", 1, "zfs error: dataset is busy")
+		}},
+	}
+	for _, tt := range tests {
+		for _, tick := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, statistics updated: %v", tt.name, tick), func(t *testing.T) {
+				r := newRig(t)
+				tt.inject(r.sim)
+				r.sim.FailNextRequest("DELETE", "/nodes/pve/qemu/9000", http.StatusInternalServerError, "cfs-lock 'storage-local-zfs' error: got lock request timeout")
+				_, err := r.run(images.TalosImportOptions{})
+				require.ErrorContains(t, err, "zfs error")
+				require.ErrorContains(t, err, "removing the half-made VM 9000 failed too")
+				cfg, err := r.client.VMConfig(context.Background(), "pve", 9000)
+				require.NoError(t, err)
+				require.Equal(t, "1", cfg.Get("template"), "the half template the host keeps")
+				require.Regexp(t, `^local-zfs:vm-9000-disk-\d+,`, cfg.Get("efidisk0"))
+				if tick {
+					r.sim.Tick()
+				}
+
+				res, err := r.run(images.TalosImportOptions{})
+				require.NoError(t, err)
+				require.Equal(t, plan.Repair, res.Action, "a half template is repaired")
+				r.requireTemplate()
+				r.sim.Tick()
+				again, err := r.run(images.TalosImportOptions{})
+				require.NoError(t, err)
+				require.Equal(t, plan.Unchanged, again.Action)
+			})
+		}
+	}
+}
+
+// TestTalosImportRepairsALockedVM: a VM of ours whose config carries a lock
+// (a create that never finished) is not a finished template.
+func TestTalosImportRepairsALockedVM(t *testing.T) {
+	r := newRig(t)
+	_, err := r.run(images.TalosImportOptions{})
+	require.NoError(t, err)
+	r.sim.Tick()
+	require.True(t, r.sim.HoldLock(9000, "create"))
+	res, err := r.run(images.TalosImportOptions{DryRun: true})
+	require.NoError(t, err)
+	require.Equal(t, plan.Repair, res.Action)
 }
