@@ -280,6 +280,10 @@ func (ch checker) bridgeCheck(ctx context.Context) Check {
 		Fix: "set proxmox.bridge in homelab.yaml to one of those, or create the bridge under Node → System → Network"}
 }
 
+// vmidChecks decides from the VM list (/cluster/resources) only what it
+// holds current on PVE: which IDs exist (the cluster filesystem's vmlist)
+// and their tags. The names it prints come from pvestatd's last statistics
+// and may lag (empty for a VM created a moment ago): display only.
 func (ch checker) vmidChecks(ctx context.Context) []Check {
 	vms, err := ch.c.VMs(ctx)
 	if err != nil {
