@@ -43,7 +43,9 @@ func newRig(t testing.TB, setup ...func(*pvesim.Setup)) *rig {
 	for _, f := range setup {
 		f(&s)
 	}
-	sim, err := pvesim.New(pvesim.WithSetup(s))
+	// The VM list lags as on PVE (pvestatd's 10 s): every test here runs
+	// with the cache on, so a decision taken from the list would show.
+	sim, err := pvesim.New(pvesim.WithSetup(s), pvesim.WithStatsInterval(pvesim.DefaultStatsInterval))
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)
 	f := factorysim.New(factorysim.WithPayload(2 << 20))
@@ -219,8 +221,20 @@ func TestTalosImportNewVersionNeedsReplace(t *testing.T) {
 	require.Contains(t, r.requireTemplate().Get("description"), "version: v1.12.6")
 }
 
+// requireNoOpRerun runs the import again at once, within the VM list's lag:
+// it must find the template good and change nothing.
+func (r *rig) requireNoOpRerun() {
+	r.t.Helper()
+	before := r.mutations()
+	res, err := r.run(images.TalosImportOptions{})
+	require.NoError(r.t, err)
+	require.Equal(r.t, plan.Unchanged, res.Action, "a re-run within the cache lag is a no-op")
+	require.Equal(r.t, before, r.mutations())
+}
+
 // TestTalosImportFaults: each fault leaves a clear error and no orphan VM or
-// half template, and the next run succeeds.
+// half template, the next run succeeds, and a re-run right after it (within
+// the VM list's lag) changes nothing.
 func TestTalosImportFaults(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -251,6 +265,9 @@ func TestTalosImportFaults(t *testing.T) {
 		{name: "template conversion fails", inject: func(r *rig) {
 			r.sim.FailNextTask("qmtemplate", "rename failed")
 		}, wantErr: "the half-made VM 9000 was removed"},
+		{name: "template conversion fails after the first disk", inject: func(r *rig) {
+			r.sim.FailNextTaskAfter("qmtemplate", 1, "zfs error: dataset is busy")
+		}, wantErr: "the half-made VM 9000 was removed"},
 		{name: "connection reset during the resize", inject: func(r *rig) {
 			r.sim.ResetNextRequest("PUT", "/nodes/pve/qemu/9000/resize", 0)
 		}, wantErr: "may have been applied"},
@@ -278,6 +295,7 @@ func TestTalosImportFaults(t *testing.T) {
 			require.NoError(t, err, "the next run succeeds")
 			require.Equal(t, plan.Create, res.Action)
 			r.requireTemplate()
+			r.requireNoOpRerun()
 		})
 	}
 }
@@ -321,6 +339,7 @@ func TestTalosImportKilledBetweenSteps(t *testing.T) {
 			}
 			require.Equal(t, want, res.Action)
 			r.requireTemplate()
+			r.requireNoOpRerun()
 			vols, err := r.client.Volumes(context.Background(), "pve", "local-zfs", "")
 			require.NoError(t, err)
 			for _, v := range vols {
