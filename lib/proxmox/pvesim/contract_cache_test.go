@@ -50,7 +50,9 @@ func (s *sim) createTask(params map[string]string) {
 // get_guest_config_properties (live), and every other field from
 // PVE::API2Tools::extract_vm_stats over the RRD data pvestatd writes every
 // 10 s (PVE/Service/pvestatd.pm, update_qemu_status, $updatetime = 10). A VM
-// without stats yet is listed with status "unknown" and nothing else.
+// without stats yet is listed with status "unknown" and nothing else. The
+// node's list and status/current read the config (qemu-server
+// src/PVE/QemuServer.pm, vmstatus): live.
 func TestContractResourcesIsACache(t *testing.T) {
 	setup := pvesim.DefaultSetup()
 	setup.VMs = []pvesim.VMSetup{{VMID: 100, Name: "old", Tags: "prod"}}
@@ -80,6 +82,11 @@ func TestContractResourcesIsACache(t *testing.T) {
 		n := s.nodeVM(101)
 		require.Equal(t, "fresh", n["name"])
 		require.EqualValues(t, int64(4096)<<20, n["maxmem"])
+		// So does status/current (vmstatus for one VM).
+		var cur map[string]any
+		s.call("GET", "/nodes/pve/qemu/101/status/current", nil).data(t, &cur)
+		require.Equal(t, "fresh", cur["name"])
+		require.Equal(t, "stopped", cur["status"])
 
 		s.Tick()
 		e = s.resourceVM(101)
