@@ -24,7 +24,8 @@ func TestDemo(t *testing.T) {
 		"template                          9000 talos-v1-12-7",
 		"Nothing to do: the template already holds this image.",
 		"requests that could change the host: 0",
-		"  scsi0     local-zfs:base-9000-disk-0,discard=on,iothread=1,size=150G,ssd=1",
+		"  efidisk0  local-zfs:base-9000-disk-0,efitype=4m,pre-enrolled-keys=0,size=1M", // PVE allocates drives sorted by name
+		"  scsi0     local-zfs:base-9000-disk-1,discard=on,iothread=1,size=150G,ssd=1",
 		"  template  1",
 	} {
 		require.Contains(t, text, want)

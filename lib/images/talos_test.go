@@ -143,10 +143,11 @@ func TestTalosImportEndToEnd(t *testing.T) {
 	require.Equal(t, "talos-v1-12-7", v["name"])
 	require.Equal(t, "q35", v["machine"])
 	require.Equal(t, "ovmf", v["bios"])
-	require.Regexp(t, `^local-zfs:base-9000-disk-\d,efitype=4m,pre-enrolled-keys=0,size=1M$`, v["efidisk0"])
+	// PVE allocates the drives sorted by name: efidisk0 before scsi0.
+	require.Equal(t, "local-zfs:base-9000-disk-0,efitype=4m,pre-enrolled-keys=0,size=1M", v["efidisk0"])
 	require.Equal(t, "host", v["cpu"])
 	require.Equal(t, "virtio-scsi-single", v["scsihw"])
-	require.Equal(t, "local-zfs:base-9000-disk-0,discard=on,iothread=1,size=150G,ssd=1", v["scsi0"])
+	require.Equal(t, "local-zfs:base-9000-disk-1,discard=on,iothread=1,size=150G,ssd=1", v["scsi0"])
 	require.Equal(t, "order=scsi0", v["boot"])
 	require.Regexp(t, `^virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0$`, v["net0"])
 	require.Equal(t, "enabled=1", v["agent"])

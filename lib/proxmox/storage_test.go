@@ -222,7 +222,7 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, e.client.CloneVM(ctx, "pve", 9000, 111, proxmox.CloneOptions{Name: "full", Full: true, Storage: "local-zfs"}, nil))
 	clone, err := e.client.VMConfig(ctx, "pve", 110)
 	require.NoError(t, err)
-	require.Contains(t, clone.Get("scsi0"), "base-9000-disk-0/vm-110-disk-")
+	require.Contains(t, clone.Get("scsi0"), "base-9000-disk-1/vm-110-disk-", "efidisk0 got disk-0: PVE allocates drives sorted by name")
 
 	deleted, err := e.client.DeleteVM(ctx, "pve", 111, true)
 	require.NoError(t, err)

@@ -52,9 +52,11 @@ func TestContractCreateWithImport(t *testing.T) {
 	require.Equal(t, "OK", exit, log)
 
 	cfg := s.config("9000")
-	require.Equal(t, "local-zfs:vm-9000-disk-0,discard=on,iothread=1,size=3584M,ssd=1", cfg["scsi0"], "import-from is not echoed back; the size is the image's")
-	require.Regexp(t, `^local-zfs:vm-9000-disk-\d,efitype=4m,pre-enrolled-keys=0,size=1M$`, cfg["efidisk0"])
-	require.Regexp(t, `^local-zfs:vm-9000-disk-\d,size=4M,version=v2.0$`, cfg["tpmstate0"])
+	// qemu-server's create_disks allocates the drives sorted by name
+	// (efidisk0, scsi0, tpmstate0), each with the lowest free disk number.
+	require.Equal(t, "local-zfs:vm-9000-disk-1,discard=on,iothread=1,size=3584M,ssd=1", cfg["scsi0"], "import-from is not echoed back; the size is the image's")
+	require.Equal(t, "local-zfs:vm-9000-disk-0,efitype=4m,pre-enrolled-keys=0,size=1M", cfg["efidisk0"])
+	require.Equal(t, "local-zfs:vm-9000-disk-2,size=4M,version=v2.0", cfg["tpmstate0"])
 	require.Equal(t, "local-zfs:vm-9000-cloudinit,media=cdrom", cfg["ide2"])
 	require.Regexp(t, `^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2},bridge=vmbr0$`, cfg["net0"])
 	require.Equal(t, "kubernetes;talos;v1.12.7", cfg["tags"])

@@ -94,7 +94,7 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
 		return nil, nil, failed("detected modified configuration - file changed by other user? Try again.")
 	}
-	plans, err := w.planDisks(r, v.vmid)
+	plans, err := w.planDisks(r, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,7 +25,7 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 	if _, exists := w.vms[vmid]; exists {
 		return nil, failed("unable to create VM %d - VM %d already exists on node '%s'", vmid, vmid, w.node)
 	}
-	plans, err := w.planDisks(r, vmid)
+	plans, err := w.planDisks(r, true)
 	if err != nil {
 		return nil, err
 	}

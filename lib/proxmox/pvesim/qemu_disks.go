@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -9,22 +10,18 @@ import (
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
 
-// driveKeys lists the drive options in the order PVE processes them.
-func driveKeys() []string {
+// driveKeys lists the drive options a request holds, sorted by name: PVE
+// checks and allocates them in that order (sort keys $param), so efidisk0
+// gets its volume before scsi0.
+func driveKeys(params map[string]string) []string {
 	var keys []string
-	for i := 0; i <= 3; i++ {
-		keys = append(keys, fmt.Sprintf("ide%d", i))
+	for k := range params {
+		if isDiskKey(k) && !strings.HasPrefix(k, "unused") {
+			keys = append(keys, k)
+		}
 	}
-	for i := 0; i <= 5; i++ {
-		keys = append(keys, fmt.Sprintf("sata%d", i))
-	}
-	for i := 0; i <= 30; i++ {
-		keys = append(keys, fmt.Sprintf("scsi%d", i))
-	}
-	for i := 0; i <= 15; i++ {
-		keys = append(keys, fmt.Sprintf("virtio%d", i))
-	}
-	return append(keys, "efidisk0", "tpmstate0")
+	sort.Strings(keys)
+	return keys
 }
 
 // diskPlan is what a disk option asks for.
@@ -37,86 +34,168 @@ type diskPlan struct {
 	cloud   bool
 }
 
-// planDisks plans every drive option of a create or config update, in the
-// order PVE processes them; options planDisk keeps as they are come back
-// without a storage. Caller holds the lock.
-func (w *world) planDisks(r *request, vmid int) ([]*diskPlan, error) {
-	var plans []*diskPlan
-	for _, key := range driveKeys() {
-		value, ok := r.params[key]
-		if !ok {
-			continue
+// resolveCdromAlias turns the 'cdrom' parameter into ide2 with media=cdrom,
+// as qemu-server's $resolve_cdrom_alias does.
+func resolveCdromAlias(r *request) {
+	v, ok := r.params["cdrom"]
+	if !ok {
+		return
+	}
+	if !strings.Contains(v, "media=") {
+		v += ",media=cdrom"
+	}
+	r.params["ide2"] = v
+	delete(r.params, "cdrom")
+}
+
+// planDisks checks and plans every drive option of a create or config
+// update. The checks run in qemu-server's order: create_vm runs
+// $check_storage_access before $check_drive_param, update_vm the other way
+// round, each over the drives sorted by name. Options planDisk keeps as they
+// are come back without a storage. Caller holds the lock.
+func (w *world) planDisks(r *request, create bool) ([]*diskPlan, error) {
+	resolveCdromAlias(r)
+	keys := driveKeys(r.params)
+	drives := map[string]*pve.PropertyString{}
+	for _, key := range keys {
+		ps, err := pve.ParsePropertyString(r.params[key], "file")
+		if err != nil {
+			return nil, badParam(key, "invalid format - "+err.Error())
 		}
-		plan, err := w.planDisk(r, vmid, key, value)
+		drives[key] = ps
+	}
+	checks := []func(r *request, key string, ps *pve.PropertyString) error{w.checkDriveParam, w.checkStorageAccess}
+	if create {
+		checks[0], checks[1] = checks[1], checks[0]
+	}
+	for _, check := range checks {
+		for _, key := range keys {
+			if err := check(r, key, drives[key]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var plans []*diskPlan
+	for _, key := range keys {
+		plan, err := w.planDisk(key, drives[key])
 		if err != nil {
 			return nil, err
-		}
-		if plan == nil {
-			plan = &diskPlan{key: key, ps: mustProp(value)}
 		}
 		plans = append(plans, plan)
 	}
 	return plans, nil
 }
 
-// planDisk checks one drive option of a create or config update and says
-// what to allocate. Existing volumes and CD-ROMs are kept as they are.
-// Caller holds the lock.
-func (w *world) planDisk(r *request, vmid int, key, value string) (*diskPlan, error) {
-	ps, err := pve.ParsePropertyString(value, "file")
-	if err != nil {
-		return nil, badParam(key, "invalid format - "+err.Error())
-	}
+// driveVolume splits a drive's file into its storage and volume parts and
+// says whether it names an existing volume (not "none", "cdrom", a path, a
+// new disk "storage:size" or "storage:cloudinit").
+func driveVolume(ps *pve.PropertyString) (stID, rest string, existing bool) {
 	file := ps.Value("file")
-	src, importing := ps.Get("import-from")
 	if file == "none" || file == "cdrom" || strings.HasPrefix(file, "/") {
-		return nil, nil
+		return "", "", false
 	}
-	stID, rest, _ := strings.Cut(file, ":")
-	isAlloc := rest == "cloudinit" || sizeOnly(rest)
-	if importing && rest != "0" {
-		return nil, badParam(key, "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>")
+	stID, rest, _ = strings.Cut(file, ":")
+	return stID, rest, rest != "cloudinit" && !sizeOnly(rest)
+}
+
+// checkDriveParam is qemu-server's $check_drive_param: import-from needs the
+// "<storage>:0" syntax, and on efidisk0 efitype and pre-enrolled-keys, on
+// tpmstate0 version; an existing ISO volume needs media=cdrom.
+func (w *world) checkDriveParam(_ *request, key string, ps *pve.PropertyString) error {
+	if _, importing := ps.Get("import-from"); importing {
+		if _, rest, _ := strings.Cut(ps.Value("file"), ":"); rest != "0" {
+			return badParam(key, "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>")
+		}
+		required := map[string][]string{"efidisk0": {"efitype", "pre-enrolled-keys"}, "tpmstate0": {"version"}}[key]
+		for _, k := range required {
+			if _, ok := ps.Get(k); !ok {
+				return badParam(key, fmt.Sprintf("need to specify '%s' when using 'import-from'", k))
+			}
+		}
 	}
-	if !isAlloc {
-		_, vol, ok := w.findVolume(file)
+	if _, _, existing := driveVolume(ps); existing {
+		if _, vol, ok := w.findVolume(ps.Value("file")); ok && vol.content == "iso" && ps.Value("media") != "cdrom" {
+			return badParam(key, "explicit 'media=cdrom' is required for iso images")
+		}
+	}
+	return nil
+}
+
+// checkStorageAccess is qemu-server's $check_storage_access: a new disk
+// needs Datastore.AllocateSpace on a storage that holds images; an existing
+// volume must be of content images or iso; an import-from source must be
+// of content images or import.
+func (w *world) checkStorageAccess(r *request, key string, ps *pve.PropertyString) error {
+	stID, rest, existing := driveVolume(ps)
+	switch {
+	case existing:
+		_, vol, ok := w.findVolume(ps.Value("file"))
 		if !ok {
-			return nil, failed("volume '%s' does not exist", file)
+			return failed("volume '%s' does not exist", ps.Value("file"))
 		}
-		if vol.content == "iso" {
-			ps.Set("media", "cdrom")
+		if vol.content != "images" && vol.content != "iso" {
+			return badParam(key, "content type needs to be 'images' or 'iso'")
 		}
+	case stID != "" && rest != "cloudinit":
+		if !w.can(r.who, "/storage/"+stID, false, "Datastore.AllocateSpace") {
+			return forbidden("/storage/"+stID, "Datastore.AllocateSpace")
+		}
+		st, ok := w.storages[stID]
+		if !ok {
+			return badParam("storage", fmt.Sprintf("storage '%s' does not exist", stID))
+		}
+		if !st.content["images"] {
+			return badParam("storage", fmt.Sprintf("storage '%s' does not support vm images", stID))
+		}
+	}
+	src, importing := ps.Get("import-from")
+	if !importing {
+		return nil
+	}
+	if strings.HasPrefix(src, "/") {
+		if r.who.id != "root@pam" {
+			return forbidden("/", "Sys.Console")
+		}
+		return badParam(key, "importing from an absolute path is not supported by the simulator")
+	}
+	srcSt, vol, ok := w.findVolume(src)
+	if !ok {
+		return badParam(key, fmt.Sprintf("volume '%s' does not exist", src))
+	}
+	if vol.content != "images" && vol.content != "import" {
+		return badParam(key, fmt.Sprintf("volume '%s' has wrong type '%s' - needs to be 'images' or 'import'", src, vol.content))
+	}
+	if !w.can(r.who, "/storage/"+srcSt.ID, true, "Datastore.Audit", "Datastore.AllocateSpace") {
+		return forbidden("/storage/"+srcSt.ID, "Datastore.Audit", "Datastore.AllocateSpace")
+	}
+	return nil
+}
+
+// planDisk says what to allocate for one checked drive option. Existing
+// volumes are kept and get their size, CD-ROM drives "none" and "cdrom"
+// lose it. Caller holds the lock.
+func (w *world) planDisk(key string, ps *pve.PropertyString) (*diskPlan, error) {
+	stID, rest, existing := driveVolume(ps)
+	if stID == "" {
+		ps.Delete("size")
+		return &diskPlan{key: key, ps: ps}, nil
+	}
+	if existing {
+		_, vol, _ := w.findVolume(ps.Value("file"))
+		ps.Set("size", formatSize(vol.size))
 		return &diskPlan{key: key, ps: ps}, nil
 	}
 	st, ok := w.storages[stID]
 	if !ok {
-		return nil, badParam("storage", fmt.Sprintf("storage '%s' does not exist", stID))
-	}
-	if !st.content["images"] {
-		return nil, badParam("storage", fmt.Sprintf("storage '%s' does not support vm images", stID))
-	}
-	if !w.can(r.who, "/storage/"+stID, false, "Datastore.AllocateSpace") {
-		return nil, forbidden("/storage/"+stID, "Datastore.AllocateSpace")
+		return nil, failed("storage '%s' does not exist", stID)
 	}
 	plan := &diskPlan{key: key, ps: ps, storage: st, cloud: rest == "cloudinit"}
-	switch {
-	case importing:
-		if strings.HasPrefix(src, "/") {
-			if r.who.id != "root@pam" {
-				return nil, forbidden("/", "Sys.Console")
-			}
-			return nil, badParam(key, "importing from an absolute path is not supported by the simulator")
-		}
-		srcSt, vol, ok := w.findVolume(src)
-		if !ok {
-			return nil, badParam(key, fmt.Sprintf("volume '%s' does not exist", src))
-		}
-		if vol.content != "images" && vol.content != "import" {
-			return nil, badParam(key, fmt.Sprintf("volume '%s' has wrong type '%s' - needs to be 'images' or 'import'", src, vol.content))
-		}
-		if !w.can(r.who, "/storage/"+srcSt.ID, true, "Datastore.Audit", "Datastore.AllocateSpace") {
-			return nil, forbidden("/storage/"+srcSt.ID, "Datastore.Audit", "Datastore.AllocateSpace")
-		}
+	if src, importing := ps.Get("import-from"); importing {
+		_, vol, _ := w.findVolume(src)
 		plan.source, plan.size = src, vol.size
+		return plan, nil
+	}
+	switch {
 	case plan.cloud:
 		plan.size = 4 << 20
 	case key == "efidisk0":
@@ -158,16 +237,6 @@ func (p *diskPlan) allocate(vmid int) string {
 	p.ps.Delete("import-from")
 	p.ps.Set("file", p.storage.ID+":"+vol.name).Set("size", formatSize(p.size))
 	return p.ps.String()
-}
-
-// mustProp parses a drive value the planner keeps as it is, or wraps it
-// whole as the file.
-func mustProp(v string) *pve.PropertyString {
-	ps, err := pve.ParsePropertyString(v, "file")
-	if err != nil {
-		return pve.NewPropertyString("file").Set("file", v)
-	}
-	return ps
 }
 
 // resizeDisk answers PUT .../qemu/{vmid}/resize: grows a disk (never shrinks)
