@@ -2,9 +2,12 @@ package pvesim_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
 // TestContractDriveChecks pins the drive checks of qemu-server 9.2
@@ -70,5 +73,61 @@ func TestContractDriveChecks(t *testing.T) {
 		require.NotContains(t, cfg, "cdrom")
 		require.Equal(t, "local:iso/x.iso,media=cdrom,size=3", cfg["sata0"])
 		require.Regexp(t, `^local-zfs:vm-101-disk-0,efitype=4m,pre-enrolled-keys=0,size=`, cfg["efidisk0"])
+	})
+}
+
+// TestContractResizeFailsInTheTask pins qemu-server 9.2 src/PVE/API2/Qemu.pm
+// resize_vm: only the parameters are checked before fork_worker('resize');
+// loading the config, the digest ("checksum mismatch (file change by other
+// user?)"), the lock, the disk's existence, the CD-ROM and the shrink
+// checks all run in the worker, so the call answers a UPID and the task
+// fails with the message. The current size is the volume's
+// (volume_size_info), and there is no template check.
+func TestContractResizeFailsInTheTask(t *testing.T) {
+	s := importedSim(t)
+	exit, _ := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{
+		"vmid": "100", "scsi0": "local-zfs:2", "ide2": "local:iso/x.iso,media=cdrom",
+	})))
+	require.Equal(t, "OK", exit)
+	tests := []struct {
+		name   string
+		vmid   string
+		params map[string]string
+		exit   string
+	}{
+		{"digest mismatch", "100", map[string]string{"disk": "scsi0", "size": "+1G", "digest": strings.Repeat("0", 40)},
+			"checksum mismatch (file change by other user?)"},
+		{"missing disk", "100", map[string]string{"disk": "scsi5", "size": "+1G"}, "disk 'scsi5' does not exist"},
+		{"CD-ROM", "100", map[string]string{"disk": "ide2", "size": "+1G"}, "you can't resize a cdrom"},
+		{"shrink", "100", map[string]string{"disk": "scsi0", "size": "1G"}, "shrinking disks is not supported"},
+		{"unknown VM", "999", map[string]string{"disk": "scsi0", "size": "+1G"}, "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := s.call("PUT", "/nodes/pve/qemu/"+tt.vmid+"/resize", tt.params)
+			require.Equal(t, http.StatusOK, a.status, a.body)
+			exit, _ := s.waitTask(s.upid(a))
+			require.Equal(t, tt.exit, exit)
+		})
+	}
+	t.Run("locked", func(t *testing.T) {
+		require.True(t, s.HoldLock(100, "backup"))
+		defer s.ReleaseLock(100)
+		exit, _ := s.waitTask(s.upid(s.call("PUT", "/nodes/pve/qemu/100/resize", map[string]string{"disk": "scsi0", "size": "+1G"})))
+		require.Equal(t, "VM is locked (backup)", exit)
+	})
+	t.Run("skiplock is root's", func(t *testing.T) {
+		setup := pvesim.DefaultSetup()
+		setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!vm", Secret: "vm", ACL: []pvesim.ACL{{Path: "/", Role: "PVEVMAdmin", Propagate: true}}})
+		other := newSim(t, pvesim.WithSetup(setup))
+		other.auth = "PVEAPIToken=infra@pve!vm=vm"
+		a := other.call("PUT", "/nodes/pve/qemu/100/resize", map[string]string{"disk": "scsi0", "size": "+1G", "skiplock": "1"})
+		require.Equal(t, http.StatusBadRequest, a.status, a.body)
+		require.Equal(t, "Only root may use this option.\n", a.env.Errors["skiplock"])
+	})
+	t.Run("grows from the volume's size", func(t *testing.T) {
+		exit, _ := s.waitTask(s.upid(s.call("PUT", "/nodes/pve/qemu/100/resize", map[string]string{"disk": "scsi0", "size": "+1G"})))
+		require.Equal(t, "OK", exit)
+		require.Equal(t, "local-zfs:vm-100-disk-0,size=3G", s.config("100")["scsi0"])
 	})
 }

@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -239,48 +240,71 @@ func (p *diskPlan) allocate(vmid int) string {
 	return p.ps.String()
 }
 
-// resizeDisk answers PUT .../qemu/{vmid}/resize: grows a disk (never shrinks)
-// in a resize task.
+// resizeDisk answers PUT .../qemu/{vmid}/resize as qemu-server 9.2's
+// resize_vm: only skiplock is checked before the resize task; the config,
+// digest, lock, disk, CD-ROM and shrink checks fail the task. It grows the
+// disk from its volume's size (never shrinks).
 func resizeDisk(s *Server, w *world, r *request) (any, error) {
-	v, err := w.writableVM(r)
+	if r.param("skiplock") == "1" && r.who.id != "root@pam" {
+		return nil, badParam("skiplock", "Only root may use this option.")
+	}
+	vmid, _ := strconv.Atoi(r.param("vmid"))
+	return s.startTaskLocked(r.who.id, "resize", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
+		return inTask(w.resize(r, log))
+	})), nil
+}
+
+// inTask turns a handler's API error into the plain message a task stops
+// with, as a die inside a PVE worker.
+func inTask(err error) error {
+	var e *apiError
+	if errors.As(err, &e) {
+		return errors.New(e.msg)
+	}
+	return err
+}
+
+// resize is the work of a resize task. Caller holds the lock.
+func (w *world) resize(r *request, log taskLog) error {
+	v, err := w.lookupVM(r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
-		return nil, failed("detected modified configuration - file changed by other user? Try again.")
+		return errors.New("checksum mismatch (file change by other user?)")
+	}
+	if err := v.checkLock(r); err != nil {
+		return err
 	}
 	key := r.param("disk")
 	val, ok := v.conf.get(key)
 	if !ok {
-		return nil, failed("disk '%s' does not exist", key)
+		return fmt.Errorf("disk '%s' does not exist", key)
 	}
-	ps, _ := pve.ParsePropertyString(val, "file")
-	if ps == nil || ps.Value("media") == "cdrom" {
-		return nil, failed("you can't resize a cdrom")
+	ps, err := pve.ParsePropertyString(val, "file")
+	if err != nil {
+		return fmt.Errorf("unable to parse drive options for '%s'", key)
 	}
-	if v.isTemplate() {
-		return nil, failed("you can't resize a template")
+	if ps.Value("media") == "cdrom" {
+		return errors.New("you can't resize a cdrom")
 	}
-	cur, _, _ := parseSize(ps.Value("size"))
+	_, vol, ok := w.findVolume(ps.Value("file"))
+	if !ok {
+		return fmt.Errorf("Could not determine current size of volume '%s'", ps.Value("file"))
+	}
 	want, relative, _ := parseSize(r.param("size"))
 	if relative {
-		want += cur
+		want += vol.size
 	}
-	if want < cur {
-		return nil, failed("shrinking disks is not supported")
+	if want < vol.size {
+		return errors.New("shrinking disks is not supported")
 	}
-	vmid := v.vmid
-	return s.startTaskLocked(r.who.id, "resize", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
-		if want == cur {
-			return nil
-		}
-		_, vol, ok := w.findVolume(ps.Value("file"))
-		if ok {
-			vol.size, vol.used = want, want
-		}
-		ps.Set("size", formatSize(want))
-		v.conf.set(key, ps.String())
-		log.printfLocked("Image resized.")
+	if want == vol.size {
 		return nil
-	})), nil
+	}
+	vol.size, vol.used = want, want
+	ps.Set("size", formatSize(want))
+	v.conf.set(key, ps.String())
+	log.printfLocked("Image resized.")
+	return nil
 }
