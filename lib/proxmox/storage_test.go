@@ -222,7 +222,7 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, e.client.CloneVM(ctx, "pve", 9000, 111, proxmox.CloneOptions{Name: "full", Full: true, Storage: "local-zfs"}, nil))
 	clone, err := e.client.VMConfig(ctx, "pve", 110)
 	require.NoError(t, err)
-	require.Contains(t, clone.Get("scsi0"), "base-9000-disk-1/vm-110-disk-", "efidisk0 got disk-0: PVE allocates drives sorted by name")
+	require.Contains(t, clone.Get("scsi0"), "local-zfs:base-9000-disk-1/vm-110-disk-1,", "efidisk0 got disk-0: PVE allocates drives sorted by name, and a linked clone numbers its own disks")
 
 	deleted, err := e.client.DeleteVM(ctx, "pve", 111, true)
 	require.NoError(t, err)

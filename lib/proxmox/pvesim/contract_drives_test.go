@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -130,4 +131,86 @@ func TestContractResizeFailsInTheTask(t *testing.T) {
 		require.Equal(t, "OK", exit)
 		require.Equal(t, "local-zfs:vm-100-disk-0,size=3G", s.config("100")["scsi0"])
 	})
+}
+
+// TestContractCloneLockAndDiskNames pins the clone of qemu-server 9.2
+// src/PVE/API2/Qemu.pm clone_vm and QemuServer.pm clone_disk, and the disk
+// names of pve-storage 9.1 src/PVE/Storage/Plugin.pm find_free_diskname /
+// get_next_vm_diskname (ZFSPoolPlugin.pm clone_image for linked clones):
+//   - the new VM's config holds "lock: clone" for the whole task (the
+//     temporary config, then every write until the last); the source's
+//     config is not locked (clone_vm only takes its file lock);
+//   - an existing target ID is "unable to create VM <newid>: config file
+//     already exists";
+//   - every new disk, linked ("base-9000-disk-1/vm-101-disk-<n>" on ZFS),
+//     full or added later, is vm-<vmid>-disk-<n> with the lowest n no
+//     volume of that VM on that storage uses, base- names and linked names
+//     included; drives are cloned sorted by name; the cloud-init drive and
+//     tpmstate0 are always copied, unusedN are not cloned;
+//   - a linked clone of a volume that is not a base volume fails: "Linked
+//     clone feature is not supported for '<volid>' (<drive>)".
+func TestContractCloneLockAndDiskNames(t *testing.T) {
+	s := importedSim(t)
+	exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{
+		"vmid": "9000", "name": "base", "efidisk0": "local-zfs:1,efitype=4m,pre-enrolled-keys=0",
+		"scsi0": "local-zfs:0,import-from=local:import/talos.qcow2", "tpmstate0": "local-zfs:1,version=v2.0",
+		"ide2": "local-zfs:cloudinit", "net0": "virtio,bridge=vmbr0",
+	})))
+	require.Equal(t, "OK", exit, log)
+
+	a := s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "103", "full": "0"})
+	require.Equal(t, http.StatusInternalServerError, a.status, a.body)
+	require.Equal(t, "Linked clone feature is not supported for 'local-zfs:vm-9000-disk-0' (efidisk0)", a.reason)
+
+	exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/9000/template", nil)))
+	require.Equal(t, "OK", exit, log)
+
+	exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "101", "name": "linked"})))
+	require.Equal(t, "OK", exit, log)
+	cfg := s.config("101")
+	require.Equal(t, "local-zfs:base-9000-disk-0/vm-101-disk-0,efitype=4m,pre-enrolled-keys=0,size=1M", cfg["efidisk0"])
+	require.Equal(t, "local-zfs:base-9000-disk-1/vm-101-disk-1,size=3584M", cfg["scsi0"])
+	require.Equal(t, "local-zfs:vm-101-disk-2,size=4M,version=v2.0", cfg["tpmstate0"], "tpmstate0 is copied, not linked")
+	require.Equal(t, "local-zfs:vm-101-cloudinit,media=cdrom", cfg["ide2"])
+
+	exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/101/config", map[string]string{"scsi1": "local-zfs:2", "virtio0": "local-zfs:1"})))
+	require.Equal(t, "OK", exit)
+	cfg = s.config("101")
+	require.Equal(t, "local-zfs:vm-101-disk-3,size=2G", cfg["scsi1"], "sorted by name, scsi1 comes before virtio0")
+	require.Equal(t, "local-zfs:vm-101-disk-4,size=1G", cfg["virtio0"])
+
+	a = s.call("DELETE", "/nodes/pve/storage/local-zfs/content/local-zfs:vm-101-disk-2", nil)
+	exit, _ = s.waitTask(s.upid(a))
+	require.Equal(t, "OK", exit)
+	exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/101/config", map[string]string{"scsi2": "local-zfs:1"})))
+	require.Equal(t, "OK", exit)
+	require.Equal(t, "local-zfs:vm-101-disk-2,size=1G", s.config("101")["scsi2"], "the lowest free number is reused")
+
+	exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "102", "full": "1", "storage": "local-zfs"})))
+	require.Equal(t, "OK", exit, log)
+	cfg = s.config("102")
+	require.Equal(t, "local-zfs:vm-102-disk-0,efitype=4m,pre-enrolled-keys=0,size=1M", cfg["efidisk0"])
+	require.Equal(t, "local-zfs:vm-102-disk-1,size=3584M", cfg["scsi0"])
+	require.Equal(t, "local-zfs:vm-102-disk-2,size=4M,version=v2.0", cfg["tpmstate0"])
+
+	a = s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "102"})
+	require.Equal(t, http.StatusInternalServerError, a.status)
+	require.Equal(t, "unable to create VM 102: config file already exists", a.reason)
+}
+
+func TestContractCloneHoldsLockClone(t *testing.T) {
+	setup := pvesim.DefaultSetup()
+	setup.VMs = []pvesim.VMSetup{{VMID: 9000, Name: "base", Template: true}}
+	s := newSim(t, pvesim.WithSetup(setup), pvesim.WithTaskDuration(time.Hour))
+	upid := s.upid(s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "101"}))
+	require.Equal(t, "clone", s.config("101")["lock"], "the new VM is locked 'clone' while the task runs")
+	require.NotContains(t, s.config("9000"), "lock", "the source's config is not locked")
+	a := s.call("POST", "/nodes/pve/qemu/101/config", map[string]string{"cores": "2"})
+	require.Equal(t, http.StatusInternalServerError, a.status)
+	require.Equal(t, "VM is locked (clone)", a.reason)
+
+	require.Equal(t, http.StatusOK, s.call("DELETE", "/nodes/pve/tasks/"+upid, nil).status)
+	exit, _ := s.waitTask(upid)
+	require.NotEqual(t, "OK", exit)
+	require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/qemu/101/config", nil).status, "a failed clone leaves no VM")
 }

@@ -206,7 +206,7 @@ func TestContractConfigResizeTemplateCloneDelete(t *testing.T) {
 
 		a := s.call("POST", "/nodes/pve/qemu/9000/clone", map[string]string{"newid": "102"})
 		require.Equal(t, http.StatusInternalServerError, a.status)
-		require.Equal(t, "unable to create VM 102 - VM 102 already exists on node 'pve'", a.reason)
+		require.Equal(t, "unable to create VM 102: config file already exists", a.reason, "clone_vm's own wording")
 	})
 	t.Run("delete", func(t *testing.T) {
 		a := s.call("DELETE", "/nodes/pve/qemu/9000", nil)

@@ -234,7 +234,7 @@ func (p *diskPlan) allocate(vmid int) string {
 		p.ps.Set("file", p.storage.ID+":"+name).Set("media", "cdrom")
 		return p.ps.String()
 	}
-	vol := p.storage.allocDisk(vmid, p.size, "", "vm")
+	vol := p.storage.allocDisk(vmid, p.size, "")
 	p.ps.Delete("import-from")
 	p.ps.Set("file", p.storage.ID+":"+vol.name).Set("size", formatSize(p.size))
 	return p.ps.String()

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -83,27 +84,47 @@ func (s *storage) realPath(content, file string) string {
 }
 
 // allocDisk creates a new disk volume for vmid on the storage and returns
-// its volume name: "vm-100-disk-0" on block storages, "100/vm-100-disk-0.raw"
-// on file storages.
-func (s *storage) allocDisk(vmid int, size int64, format string, prefix string) *volume {
-	if prefix == "" {
-		prefix = "vm"
-	}
+// it: "vm-100-disk-0" on block storages, "100/vm-100-disk-0.raw" on file
+// storages, with the lowest free disk number (freeDiskName).
+func (s *storage) allocDisk(vmid int, size int64, format string) *volume {
 	if format == "" || !fileBased(s.Type) {
 		format = "raw"
 	}
-	for n := 0; ; n++ {
-		name := fmt.Sprintf("%s-%d-disk-%d", prefix, vmid, n)
-		if fileBased(s.Type) {
-			name = fmt.Sprintf("%d/%s.%s", vmid, name, format)
-		}
-		if _, taken := s.volumes[name]; taken {
+	name := s.freeDiskName(vmid, format)
+	if fileBased(s.Type) {
+		name = fmt.Sprintf("%d/%s", vmid, name)
+	}
+	v := &volume{name: name, content: "images", format: format, size: size, used: size, ctime: time.Now().Unix(), vmid: vmid}
+	s.volumes[name] = v
+	return v
+}
+
+// freeDiskName is pve-storage's find_free_diskname: "vm-<vmid>-disk-<n>"
+// with the lowest n that no volume of vmid on the storage uses, its own
+// "vm-"/"base-" disks and its linked clones ("base-9000-disk-0/vm-101-disk-1")
+// alike. File storages add the format as suffix and count only disks of
+// that format (get_next_vm_diskname with $add_fmt_suffix).
+func (s *storage) freeDiskName(vmid int, format string) string {
+	suffix := ""
+	if fileBased(s.Type) {
+		suffix = "." + format
+	}
+	re := regexp.MustCompile(fmt.Sprintf(`(vm|base)-%d-disk-(\d+)%s`, vmid, regexp.QuoteMeta(suffix)))
+	used := map[int]bool{}
+	for _, v := range s.volumes {
+		if v.vmid != vmid || v.content != "images" {
 			continue
 		}
-		v := &volume{name: name, content: "images", format: format, size: size, used: size, ctime: time.Now().Unix(), vmid: vmid}
-		s.volumes[name] = v
-		return v
+		if m := re.FindStringSubmatch(v.name); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			used[n] = true
+		}
 	}
+	n := 0
+	for used[n] {
+		n++
+	}
+	return fmt.Sprintf("vm-%d-disk-%d%s", vmid, n, suffix)
 }
 
 // findVolume looks a volume ID up.
