@@ -2,6 +2,7 @@ package pvesim_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,44 @@ func TestContractCloneHoldsLockClone(t *testing.T) {
 	exit, _ := s.waitTask(upid)
 	require.NotEqual(t, "OK", exit)
 	require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/qemu/101/config", nil).status, "a failed clone leaves no VM")
+}
+
+// TestContractDefaultBootOrder pins qemu-server 9.2 src/PVE/API2/Qemu.pm
+// create_vm, which sets boot from QemuServer.pm get_default_bootdevices
+// when none is given: the first disk, then the first CD-ROM (the cloud-init
+// drive counts: resolve_first_disk does not exclude it), then the first
+// NIC, in valid_drive_names order (ide, scsi, virtio, sata). With none of
+// them print_bootorder is "" and the config has no boot line.
+func TestContractDefaultBootOrder(t *testing.T) {
+	s := importedSim(t)
+	tests := []struct {
+		name   string
+		params map[string]string
+		boot   string
+	}{
+		{"no disk, no NIC", map[string]string{}, ""},
+		{"only a NIC", map[string]string{"net0": "virtio,bridge=vmbr0"}, "order=net0"},
+		{"first of each kind", map[string]string{
+			"sata0": "local-zfs:1", "virtio0": "local-zfs:1", "scsi3": "local-zfs:1", "ide2": "local-zfs:cloudinit",
+			"sata1": "local:iso/x.iso,media=cdrom", "efidisk0": "local-zfs:1", "net0": "virtio,bridge=vmbr0",
+		}, "order=scsi3;ide2;net0"},
+		{"given", map[string]string{"scsi0": "local-zfs:1", "boot": "order=scsi0"}, "order=scsi0"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vmid := strconv.Itoa(300 + i)
+			params := map[string]string{"vmid": vmid}
+			for k, v := range tt.params {
+				params[k] = v
+			}
+			exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", params)))
+			require.Equal(t, "OK", exit, log)
+			cfg := s.config(vmid)
+			if tt.boot == "" {
+				require.NotContains(t, cfg, "boot")
+				return
+			}
+			require.Equal(t, tt.boot, cfg["boot"])
+		})
+	}
 }

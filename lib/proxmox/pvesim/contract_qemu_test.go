@@ -63,7 +63,7 @@ func TestContractCreateWithImport(t *testing.T) {
 	require.Equal(t, "enabled=1", cfg["agent"], "agent is a string")
 	require.Equal(t, "2048", cfg["memory"], "memory is a string")
 	require.EqualValues(t, 2, cfg["cores"], "cores is a number")
-	require.Equal(t, "order=scsi0;net0", cfg["boot"], "the cloud-init drive is not a boot device")
+	require.Equal(t, "order=scsi0;ide2;net0", cfg["boot"], "get_default_bootdevices counts the cloud-init drive as the first CD-ROM")
 	require.Regexp(t, `^creation-qemu=[\d.]+,ctime=\d+$`, cfg["meta"])
 	require.Regexp(t, `^uuid=[0-9a-f-]{36}$`, cfg["smbios1"])
 	require.Regexp(t, `^[0-9a-f-]{36}$`, cfg["vmgenid"])

@@ -46,7 +46,9 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 	}
 	conf.set("vmgenid", uuid())
 	if _, ok := conf.get("boot"); !ok {
-		conf.set("boot", "order="+strings.Join(bootOrder(plans, conf), ";"))
+		if order := bootOrder(plans, conf); len(order) > 0 {
+			conf.set("boot", "order="+strings.Join(order, ";"))
+		}
 	}
 	v := &vm{vmid: vmid, conf: conf, lock: "create"}
 	w.vms[vmid] = v
@@ -71,20 +73,45 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 	return upid, nil
 }
 
-// bootOrder is PVE's default: the disks and CD-ROMs, then the NICs.
+// bootOrder is qemu-server's get_default_bootdevices: the first disk,
+// the first CD-ROM (cloud-init drives included), the first NIC, in
+// valid_drive_names order. Empty when there is none of them.
 func bootOrder(plans []*diskPlan, conf *config) []string {
-	var order []string
+	cdrom := map[string]bool{}
 	for _, p := range plans {
-		if p.key != "efidisk0" && p.key != "tpmstate0" && !p.cloud {
-			order = append(order, p.key)
+		cdrom[p.key] = p.cloud || p.ps.Value("media") == "cdrom"
+	}
+	var order []string
+	for _, want := range []bool{false, true} {
+		for _, k := range bootDriveNames() {
+			if is, ok := cdrom[k]; ok && is == want {
+				order = append(order, k)
+				break
+			}
 		}
 	}
 	for i := 0; i < 32; i++ {
 		if _, ok := conf.get(fmt.Sprintf("net%d", i)); ok {
 			order = append(order, fmt.Sprintf("net%d", i))
+			break
 		}
 	}
 	return order
+}
+
+// bootDriveNames is qemu-server's valid_drive_names_for_boot: ide, scsi,
+// virtio, sata, in that order.
+func bootDriveNames() []string {
+	var names []string
+	for _, bus := range []struct {
+		name string
+		n    int
+	}{{"ide", 4}, {"scsi", 31}, {"virtio", 16}, {"sata", 6}} {
+		for i := 0; i < bus.n; i++ {
+			names = append(names, fmt.Sprintf("%s%d", bus.name, i))
+		}
+	}
+	return names
 }
 
 // cloneVM answers POST .../qemu/{vmid}/clone as qemu-server 9.2's clone_vm:
