@@ -89,11 +89,15 @@ func fileHash(alg, file string) (string, error) {
 }
 
 // prepareTarget runs the synchronous checks download-url and upload share
-// and returns the storage and the normalized file name. Caller holds the lock.
+// (pve-storage's storage_check_enabled first) and returns the storage and
+// the normalized file name. Caller holds the lock.
 func (w *world) prepareTarget(r *request, name string) (*storage, string, error) {
 	st, err := w.nodeStorage(r)
 	if err != nil {
 		return nil, "", err
+	}
+	if st.Disabled {
+		return nil, "", failed("storage '%s' is disabled", st.ID)
 	}
 	if !fileBased(st.Type) {
 		return nil, "", failed("can't upload to storage type '%s', not a file based storage!", st.Type)
