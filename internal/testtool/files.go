@@ -30,11 +30,11 @@ func ServeFiles(t testing.TB, files map[string][]byte) *httptest.Server {
 }
 
 // QCOW2 returns a valid qcow2 image of the given virtual size whose disk
-// starts with payload.
-func QCOW2(t testing.TB, virtualSize int64, payload []byte) []byte {
+// starts with payload, written with the options (e.g. an external data file).
+func QCOW2(t testing.TB, virtualSize int64, payload []byte, opts ...diskimage.QCOW2Option) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := diskimage.WriteQCOW2(&buf, virtualSize, payload); err != nil {
+	if _, err := diskimage.WriteQCOW2(&buf, virtualSize, payload, opts...); err != nil {
 		t.Fatalf("write qcow2: %v", err)
 	}
 	return buf.Bytes()

@@ -27,6 +27,9 @@ type Info struct {
 	VirtualSize int64
 	// BackingFile is the backing file a qcow2 image refers to, if any.
 	BackingFile string
+	// DataFile is the external data file a qcow2 image keeps its data in
+	// (its "data-file" header extension), if any.
+	DataFile string
 }
 
 var (
@@ -81,8 +84,60 @@ func inspectQCOW2(r io.ReaderAt, head []byte) (Info, error) {
 		}
 		info.BackingFile = string(name)
 	}
+	dataFile, err := qcow2DataFile(r, head)
+	if err != nil {
+		return Info{}, err
+	}
+	info.DataFile = dataFile
 	return info, nil
 }
+
+// qcow2DataFile reads the external data file name from a qcow2 header's
+// extensions (type "DATA"). A version 3 image that sets the external data
+// file feature without naming one cannot be opened, as in qemu.
+func qcow2DataFile(r io.ReaderAt, head []byte) (string, error) {
+	be := binary.BigEndian
+	start, incompat := uint32(72), uint64(0)
+	if be.Uint32(head[4:8]) == 3 {
+		if len(head) < 104 {
+			return "", fmt.Errorf("%w: qcow2 header too short", ErrFormatMismatch)
+		}
+		incompat, start = be.Uint64(head[72:80]), be.Uint32(head[100:104])
+	}
+	clusterBits := be.Uint32(head[20:24])
+	if clusterBits < 9 || clusterBits > 21 || uint64(start) >= 1<<clusterBits {
+		return "", fmt.Errorf("%w: bad qcow2 cluster size or header length", ErrFormatMismatch)
+	}
+	area := make([]byte, min(1<<clusterBits, 1<<16))
+	n, err := r.ReadAt(area, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read qcow2 header extensions: %w", err)
+	}
+	area = area[:n]
+	name := ""
+	for off := int(start); off+8 <= len(area); {
+		typ, size := be.Uint32(area[off:]), int(be.Uint32(area[off+4:]))
+		if typ == 0 || off+8+size > len(area) {
+			break
+		}
+		if typ == qcow2ExtDataFile {
+			name = string(area[off+8 : off+8+size])
+		}
+		off += 8 + (size+7)/8*8
+	}
+	if name == "" && incompat&qcow2IncompatDataFile != 0 {
+		return "", fmt.Errorf("%w: 'data-file' is required for this image", ErrFormatMismatch)
+	}
+	return name, nil
+}
+
+const (
+	// qcow2ExtDataFile is the header extension naming the external data file.
+	qcow2ExtDataFile = 0x44415441
+	// qcow2IncompatDataFile is the incompatible feature bit of an image
+	// whose data lives in an external data file.
+	qcow2IncompatDataFile = 1 << 2
+)
 
 // FormatFromName returns the format a file name's extension claims
 // (".qcow2", ".raw", ".vmdk", ".ova"; case-sensitive, as PVE), or false.

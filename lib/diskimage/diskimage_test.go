@@ -80,6 +80,55 @@ func TestWriteQCOW2IsValidForQemuImg(t *testing.T) {
 	}
 }
 
+// TestWriteQCOW2WithDataFile has the real qemu-img read an image whose data
+// lives in an external data file: it must report the data-file reference,
+// as pve-storage's file_size_info reads it from `qemu-img info`.
+func TestWriteQCOW2WithDataFile(t *testing.T) {
+	qemuImg := testtool.Require(t, "qemu-img")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ext.qcow2")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	_, err = diskimage.WriteQCOW2(f, 1<<30, nil, diskimage.WithDataFile("ext.raw"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ext.raw"), nil, 0o644))
+	require.NoError(t, os.Truncate(filepath.Join(dir, "ext.raw"), 1<<30))
+
+	// qemu opens a relative data file name from its working directory.
+	check := exec.Command(qemuImg, "check", "-f", "qcow2", path)
+	check.Dir = dir
+	out, err := check.CombinedOutput()
+	require.NoError(t, err, "qemu-img check: %s", out)
+	info := exec.Command(qemuImg, "info", "-f", "qcow2", "--output=json", path)
+	info.Dir = dir
+	out, err = info.Output()
+	require.NoError(t, err)
+	var got struct {
+		VirtualSize    int64 `json:"virtual-size"`
+		FormatSpecific struct {
+			Data struct {
+				DataFile string `json:"data-file"`
+			} `json:"data"`
+		} `json:"format-specific"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+	require.Equal(t, int64(1<<30), got.VirtualSize)
+	require.Equal(t, "ext.raw", got.FormatSpecific.Data.DataFile)
+
+	r, err := os.Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	st, err := r.Stat()
+	require.NoError(t, err)
+	inspected, err := diskimage.Inspect(r, st.Size(), diskimage.QCOW2)
+	require.NoError(t, err)
+	require.Equal(t, diskimage.Info{Format: diskimage.QCOW2, VirtualSize: 1 << 30, DataFile: "ext.raw"}, inspected)
+
+	_, err = diskimage.WriteQCOW2(&bytes.Buffer{}, 1<<30, []byte("x"), diskimage.WithDataFile("ext.raw"))
+	require.ErrorContains(t, err, "data file")
+}
+
 func TestWriteQCOW2Rejects(t *testing.T) {
 	_, err := diskimage.WriteQCOW2(&bytes.Buffer{}, 0, nil)
 	require.Error(t, err)
@@ -122,6 +171,13 @@ func TestInspectImagesMadeByQemuImg(t *testing.T) {
 	info, err = inspect(child, diskimage.QCOW2)
 	require.NoError(t, err)
 	require.Equal(t, base, info.BackingFile)
+
+	external := filepath.Join(dir, "external.qcow2")
+	run("create", "-f", "qcow2", "-o", "data_file="+filepath.Join(dir, "external.raw"), external, "1G")
+	info, err = inspect(external, diskimage.QCOW2)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "external.raw"), info.DataFile)
+	require.Empty(t, info.BackingFile)
 
 	_, err = inspect(vmdk, diskimage.VMDK)
 	require.NoError(t, err)

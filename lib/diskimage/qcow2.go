@@ -13,14 +13,38 @@ const (
 	l2Entries = clusterSize / 8
 )
 
+// QCOW2Option changes the image WriteQCOW2 writes.
+type QCOW2Option func(*qcow2Options)
+
+type qcow2Options struct {
+	dataFile string
+}
+
+// WithDataFile makes the image refer to an external data file (the name is
+// stored as given; qemu opens a relative one from its working directory)
+// that holds its data, as
+// `qemu-img create -o data_file=<name>` does. Such an image holds only
+// metadata, so WriteQCOW2 then takes no payload. Proxmox refuses images
+// like this for import.
+func WithDataFile(name string) QCOW2Option {
+	return func(o *qcow2Options) { o.dataFile = name }
+}
+
 // WriteQCOW2 writes a valid qcow2 (version 3) image with the given virtual
 // size whose first len(payload) bytes read as payload and the rest as zeros.
 // `qemu-img check` finds it clean. The file holds the header, one refcount
 // table and block, the L1 table, the L2 tables the payload needs and the
 // payload's clusters, so its size grows with the payload.
-func WriteQCOW2(w io.Writer, virtualSize int64, payload []byte) (int64, error) {
+func WriteQCOW2(w io.Writer, virtualSize int64, payload []byte, opts ...QCOW2Option) (int64, error) {
+	var o qcow2Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if virtualSize <= 0 || virtualSize%512 != 0 || int64(len(payload)) > virtualSize {
 		return 0, fmt.Errorf("qcow2: virtual size %d must be a positive multiple of 512 that holds the %d-byte payload", virtualSize, len(payload))
+	}
+	if o.dataFile != "" && (len(payload) > 0 || len(o.dataFile) > 1024) {
+		return 0, fmt.Errorf("qcow2: an image with the external data file %q takes no payload and a name of at most 1024 bytes (the data belongs in the data file)", o.dataFile)
 	}
 	perL2 := int64(l2Entries) * clusterSize
 	l1Size := (virtualSize + perL2 - 1) / perL2
@@ -52,6 +76,13 @@ func WriteQCOW2(w io.Writer, virtualSize int64, payload []byte) (int64, error) {
 	be.PutUint32(h[56:], 1)    // refcount_table_clusters
 	be.PutUint32(h[96:], 4)    // refcount_order: 16-bit refcounts
 	be.PutUint32(h[100:], 104) // header_length
+	if o.dataFile != "" {
+		be.PutUint64(h[72:], qcow2IncompatDataFile) // incompatible_features
+		ext := img[104:]
+		be.PutUint32(ext, qcow2ExtDataFile)
+		be.PutUint32(ext[4:], uint32(len(o.dataFile)))
+		copy(ext[8:], o.dataFile) // padded to 8 bytes, then the end marker: zeros
+	}
 	be.PutUint64(img[refTable*clusterSize:], refBlock*clusterSize)
 	for c := int64(0); c < total; c++ {
 		be.PutUint16(img[refBlock*clusterSize+2*c:], 1)
