@@ -2,11 +2,15 @@ package pvesim_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/diskimage"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -41,4 +45,76 @@ func TestContractDisabledStorageRefusesFiles(t *testing.T) {
 	a = s.call("POST", "/nodes/pve/qemu/100/clone", map[string]string{"newid": "101", "storage": "local-zfs"})
 	require.Equal(t, http.StatusInternalServerError, a.status, a.body)
 	require.Equal(t, "storage 'local-zfs' is disabled", a.reason)
+}
+
+// TestContractUntrustedImages pins pve-storage 9.1 src/PVE/Storage/Plugin.pm
+// file_size_info with $untrusted set, which every path that takes an image
+// from outside runs on it: download_url (its assert_file_validity, on the
+// temporary file, wrapped by pve-common's download_file_from_url as "failed
+// to verify file: "), upload (in the imgcopy worker, on the spooled file,
+// before it is copied) and qemu-server's create_disks for an import-from
+// source of content 'import' (on the volume's path, wrapped by create_vm as
+// "unable to create VM <vmid> - "). A qcow2 whose format-specific data names
+// a 'data-file' is refused ("<path>: 'data-file' references are not
+// allowed!"), and so is one with a backing file ("backing file not allowed
+// for untrusted image '<path>'!").
+func TestContractUntrustedImages(t *testing.T) {
+	dataFile := testtool.QCOW2(t, 1<<30, nil, diskimage.WithDataFile("/var/lib/vz/images/secret.raw"))
+	backed := testtool.QCOW2(t, 1<<30, nil)
+	copy(backed[8:16], []byte{0, 0, 0, 0, 0, 0, 2, 0}) // backing file at offset 512
+	copy(backed[16:20], []byte{0, 0, 0, 9})            // nine bytes long
+	copy(backed[512:], "base.img\x00")
+	srv := testtool.ServeFiles(t, map[string][]byte{"ext.qcow2": dataFile, "backed.qcow2": backed, "talos.qcow2": testtool.QCOW2(t, 1<<30, nil)})
+	dir := t.TempDir()
+	s := newSim(t, pvesim.WithDataDir(dir))
+	s.enableImport()
+	noImports := func(t *testing.T) {
+		t.Helper()
+		var vols []map[string]any
+		s.call("GET", "/nodes/pve/storage/local/content", map[string]string{"content": "import"}).data(t, &vols)
+		for _, v := range vols {
+			require.Equal(t, "local:import/talos.qcow2", v["volid"], "a refused image is not kept")
+		}
+	}
+
+	t.Run("download-url", func(t *testing.T) {
+		exit, _ := s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url",
+			map[string]string{"url": srv.URL + "/ext.qcow2", "content": "import", "filename": "ext.qcow2"})))
+		require.Regexp(t, `^failed to verify file: /var/lib/vz/import/ext\.qcow2\.tmp_dwnl\.\d+: 'data-file' references are not allowed!$`, exit)
+		exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url",
+			map[string]string{"url": srv.URL + "/backed.qcow2", "content": "import", "filename": "backed.qcow2"})))
+		require.Regexp(t, `^failed to verify file: backing file not allowed for untrusted image '/var/lib/vz/import/backed\.qcow2\.tmp_dwnl\.\d+'!$`, exit)
+		noImports(t)
+	})
+	t.Run("upload", func(t *testing.T) {
+		body, ctype := multipartUpload(t, [][2]string{{"content", "import"}}, "ext.qcow2", dataFile, false)
+		req, err := http.NewRequest("POST", s.URL()+"/nodes/pve/storage/local/upload", body)
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ctype)
+		exit, log := s.waitTask(s.upid(s.do(req)))
+		require.Regexp(t, `^/var/tmp/pveupload-[^/:]+: 'data-file' references are not allowed!$`, exit)
+		require.NotContains(t, strings.Join(log, "\n"), "target file:", "the image is checked before it is copied")
+		noImports(t)
+	})
+	t.Run("import-from", func(t *testing.T) {
+		exit, _ := s.waitTask(s.upid(s.call("POST", "/nodes/pve/storage/local/download-url",
+			map[string]string{"url": srv.URL + "/talos.qcow2", "content": "import", "filename": "talos.qcow2"})))
+		require.Equal(t, "OK", exit)
+		// The file changes on the host after it was downloaded.
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "local", "import", "talos.qcow2"), dataFile, 0o644))
+		exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{
+			"vmid": "100", "scsi0": "local-zfs:0,import-from=local:import/talos.qcow2"})))
+		require.Equal(t, "unable to create VM 100 - /var/lib/vz/import/talos.qcow2: 'data-file' references are not allowed!", exit)
+		require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/qemu/100/config", nil).status, "the failed create leaves no VM")
+
+		exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "101"})))
+		require.Equal(t, "OK", exit)
+		exit, _ = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/101/config", map[string]string{
+			"scsi0": "local-zfs:0,import-from=local:import/talos.qcow2"})))
+		require.Equal(t, "/var/lib/vz/import/talos.qcow2: 'data-file' references are not allowed!", exit)
+		a := s.call("PUT", "/nodes/pve/qemu/101/config", map[string]string{"scsi0": "local-zfs:0,import-from=local:import/talos.qcow2"})
+		require.Equal(t, http.StatusInternalServerError, a.status, a.body)
+		require.Equal(t, "/var/lib/vz/import/talos.qcow2: 'data-file' references are not allowed!", a.reason)
+		require.NotContains(t, s.config("101"), "scsi0")
+	})
 }

@@ -148,7 +148,7 @@ func TestContractDownloadURL(t *testing.T) {
 	})
 	t.Run("backing file refused", func(t *testing.T) {
 		exit, _ := s.waitTask(s.upid(download(map[string]string{"url": srv.URL + "/backed.qcow2", "content": "import", "filename": "backed.qcow2"})))
-		require.Contains(t, exit, "has a backing file")
+		require.Contains(t, exit, "backing file not allowed for untrusted image", "pve-storage file_size_info's wording (TestContractUntrustedImages)")
 	})
 	t.Run("URL not found", func(t *testing.T) {
 		exit, log := s.waitTask(s.upid(download(map[string]string{"url": srv.URL + "/missing.qcow2", "content": "import", "filename": "missing.qcow2"})))

@@ -151,8 +151,9 @@ func downloadURL(s *Server, r *request) (any, error) {
 			return fmt.Errorf("checksum mismatch: got '%s' != expect '%s', aborting", got, want)
 		}
 		tmp := fmt.Sprintf("%s.tmp.%d", real, time.Now().UnixNano()%100000)
+		shown := fmt.Sprintf("%s.tmp_dwnl.%d", dest, os.Getpid()) // download_file_from_url's $tmp_download
 		defer os.Remove(tmp)
-		if err := s.fetch(ctx, log, rawURL, tmp, dest, verify); err != nil {
+		if err := s.fetch(ctx, log, rawURL, tmp, shown, verify); err != nil {
 			return err
 		}
 		if alg != "" {
@@ -166,7 +167,11 @@ func downloadURL(s *Server, r *request) (any, error) {
 			}
 			log.Printf("calculating checksum...OK, checksum verified")
 		}
-		if err := s.register(st, content, file, tmp, real); err != nil {
+		virtual, err := untrustedImage(content, file, tmp, shown)
+		if err != nil {
+			return fmt.Errorf("failed to verify file: %w", err)
+		}
+		if err := s.register(st, content, file, tmp, real, virtual); err != nil {
 			return err
 		}
 		log.Printf("download of '%s' to '%s' finished", rawURL, dest)
@@ -174,9 +179,10 @@ func downloadURL(s *Server, r *request) (any, error) {
 	}), nil
 }
 
-// fetch downloads rawURL into tmp, logging like `wget --progress=dot:giga`.
-func (s *Server) fetch(ctx context.Context, log taskLog, rawURL, tmp, dest string, verify bool) error {
-	wgetCmd := fmt.Sprintf("/usr/bin/wget --progress=dot:giga -O %s.tmp.%d %s", dest, os.Getpid(), rawURL)
+// fetch downloads rawURL into tmp, logging like `wget --progress=dot:giga`
+// writing to shown, the temporary file PVE names.
+func (s *Server) fetch(ctx context.Context, log taskLog, rawURL, tmp, shown string, verify bool) error {
+	wgetCmd := fmt.Sprintf("/usr/bin/wget --progress=dot:giga -O %s %s", shown, rawURL)
 	failure := func() error { return fmt.Errorf("download failed: command '%s' failed: exit code 8", wgetCmd) }
 	client := s.httpClient
 	if !verify {
@@ -204,7 +210,7 @@ func (s *Server) fetch(ctx context.Context, log taskLog, rawURL, tmp, dest strin
 	} else {
 		log.Printf("Length: unspecified [%s]", resp.Header.Get("Content-Type"))
 	}
-	log.Printf("Saving to: '%s.tmp.%d'", dest, os.Getpid())
+	log.Printf("Saving to: '%s'", shown)
 	log.Printf("")
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -233,8 +239,8 @@ func (s *Server) fetch(ctx context.Context, log taskLog, rawURL, tmp, dest strin
 		log.Printf("%s", dotLine(lastLine, n-lastLine, n, total, time.Since(start)))
 	}
 	log.Printf("")
-	log.Printf("%s (%s/s) - '%s.tmp.%d' saved [%d/%d]", time.Now().Format("2006-01-02 15:04:05"),
-		humanSize(int64(float64(n)/max(time.Since(start).Seconds(), 0.001))), dest, os.Getpid(), n, max(total, n))
+	log.Printf("%s (%s/s) - '%s' saved [%d/%d]", time.Now().Format("2006-01-02 15:04:05"),
+		humanSize(int64(float64(n)/max(time.Since(start).Seconds(), 0.001))), shown, n, max(total, n))
 	return f.Close()
 }
 
@@ -261,29 +267,43 @@ func dotLine(offset, chunk, done, total int64, elapsed time.Duration) string {
 	return b.String()
 }
 
-// register checks a fetched or uploaded file like `qemu-img info` (import
-// content), moves it into place and records the volume.
-func (s *Server) register(st *storage, content, file, tmp, real string) error {
+// untrustedImage checks a file from outside the way pve-storage's
+// file_size_info does with $untrusted set (`qemu-img info` on the file): an
+// image of import content must be in the format its name says, without a
+// backing file or an external data file. shown is the path PVE names in its
+// errors. It returns the virtual size (the file size for other content).
+func untrustedImage(content, file, real, shown string) (int64, error) {
+	info, err := os.Stat(real)
+	if err != nil {
+		return 0, fmt.Errorf("failed to stat '%s'", shown)
+	}
+	if content != "import" {
+		return info.Size(), nil
+	}
+	format, _ := diskimage.FormatFromName(file)
+	f, err := os.Open(real)
+	if err != nil {
+		return 0, fmt.Errorf("failed to stat '%s'", shown)
+	}
+	defer f.Close()
+	di, err := diskimage.Inspect(f, info.Size(), format)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("qemu-img: Could not open '%s': %v", shown, err)
+	case di.DataFile != "":
+		return 0, fmt.Errorf("%s: 'data-file' references are not allowed!", shown)
+	case di.BackingFile != "":
+		return 0, fmt.Errorf("backing file not allowed for untrusted image '%s'!", shown)
+	}
+	return di.VirtualSize, nil
+}
+
+// register moves a fetched or uploaded file that untrustedImage accepted
+// into place and records the volume with its virtual size.
+func (s *Server) register(st *storage, content, file, tmp, real string, virtual int64) error {
 	info, err := os.Stat(tmp)
 	if err != nil {
 		return err
-	}
-	virtual := info.Size()
-	if content == "import" {
-		format, _ := diskimage.FormatFromName(file)
-		f, err := os.Open(tmp)
-		if err != nil {
-			return err
-		}
-		di, err := diskimage.Inspect(f, info.Size(), format)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("qemu-img: Could not open '%s': %v", st.pvePath(content, file), err)
-		}
-		if di.BackingFile != "" {
-			return fmt.Errorf("image '%s' has a backing file ('%s'), which is not allowed for import", st.pvePath(content, file), di.BackingFile)
-		}
-		virtual = di.VirtualSize
 	}
 	if err := os.Rename(tmp, real); err != nil {
 		return fmt.Errorf("unable to rename temporary file: %v", err)
@@ -392,11 +412,15 @@ func upload(s *Server, r *request) (any, error) {
 	return s.startTask(r.who.id, "imgcopy", "", func(ctx context.Context, log taskLog) error {
 		defer os.Remove(up.tmp)
 		log.Printf("starting file import from: %s", pveTmp)
+		virtual, err := untrustedImage(content, file, up.tmp, pveTmp)
+		if err != nil {
+			return err
+		}
 		log.Printf("target node: %s", r.param("node"))
 		log.Printf("target file: %s", dest)
 		log.Printf("file size is: %d", up.size)
 		log.Printf("command: cp -- %s %s", pveTmp, dest)
-		if err := s.register(st, content, file, up.tmp, real); err != nil {
+		if err := s.register(st, content, file, up.tmp, real, virtual); err != nil {
 			return err
 		}
 		log.Printf("finished file import successfully")

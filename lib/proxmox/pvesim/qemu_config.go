@@ -64,8 +64,8 @@ func updateVMConfigSync(_ *Server, w *world, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range plans {
-		v.conf.set(p.key, p.allocate(v.vmid))
+	if err := w.allocatePlans(v, plans); err != nil {
+		return nil, failed("%s", err)
 	}
 	return nil, nil
 }
@@ -78,11 +78,21 @@ func updateVMConfigAsync(s *Server, w *world, r *request) (any, error) {
 		return nil, err
 	}
 	return s.startTaskLocked(r.who.id, "qmconfig", strconv.Itoa(v.vmid), w.lockedWork(func(_ taskLog) error {
-		for _, p := range plans {
-			v.conf.set(p.key, p.allocate(v.vmid))
-		}
-		return nil
+		return w.allocatePlans(v, plans)
 	})), nil
+}
+
+// allocatePlans makes the disks of a config update, in order, and writes
+// them to the config; it stops at an import source that fails its check.
+// Caller holds the lock.
+func (w *world) allocatePlans(v *vm, plans []*diskPlan) error {
+	for _, p := range plans {
+		if err := w.checkImportSource(p); err != nil {
+			return err
+		}
+		v.conf.set(p.key, p.allocate(v.vmid))
+	}
+	return nil
 }
 
 // updateConfig applies PUT/POST .../config. Caller holds the lock.

@@ -57,6 +57,9 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 			if p.storage == nil {
 				continue
 			}
+			if err := w.checkImportSource(p); err != nil {
+				return fmt.Errorf("unable to create VM %d - %w", vmid, err)
+			}
 			value := p.allocate(vmid)
 			if p.source != "" {
 				log.printfLocked("importing disk '%s' to VM %d ...", p.source, vmid)

@@ -220,6 +220,26 @@ func sizeOnly(s string) bool {
 	return err == nil
 }
 
+// checkImportSource checks an import-from source of import content again
+// when the disk is made, as qemu-server's create_disks does: pve-storage's
+// file_size_info on its path, untrusted (no backing or data file). Caller
+// holds the lock.
+func (w *world) checkImportSource(p *diskPlan) error {
+	if p.source == "" {
+		return nil
+	}
+	st, vol, ok := w.findVolume(p.source)
+	if !ok {
+		return fmt.Errorf("volume '%s' does not exist", p.source)
+	}
+	if vol.content != "import" || vol.file == "" {
+		return nil
+	}
+	file := strings.TrimPrefix(vol.name, "import/")
+	_, err := untrustedImage("import", file, vol.file, st.pvePath("import", file))
+	return err
+}
+
 // allocate creates the plan's volume and returns the config value.
 func (p *diskPlan) allocate(vmid int) string {
 	if p.storage == nil {
