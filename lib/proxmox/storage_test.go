@@ -192,7 +192,7 @@ func TestVMLifecycle(t *testing.T) {
 	require.NoError(t, e.client.ResizeDisk(ctx, "pve", 9000, "scsi0", "20G"))
 	require.NoError(t, e.client.ResizeDisk(ctx, "pve", 9000, "scsi0", "20G"), "resizing to the current size changes nothing")
 	err = e.client.UpdateVMConfig(ctx, "pve", 9000, proxmox.Params{"description": "talos v1.12.7"}, cfg.Digest)
-	require.ErrorContains(t, err, "detected modified configuration", "the resize changed the config since it was read")
+	require.ErrorContains(t, err, "checksum mismatch (file change by other user?)", "the resize changed the config since it was read")
 	cfg, err = e.client.VMConfig(ctx, "pve", 9000)
 	require.NoError(t, err)
 	require.NoError(t, e.client.UpdateVMConfig(ctx, "pve", 9000, proxmox.Params{"description": "talos v1.12.7"}, cfg.Digest))

@@ -139,7 +139,9 @@ func TestContractConfigResizeTemplateCloneDelete(t *testing.T) {
 		digest := s.config("9000")["digest"].(string)
 		a := s.call("PUT", "/nodes/pve/qemu/9000/config", map[string]string{"description": "x", "digest": strings.Repeat("0", 40)})
 		require.Equal(t, http.StatusInternalServerError, a.status)
-		require.Contains(t, a.reason, "detected modified configuration")
+		// qemu-server update_vm_api's $load_and_check_config words it so
+		// (storage.cfg's assert_if_modified has the other wording).
+		require.Equal(t, "checksum mismatch (file change by other user?)", a.reason)
 
 		a = s.call("PUT", "/nodes/pve/qemu/9000/config", map[string]string{"description": "set sync", "digest": digest})
 		require.Equal(t, http.StatusOK, a.status)

@@ -102,7 +102,7 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 		return nil, nil, err
 	}
 	if d := r.param("digest"); d != "" && d != v.conf.digest() {
-		return nil, nil, failed("detected modified configuration - file changed by other user? Try again.")
+		return nil, nil, failed("checksum mismatch (file change by other user?)")
 	}
 	plans, err := w.planDisks(r, false)
 	if err != nil {
