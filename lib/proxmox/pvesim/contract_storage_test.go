@@ -246,9 +246,12 @@ func TestContractUpload(t *testing.T) {
 	t.Run("checksum mismatch", func(t *testing.T) {
 		bad := [][2]string{{"content", "import"}, {"checksum-algorithm", "sha256"}, {"checksum", strings.Repeat("0", 64)}}
 		body, ctype := multipartUpload(t, bad, "other.qcow2", img, false)
-		a := post(body, ctype, int64(body.Len()))
-		require.Equal(t, http.StatusInternalServerError, a.status)
-		require.Contains(t, a.reason, "checksum mismatch")
+		// pve-storage Status.pm upload checks the checksum in the imgcopy
+		// worker, before the copy.
+		exit, log := s.waitTask(s.upid(post(body, ctype, int64(body.Len()))))
+		require.Equal(t, fmt.Sprintf("checksum mismatch: got '%s' != expect '%s'", sha256hex(img), strings.Repeat("0", 64)), exit)
+		require.Equal(t, "calculating checksum...", log[1])
+		require.NotContains(t, strings.Join(log, "\n"), "target file:")
 	})
 }
 

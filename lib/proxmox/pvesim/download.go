@@ -387,8 +387,9 @@ func (s *Server) spool(part *multipart.Part, params map[string]any) (*uploaded, 
 	return &uploaded{tmp: f.Name(), name: part.FileName(), size: n}, nil
 }
 
-// upload answers POST .../upload with an "imgcopy" task that moves the
-// spooled file into place, overwriting an existing one.
+// upload answers POST .../upload with an "imgcopy" task that checks the
+// spooled file (checksum, then the image) and moves it into place,
+// overwriting an existing one, as pve-storage's upload worker does.
 func upload(s *Server, r *request) (any, error) {
 	up := r.upload
 	w := s.world
@@ -400,18 +401,22 @@ func upload(s *Server, r *request) (any, error) {
 		return nil, err
 	}
 	content := r.param("content")
-	if alg := r.param("checksum-algorithm"); alg != "" {
-		got, err := fileHash(alg, up.tmp)
-		if err != nil || got != strings.ToLower(r.param("checksum")) {
-			os.Remove(up.tmp)
-			return nil, failed("checksum mismatch: got '%s' != expect '%s'", got, r.param("checksum"))
-		}
-	}
 	dest, real := st.pvePath(content, file), st.realPath(content, file)
 	pveTmp := "/var/tmp/" + filepath.Base(up.tmp)
 	return s.startTask(r.who.id, "imgcopy", "", func(ctx context.Context, log taskLog) error {
 		defer os.Remove(up.tmp)
 		log.Printf("starting file import from: %s", pveTmp)
+		if alg := r.param("checksum-algorithm"); alg != "" {
+			got, err := fileHash(alg, up.tmp)
+			if err != nil {
+				return err
+			}
+			if got != strings.ToLower(r.param("checksum")) {
+				log.Printf("calculating checksum...")
+				return fmt.Errorf("checksum mismatch: got '%s' != expect '%s'", got, r.param("checksum"))
+			}
+			log.Printf("calculating checksum...OK, checksum verified")
+		}
 		virtual, err := untrustedImage(content, file, up.tmp, pveTmp)
 		if err != nil {
 			return err
