@@ -26,6 +26,17 @@ func writeImage(t *testing.T, virtualSize int64, payload []byte) string {
 	return path
 }
 
+// inspectFile inspects the image file at path.
+func inspectFile(t *testing.T, path string, want diskimage.Format) (diskimage.Info, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	return diskimage.Inspect(f, st.Size(), want)
+}
+
 // TestWriteQCOW2IsValidForQemuImg has the real qemu-img check the image,
 // report its size, and convert it back to raw to read the payload.
 func TestWriteQCOW2IsValidForQemuImg(t *testing.T) {
@@ -68,12 +79,7 @@ func TestWriteQCOW2IsValidForQemuImg(t *testing.T) {
 				require.Equal(t, make([]byte, int(tc.size)-len(tc.payload)), got[len(tc.payload):])
 			}
 
-			f, err := os.Open(path)
-			require.NoError(t, err)
-			defer f.Close()
-			st, err := f.Stat()
-			require.NoError(t, err)
-			inspected, err := diskimage.Inspect(f, st.Size(), diskimage.QCOW2)
+			inspected, err := inspectFile(t, path, diskimage.QCOW2)
 			require.NoError(t, err)
 			require.Equal(t, diskimage.Info{Format: diskimage.QCOW2, VirtualSize: tc.size}, inspected)
 		})
@@ -116,12 +122,7 @@ func TestWriteQCOW2WithDataFile(t *testing.T) {
 	require.Equal(t, int64(1<<30), got.VirtualSize)
 	require.Equal(t, "ext.raw", got.FormatSpecific.Data.DataFile)
 
-	r, err := os.Open(path)
-	require.NoError(t, err)
-	defer r.Close()
-	st, err := r.Stat()
-	require.NoError(t, err)
-	inspected, err := diskimage.Inspect(r, st.Size(), diskimage.QCOW2)
+	inspected, err := inspectFile(t, path, diskimage.QCOW2)
 	require.NoError(t, err)
 	require.Equal(t, diskimage.Info{Format: diskimage.QCOW2, VirtualSize: 1 << 30, DataFile: "ext.raw"}, inspected)
 
@@ -155,38 +156,30 @@ func TestInspectImagesMadeByQemuImg(t *testing.T) {
 	raw := filepath.Join(dir, "disk.raw")
 	run("create", "-f", "raw", raw, "1M")
 
-	inspect := func(path string, want diskimage.Format) (diskimage.Info, error) {
-		f, err := os.Open(path)
-		require.NoError(t, err)
-		defer f.Close()
-		st, err := f.Stat()
-		require.NoError(t, err)
-		return diskimage.Inspect(f, st.Size(), want)
-	}
-	info, err := inspect(base, diskimage.QCOW2)
+	info, err := inspectFile(t, base, diskimage.QCOW2)
 	require.NoError(t, err)
 	require.Equal(t, int64(1<<30), info.VirtualSize)
 	require.Empty(t, info.BackingFile)
 
-	info, err = inspect(child, diskimage.QCOW2)
+	info, err = inspectFile(t, child, diskimage.QCOW2)
 	require.NoError(t, err)
 	require.Equal(t, base, info.BackingFile)
 
 	external := filepath.Join(dir, "external.qcow2")
 	run("create", "-f", "qcow2", "-o", "data_file="+filepath.Join(dir, "external.raw"), external, "1G")
-	info, err = inspect(external, diskimage.QCOW2)
+	info, err = inspectFile(t, external, diskimage.QCOW2)
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(dir, "external.raw"), info.DataFile)
 	require.Empty(t, info.BackingFile)
 
-	_, err = inspect(vmdk, diskimage.VMDK)
+	_, err = inspectFile(t, vmdk, diskimage.VMDK)
 	require.NoError(t, err)
-	_, err = inspect(raw, diskimage.QCOW2)
+	_, err = inspectFile(t, raw, diskimage.QCOW2)
 	require.ErrorIs(t, err, diskimage.ErrFormatMismatch)
 	require.ErrorContains(t, err, "Image is not in qcow2 format")
-	_, err = inspect(raw, diskimage.OVA)
+	_, err = inspectFile(t, raw, diskimage.OVA)
 	require.ErrorIs(t, err, diskimage.ErrFormatMismatch)
-	info, err = inspect(raw, diskimage.Raw)
+	info, err = inspectFile(t, raw, diskimage.Raw)
 	require.NoError(t, err)
 	require.Equal(t, int64(1<<20), info.VirtualSize)
 }

@@ -117,15 +117,7 @@ func TestContractCreateErrors(t *testing.T) {
 func TestContractLockedDuringCreate(t *testing.T) {
 	s := newSim(t, pvesim.WithTaskDuration(time.Hour))
 	upid := s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100"}))
-	require.Equal(t, "create", s.config("100")["lock"])
-	a := s.call("POST", "/nodes/pve/qemu/100/template", nil)
-	require.Equal(t, http.StatusInternalServerError, a.status)
-	require.Equal(t, "VM is locked (create)", a.reason)
-
-	require.Equal(t, http.StatusOK, s.call("DELETE", "/nodes/pve/tasks/"+upid, nil).status)
-	exit, _ := s.waitTask(upid)
-	require.Equal(t, "received interrupt", exit)
-	require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/qemu/100/config", nil).status, "an interrupted create leaves no VM")
+	s.requireLockedUntilStopped(upid, "100", "create")
 }
 
 func TestContractConfigResizeTemplateCloneDelete(t *testing.T) {

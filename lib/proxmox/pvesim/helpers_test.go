@@ -150,3 +150,19 @@ func (s *sim) enableImport() {
 	a := s.call("PUT", "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import"})
 	require.Equal(s.t, http.StatusOK, a.status, a.body)
 }
+
+// requireLockedUntilStopped checks that VM vmid holds lock while the task
+// upid runs (a config change is refused with PVE's "VM is locked"), then
+// stops the task and checks that it failed and left no VM behind.
+func (s *sim) requireLockedUntilStopped(upid, vmid, lock string) {
+	s.t.Helper()
+	require.Equal(s.t, lock, s.config(vmid)["lock"])
+	a := s.call("POST", "/nodes/pve/qemu/"+vmid+"/config", map[string]string{"cores": "2"})
+	require.Equal(s.t, http.StatusInternalServerError, a.status)
+	require.Equal(s.t, "VM is locked ("+lock+")", a.reason)
+
+	require.Equal(s.t, http.StatusOK, s.call("DELETE", "/nodes/pve/tasks/"+upid, nil).status)
+	exit, _ := s.waitTask(upid)
+	require.Equal(s.t, "received interrupt", exit)
+	require.Equal(s.t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/qemu/"+vmid+"/config", nil).status, "an interrupted task leaves no VM")
+}
