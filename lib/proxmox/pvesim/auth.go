@@ -17,6 +17,12 @@ type subject struct {
 	secret string // token secret or user password
 	token  bool
 	acl    []ACL
+	// owner is a token's user; nil for a token whose user the setup does
+	// not list (an implicit user that may do everything).
+	owner *subject
+	// privsep says a token holds the intersection of its own and its
+	// user's privileges; a token without holds its user's.
+	privsep bool
 }
 
 // session is a ticket issued by POST /access/ticket.
@@ -90,11 +96,46 @@ func randomHex(n int) string {
 	return strings.ToUpper(hex.EncodeToString(b))
 }
 
-// privs returns the privileges sub holds on path: the grants of the deepest
-// ACL path at or above it (grants above only when they propagate).
+// privs returns the privileges sub holds on path, each with whether it
+// propagates, as PVE::RPCEnvironment::permissions computes them: root@pam
+// holds every privilege; a user the roles of the deepest ACL path at or
+// above path that reaches it (grants above only when they propagate); a
+// token without privsep its user's; a privilege-separated token those its
+// own ACL and its user's both grant (propagating when both do).
 func (w *world) privs(sub *subject, path string) map[string]bool {
+	if sub.id == "root@pam" {
+		all := map[string]bool{}
+		for _, p := range w.roles["Administrator"] {
+			all[p] = true
+		}
+		return all
+	}
+	if !sub.token || sub.owner == nil {
+		return w.aclPrivs(sub.acl, path)
+	}
+	user := w.privs(sub.owner, path)
+	if !sub.privsep {
+		return user
+	}
+	own := w.aclPrivs(sub.acl, path)
+	if sub.owner.id == "root@pam" {
+		return own
+	}
+	both := map[string]bool{}
+	for p, prop := range own {
+		if userProp, ok := user[p]; ok {
+			both[p] = prop && userProp
+		}
+	}
+	return both
+}
+
+// aclPrivs resolves an ACL on path as PVE::AccessControl::roles does: the
+// roles of the deepest ACL path at or above path that reaches it replace
+// those above; a privilege propagates when a role granting it does.
+func (w *world) aclPrivs(acl []ACL, path string) map[string]bool {
 	best, bestLen := map[string]bool{}, -1
-	for _, a := range sub.acl {
+	for _, a := range acl {
 		applies := a.Path == path || (a.Propagate && isParentPath(a.Path, path))
 		if !applies {
 			continue
@@ -105,7 +146,7 @@ func (w *world) privs(sub *subject, path string) map[string]bool {
 		}
 		if l == bestLen {
 			for _, p := range w.roles[a.Role] {
-				best[p] = true
+				best[p] = best[p] || a.Propagate
 			}
 		}
 	}
@@ -123,14 +164,34 @@ func isParentPath(parent, path string) bool {
 func (w *world) can(sub *subject, path string, anyOf bool, privs ...string) bool {
 	have := w.privs(sub, path)
 	for _, p := range privs {
-		if have[p] && anyOf {
+		_, held := have[p]
+		if held && anyOf {
 			return true
 		}
-		if !have[p] && !anyOf {
+		if !held && !anyOf {
 			return false
 		}
 	}
 	return !anyOf
+}
+
+// check is PVE's $rpcenv->check (all of privs) or check_any (anyOf) on
+// path: nil, or the 403 naming the first privilege missing (all of them,
+// joined by "|", for anyOf).
+func (w *world) check(sub *subject, path string, anyOf bool, privs ...string) error {
+	if w.can(sub, path, anyOf, privs...) {
+		return nil
+	}
+	if anyOf {
+		return forbidden(path, privs...)
+	}
+	have := w.privs(sub, path)
+	for _, p := range privs {
+		if _, held := have[p]; !held {
+			return forbidden(path, p)
+		}
+	}
+	return nil
 }
 
 // checkSchemaPermissions evaluates the method's permission rule from the
@@ -212,42 +273,57 @@ func substitute(path string, params map[string]string) string {
 	return path
 }
 
-// permissions answers GET /access/permissions: every ACL path of the caller
-// (or of the given userid, one of the caller's tokens) with its privileges
-// and whether each propagates.
+// topLevelPaths are the paths GET /access/permissions always looks at
+// (PVE::RPCEnvironment::get_effective_permissions).
+var topLevelPaths = []string{"/", "/access", "/access/groups", "/nodes", "/pool", "/sdn", "/storage", "/vms"}
+
+// permissions answers GET /access/permissions as
+// PVE::API2::AccessControl's permissions does: for the caller (or the
+// given userid: one of the caller's tokens, or anyone with Sys.Audit on
+// /access), the privileges on the given path (even none), or without a
+// path on every top-level path and every path of the ACL tree where it
+// holds any, each privilege with whether it propagates.
 func permissions(_ *Server, w *world, r *request) (any, error) {
 	sub := r.who
 	if u := r.param("userid"); u != "" && u != sub.id {
+		if owner, _, _ := strings.Cut(u, "!"); owner != sub.id {
+			if err := w.check(sub, "/access", false, "Sys.Audit"); err != nil {
+				return nil, err
+			}
+		}
 		other, ok := w.subjects[u]
-		if !ok || !strings.HasPrefix(u, sub.id+"!") {
-			return nil, forbidden("/access", "Sys.Audit")
+		if !ok {
+			other = &subject{id: u, token: strings.Contains(u, "!"), privsep: true}
 		}
 		sub = other
 	}
-	out := map[string]map[string]int{}
-	for _, a := range sub.acl {
-		if p := r.param("path"); p != "" && p != a.Path {
-			continue
-		}
-		privs := out[a.Path]
-		if privs == nil {
-			privs = map[string]int{}
-			out[a.Path] = privs
-		}
-		for _, p := range w.roles[a.Role] {
-			if a.Propagate {
-				privs[p] = 1
-			} else if _, set := privs[p]; !set {
-				privs[p] = 0
+	render := func(path string) map[string]int {
+		out := map[string]int{}
+		for p, prop := range w.privs(sub, path) {
+			out[p] = 0
+			if prop {
+				out[p] = 1
 			}
 		}
+		return out
 	}
-	if p := r.param("path"); p != "" && out[p] == nil {
-		privs := map[string]int{}
-		for priv := range w.privs(sub, p) {
-			privs[priv] = 1
+	if p := r.param("path"); p != "" {
+		return map[string]map[string]int{p: render(p)}, nil
+	}
+	paths := map[string]bool{}
+	for _, p := range topLevelPaths {
+		paths[p] = true
+	}
+	for _, other := range w.subjects {
+		for _, a := range other.acl {
+			paths[a.Path] = true
 		}
-		out[p] = privs
+	}
+	out := map[string]map[string]int{}
+	for p := range paths {
+		if privs := render(p); len(privs) > 0 {
+			out[p] = privs
+		}
 	}
 	return out, nil
 }

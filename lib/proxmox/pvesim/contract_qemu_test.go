@@ -87,8 +87,9 @@ func TestContractCreateErrors(t *testing.T) {
 			http.StatusBadRequest, "scsi0", "volume 'local:iso/x.iso' has wrong type 'iso' - needs to be 'images' or 'import'"},
 		{"target without images", map[string]string{"vmid": "100", "scsi0": "local:0,import-from=local:import/talos.qcow2"},
 			http.StatusBadRequest, "storage", "storage 'local' does not support vm images"},
+		// qemu-server API2/Qemu.pm check_hostpci_perm: a plain die, so 500.
 		{"raw PCI address through a token", map[string]string{"vmid": "100", "hostpci0": "0000:07:00,pcie=1"},
-			http.StatusForbidden, "", "only root can set 'hostpci0' config for real devices"},
+			http.StatusInternalServerError, "", "only root can set 'hostpci0' config for non-mapped devices"},
 		{"unknown mapping", map[string]string{"vmid": "100", "hostpci0": "mapping=nope"},
 			http.StatusInternalServerError, "", "PCI mapping 'nope' does not exist"},
 		{"name is a DNS name", map[string]string{"vmid": "100", "name": "not a name"},

@@ -60,6 +60,9 @@ func vmConfig(s *Server, w *world, r *request) (any, error) {
 // updateVMConfigSync answers PUT .../config: the update, disks allocated
 // before the answer.
 func updateVMConfigSync(_ *Server, w *world, r *request) (any, error) {
+	if err := w.configPermsSync(r); err != nil {
+		return nil, err
+	}
 	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err
@@ -73,6 +76,9 @@ func updateVMConfigSync(_ *Server, w *world, r *request) (any, error) {
 // updateVMConfigAsync answers POST .../config: the update, disks allocated
 // in a qmconfig task.
 func updateVMConfigAsync(s *Server, w *world, r *request) (any, error) {
+	if upid, stop, err := s.configPermsAsync(w, r); stop {
+		return upid, err
+	}
 	v, plans, err := w.updateConfig(r)
 	if err != nil {
 		return nil, err
@@ -130,7 +136,8 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 }
 
 // applyOptions checks and applies non-disk options to a config: tags are
-// normalized, NICs get MACs, PCI passthrough needs a mapping (or root).
+// normalized, NICs get MACs, a PCI mapping must exist (who may pass a
+// device through is checked in perms_qemu.go).
 // Caller holds the lock.
 func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) error {
 	for _, k := range slices.Sorted(maps.Keys(r.params)) {
@@ -163,11 +170,6 @@ func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) err
 				if _, ok := w.mappings[m]; !ok {
 					return failed("PCI mapping '%s' does not exist", m)
 				}
-				if !w.can(r.who, "/mapping/pci/"+m, false, "Mapping.Use") {
-					return forbidden("/mapping/pci/"+m, "Mapping.Use")
-				}
-			} else if r.who.id != "root@pam" {
-				return &apiError{status: http.StatusForbidden, msg: fmt.Sprintf("only root can set '%s' config for real devices", k)}
 			}
 		}
 		conf.set(k, v)

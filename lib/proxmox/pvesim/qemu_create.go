@@ -24,6 +24,9 @@ func createVM(s *Server, w *world, r *request) (any, error) {
 		!(r.param("pool") != "" && w.can(r.who, "/pool/"+r.param("pool"), false, "VM.Allocate")) {
 		return nil, forbidden(fmt.Sprintf("/vms/%d", vmid), "VM.Allocate")
 	}
+	if err := w.checkCreatePerms(r, vmid); err != nil {
+		return nil, err
+	}
 	if _, exists := w.vms[vmid]; exists {
 		return nil, failed("unable to create VM %d - VM %d already exists on node '%s'", vmid, vmid, w.node)
 	}

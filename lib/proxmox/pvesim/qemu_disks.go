@@ -65,7 +65,7 @@ func (w *world) planDisks(r *request, create bool) ([]*diskPlan, error) {
 		}
 		drives[key] = ps
 	}
-	checks := []func(r *request, key string, ps *pve.PropertyString) error{w.checkDriveParam, w.checkStorageAccess}
+	checks := []func(r *request, key string, ps *pve.PropertyString) error{w.checkDriveParam, w.checkDriveContent}
 	if create {
 		checks[0], checks[1] = checks[1], checks[0]
 	}
@@ -122,11 +122,12 @@ func (w *world) checkDriveParam(_ *request, key string, ps *pve.PropertyString) 
 	return nil
 }
 
-// checkStorageAccess is qemu-server's $check_storage_access: a new disk
-// needs Datastore.AllocateSpace on a storage that holds images; an existing
-// volume must be of content images or iso; an import-from source must be
-// of content images or import.
-func (w *world) checkStorageAccess(r *request, key string, ps *pve.PropertyString) error {
+// checkDriveContent is the content half of qemu-server's
+// $check_storage_access (checkStorageAccess in perms_qemu.go is the
+// permission half): a new disk needs a storage that holds images; an
+// existing volume must be of content images or iso; an import-from source
+// must be of content images or import.
+func (w *world) checkDriveContent(r *request, key string, ps *pve.PropertyString) error {
 	stID, rest, existing := driveVolume(ps)
 	switch {
 	case existing:
@@ -138,9 +139,6 @@ func (w *world) checkStorageAccess(r *request, key string, ps *pve.PropertyStrin
 			return badParam(key, "content type needs to be 'images' or 'iso'")
 		}
 	case stID != "" && rest != "cloudinit":
-		if !w.can(r.who, "/storage/"+stID, false, "Datastore.AllocateSpace") {
-			return forbidden("/storage/"+stID, "Datastore.AllocateSpace")
-		}
 		st, ok := w.storages[stID]
 		if !ok {
 			return badParam("storage", fmt.Sprintf("storage '%s' does not exist", stID))
@@ -154,20 +152,14 @@ func (w *world) checkStorageAccess(r *request, key string, ps *pve.PropertyStrin
 		return nil
 	}
 	if strings.HasPrefix(src, "/") {
-		if r.who.id != "root@pam" {
-			return forbidden("/", "Sys.Console")
-		}
 		return badParam(key, "importing from an absolute path is not supported by the simulator")
 	}
-	srcSt, vol, ok := w.findVolume(src)
+	_, vol, ok := w.findVolume(src)
 	if !ok {
 		return badParam(key, fmt.Sprintf("volume '%s' does not exist", src))
 	}
 	if vol.content != "images" && vol.content != "import" {
 		return badParam(key, fmt.Sprintf("volume '%s' has wrong type '%s' - needs to be 'images' or 'import'", src, vol.content))
-	}
-	if !w.can(r.who, "/storage/"+srcSt.ID, true, "Datastore.Audit", "Datastore.AllocateSpace") {
-		return forbidden("/storage/"+srcSt.ID, "Datastore.Audit", "Datastore.AllocateSpace")
 	}
 	return nil
 }
@@ -307,6 +299,9 @@ func (w *world) resize(r *request, log taskLog) error {
 	}
 	if ps.Value("media") == "cdrom" {
 		return errors.New("you can't resize a cdrom")
+	}
+	if err := w.checkResizeStorage(r, ps.Value("file")); err != nil {
+		return err
 	}
 	_, vol, ok := w.findVolume(ps.Value("file"))
 	if !ok {

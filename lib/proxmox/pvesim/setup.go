@@ -68,8 +68,13 @@ type User struct {
 	ACL []ACL
 }
 
-// Token is an API token with privilege separation: it holds exactly the
-// roles its ACL grants.
+// Token is an API token of the user its ID names (user@realm!name). As on
+// PVE, a token is privilege-separated by default (privsep=1): it holds the
+// privileges both its own ACL and its user's grant on a path. With
+// NoPrivsep (privsep=0) it holds exactly its user's privileges, and its own
+// ACL does not count. A privilege-separated token whose user is not among
+// Setup.Users belongs to an implicit user that may do everything, so it
+// holds what its own ACL grants; a NoPrivsep token's user must be listed.
 type Token struct {
 	// ID is user@realm!name, e.g. root@pam!infra.
 	ID string
@@ -77,6 +82,9 @@ type Token struct {
 	Secret string
 	// ACL grants the token roles on paths.
 	ACL []ACL
+	// NoPrivsep makes the token a privsep=0 token: it holds its user's
+	// privileges.
+	NoPrivsep bool
 }
 
 // ACL grants a role on a path.

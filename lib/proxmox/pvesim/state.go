@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +74,12 @@ func newWorld(setup Setup, dataDir string) (*world, error) {
 		w.subjects[u.ID] = &subject{id: u.ID, secret: u.Password, acl: u.ACL}
 	}
 	for _, t := range setup.Tokens {
-		w.subjects[t.ID] = &subject{id: t.ID, secret: t.Secret, token: true, acl: t.ACL}
+		user, _, _ := strings.Cut(t.ID, "!")
+		owner := w.subjects[user]
+		if owner == nil && t.NoPrivsep {
+			return nil, fmt.Errorf("pvesim: token %s has NoPrivsep (privsep=0) but its user %s is not in Setup.Users: add the user with its ACL", t.ID, user)
+		}
+		w.subjects[t.ID] = &subject{id: t.ID, secret: t.Secret, token: true, acl: t.ACL, owner: owner, privsep: !t.NoPrivsep}
 		if w.firstToken == "" {
 			w.firstToken = t.ID
 		}
