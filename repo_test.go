@@ -416,7 +416,7 @@ func TestPreflightTarget(t *testing.T) {
 			"FAIL storage local holds import\n  fix: Datacenter → Storage → local → Edit → Content: add Import",
 			"FAIL PCI mapping rtx4000", "preflight: 2 check(s) failed"}},
 		{"token without privileges", limited, 1, []string{
-			"FAIL privileges on /storage/local", "token infra@pve!limited", "PVEDatastoreAdmin"}},
+			"FAIL privileges on /storage/local", "token infra@pve!limited", "pveum acl modify /storage --tokens 'infra@pve!limited' --roles InfraProvisioner"}},
 		{"VM ID taken", taken, 1, []string{
 			`FAIL VM ID 9102`, `held by "hand-made"`, "change images.ubuntu.template_id in homelab.yaml"}},
 	}

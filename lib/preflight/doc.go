@@ -12,6 +12,14 @@
 // what was found and, for each that did not pass, what to change, naming
 // the inventory field or the Proxmox screen.
 //
+// The privileges come from one table, Privileges: each privilege a planned
+// call needs (preflight's own reads and every call of talos:import), on the
+// ACL path PVE checks it on, with what PVE accepts instead and why. The
+// check fails naming the privilege, the path and how to grant it;
+// MinimalRole and Plan.GrantPaths are the documented minimal role and
+// where it is granted, generated into docs/deployment/planning.md from the
+// same table.
+//
 // A planned VM ID held by a VM that carries inventory.ManagedTag is ours
 // and passes; one held by any other VM fails.
 //

@@ -1,7 +1,6 @@
 package preflight
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/wdiazux/infra/lib/inventory"
@@ -28,6 +27,8 @@ type Plan struct {
 	DiskStorage string
 	// VMs are the planned VM IDs.
 	VMs []PlannedVM
+	// TalosTemplate is the VM ID talos:import builds the Talos template at.
+	TalosTemplate int
 	// PCIMappings are the PCI resource mappings GPU passthrough uses.
 	PCIMappings []string
 	// PCIDevices are the host PCI functions the mappings should point at.
@@ -39,7 +40,8 @@ type Plan struct {
 // pass a GPU through.
 func PlanFor(inv *inventory.Inventory) Plan {
 	px := inv.Proxmox
-	plan := Plan{Node: px.Node, Bridge: px.Bridge, ImportStorage: px.Storage.Import, ISOStorage: px.Storage.ISO, DiskStorage: px.Storage.Disks}
+	plan := Plan{Node: px.Node, Bridge: px.Bridge, ImportStorage: px.Storage.Import, ISOStorage: px.Storage.ISO, DiskStorage: px.Storage.Disks,
+		TalosTemplate: inv.Talos.TemplateID}
 	for _, id := range inv.VMIDs() {
 		plan.VMs = append(plan.VMs, PlannedVM{ID: id.ID, Name: id.Name, Field: id.Path})
 	}
@@ -50,36 +52,4 @@ func PlanFor(inv *inventory.Inventory) Plan {
 		}
 	}
 	return plan
-}
-
-// requirement is a set of privileges the plan needs on an ACL path.
-type requirement struct {
-	path  string
-	privs []string
-	why   string
-}
-
-// vmPrivileges are what creating, configuring and cloning a VM needs on
-// its /vms/ID path.
-var vmPrivileges = []string{"VM.Allocate", "VM.Audit", "VM.Clone", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-	"VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options"}
-
-// requirements are the privileges each planned operation needs, per path.
-func (p Plan) requirements() []requirement {
-	reqs := []requirement{
-		{"/nodes/" + p.Node, []string{"Sys.Audit", "Sys.AccessNetwork"}, "read the node and let it download images"},
-		{"/storage/" + p.ImportStorage, []string{"Datastore.Audit", "Datastore.Allocate", "Datastore.AllocateTemplate"}, "list, download into and enable import content"},
-		{"/storage/" + p.DiskStorage, []string{"Datastore.Audit", "Datastore.AllocateSpace"}, "allocate VM disks"},
-		{"/sdn/zones/localnetwork/" + p.Bridge, []string{"SDN.Use"}, "attach NICs to the bridge"},
-	}
-	if p.ISOStorage != "" && p.ISOStorage != p.ImportStorage {
-		reqs = append(reqs, requirement{"/storage/" + p.ISOStorage, []string{"Datastore.Audit", "Datastore.AllocateTemplate"}, "download ISOs"})
-	}
-	for _, vm := range p.VMs {
-		reqs = append(reqs, requirement{fmt.Sprintf("/vms/%d", vm.ID), vmPrivileges, "create, configure and clone " + vm.Name})
-	}
-	for _, m := range p.PCIMappings {
-		reqs = append(reqs, requirement{"/mapping/pci/" + m, []string{"Mapping.Use"}, "pass the GPU through"})
-	}
-	return reqs
 }

@@ -146,63 +146,88 @@ func (ch checker) nodeChecks(ctx context.Context) ([]Check, bool) {
 		Fix: "set proxmox.node in homelab.yaml to the node name shown under Datacenter"}}, false
 }
 
-// privilegeChecks checks the token holds every privilege of the plan's
-// requirements; the planned VMs that pass are summed up in one check.
+// privilegeChecks checks the token holds every privilege of the table
+// (Privileges) on the plan's paths, one check per path; the planned VMs
+// that pass are summed up in one check.
 func (ch checker) privilegeChecks(ctx context.Context) []Check {
 	perms, err := ch.c.Permissions(ctx)
 	if err != nil {
 		return []Check{{Name: "privileges", Status: Fail, Detail: err.Error(), Fix: ch.fixFor(err, "the token could not read its own permissions; check it is not expired")}}
 	}
+	var paths []string
+	byPath := map[string][]Privilege{}
+	for _, n := range ch.plan.needs() {
+		if byPath[n.path] == nil {
+			paths = append(paths, n.path)
+		}
+		byPath[n.path] = append(byPath[n.path], n.priv)
+	}
 	var out []Check
 	var vmOK []string
-	for _, req := range ch.plan.requirements() {
-		c := privilegeCheck(ch.c.TokenID(), perms, req)
-		if strings.HasPrefix(req.path, "/vms/") && c.Status == Pass {
-			vmOK = append(vmOK, strings.TrimPrefix(req.path, "/vms/"))
+	for _, path := range paths {
+		c := privilegeCheck(ch.c.TokenID(), perms, path, byPath[path])
+		if strings.HasPrefix(path, "/vms/") && c.Status == Pass {
+			vmOK = append(vmOK, strings.TrimPrefix(path, "/vms/"))
 			continue
 		}
 		out = append(out, c)
 	}
 	if len(vmOK) > 0 {
 		out = append(out, Check{Name: fmt.Sprintf("privileges on %d planned VMs", len(vmOK)), Status: Pass,
-			Detail: "can create, configure and clone /vms/{" + strings.Join(vmOK, ",") + "}"})
+			Detail: "holds what the planned calls need on /vms/{" + strings.Join(vmOK, ",") + "}"})
 	}
 	return out
 }
 
-func privilegeCheck(tokenID string, perms proxmox.Permissions, req requirement) Check {
-	c := Check{Name: "privileges on " + req.path, Status: Pass, Detail: "can " + req.why}
-	if missing := perms.Missing(req.path, req.privs...); len(missing) > 0 {
-		c.Status = Fail
-		c.Detail = "missing " + strings.Join(missing, ", ") + " (needed to " + req.why + ")"
-		c.Fix = fmt.Sprintf("Datacenter → Permissions → Add → API Token Permission: path %s, token %s, a role holding %s (e.g. %s), propagate on",
-			req.path, tokenID, strings.Join(missing, ", "), suggestRole(missing))
-	}
-	return c
-}
-
-// suggestRole names a built-in PVE role that holds privs.
-func suggestRole(privs []string) string {
-	switch {
-	case allPrefixed(privs, "VM."):
-		return "PVEVMAdmin"
-	case allPrefixed(privs, "Datastore."):
-		return "PVEDatastoreAdmin"
-	case allPrefixed(privs, "SDN."):
-		return "PVESDNUser"
-	case allPrefixed(privs, "Mapping."):
-		return "PVEMappingUser"
-	}
-	return "Administrator, or a custom role"
-}
-
-func allPrefixed(list []string, prefix string) bool {
-	for _, s := range list {
-		if !strings.HasPrefix(s, prefix) {
-			return false
+// holds reports whether perms satisfy priv on path: the privilege, one
+// PVE accepts instead, or the alternative grant.
+func holds(perms proxmox.Permissions, path string, priv Privilege) bool {
+	for _, name := range append([]string{priv.Name}, priv.AnyOf...) {
+		if len(perms.Missing(path, name)) == 0 {
+			return true
 		}
 	}
-	return true
+	return priv.Or != nil && len(perms.Missing(priv.Or.Path, priv.Or.Privs...)) == 0
+}
+
+// describe names a privilege with what PVE accepts instead.
+func describe(priv Privilege) string {
+	var alt []string
+	for _, a := range priv.AnyOf {
+		alt = append(alt, a)
+	}
+	if priv.Or != nil {
+		alt = append(alt, strings.Join(priv.Or.Privs, " and ")+" on "+priv.Or.Path)
+	}
+	if len(alt) == 0 {
+		return priv.Name
+	}
+	return priv.Name + " (or " + strings.Join(alt, ", or ") + ")"
+}
+
+// privilegeCheck checks the privileges the plan needs on one path.
+func privilegeCheck(tokenID string, perms proxmox.Permissions, path string, privs []Privilege) Check {
+	c := Check{Name: "privileges on " + path, Status: Pass}
+	var held, missing, names, whys []string
+	for _, p := range privs {
+		if holds(perms, path, p) {
+			held = append(held, p.Name)
+			continue
+		}
+		missing = append(missing, describe(p))
+		names = append(names, p.Name)
+		whys = append(whys, p.Name+" for "+p.Calls+": "+p.Why)
+	}
+	if len(missing) == 0 {
+		c.Detail = "holds " + strings.Join(held, ", ")
+		return c
+	}
+	c.Status = Fail
+	c.Detail = "missing " + strings.Join(missing, ", ")
+	c.Fix = fmt.Sprintf("%s. Grant %s on %s to the token %s (and to its user too, if the token is privilege-separated): "+
+		"pveum acl modify %s --tokens '%s' --roles %s, the minimal role docs/deployment/planning.md defines (or Datacenter → Permissions → Add, propagate on)",
+		strings.Join(whys, "; "), strings.Join(names, ", "), path, tokenID, grantPath(path), tokenID, RoleName)
+	return c
 }
 
 func (ch checker) storageChecks(ctx context.Context) []Check {
