@@ -68,11 +68,18 @@ func requireTemplateBuilt(t *testing.T, e *env, inv *inventory.Inventory) {
 	require.True(t, vm.Template, "the import ran to the end")
 }
 
+// firstImportNeeds are the privileges of the minimal role the first
+// talos:import on a fresh host cannot do without; the others serve
+// preflight's reads and later runs (VM.Audit: finding the template again).
+var firstImportNeeds = []string{"Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "SDN.Use", "Sys.AccessNetwork",
+	"VM.Allocate", "VM.Config.CPU", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options"}
+
 // TestPreflightLeastPrivilege is the least-privilege scenario: a token with
 // exactly the documented minimal role, granted where the documentation
 // grants it, passes preflight and runs the whole talos:import on a host
 // that enforces PVE's permission rules; a token missing any one privilege
-// of the role fails preflight, naming the privilege and the path.
+// of the role fails preflight, naming the privilege and the path, and, when
+// the import needs it, the import fails on it too.
 func TestPreflightLeastPrivilege(t *testing.T) {
 	inv := homelab(t)
 	plan := preflight.PlanFor(inv)
@@ -127,6 +134,22 @@ func TestPreflightLeastPrivilege(t *testing.T) {
 					require.Contains(t, f.Detail, priv, "only %s is missing", priv)
 				}
 			}
+			if !slices.Contains(firstImportNeeds, priv) {
+				return
+			}
+			// What preflight refuses, the host refuses too, at the
+			// import's first call that needs it.
+			refusal := map[string]string{
+				"Datastore.Allocate":      "Permission check failed (/storage/" + plan.ImportStorage + ", Datastore.Allocate)",
+				"Datastore.AllocateSpace": "the token may not see it",
+				"Sys.AccessNetwork":       "Permission check failed (/, Sys.Audit|Sys.Modify)",
+			}
+			want, ok := refusal[priv]
+			if !ok {
+				want = "Permission check failed (" + path + ", " + priv + ")"
+			}
+			err := importTalos(t, e, inv)
+			require.ErrorContains(t, err, want, "an import without %s fails", priv)
 		})
 	}
 
