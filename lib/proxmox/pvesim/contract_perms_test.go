@@ -79,6 +79,8 @@ func TestContractConfigKeyGroups(t *testing.T) {
 		{"delete an unused disk", map[string]string{"delete": "unused0"}, []string{"VM.Config.Disk"}, "Permission check failed (/vms/100, VM.Config.Disk)"},
 		{"cloud-init drive", map[string]string{"ide0": "local-zfs:cloudinit"}, []string{"VM.Config.Cloudinit"}, "Permission check failed (/vms/100, VM.Config.Cloudinit)"},
 		{"physical CD-ROM drive", map[string]string{"ide2": "cdrom,media=cdrom"}, []string{"Sys.Console"}, "Permission check failed (/, Sys.Console)"},
+		{"physical CD-ROM through the cdrom alias", map[string]string{"cdrom": "cdrom"}, []string{"Sys.Console"}, "Permission check failed (/, Sys.Console)"},
+		{"ISO through the cdrom alias", map[string]string{"cdrom": "none"}, []string{"VM.Config.CDROM"}, "Permission check failed (/vms/100, VM.Config.CDROM)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,6 +66,19 @@ func configKeys(r *request, extracted []string) []string {
 	return keys
 }
 
+// driveValue is the request's value for key, with qemu-server's
+// $resolve_cdrom_alias: "cdrom" is ide2 with media=cdrom.
+func driveValue(r *request, key string) (string, bool) {
+	if v, ok := r.params[key]; ok || key != "ide2" {
+		return v, ok
+	}
+	v, ok := r.params["cdrom"]
+	if ok && !strings.Contains(v, "media=") {
+		v += ",media=cdrom"
+	}
+	return v, ok
+}
+
 // deletedKeys are the keys of update_vm_api's delete list, cdrom as ide2.
 func deletedKeys(r *request) []string {
 	var keys []string
@@ -99,7 +112,7 @@ func (w *world) checkModifyConfigPerm(r *request, vmid int, pool string, keys []
 		var err error
 		switch {
 		case isDriveName(k), k == "cdrom", skippedKeys.MatchString(k), k == "tags":
-		case slices.Contains(cpuOptions, k), strings.HasPrefix(k, "numa") && isIndexed(k, "numa"):
+		case slices.Contains(cpuOptions, k), isIndexed(k, "numa"):
 			err = w.checkVMPerm(r, vmid, pool, false, "VM.Config.CPU")
 		case slices.Contains(memoryOptions, k):
 			err = w.checkVMPerm(r, vmid, pool, false, "VM.Config.Memory")
@@ -148,10 +161,7 @@ func isIndexed(key, prefix string) bool {
 // vmstatestorage.
 func (w *world) checkStorageAccess(r *request, vmid int, defaultStorage string) error {
 	for _, key := range processedDriveKeys() {
-		value, ok := r.params[key]
-		if key == "ide2" && !ok {
-			value, ok = r.params["cdrom"]
-		}
+		value, ok := driveValue(r, key)
 		if !ok {
 			continue
 		}
@@ -415,10 +425,7 @@ func (w *world) checkConfigWorkerPerms(r *request, v *vm) error {
 		}
 	}
 	for _, k := range configKeys(r, updateExtracted) {
-		val := r.params[k]
-		if k == "ide2" && !r.has("ide2") {
-			val = r.params["cdrom"]
-		}
+		val, _ := driveValue(r, k)
 		var err error
 		switch {
 		case isDriveName(k):
