@@ -1,6 +1,7 @@
 package preflight_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,7 @@ func TestPlanFor(t *testing.T) {
 	require.Contains(t, plan.VMs, preflight.PlannedVM{ID: 9000, Name: "talos template", Field: "talos.template_id"})
 	require.Equal(t, []string{"rtx4000"}, plan.PCIMappings)
 	require.Equal(t, []string{"07:00.0", "07:00.1"}, plan.PCIDevices)
+	require.Equal(t, 9000, plan.TalosTemplate)
 
 	// A second GPU node on the same mapping adds neither the mapping nor
 	// its devices again.
@@ -28,4 +30,26 @@ func TestPlanFor(t *testing.T) {
 	inv.Talos.Nodes = append(inv.Talos.Nodes, gpu)
 	require.Equal(t, []string{"rtx4000"}, preflight.PlanFor(inv).PCIMappings)
 	require.Equal(t, []string{"07:00.0", "07:00.1"}, preflight.PlanFor(inv).PCIDevices)
+}
+
+// TestGrantPaths: the role is granted where the table's paths need it, the
+// fewest paths that cover them; without a GPU node, not on a mapping.
+func TestGrantPaths(t *testing.T) {
+	inv := homelab(t)
+	plan := preflight.PlanFor(inv)
+	require.Equal(t, []string{"/mapping/pci/rtx4000", "/nodes/pve", "/sdn/zones/localnetwork/vmbr0", "/storage", "/vms"}, plan.GrantPaths())
+	plan.PCIMappings = nil
+	require.Equal(t, []string{"/nodes/pve", "/sdn/zones/localnetwork/vmbr0", "/storage", "/vms"}, plan.GrantPaths())
+}
+
+// TestMinimalRole: every privilege of the table, once, sorted.
+func TestMinimalRole(t *testing.T) {
+	require.Equal(t, []string{"Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Mapping.Use", "SDN.Use",
+		"Sys.AccessNetwork", "Sys.Audit", "VM.Allocate", "VM.Audit", "VM.Config.CPU", "VM.Config.Disk", "VM.Config.HWType",
+		"VM.Config.Memory", "VM.Config.Network", "VM.Config.Options"}, preflight.MinimalRole())
+	for _, p := range preflight.Privileges() {
+		require.NotEmpty(t, p.Calls, p.Name)
+		require.NotEmpty(t, p.Why, p.Name)
+		require.True(t, strings.HasPrefix(p.Path, "/"), p.Path)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,35 @@ func TestPreflightTellsEachStepAsItStarts(t *testing.T) {
 		"TLS, API token and PVE version on " + host, "node pve on " + host, "token privileges on " + host,
 		"storages on " + host, "bridge vmbr0 on " + host, "planned VM IDs on " + host, "PCI mappings on " + host,
 	}, started)
+}
+
+// TestPreflightAcceptsWhatPVEAcceptsInstead: download-url's rule takes
+// Sys.Audit and Sys.Modify on / instead of Sys.AccessNetwork on the node
+// (pve-storage API2/Storage/Status.pm download_url), listing a storage
+// takes Datastore.Audit instead of Datastore.AllocateSpace.
+func TestPreflightAcceptsWhatPVEAcceptsInstead(t *testing.T) {
+	inv := homelab(t)
+	plan := preflight.PlanFor(inv)
+	setup := pvesim.SetupFor(inv, true)
+	role := slices.DeleteFunc(preflight.MinimalRole(), func(p string) bool { return p == "Sys.AccessNetwork" })
+	setup.Roles = map[string][]string{"Role": role, "Root": {"Sys.Audit", "Sys.Modify"}, "Audit": {"Datastore.Audit"}}
+	setup.Tokens = []pvesim.Token{{ID: "infra@pve!alt", Secret: "alt", ACL: []pvesim.ACL{
+		{Path: "/", Role: "Root", Propagate: false},
+		{Path: "/nodes/pve", Role: "Role", Propagate: true},
+		{Path: "/storage", Role: "Role", Propagate: true},
+		{Path: "/vms", Role: "Role", Propagate: true},
+		{Path: "/sdn/zones/localnetwork/vmbr0", Role: "Role", Propagate: true},
+		{Path: "/mapping/pci/rtx4000", Role: "Role", Propagate: true},
+	}}}
+	e := newEnv(t, pvesim.WithSetup(setup))
+	r := preflight.Run(context.Background(), e.client, plan)
+	require.True(t, r.OK(), "%+v", r.Failed())
+
+	setup.Tokens[0].ACL[2] = pvesim.ACL{Path: "/storage", Role: "Audit", Propagate: true}
+	e = newEnv(t, pvesim.WithSetup(setup))
+	r = preflight.Run(context.Background(), e.client, plan)
+	disks := find(t, r, "privileges on /storage/local-zfs")
+	require.Equal(t, "missing Datastore.AllocateSpace", disks.Detail, "new disks take nothing instead")
+	imp := find(t, r, "privileges on /storage/local")
+	require.NotContains(t, imp.Detail, "AllocateSpace", "Datastore.Audit is enough to see the import storage")
 }
