@@ -33,7 +33,9 @@ type Privilege struct {
 
 // Grant is a set of privileges on an ACL path.
 type Grant struct {
-	Path  string
+	// Path is the ACL path, e.g. "/".
+	Path string
+	// Privs are the privileges, all of them needed.
 	Privs []string
 }
 
