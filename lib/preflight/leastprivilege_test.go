@@ -13,6 +13,7 @@ import (
 
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
+	infraplan "github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/preflight"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
@@ -45,6 +46,13 @@ func leastPrivilege(inv *inventory.Inventory, plan preflight.Plan, tokenPrivs []
 // importTalos runs talos:import against the host through e's client.
 func importTalos(t *testing.T, e *env, inv *inventory.Inventory) error {
 	t.Helper()
+	_, err := importTalosReport(t, e, inv)
+	return err
+}
+
+// importTalosReport is importTalos with the import's report.
+func importTalosReport(t *testing.T, e *env, inv *inventory.Inventory) (*images.TalosImportReport, error) {
+	t.Helper()
 	f := factorysim.New(factorysim.WithPayload(2 << 20))
 	t.Cleanup(f.Close)
 	factory, err := talosfactory.New(f.URL())
@@ -55,8 +63,7 @@ func importTalos(t *testing.T, e *env, inv *inventory.Inventory) error {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	_, err = images.ImportTalos(ctx, inv, c, factory, lock, images.TalosImportOptions{})
-	return err
+	return images.ImportTalos(ctx, inv, c, factory, lock, images.TalosImportOptions{})
 }
 
 // requireTemplateBuilt asserts the import left the finished template.
@@ -91,6 +98,9 @@ func TestPreflightLeastPrivilege(t *testing.T) {
 		require.True(t, r.OK(), "%+v", r.Failed())
 		require.NoError(t, importTalos(t, e, inv))
 		requireTemplateBuilt(t, e, inv)
+		again, err := importTalosReport(t, e, inv)
+		require.NoError(t, err)
+		require.Equal(t, infraplan.Unchanged, again.Action, "the token finds the template again: a re-run changes nothing")
 	})
 
 	t.Run("the minimal role enables import content itself", func(t *testing.T) {
