@@ -148,6 +148,8 @@ func trim(name string, p any) {
 		if m := maxIndexRe.FindStringSubmatch(desc); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			prop["x-max-index"] = n
+		} else if n, ok := qemuMaxIndex(name); ok {
+			prop["x-max-index"] = n
 		}
 	}
 	for _, k := range []string{"description", "verbose_description", "typetext", "format_description", "instance-types"} {
@@ -161,6 +163,26 @@ func trim(name string, p any) {
 	if items, ok := prop["items"]; ok {
 		trim("", items)
 	}
+}
+
+// qemuMaxIndex returns the largest n of the "name[n]" parameters whose
+// description does not state it, from qemu-server's constants.
+func qemuMaxIndex(name string) (int, bool) {
+	switch name {
+	case "net[n]", "ipconfig[n]": // QemuServer.pm $MAX_NETS = 32
+		return 31, true
+	case "hostpci[n]": // QemuServer/PCI.pm $MAX_HOSTPCI_DEVICES = 16
+		return 15, true
+	case "numa[n]": // QemuServer/Memory.pm $MAX_NUMA = 8
+		return 7, true
+	case "usb[n]": // QemuServer/USB.pm $MAX_USB_DEVICES = 14
+		return 13, true
+	case "unused[n]": // QemuServer/Drive.pm $MAX_UNUSED_DISKS = 256
+		return 255, true
+	case "virtiofs[n]": // QemuServer/Virtiofs.pm $MAX_VIRTIOFS = 10
+		return 9, true
+	}
+	return 0, false
 }
 
 // ExtractFile runs Extract on a file.

@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -147,5 +148,22 @@ func TestEveryPatternCompiles(t *testing.T) {
 		for name, p := range m.Parameters.Properties {
 			walk(m.Method+" "+m.Path+" "+name, p)
 		}
+	}
+}
+
+// TestIndexedParameterRanges pins the ranges of "name[n]" parameters whose
+// apidoc description gives no "(n is 0 to N)": qemu-server's $MAX_NETS (32),
+// PCI.pm $MAX_HOSTPCI_DEVICES (16), Memory.pm $MAX_NUMA (8), USB.pm
+// $MAX_USB_DEVICES (14), Drive.pm $MAX_UNUSED_DISKS (256) and Virtiofs.pm
+// $MAX_VIRTIOFS (10).
+func TestIndexedParameterRanges(t *testing.T) {
+	s, err := Load()
+	require.NoError(t, err)
+	create := s.methods["POST /nodes/{node}/qemu"]
+	for name, last := range map[string]int{"net": 31, "ipconfig": 31, "hostpci": 15, "numa": 7, "usb": 13, "unused": 255, "virtiofs": 9, "scsi": 30, "ide": 3} {
+		_, ok := create.Parameters.property(name + strconv.Itoa(last))
+		require.True(t, ok, "%s%d", name, last)
+		_, ok = create.Parameters.property(name + strconv.Itoa(last+1))
+		require.False(t, ok, "%s%d", name, last+1)
 	}
 }
