@@ -149,7 +149,8 @@ func TestContractParameterVerification(t *testing.T) {
 		{"bad enum", with("content", "images"), "content", "value 'images' does not have a value in the enumeration 'iso, vztmpl, import'"},
 		{"boolean spelled true", with("verify-certificates", "true"), "verify-certificates", "type check ('boolean') failed - got 'true'"},
 		{"url pattern", with("url", "ftp://example.invalid/x"), "url", "value does not match the regex pattern"},
-		{"checksum without algorithm", with("checksum", "abc"), "checksum-algorithm", "missing property - 'checksum' requires this property"},
+		// pve-common 9.2 JSONSchema.pm check_object words a missing dependency "missing property required by '$newpath'".
+		{"checksum without algorithm", with("checksum", "abc"), "checksum-algorithm", "missing property required by 'checksum'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,8 +82,10 @@ func (p *Property) compile() {
 	}
 }
 
-// Format is a property's format: the name of a registered string format
-// ("pve-vmid"), or the keys of a property string.
+// Format is a property's format: the name of a registered format
+// ("pve-vmid"), the keys of a property string, or both for a property-string
+// format PVE registers by name ("pve-qm-ipconfig"), whose keys the loader
+// fills in.
 type Format struct {
 	Name string
 	Keys map[string]*Property
@@ -97,9 +99,9 @@ func (f *Format) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &f.Keys)
 }
 
-// MarshalJSON writes the name or the keys.
+// MarshalJSON writes the name, or the keys of an unnamed property string.
 func (f *Format) MarshalJSON() ([]byte, error) {
-	if f.Keys != nil {
+	if f.Name == "" {
 		return json.Marshal(f.Keys)
 	}
 	return json.Marshal(f.Name)
@@ -190,6 +192,9 @@ func parse(data []byte) (*Schema, error) {
 		for _, p := range m.Parameters.Properties {
 			p.compile()
 		}
+		if err := resolveNamedFormats(m); err != nil {
+			return nil, err
+		}
 		s.methods[m.Method+" "+m.Path] = m
 		if !seen[m.Path] {
 			seen[m.Path] = true
@@ -275,6 +280,47 @@ func (o *Object) property(name string) (*Property, bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// resolveNamedFormats fills in the keys of every property-string format the
+// method references by name, at any depth; "pve-qm-ide" takes the keys of the
+// method's ide[n] parameter, which are the same $ide_fmt.
+func resolveNamedFormats(m *Method) error {
+	var ide map[string]*Property
+	if p, ok := m.Parameters.Properties["ide[n]"]; ok && p.Format != nil {
+		ide = p.Format.Keys
+	}
+	var walk func(*Property) error
+	walk = func(p *Property) error {
+		if p == nil {
+			return nil
+		}
+		if p.Format != nil && p.Format.Name != "" && p.Format.Keys == nil {
+			keys, ok, err := namedFormat(p.Format.Name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				p.Format.Keys = keys
+			} else if p.Format.Name == ideFormat && ide != nil {
+				p.Format.Keys = ide
+			}
+		}
+		if p.Format != nil {
+			for _, k := range p.Format.Keys {
+				if err := walk(k); err != nil {
+					return err
+				}
+			}
+		}
+		return walk(p.Items)
+	}
+	for _, p := range m.Parameters.Properties {
+		if err := walk(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var maxIndexRe = regexp.MustCompile(`\(n is 0 to (\d+)\)`)

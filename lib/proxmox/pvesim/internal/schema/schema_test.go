@@ -91,8 +91,9 @@ func TestValidate(t *testing.T) {
 			want: Errors{"url": "value does not match the regex pattern\n"}},
 		{name: "boolean as text", m: download, params: base(map[string]any{"verify-certificates": "true"}),
 			want: Errors{"verify-certificates": "type check ('boolean') failed - got 'true'\n"}},
+		// pve-common 9.2 JSONSchema.pm check_object: "missing property required by '$newpath'".
 		{name: "checksum requires its algorithm", m: download, params: base(map[string]any{"checksum": "abc"}),
-			want: Errors{"checksum-algorithm": "missing property - 'checksum' requires this property\n"}},
+			want: Errors{"checksum-algorithm": "missing property required by 'checksum'\n"}},
 		{name: "vmid below 100", m: nextid, params: map[string]any{"vmid": "99"},
 			want: Errors{"vmid": "invalid format - value does not look like a valid VM ID\n"}},
 		{name: "vmid not a number", m: nextid, params: map[string]any{"vmid": "abc"},
@@ -110,8 +111,9 @@ func TestValidate(t *testing.T) {
 		{name: "property string bad key and enum", m: create, params: map[string]any{"node": "pve", "vmid": "100",
 			"scsi0": "local-zfs:1,discard=yes,speed=9"},
 			want: Errors{"scsi0": "invalid format - format error\n", "scsi0.discard": "value 'yes' does not have a value in the enumeration 'ignore, on'\n", "scsi0.speed": msgNotDefined}},
+		// pve-tag-list: check_format runs pve_verify_tag on each member.
 		{name: "tags", m: create, params: map[string]any{"node": "pve", "vmid": "100", "tags": "talos;bad/tag"},
-			want: Errors{"tags": "invalid format - invalid tag 'bad/tag'\n"}},
+			want: Errors{"tags": "invalid format - invalid characters in tag\n"}},
 		{name: "string given a boolean", m: create, params: map[string]any{"node": "pve", "vmid": "100", "name": true},
 			want: Errors{"name": "type check ('string') failed - got 'true'\n"}},
 	}

@@ -63,7 +63,7 @@ func validateObject(prefix string, obj *Object, params map[string]any) (map[stri
 			continue
 		}
 		if _, ok := params[p.Requires]; !ok {
-			errs[prefix+p.Requires] = fmt.Sprintf("missing property - '%s' requires this property\n", prefix+name)
+			errs[prefix+p.Requires] = fmt.Sprintf("missing property required by '%s'\n", prefix+name)
 		}
 	}
 	return out, errs
@@ -86,7 +86,12 @@ func checkProperty(path string, p *Property, v any, errs Errors) (string, bool) 
 	}
 	if p.Format != nil {
 		if p.Format.Keys != nil {
-			if !checkPropertyString(path, p.Format, s, errs) {
+			values, ok := checkPropertyString(path, p.Format, s, errs)
+			if !ok {
+				return "", false
+			}
+			if err := validateNamedFormat(p.Format.Name, values); err != nil {
+				errs[path] = "invalid format - " + err.Error() + "\n"
 				return "", false
 			}
 		} else if err := checkFormat(p.Format.Name, s); err != nil {
@@ -206,20 +211,23 @@ func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64)
 
 // checkPropertyString validates a property string against its key schema,
 // recording "invalid format - format error" on the parameter and the detail
-// on "param.key", as PVE does.
-func checkPropertyString(path string, f *Format, s string, errs Errors) bool {
+// on "param.key", as PVE does. It returns the parsed values (booleans as 1/0)
+// for the format's validator.
+func checkPropertyString(path string, f *Format, s string, errs Errors) (map[string]string, bool) {
 	ps, err := pve.ParsePropertyString(s, f.DefaultKey())
 	if err != nil {
 		errs[path] = "invalid format - " + err.Error() + "\n"
-		return false
+		return nil, false
 	}
 	values := map[string]any{}
+	parsed := map[string]string{}
 	for _, k := range ps.Keys() {
 		v := ps.Value(k)
 		if p, ok := f.Keys[k]; ok && p.Type == "boolean" {
 			v = parseBoolean(v)
 		}
 		values[k] = v
+		parsed[k] = v
 	}
 	_, sub := validateObject(path+".", &Object{Properties: f.Keys}, values)
 	if len(sub) > 0 {
@@ -227,9 +235,9 @@ func checkPropertyString(path string, f *Format, s string, errs Errors) bool {
 		for k, v := range sub {
 			errs[k] = v
 		}
-		return false
+		return nil, false
 	}
-	return true
+	return parsed, true
 }
 
 // parseBoolean maps the spellings property strings accept for booleans to 1/0.
