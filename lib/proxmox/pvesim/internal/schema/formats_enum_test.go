@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"compress/gzip"
+	"encoding/json"
 	"os"
 	"sort"
 	"testing"
@@ -88,4 +90,72 @@ func TestEveryReferencedFormatHasAChecker(t *testing.T) {
 	for _, name := range []string{"pve-qm-ipconfig", "pve-ipv4-config", "ipv6", "pve-volume-id", "pve-qm-bootdev-list", "pve-phys-bits", "address-list", "CIDR"} {
 		require.Contains(t, found, name)
 	}
+}
+
+// TestNoFormatIsGivenOnlyByDescription reads the raw apidoc (format_description
+// and typetext are dropped from the subset) and fails when a property of an
+// implemented or pending endpoint names its format only in prose: every
+// property with a format_description must carry a rule the validator checks
+// (a format, a pattern, an enum or a non-string type). Properties whose
+// typetext is the bare "<string>" are free text in PVE too.
+func TestNoFormatIsGivenOnlyByDescription(t *testing.T) {
+	f, err := os.Open("pve-apidoc.json.gz")
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	var tree []apidocNode
+	require.NoError(t, json.NewDecoder(zr).Decode(&tree))
+	byPath := map[string]apidocNode{}
+	var index func([]apidocNode)
+	index = func(nodes []apidocNode) {
+		for _, n := range nodes {
+			byPath[n.Path] = n
+			index(n.Children)
+		}
+	}
+	index(tree)
+
+	var proseOnly []string
+	described := 0
+	var walk func(string, map[string]any)
+	walk = func(where string, p map[string]any) {
+		if keys, ok := p["format"].(map[string]any); ok {
+			for k, sub := range keys {
+				if m, ok := sub.(map[string]any); ok {
+					walk(where+"."+k, m)
+				}
+			}
+		}
+		if items, ok := p["items"].(map[string]any); ok {
+			walk(where+"[]", items)
+		}
+		if _, ok := p["format_description"]; !ok {
+			return
+		}
+		described++
+		_, hasFormat := p["format"]
+		_, hasPattern := p["pattern"]
+		_, hasEnum := p["enum"]
+		typ, _ := p["type"].(string)
+		if !hasFormat && !hasPattern && !hasEnum && (typ == "" || typ == "string") {
+			proseOnly = append(proseOnly, where)
+		}
+	}
+	for _, ep := range append(Endpoints(), pendingEndpoints()...) {
+		raw, ok := byPath[ep.Path].Info[ep.Method]
+		require.True(t, ok, "%s %s", ep.Method, ep.Path)
+		var info struct {
+			Parameters struct {
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"parameters"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &info))
+		for name, p := range info.Parameters.Properties {
+			walk(ep.Method+" "+ep.Path+" "+name, p)
+		}
+	}
+	require.NotZero(t, described, "the apidoc records format_description")
+	sort.Strings(proseOnly)
+	require.Empty(t, proseOnly, "properties whose format is given only by description")
 }

@@ -163,3 +163,42 @@ func TestVerifierFormatsThroughValidate(t *testing.T) {
 		require.Equal(t, Errors{tt.param: tt.want}, errs, tt.param+"="+tt.value)
 	}
 }
+
+// TestInlinePropertyStringFormats pins the QEMU property strings the apidoc
+// spells out inline (qemu-server USB.pm $usb_fmt, QemuServer.pm $vga_fmt,
+// $audio_fmt, $spice_enhancements_fmt, $serialdesc), which the same
+// property-string code checks.
+func TestInlinePropertyStringFormats(t *testing.T) {
+	s, err := Load()
+	require.NoError(t, err)
+	create := s.methods["POST /nodes/{node}/qemu"]
+	tests := []struct {
+		param, value string
+		want         Errors
+	}{
+		{"usb0", "host=spice,usb3=1", nil},
+		{"usb13", "host=1d6b:0002", nil},
+		{"usb1", "host=1-2.3", nil},
+		{"usb0", "host=usb-stick", Errors{"usb0": formatError, "usb0.host": "value does not match the regex pattern\n"}},
+		{"usb0", "mapping=1stick", Errors{"usb0": formatError, "usb0.mapping": "invalid format - invalid configuration ID '1stick'\n"}},
+		{"vga", "qxl,memory=16", nil},
+		{"vga", "type=qxl,memory=2", Errors{"vga": formatError, "vga.memory": "value must have a minimum value of 4\n"}},
+		{"vga", "vga", Errors{"vga": formatError, "vga.type": "value 'vga' does not have a value in the enumeration 'cirrus, qxl, qxl2, qxl3, qxl4, none, serial0, serial1, serial2, serial3, std, virtio, virtio-gl, vmware'\n"}},
+		{"audio0", "device=ich9-intel-hda,driver=none", nil},
+		{"audio0", "driver=spice", Errors{"audio0": formatError, "audio0.device": msgMissing}},
+		{"spice_enhancements", "foldersharing=1,videostreaming=all", nil},
+		{"spice_enhancements", "videostreaming=some", Errors{"spice_enhancements": formatError, "spice_enhancements.videostreaming": "value 'some' does not have a value in the enumeration 'off, all, filter'\n"}},
+		{"serial0", "socket", nil},
+		{"serial3", "/dev/ttyS0", nil},
+		{"serial0", "tcp:4444", Errors{"serial0": "value does not match the regex pattern\n"}},
+		{"serial4", "socket", Errors{"serial4": msgNotDefined}},
+	}
+	for _, tt := range tests {
+		_, errs := create.Validate(map[string]any{"node": "pve", "vmid": "100", tt.param: tt.value})
+		if tt.want == nil {
+			require.Empty(t, errs, tt.param+"="+tt.value)
+			continue
+		}
+		require.Equal(t, tt.want, errs, tt.param+"="+tt.value)
+	}
+}
