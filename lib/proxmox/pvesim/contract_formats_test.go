@@ -21,24 +21,24 @@ func TestContractNamedFormats(t *testing.T) {
 	}{
 		// qemu-server QemuServer/Network.pm $ipconfig_fmt: gw has requires => 'ip'.
 		{"ipconfig gateway without address", "ipconfig0", "gw=192.168.1.1",
-			map[string]string{"ipconfig0": "invalid format - format error\n", "ipconfig0.ip": "missing property required by 'ipconfig0.gw'\n"}},
+			map[string]string{"ipconfig0": "invalid format - format error\nipconfig0.ip: missing property required by 'ipconfig0.gw'\n"}},
 		// pve-common JSONSchema.pm pve_verify_ipv4_config: an address needs its prefix.
 		{"ipconfig address without prefix", "ipconfig1", "ip=192.168.1.20,gw=192.168.1.1",
-			map[string]string{"ipconfig1": "invalid format - format error\n", "ipconfig1.ip": "invalid format - value does not look like a valid ipv4 network configuration\n"}},
+			map[string]string{"ipconfig1": "invalid format - format error\nipconfig1.ip: invalid format - value does not look like a valid ipv4 network configuration\n\n"}},
 		// qemu-server CPUConfig.pm validate_vm_cpu_conf.
 		{"cpu type unknown", "cpu", "Skylake", map[string]string{"cpu": "invalid format - Built-in cputype 'Skylake' is not defined (missing 'custom-' prefix?)\n"}},
 		// qemu-server QemuServer.pm verify_bootdev via pve-qm-bootdev-list.
-		{"boot from efidisk", "boot", "order=efidisk0", map[string]string{"boot": "invalid format - format error\n", "boot.order": "invalid format - invalid boot device 'efidisk0'\n"}},
+		{"boot from efidisk", "boot", "order=efidisk0", map[string]string{"boot": "invalid format - format error\nboot.order: invalid format - invalid boot device 'efidisk0'\n\n"}},
 		// pve-common JSONSchema.pm address-list: pve_verify_address on each member.
 		{"nameserver not an address", "nameserver", "1.1.1.1 dns_lan", map[string]string{"nameserver": "invalid format - value does not look like a valid address: dns_lan\n"}},
 		// qemu-server PCI.pm $hostpci_fmt: mapping is a pve-configid.
-		{"hostpci mapping id", "hostpci3", "mapping=1gpu", map[string]string{"hostpci3": "invalid format - format error\n", "hostpci3.mapping": "invalid format - invalid configuration ID '1gpu'\n"}},
+		{"hostpci mapping id", "hostpci3", "mapping=1gpu", map[string]string{"hostpci3": "invalid format - format error\nhostpci3.mapping: invalid format - invalid configuration ID '1gpu'\n\n"}},
 		// qemu-server QemuServer.pm $cicustom_fmt: each key is a pve-volume-id.
-		{"cicustom not a volume", "cicustom", "user=user.yaml", map[string]string{"cicustom": "invalid format - format error\n", "cicustom.user": "invalid format - unable to parse volume ID 'user.yaml'\n"}},
+		{"cicustom not a volume", "cicustom", "user=user.yaml", map[string]string{"cicustom": "invalid format - format error\ncicustom.user: invalid format - unable to parse volume ID 'user.yaml'\n\n"}},
 		// pve-common JSONSchema.pm pve_verify_startup_order.
 		{"startup order", "startup", "order=1,delay=3", map[string]string{"startup": "invalid format - unable to parse startup options\n"}},
 		// qemu-server QemuServer.pm $smbios1_fmt: uuid pattern.
-		{"smbios1 uuid", "smbios1", "uuid=1234", map[string]string{"smbios1": "invalid format - format error\n", "smbios1.uuid": "value does not match the regex pattern\n"}},
+		{"smbios1 uuid", "smbios1", "uuid=1234", map[string]string{"smbios1": "invalid format - format error\nsmbios1.uuid: value does not match the regex pattern\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

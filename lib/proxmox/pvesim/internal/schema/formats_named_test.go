@@ -7,8 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const formatError = "invalid format - format error\n"
-
 // namedCase validates one VM-create (or storage-update) parameter whose
 // format is a property string PVE registers by name.
 type namedCase struct {
@@ -25,11 +23,11 @@ func namedCases() []namedCase {
 		{"pve-qm-ipconfig", "qemu-server QemuServer/Network.pm $ipconfig_fmt", "ipconfig0", "ip=192.168.1.20/24,gw=192.168.1.1", nil},
 		{"pve-qm-ipconfig", "", "ipconfig0", "ip=dhcp,ip6=auto", nil},
 		{"pve-qm-ipconfig", "", "ipconfig1", "ip6=fd00::20/64,gw6=fd00::1", nil},
-		{"pve-qm-ipconfig", "gw requires ip", "ipconfig0", "gw=192.168.1.1", Errors{"ipconfig0": formatError, "ipconfig0.ip": "missing property required by 'ipconfig0.gw'\n"}},
-		{"pve-qm-ipconfig", "gw6 requires ip6", "ipconfig0", "ip=dhcp,gw6=fd00::1", Errors{"ipconfig0": formatError, "ipconfig0.ip6": "missing property required by 'ipconfig0.gw6'\n"}},
-		{"pve-qm-ipconfig", "ip is pve-ipv4-config", "ipconfig0", "ip=192.168.1.20", Errors{"ipconfig0": formatError, "ipconfig0.ip": "invalid format - value does not look like a valid ipv4 network configuration\n"}},
-		{"pve-qm-ipconfig", "gw is ipv4", "ipconfig0", "ip=10.0.0.2/24,gw=fd00::1", Errors{"ipconfig0": formatError, "ipconfig0.gw": "invalid format - value does not look like a valid IPv4 address\n"}},
-		{"pve-qm-ipconfig", "ip6 is pve-ipv6-config", "ipconfig0", "ip6=fd00::2", Errors{"ipconfig0": formatError, "ipconfig0.ip6": "invalid format - value does not look like a valid ipv6 network configuration\n"}},
+		{"pve-qm-ipconfig", "gw requires ip", "ipconfig0", "gw=192.168.1.1", Errors{"ipconfig0": "invalid format - format error\nipconfig0.ip: missing property required by 'ipconfig0.gw'\n"}},
+		{"pve-qm-ipconfig", "gw6 requires ip6", "ipconfig0", "ip=dhcp,gw6=fd00::1", Errors{"ipconfig0": "invalid format - format error\nipconfig0.ip6: missing property required by 'ipconfig0.gw6'\n"}},
+		{"pve-qm-ipconfig", "ip is pve-ipv4-config", "ipconfig0", "ip=192.168.1.20", Errors{"ipconfig0": "invalid format - format error\nipconfig0.ip: invalid format - value does not look like a valid ipv4 network configuration\n\n"}},
+		{"pve-qm-ipconfig", "gw is ipv4", "ipconfig0", "ip=10.0.0.2/24,gw=fd00::1", Errors{"ipconfig0": "invalid format - format error\nipconfig0.gw: invalid format - value does not look like a valid IPv4 address\n\n"}},
+		{"pve-qm-ipconfig", "ip6 is pve-ipv6-config", "ipconfig0", "ip6=fd00::2", Errors{"ipconfig0": "invalid format - format error\nipconfig0.ip6: invalid format - value does not look like a valid ipv6 network configuration\n\n"}},
 		{"pve-qm-ipconfig", "no default key", "ipconfig0", "dhcp", Errors{"ipconfig0": "invalid format - value without key, but schema does not define a default key\n"}},
 
 		{"pve-vm-cpu-conf", "qemu-server QemuServer/CPUConfig.pm $cpu_fmt, validate_vm_cpu_conf", "cpu", "host", nil},
@@ -39,49 +37,49 @@ func namedCases() []namedCase {
 		{"pve-vm-cpu-conf", "unknown built-in", "cpu", "fast", Errors{"cpu": "invalid format - Built-in cputype 'fast' is not defined (missing 'custom-' prefix?)\n"}},
 		{"pve-vm-cpu-conf", "cputype missing", "cpu", "hidden=1", Errors{"cpu": "invalid format - CPU is missing cputype\n"}},
 		{"pve-vm-cpu-conf", "VM flags limited", "cpu", "host,flags=+avx2", Errors{"cpu": "invalid format - " + cpuFlags + "\n"}},
-		{"pve-vm-cpu-conf", "flags pattern", "cpu", "host,flags=avx2", Errors{"cpu": formatError, "cpu.flags": "value does not match the regex pattern\n"}},
+		{"pve-vm-cpu-conf", "flags pattern", "cpu", "host,flags=avx2", Errors{"cpu": "invalid format - format error\ncpu.flags: value does not match the regex pattern\n"}},
 		{"pve-vm-cpu-conf", "reported-model forbidden", "cpu", "host,reported-model=EPYC", Errors{"cpu": "invalid format - Property 'reported-model' not allowed in VM-specific CPU config.\n"}},
-		{"pve-vm-cpu-conf", "phys-bits", "cpu", "host,phys-bits=7", Errors{"cpu": formatError, "cpu.phys-bits": "invalid format - value must be an integer between 8 and 64 or 'host'\n"}},
+		{"pve-vm-cpu-conf", "phys-bits", "cpu", "host,phys-bits=7", Errors{"cpu": "invalid format - format error\ncpu.phys-bits: invalid format - value must be an integer between 8 and 64 or 'host'\n\n"}},
 
 		{"pve-qm-boot", "qemu-server QemuServer.pm $boot_fmt", "boot", "order=scsi0;ide2;net0", nil},
 		{"pve-qm-boot", "legacy", "boot", "cdn", nil},
-		{"pve-qm-boot", "legacy pattern", "boot", "cdnx", Errors{"boot": formatError, "boot.legacy": "value does not match the regex pattern\n"}},
-		{"pve-qm-boot", "pve-qm-bootdev-list", "boot", "order=scsi0;efidisk0", Errors{"boot": formatError, "boot.order": "invalid format - invalid boot device 'efidisk0'\n"}},
+		{"pve-qm-boot", "legacy pattern", "boot", "cdnx", Errors{"boot": "invalid format - format error\nboot.legacy: value does not match the regex pattern\n"}},
+		{"pve-qm-boot", "pve-qm-bootdev-list", "boot", "order=scsi0;efidisk0", Errors{"boot": "invalid format - format error\nboot.order: invalid format - invalid boot device 'efidisk0'\n\n"}},
 
 		{"pve-qm-hostpci", "qemu-server QemuServer/PCI.pm $hostpci_fmt", "hostpci0", "0000:01:00.0,pcie=1,x-vga=1,rombar=0", nil},
 		{"pve-qm-hostpci", "", "hostpci0", "01:00;02:00.1", nil},
 		{"pve-qm-hostpci", "", "hostpci1", "mapping=gpu,pcie=on", nil},
-		{"pve-qm-hostpci", "host pattern (lower-case hex)", "hostpci0", "0000:01:00.A", Errors{"hostpci0": formatError, "hostpci0.host": "value does not match the regex pattern\n"}},
-		{"pve-qm-hostpci", "mapping is pve-configid", "hostpci0", "mapping=1gpu", Errors{"hostpci0": formatError, "hostpci0.mapping": "invalid format - invalid configuration ID '1gpu'\n"}},
-		{"pve-qm-hostpci", "vendor-id", "hostpci0", "01:00.0,vendor-id=10de", Errors{"hostpci0": formatError, "hostpci0.vendor-id": "value does not match the regex pattern\n"}},
+		{"pve-qm-hostpci", "host pattern (lower-case hex)", "hostpci0", "0000:01:00.A", Errors{"hostpci0": "invalid format - format error\nhostpci0.host: value does not match the regex pattern\n"}},
+		{"pve-qm-hostpci", "mapping is pve-configid", "hostpci0", "mapping=1gpu", Errors{"hostpci0": "invalid format - format error\nhostpci0.mapping: invalid format - invalid configuration ID '1gpu'\n\n"}},
+		{"pve-qm-hostpci", "vendor-id", "hostpci0", "01:00.0,vendor-id=10de", Errors{"hostpci0": "invalid format - format error\nhostpci0.vendor-id: value does not match the regex pattern\n"}},
 
 		{"pve-qm-cicustom", "qemu-server QemuServer.pm $cicustom_fmt", "cicustom", "user=local:snippets/user.yaml,network=local:snippets/net.yaml", nil},
-		{"pve-qm-cicustom", "volume IDs", "cicustom", "user=snippets/user.yaml", Errors{"cicustom": formatError, "cicustom.user": "invalid format - unable to parse volume ID 'snippets/user.yaml'\n"}},
-		{"pve-qm-cicustom", "unknown key", "cicustom", "vendor=local:snippets/v.yaml,extra=local:snippets/e.yaml", Errors{"cicustom": formatError, "cicustom.extra": msgNotDefined}},
+		{"pve-qm-cicustom", "volume IDs", "cicustom", "user=snippets/user.yaml", Errors{"cicustom": "invalid format - format error\ncicustom.user: invalid format - unable to parse volume ID 'snippets/user.yaml'\n\n"}},
+		{"pve-qm-cicustom", "unknown key", "cicustom", "vendor=local:snippets/v.yaml,extra=local:snippets/e.yaml", Errors{"cicustom": "invalid format - format error\ncicustom.extra: property is not defined in schema and the schema does not allow additional properties\n"}},
 
 		{"pve-qm-smbios1", "qemu-server QemuServer.pm $smbios1_fmt", "smbios1", "uuid=7b8f0a9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b,base64=1,manufacturer=UHJveG1veA==", nil},
-		{"pve-qm-smbios1", "uuid pattern", "smbios1", "uuid=not-a-uuid", Errors{"smbios1": formatError, "smbios1.uuid": "value does not match the regex pattern\n"}},
-		{"pve-qm-smbios1", "base64 fields", "smbios1", "serial=abc def", Errors{"smbios1": formatError, "smbios1.serial": "value does not match the regex pattern\n"}},
+		{"pve-qm-smbios1", "uuid pattern", "smbios1", "uuid=not-a-uuid", Errors{"smbios1": "invalid format - format error\nsmbios1.uuid: value does not match the regex pattern\n"}},
+		{"pve-qm-smbios1", "base64 fields", "smbios1", "serial=abc def", Errors{"smbios1": "invalid format - format error\nsmbios1.serial: value does not match the regex pattern\n"}},
 
 		{"pve-qm-watchdog", "qemu-server QemuServer.pm $watchdog_fmt", "watchdog", "i6300esb,action=reset", nil},
-		{"pve-qm-watchdog", "model enum", "watchdog", "model=ib800", Errors{"watchdog": formatError, "watchdog.model": "value 'ib800' does not have a value in the enumeration 'i6300esb, ib700'\n"}},
+		{"pve-qm-watchdog", "model enum", "watchdog", "model=ib800", Errors{"watchdog": "invalid format - format error\nwatchdog.model: value 'ib800' does not have a value in the enumeration 'i6300esb, ib700'\n"}},
 
 		{"pve-qm-rng", "qemu-server QemuServer/RNG.pm $rng_fmt", "rng0", "/dev/urandom,max_bytes=1024", nil},
-		{"pve-qm-rng", "source required", "rng0", "period=1000", Errors{"rng0": formatError, "rng0.source": msgMissing}},
+		{"pve-qm-rng", "source required", "rng0", "period=1000", Errors{"rng0": "invalid format - format error\nrng0.source: property is missing and it is not optional\n"}},
 
 		{"pve-qemu-sev-fmt", "qemu-server QemuServer/CPUConfig.pm $sev_fmt", "amd-sev", "snp,allow-smt=0", nil},
-		{"pve-qemu-sev-fmt", "type enum", "amd-sev", "type=sev", Errors{"amd-sev": formatError, "amd-sev.type": "value 'sev' does not have a value in the enumeration 'std, es, snp'\n"}},
+		{"pve-qemu-sev-fmt", "type enum", "amd-sev", "type=sev", Errors{"amd-sev": "invalid format - format error\namd-sev.type: value 'sev' does not have a value in the enumeration 'std, es, snp'\n"}},
 
 		{"pve-qemu-tdx-fmt", "qemu-server QemuServer/CPUConfig.pm $tdx_fmt", "intel-tdx", "tdx,attestation=1", nil},
-		{"pve-qemu-tdx-fmt", "attestation is not optional", "intel-tdx", "tdx", Errors{"intel-tdx": formatError, "intel-tdx.attestation": msgMissing}},
+		{"pve-qemu-tdx-fmt", "attestation is not optional", "intel-tdx", "tdx", Errors{"intel-tdx": "invalid format - format error\nintel-tdx.attestation: property is missing and it is not optional\n"}},
 
 		{"pve-qm-ide", "qemu-server Drive.pm $ide_fmt", "cdrom", "local:iso/talos.iso,media=cdrom", nil},
-		{"pve-qm-ide", "file is pve-volume-id-or-qm-path", "cdrom", "talos.iso", Errors{"cdrom": formatError, "cdrom.file": "invalid format - unable to parse volume ID 'talos.iso'\n"}},
+		{"pve-qm-ide", "file is pve-volume-id-or-qm-path", "cdrom", "talos.iso", Errors{"cdrom": "invalid format - format error\ncdrom.file: invalid format - unable to parse volume ID 'talos.iso'\n\n"}},
 
 		{"prune-backups", "pve-storage Storage/Plugin.pm $prune_backups_format, validate_prune_backups", "prune-backups", "keep-last=3,keep-daily=7", nil},
 		{"prune-backups", "", "prune-backups", "keep-all=1,keep-last=0", nil},
 		{"prune-backups", "keep-all conflicts", "prune-backups", "keep-all=1,keep-last=2", Errors{"prune-backups": "invalid format - keep-all cannot be set together with other options.\n"}},
-		{"prune-backups", "minimum", "prune-backups", "keep-last=-1", Errors{"prune-backups": formatError, "prune-backups.keep-last": "value must have a minimum value of 0\n"}},
+		{"prune-backups", "minimum", "prune-backups", "keep-last=-1", Errors{"prune-backups": "invalid format - format error\nprune-backups.keep-last: value must have a minimum value of 0\n"}},
 	}
 }
 
@@ -179,15 +177,15 @@ func TestInlinePropertyStringFormats(t *testing.T) {
 		{"usb0", "host=spice,usb3=1", nil},
 		{"usb13", "host=1d6b:0002", nil},
 		{"usb1", "host=1-2.3", nil},
-		{"usb0", "host=usb-stick", Errors{"usb0": formatError, "usb0.host": "value does not match the regex pattern\n"}},
-		{"usb0", "mapping=1stick", Errors{"usb0": formatError, "usb0.mapping": "invalid format - invalid configuration ID '1stick'\n"}},
+		{"usb0", "host=usb-stick", Errors{"usb0": "invalid format - format error\nusb0.host: value does not match the regex pattern\n"}},
+		{"usb0", "mapping=1stick", Errors{"usb0": "invalid format - format error\nusb0.mapping: invalid format - invalid configuration ID '1stick'\n\n"}},
 		{"vga", "qxl,memory=16", nil},
-		{"vga", "type=qxl,memory=2", Errors{"vga": formatError, "vga.memory": "value must have a minimum value of 4\n"}},
-		{"vga", "vga", Errors{"vga": formatError, "vga.type": "value 'vga' does not have a value in the enumeration 'cirrus, qxl, qxl2, qxl3, qxl4, none, serial0, serial1, serial2, serial3, std, virtio, virtio-gl, vmware'\n"}},
+		{"vga", "type=qxl,memory=2", Errors{"vga": "invalid format - format error\nvga.memory: value must have a minimum value of 4\n"}},
+		{"vga", "vga", Errors{"vga": "invalid format - format error\nvga.type: value 'vga' does not have a value in the enumeration 'cirrus, qxl, qxl2, qxl3, qxl4, none, serial0, serial1, serial2, serial3, std, virtio, virtio-gl, vmware'\n"}},
 		{"audio0", "device=ich9-intel-hda,driver=none", nil},
-		{"audio0", "driver=spice", Errors{"audio0": formatError, "audio0.device": msgMissing}},
+		{"audio0", "driver=spice", Errors{"audio0": "invalid format - format error\naudio0.device: property is missing and it is not optional\n"}},
 		{"spice_enhancements", "foldersharing=1,videostreaming=all", nil},
-		{"spice_enhancements", "videostreaming=some", Errors{"spice_enhancements": formatError, "spice_enhancements.videostreaming": "value 'some' does not have a value in the enumeration 'off, all, filter'\n"}},
+		{"spice_enhancements", "videostreaming=some", Errors{"spice_enhancements": "invalid format - format error\nspice_enhancements.videostreaming: value 'some' does not have a value in the enumeration 'off, all, filter'\n"}},
 		{"serial0", "socket", nil},
 		{"serial3", "/dev/ttyS0", nil},
 		{"serial0", "tcp:4444", Errors{"serial0": "value does not match the regex pattern\n"}},

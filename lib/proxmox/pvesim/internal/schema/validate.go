@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -209,10 +210,12 @@ func display(v any) string {
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// checkPropertyString validates a property string against its key schema,
-// recording "invalid format - format error" on the parameter and the detail
-// on "param.key", as PVE does. It returns the parsed values (booleans as 1/0)
-// for the format's validator.
+// checkPropertyString validates a property string against its key schema.
+// A key error is recorded on the parameter as PVE words it: parse_property_string
+// raises "format error" with the key errors attached, and check_prop adds the
+// stringified exception (pve-common Exception.pm stringify: one
+// "param.key: message" line per key error) after "invalid format - ". It
+// returns the parsed values (booleans as 1/0) for the format's validator.
 func checkPropertyString(path string, f *Format, s string, errs Errors) (map[string]string, bool) {
 	ps, err := pve.ParsePropertyString(s, f.DefaultKey())
 	if err != nil {
@@ -231,13 +234,24 @@ func checkPropertyString(path string, f *Format, s string, errs Errors) (map[str
 	}
 	_, sub := validateObject(path+".", &Object{Properties: f.Keys}, values)
 	if len(sub) > 0 {
-		errs[path] = "invalid format - format error\n"
-		for k, v := range sub {
-			errs[k] = v
+		msg := "invalid format - format error\n"
+		for _, k := range slices.Sorted(maps.Keys(sub)) {
+			msg += k + ": " + perlMessage(sub[k]) + "\n"
 		}
+		errs[path] = msg
 		return nil, false
 	}
 	return parsed, true
+}
+
+// perlMessage returns a validation message as pve-common's add_error holds
+// it: a verifier's die message ("invalid format - ...") keeps its newline,
+// the messages JSONSchema.pm writes itself have none.
+func perlMessage(msg string) string {
+	if strings.HasPrefix(msg, "invalid format - ") {
+		return msg
+	}
+	return strings.TrimSuffix(msg, "\n")
 }
 
 // parseBoolean maps the spellings property strings accept for booleans to 1/0.
