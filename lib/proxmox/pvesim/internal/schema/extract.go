@@ -71,24 +71,10 @@ type apidocNode struct {
 // subset for endpoints as indented JSON, with descriptions dropped and the
 // range of every "name[n]" property recorded as x-max-index.
 func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
-	zr, err := gzip.NewReader(apidocGz)
+	byPath, err := readAPIDoc(apidocGz)
 	if err != nil {
-		return nil, fmt.Errorf("read apidoc: %w", err)
+		return nil, err
 	}
-	var tree []apidocNode
-	if err := json.NewDecoder(zr).Decode(&tree); err != nil {
-		return nil, fmt.Errorf("decode apidoc: %w", err)
-	}
-	byPath := map[string]apidocNode{}
-	var walk func([]apidocNode)
-	walk = func(nodes []apidocNode) {
-		for _, n := range nodes {
-			byPath[n.Path] = n
-			walk(n.Children)
-		}
-	}
-	walk(tree)
-
 	var out []map[string]any
 	for _, ep := range endpoints {
 		node, ok := byPath[ep.Path]
@@ -135,6 +121,28 @@ func Extract(apidocGz io.Reader, endpoints []Endpoint) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// readAPIDoc decodes the gzipped apidoc into its nodes by path.
+func readAPIDoc(apidocGz io.Reader) (map[string]apidocNode, error) {
+	zr, err := gzip.NewReader(apidocGz)
+	if err != nil {
+		return nil, fmt.Errorf("read apidoc: %w", err)
+	}
+	var tree []apidocNode
+	if err := json.NewDecoder(zr).Decode(&tree); err != nil {
+		return nil, fmt.Errorf("decode apidoc: %w", err)
+	}
+	byPath := map[string]apidocNode{}
+	var walk func([]apidocNode)
+	walk = func(nodes []apidocNode) {
+		for _, n := range nodes {
+			byPath[n.Path] = n
+			walk(n.Children)
+		}
+	}
+	walk(tree)
+	return byPath, nil
 }
 
 // trim drops prose from a property (recursively through property-string

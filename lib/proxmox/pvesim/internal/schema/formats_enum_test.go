@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"os"
 	"sort"
@@ -102,19 +101,8 @@ func TestNoFormatIsGivenOnlyByDescription(t *testing.T) {
 	f, err := os.Open("pve-apidoc.json.gz")
 	require.NoError(t, err)
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	byPath, err := readAPIDoc(f)
 	require.NoError(t, err)
-	var tree []apidocNode
-	require.NoError(t, json.NewDecoder(zr).Decode(&tree))
-	byPath := map[string]apidocNode{}
-	var index func([]apidocNode)
-	index = func(nodes []apidocNode) {
-		for _, n := range nodes {
-			byPath[n.Path] = n
-			index(n.Children)
-		}
-	}
-	index(tree)
 
 	var proseOnly []string
 	described := 0
