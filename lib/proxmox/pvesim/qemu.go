@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
@@ -17,6 +18,12 @@ type vm struct {
 	vmid int
 	conf *config
 	lock string
+	// pending and pendingDel are the config's [PENDING] section: values
+	// and deletions waiting for the next start (qemu_pending.go).
+	pending    *config
+	pendingDel []string
+	// run is the QEMU process while the VM runs, nil when stopped.
+	run *runState
 }
 
 // config is a VM configuration: keys in the order they were written.
@@ -175,6 +182,12 @@ func (w *world) vmSummary(v *vm, cluster bool) map[string]any {
 	}
 	out := map[string]any{"vmid": v.vmid, "name": name, "status": "stopped", "maxmem": mem << 20,
 		"maxdisk": maxdisk, "cpus": cores * sockets, "uptime": 0, "cpu": 0, "mem": 0, "disk": 0}
+	if v.running() {
+		out["status"] = "running"
+		out["pid"] = v.run.pid
+		out["uptime"] = int64(time.Since(v.run.started).Seconds())
+		out["mem"] = mem << 20 / 2
+	}
 	if tags, ok := v.conf.get("tags"); ok {
 		out["tags"] = tags
 	}

@@ -27,34 +27,42 @@ func vmConfigTypes(sch *schema.Schema) map[string]string {
 	return types
 }
 
-// vmConfig answers GET .../qemu/{vmid}/config: the config with its digest,
-// numbers and booleans typed as the config schema types them.
+// vmConfig answers GET .../config: the config with its digest, numbers and
+// booleans typed as the config schema types them; pending changes applied
+// unless current=1.
 func vmConfig(s *Server, w *world, r *request) (any, error) {
 	v, err := w.lookupVM(r)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"digest": v.conf.digest()}
-	for _, k := range v.conf.keys {
-		val := v.conf.vals[k]
-		switch s.configTypes[strings.TrimRight(k, "0123456789")] {
-		case "integer", "boolean":
-			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
-				out[k] = n
-				continue
-			}
-		case "number":
-			if f, err := strconv.ParseFloat(val, 64); err == nil {
-				out[k] = f
-				continue
-			}
-		}
-		out[k] = val
+	conf := v.view()
+	if r.param("current") == "1" {
+		conf = v.conf
+	}
+	out := map[string]any{"digest": v.digest()}
+	for _, k := range conf.keys {
+		out[k] = s.typedValue(k, conf.vals[k])
 	}
 	if v.lock != "" {
 		out["lock"] = v.lock
 	}
 	return out, nil
+}
+
+// typedValue is a config value as JSON: a number where the config schema
+// types the option integer, boolean or number.
+func (s *Server) typedValue(k, val string) any {
+	switch s.configTypes[strings.TrimRight(k, "0123456789")] {
+	case "integer", "boolean":
+		if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+			return n
+		}
+	case "number":
+		if f, err := strconv.ParseFloat(val, 64); err == nil {
+			return f
+		}
+	}
+	return val
 }
 
 // updateVMConfigSync answers PUT .../config: the update, disks allocated
@@ -90,24 +98,28 @@ func updateVMConfigAsync(s *Server, w *world, r *request) (any, error) {
 
 // allocatePlans makes the disks of a config update, in order, and writes
 // them to the config; it stops at an import source that fails its check.
-// Caller holds the lock.
+// Either way it settles what was written (pending or applied). Caller holds
+// the lock.
 func (w *world) allocatePlans(v *vm, plans []*diskPlan) error {
+	defer v.settle(w)
 	for _, p := range plans {
 		if err := w.checkImportSource(p); err != nil {
 			return err
 		}
-		v.conf.set(p.key, p.allocate(v.vmid))
+		v.write(p.key, p.allocate(v.vmid))
 	}
 	return nil
 }
 
-// updateConfig applies PUT/POST .../config. Caller holds the lock.
+// updateConfig applies PUT/POST .../config; on a running VM what cannot
+// change live becomes a pending change (qemu_pending.go). Caller holds the
+// lock.
 func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	v, err := w.writableVM(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	if d := r.param("digest"); d != "" && d != v.conf.digest() {
+	if d := r.param("digest"); d != "" && d != v.digest() {
 		return nil, nil, failed("checksum mismatch (file change by other user?)")
 	}
 	plans, err := w.planDisks(r, false)
@@ -119,19 +131,12 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 		return nil, nil, err
 	}
 	for _, k := range staged.keys {
-		v.conf.set(k, staged.vals[k])
+		v.write(k, staged.vals[k])
 	}
 	for _, k := range strings.FieldsFunc(r.param("delete"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-		if val, ok := v.conf.get(k); ok && isDiskKey(k) && !strings.HasPrefix(k, "unused") && !strings.Contains(val, "media=cdrom") {
-			for i := 0; ; i++ {
-				if _, used := v.conf.get(fmt.Sprintf("unused%d", i)); !used {
-					v.conf.set(fmt.Sprintf("unused%d", i), strings.SplitN(val, ",", 2)[0])
-					break
-				}
-			}
-		}
-		v.conf.del(k)
+		v.remove(k)
 	}
+	v.settle(w)
 	return v, plans, nil
 }
 

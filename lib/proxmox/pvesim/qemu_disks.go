@@ -282,7 +282,7 @@ func (w *world) resize(r *request, log taskLog) error {
 	if err != nil {
 		return err
 	}
-	if d := r.param("digest"); d != "" && d != v.conf.digest() {
+	if d := r.param("digest"); d != "" && d != v.digest() {
 		return errors.New("checksum mismatch (file change by other user?)")
 	}
 	if err := v.checkLock(r); err != nil {

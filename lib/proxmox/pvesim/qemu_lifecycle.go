@@ -14,8 +14,14 @@ import (
 // destroyVM answers DELETE .../qemu/{vmid}: refuses a template whose base
 // volumes linked clones use, then removes the VM in a qmdestroy task.
 func destroyVM(s *Server, w *world, r *request) (any, error) {
-	v, err := w.writableVM(r)
+	v, err := w.lookupVM(r)
 	if err != nil {
+		return nil, err
+	}
+	if v.running() {
+		return nil, failed("VM %d is running - destroy failed", v.vmid)
+	}
+	if err := v.checkLock(r); err != nil {
 		return nil, err
 	}
 	for _, other := range w.vms {
@@ -44,15 +50,23 @@ func destroyVM(s *Server, w *world, r *request) (any, error) {
 	})), nil
 }
 
-// vmStatus answers GET .../qemu/{vmid}/status/current; simulated VMs are
-// always stopped.
+// vmStatus answers GET .../qemu/{vmid}/status/current: vmstatus with
+// $full, so a running VM adds QMP's qmpstatus, running-machine and
+// running-qemu; agent=1 when the guest agent is enabled (vm_status).
 func vmStatus(_ *Server, w *world, r *request) (any, error) {
 	v, err := w.lookupVM(r)
 	if err != nil {
 		return nil, err
 	}
 	out := w.vmSummary(v, false)
-	out["qmpstatus"] = "stopped"
+	out["qmpstatus"] = out["status"]
+	if v.running() {
+		out["running-machine"] = v.run.machine
+		out["running-qemu"] = qemuVersion
+	}
+	if v.agentEnabled() {
+		out["agent"] = 1
+	}
 	out["ha"] = map[string]any{"managed": 0}
 	return out, nil
 }
@@ -110,13 +124,17 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 }
 
 // templatable is qemu-server's load_and_check of the template call: the VM
-// is not locked and not a template already (unless one disk is asked for).
+// is not locked, not a template already (unless one disk is asked for) and
+// not running.
 func (v *vm) templatable(r *request) error {
 	if err := v.checkLock(r); err != nil {
 		return err
 	}
 	if v.isTemplate() && r.param("disk") == "" {
 		return errors.New("you can't convert a template to a template")
+	}
+	if v.running() {
+		return errors.New("you can't convert a VM to template if VM is running")
 	}
 	return nil
 }

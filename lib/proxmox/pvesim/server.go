@@ -47,7 +47,8 @@ type Server struct {
 
 	authDelay    time.Duration
 	taskDuration time.Duration
-	httpClient   *http.Client // what download-url fetches with
+	bootDelay    time.Duration // from a VM's start to its guest OS being up
+	httpClient   *http.Client  // what download-url fetches with
 
 	reqMu    sync.Mutex
 	requests []Request
@@ -73,6 +74,7 @@ type options struct {
 	log          *slog.Logger
 	authDelay    time.Duration
 	taskDuration time.Duration
+	bootDelay    time.Duration
 	bandwidth    int64
 	listenAddr   string
 	stats        time.Duration
@@ -98,6 +100,12 @@ func WithAuthFailureDelay(d time.Duration) Option { return func(o *options) { o.
 // WithTaskDuration makes every task run at least d before it stops (default
 // 0: tasks finish as fast as their work).
 func WithTaskDuration(d time.Duration) Option { return func(o *options) { o.taskDuration = d } }
+
+// WithGuestBootDelay sets how long a started VM's guest takes to boot
+// (default 0: at once). Until then the guest ignores ACPI shutdown requests
+// and its guest agent does not answer; afterwards the agent reports the
+// addresses of the VM's cloud-init ipconfig.
+func WithGuestBootDelay(d time.Duration) Option { return func(o *options) { o.bootDelay = d } }
 
 // WithDownloadBandwidth limits download-url transfers to bytesPerSecond, so
 // transfer timing and progress can be observed (default: unlimited).
@@ -127,7 +135,7 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{schema: sch, configTypes: vmConfigTypes(sch), log: o.log, faults: newFaults(o.bandwidth), authDelay: o.authDelay, taskDuration: o.taskDuration}
+	s := &Server{schema: sch, configTypes: vmConfigTypes(sch), log: o.log, faults: newFaults(o.bandwidth), authDelay: o.authDelay, taskDuration: o.taskDuration, bootDelay: o.bootDelay}
 	if o.dataDir == "" {
 		if o.dataDir, err = os.MkdirTemp("", "pvesim-"); err != nil {
 			return nil, fmt.Errorf("pvesim: data directory: %w", err)
