@@ -105,6 +105,11 @@ func TestValidate(t *testing.T) {
 			want: Errors{"cores": "value must have a minimum value of 1\n"}},
 		{name: "indexed disk beyond its range", m: create, params: map[string]any{"node": "pve", "vmid": "100", "scsi31": "local-zfs:1"},
 			want: Errors{"scsi31": msgNotDefined}},
+		// qemu-server's $MAX_NETS is 32; the schema's description does not say so.
+		{name: "NIC index the description does not bound", m: create, params: map[string]any{"node": "pve", "vmid": "100",
+			"net31": "model=virtio,bridge=vmbr0", "ipconfig31": "ip=dhcp"}},
+		{name: "NIC beyond MAX_NETS", m: create, params: map[string]any{"node": "pve", "vmid": "100", "net32": "model=virtio,bridge=vmbr0"},
+			want: Errors{"net32": msgNotDefined}},
 		{name: "property string", m: create, params: map[string]any{"node": "pve", "vmid": "100",
 			"scsi0": "local-zfs:0,import-from=local:import/t.qcow2,discard=on,ssd=1,iothread=on"},
 			out: map[string]string{"node": "pve", "vmid": "100", "scsi0": "local-zfs:0,import-from=local:import/t.qcow2,discard=on,ssd=1,iothread=on"}},
