@@ -19,6 +19,14 @@ func SetupFor(inv *inventory.Inventory, prepared bool) Setup {
 	s.CPUs = px.Hardware.Cores
 	s.MemoryBytes = int64(px.Hardware.MemoryGiB) << 30
 	s.Bridges = []string{px.Bridge}
+	s.DNSServers = nil
+	for _, a := range inv.Network.DNSServers {
+		s.DNSServers = append(s.DNSServers, a.String())
+	}
+	s.SearchDomains = inv.Network.SearchDomains
+	if len(s.SearchDomains) == 0 && inv.Network.Domain != "" {
+		s.SearchDomains = []string{inv.Network.Domain}
+	}
 	s.Storages = nil
 	seen := map[string]bool{}
 	addDir := func(id string, content ...string) {

@@ -43,3 +43,16 @@ func TestPrivilegeResolution(t *testing.T) {
 	require.False(t, w.can(sub, "/storage/local", true, "Datastore.Audit"), "NoAccess propagates and overrides")
 	require.True(t, w.can(sub, "/vms/100", true, "Sys.Audit", "VM.Audit"), "any of")
 }
+
+// TestSHA256Crypt checks the cipassword hash against crypt(3) results
+// (the first is the "Hello world!" vector of Drepper's SHA-crypt
+// specification, both as `openssl passwd -5` computes them).
+func TestSHA256Crypt(t *testing.T) {
+	tests := []struct{ password, salt, want string }{
+		{"Hello world!", "saltstring", "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"},
+		{"a much longer password that goes beyond thirty-two bytes", "abcdefgh", "$5$abcdefgh$C3m3k/9Ht2vi20fY4mbl11ikv.EfG/VBhIIrSxgf3RA"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, sha256Crypt(tt.password, tt.salt))
+	}
+}

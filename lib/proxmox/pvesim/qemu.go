@@ -24,6 +24,8 @@ type vm struct {
 	pendingDel []string
 	// run is the QEMU process while the VM runs, nil when stopped.
 	run *runState
+	// ci records the cloud-init changes since the image was generated.
+	ci cloudinitRecord
 }
 
 // config is a VM configuration: keys in the order they were written.

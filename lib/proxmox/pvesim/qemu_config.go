@@ -43,6 +43,9 @@ func vmConfig(s *Server, w *world, r *request) (any, error) {
 	for _, k := range conf.keys {
 		out[k] = s.typedValue(k, conf.vals[k])
 	}
+	if pw := conf.vals["cipassword"]; pw != "" {
+		out["cipassword"] = masked
+	}
 	if v.lock != "" {
 		out["lock"] = v.lock
 	}
@@ -129,6 +132,9 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	staged := newConfig()
 	if err := w.applyOptions(r, staged, map[string]bool{"node": true, "vmid": true, "delete": true, "digest": true, "revert": true, "skiplock": true, "force": true, "background_delay": true}); err != nil {
 		return nil, nil, err
+	}
+	if pw, ok := staged.get("cipassword"); ok {
+		staged.set("cipassword", hashCloudinitPassword(v.conf, pw))
 	}
 	for _, k := range staged.keys {
 		v.write(k, staged.vals[k])

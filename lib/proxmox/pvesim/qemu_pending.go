@@ -126,6 +126,14 @@ func agentWithout(val string) string {
 // write sets an option: at once on a stopped VM or when it can change
 // live, else as a pending change. Caller holds the lock.
 func (v *vm) write(k, val string) {
+	old, had := v.conf.get(k)
+	if had && old == val { // cleanup_pending drops it
+		if v.pending != nil {
+			v.pending.del(k)
+		}
+		v.pendingDel = slices.DeleteFunc(v.pendingDel, func(x string) bool { return x == k })
+		return
+	}
 	if v.running() && !v.hotpluggable(k, val) {
 		if v.pending == nil {
 			v.pending = newConfig()
@@ -133,6 +141,13 @@ func (v *vm) write(k, val string) {
 		v.pending.set(k, val)
 		v.pendingDel = slices.DeleteFunc(v.pendingDel, func(x string) bool { return x == k })
 		return
+	}
+	if v.running() && k != "cipassword" { // update_vm_api writes cipassword directly
+		var prev *string
+		if had {
+			prev = &old
+		}
+		v.recordCloudinit(k, prev, &val)
 	}
 	v.conf.set(k, val)
 	if v.pending != nil {
@@ -154,6 +169,9 @@ func (v *vm) remove(k string) {
 	}
 	if v.pending != nil {
 		v.pending.del(k)
+	}
+	if old, had := v.conf.get(k); had && v.running() {
+		v.recordCloudinit(k, &old, nil)
 	}
 	v.conf.deleteOption(k)
 }
@@ -185,6 +203,8 @@ func (v *vm) settle(w *world) {
 	}
 	if !v.running() {
 		v.applyPending(w)
+	} else if v.hotplugFeatures()["cloudinit"] && v.hasCloudinitDrive() {
+		v.regenerateCloudinit() // vmconfig_update_cloudinit_drive
 	}
 }
 

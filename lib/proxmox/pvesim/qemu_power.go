@@ -32,6 +32,7 @@ func (v *vm) guestUp() bool { return v.run != nil && !time.Now().Before(v.run.bo
 // as vm_start_nolock does. Caller holds the lock.
 func (w *world) powerOn(v *vm, bootDelay time.Duration) {
 	v.applyPending(w)
+	v.regenerateCloudinit()
 	machine := "pc-i440fx-9.2+pve1"
 	if m, _ := v.conf.get("machine"); strings.Contains(m, "q35") {
 		machine = "pc-q35-9.2+pve1"

@@ -17,6 +17,10 @@ type Setup struct {
 	Storages []StorageSetup
 	// Bridges are the node's Linux bridges.
 	Bridges []string
+	// DNSServers and SearchDomains are the node's /etc/resolv.conf, which
+	// cloud-init uses for a VM without nameserver or searchdomain.
+	DNSServers    []string
+	SearchDomains []string
 	// PCIMappings are the cluster's PCI resource mappings.
 	PCIMappings []PCIMapping
 	// Roles adds custom roles to PVE's built-in ones.
@@ -114,7 +118,8 @@ const DefaultTokenID = "root@pam!infra"
 // DefaultSetup is a fresh Proxmox VE 9 install on the homelab's host: node
 // "pve" with 12 CPUs and 96 GiB, the storages an installer on ZFS creates
 // ("local" as a directory with iso, vztmpl and backup, "local-zfs" for disks;
-// note that "import" is off, as on a real install), the bridge vmbr0, no PCI
+// note that "import" is off, as on a real install), the bridge vmbr0, a
+// resolv.conf with nameserver 192.168.1.1 and search pvesim.lan, no PCI
 // mapping, and root@pam (random password) with an all-powerful token (random
 // secret).
 func DefaultSetup() Setup {
@@ -127,9 +132,11 @@ func DefaultSetup() Setup {
 			{ID: "local", Type: "dir", Path: "/var/lib/vz", Content: []string{"iso", "vztmpl", "backup"}},
 			{ID: "local-zfs", Type: "zfspool", Content: []string{"images", "rootdir"}},
 		},
-		Bridges: []string{"vmbr0"},
-		Users:   []User{{ID: "root@pam", Password: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
-		Tokens:  []Token{{ID: DefaultTokenID, Secret: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
+		Bridges:       []string{"vmbr0"},
+		DNSServers:    []string{"192.168.1.1"},
+		SearchDomains: []string{"pvesim.lan"},
+		Users:         []User{{ID: "root@pam", Password: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
+		Tokens:        []Token{{ID: DefaultTokenID, Secret: uuid(), ACL: []ACL{{Path: "/", Role: "Administrator", Propagate: true}}}},
 	}
 }
 

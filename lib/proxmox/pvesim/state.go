@@ -25,12 +25,15 @@ type world struct {
 	memory   int64
 	storages map[string]*storage
 	bridges  []string
-	mappings map[string]PCIMapping
-	roles    map[string][]string
-	subjects map[string]*subject
-	tickets  map[string]*session
-	vms      map[int]*vm
-	tasks    map[string]*task
+	// dnsServers and searchDomains are the node's resolv.conf.
+	dnsServers    []string
+	searchDomains []string
+	mappings      map[string]PCIMapping
+	roles         map[string][]string
+	subjects      map[string]*subject
+	tickets       map[string]*session
+	vms           map[int]*vm
+	tasks         map[string]*task
 	// stats is pvestatd's last view of the VMs, which /cluster/resources
 	// reads; statsInterval is how often it is refreshed (0: never, the
 	// list is live).
@@ -48,7 +51,8 @@ type world struct {
 func newWorld(setup Setup, dataDir string) (*world, error) {
 	w := &world{
 		node: setup.Node, version: setup.Version, cpus: setup.CPUs, memory: setup.MemoryBytes,
-		storages: map[string]*storage{}, bridges: slices.Clone(setup.Bridges), mappings: map[string]PCIMapping{},
+		storages: map[string]*storage{}, bridges: slices.Clone(setup.Bridges),
+		dnsServers: slices.Clone(setup.DNSServers), searchDomains: slices.Clone(setup.SearchDomains), mappings: map[string]PCIMapping{},
 		roles: builtinRoles(), subjects: map[string]*subject{}, tickets: map[string]*session{},
 		vms: map[int]*vm{}, tasks: map[string]*task{}, pid: 0x1000, dataDir: dataDir,
 		stats: map[int]vmStats{},
