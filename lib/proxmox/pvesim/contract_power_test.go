@@ -69,6 +69,8 @@ func TestContractPowerStartStop(t *testing.T) {
 	require.Contains(t, upid, ":qmstart:100:root@pam!infra:")
 	exit, log := s.waitTask(upid)
 	require.Equal(t, "OK", exit, log)
+	// vm_start_nolock -> apply_cloudinit_config -> commit_cloudinit_disk.
+	require.Equal(t, []string{"generating cloud-init ISO", "TASK OK"}, log)
 
 	st = s.status()
 	require.Equal(t, "running", st["status"])
@@ -283,6 +285,7 @@ func TestContractPowerPendingWhileRunning(t *testing.T) {
 	require.Equal(t, "2048", byKey["memory"]["value"])
 	require.Equal(t, "4096", byKey["memory"]["pending"])
 	require.NotContains(t, byKey["name"], "pending")
+	require.Equal(t, cfg["digest"], byKey["digest"]["value"], "the parsed config's digest is listed too")
 
 	// Sending the pending value again changes nothing (cleanup_pending).
 	a = s.call("PUT", vmBase+"/config", map[string]string{"cores": "4"})

@@ -186,7 +186,9 @@ func (w *world) vmSummary(v *vm, cluster bool) map[string]any {
 		"maxdisk": maxdisk, "cpus": cores * sockets, "uptime": 0, "cpu": 0, "mem": 0, "disk": 0}
 	if v.running() {
 		out["status"] = "running"
-		out["pid"] = v.run.pid
+		if !cluster { // pvestatd's resource entries carry no PID
+			out["pid"] = v.run.pid
+		}
 		out["uptime"] = int64(time.Since(v.run.started).Seconds())
 		out["mem"] = mem << 20 / 2
 	}

@@ -263,8 +263,10 @@ func (v *vm) digest() string {
 	return file.digest()
 }
 
-// vmPending answers GET .../pending: every option with its current value,
-// its pending value and whether its deletion is pending.
+// vmPending answers GET .../pending (GuestHelpers.pm
+// config_with_pending_array): every option of the parsed config, digest
+// and lock included, with its current value, its pending value and whether
+// its deletion is pending; cipassword masked as vm_pending masks it.
 func vmPending(s *Server, w *world, r *request) (any, error) {
 	v, err := w.lookupVM(r)
 	if err != nil {
@@ -284,10 +286,16 @@ func vmPending(s *Server, w *world, r *request) (any, error) {
 		e := map[string]any{"key": k}
 		if val, ok := v.conf.get(k); ok {
 			e["value"] = s.typedValue(k, val)
+			if k == "cipassword" {
+				e["value"] = masked
+			}
 		}
 		if v.pending != nil {
 			if val, ok := v.pending.get(k); ok {
 				e["pending"] = s.typedValue(k, val)
+				if k == "cipassword" {
+					e["pending"] = masked + " "
+				}
 			}
 		}
 		if slices.Contains(v.pendingDel, k) {
@@ -298,5 +306,5 @@ func vmPending(s *Server, w *world, r *request) (any, error) {
 	if v.lock != "" {
 		out = append(out, map[string]any{"key": "lock", "value": v.lock})
 	}
-	return out, nil
+	return append(out, map[string]any{"key": "digest", "value": v.digest()}), nil
 }

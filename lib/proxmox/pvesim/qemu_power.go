@@ -30,8 +30,11 @@ func (v *vm) guestUp() bool { return v.run != nil && !time.Now().Before(v.run.bo
 
 // powerOn starts the VM's QEMU process: pending changes are applied first,
 // as vm_start_nolock does. Caller holds the lock.
-func (w *world) powerOn(v *vm, bootDelay time.Duration) {
+func (w *world) powerOn(v *vm, bootDelay time.Duration, log taskLog) {
 	v.applyPending(w)
+	if v.hasCloudinitDrive() {
+		log.printfLocked("generating cloud-init ISO")
+	}
 	v.regenerateCloudinit()
 	machine := "pc-i440fx-9.2+pve1"
 	if m, _ := v.conf.get("machine"); strings.Contains(m, "q35") {
@@ -68,13 +71,13 @@ func startVM(s *Server, w *world, r *request) (any, error) {
 	}
 	vmid, _ := strconv.Atoi(r.param("vmid"))
 	skiplock := r.param("skiplock") == "1"
-	return s.startTaskLocked(r.who.id, "qmstart", strconv.Itoa(vmid), w.lockedWork(func(_ taskLog) error {
-		return s.startWork(w, vmid, skiplock)
+	return s.startTaskLocked(r.who.id, "qmstart", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
+		return s.startWork(w, vmid, skiplock, log)
 	})), nil
 }
 
 // startWork is vm_start's worker. Caller holds the lock.
-func (s *Server) startWork(w *world, vmid int, skiplock bool) error {
+func (s *Server) startWork(w *world, vmid int, skiplock bool, log taskLog) error {
 	v, ok := w.vms[vmid]
 	if !ok {
 		return fmt.Errorf("Configuration file '%s' does not exist", w.vmPath(vmid))
@@ -88,7 +91,7 @@ func (s *Server) startWork(w *world, vmid int, skiplock bool) error {
 	if v.running() {
 		return fmt.Errorf("VM %d already running", vmid)
 	}
-	w.powerOn(v, s.bootDelay)
+	w.powerOn(v, s.bootDelay, log)
 	return nil
 }
 
@@ -251,8 +254,8 @@ func rebootVM(s *Server, w *world, r *request) (any, error) {
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		s.startTaskLocked("root@pam", "qmstart", strconv.Itoa(vmid), w.lockedWork(func(_ taskLog) error {
-			return s.startWork(w, vmid, false)
+		s.startTaskLocked("root@pam", "qmstart", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
+			return s.startWork(w, vmid, false, log)
 		}))
 		return nil
 	}), nil
