@@ -2,6 +2,7 @@ package pvesim_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,4 +365,37 @@ func (s *sim) currentConfig() map[string]any {
 	var cfg map[string]any
 	s.call("GET", vmBase+"/config", map[string]string{"current": "1"}).data(s.t, &cfg)
 	return cfg
+}
+
+// TestContractPowerHotplugDisk pins vmconfig_update_disk for a running VM
+// (QemuServer.pm): the same volume with a changed aio, discard, iothread,
+// queues, product, cache, ssd, vendor or ro waits for the next start;
+// other option changes (backup, throttling) apply live; a new SCSI disk is
+// hotplugged (default hotplug "disk"), a new SATA disk is not; efidisk0
+// never is.
+func TestContractPowerHotplugDisk(t *testing.T) {
+	tests := []struct {
+		name, key, value string
+		live             bool
+	}{
+		{name: "iothread on the same volume", key: "scsi0", value: "VOL,iothread=1,size=8G", live: false},
+		{name: "backup off on the same volume", key: "scsi0", value: "VOL,backup=0,size=8G", live: true},
+		{name: "a new SCSI disk", key: "scsi1", value: "local-zfs:2", live: true},
+		{name: "a new SATA disk", key: "sata1", value: "local-zfs:2", live: false},
+		{name: "an EFI disk", key: "efidisk0", value: "local-zfs:1,efitype=4m", live: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := powerSim(t)
+			vol := strings.SplitN(s.config("100")["scsi0"].(string), ",", 2)[0]
+			s.requireRunning()
+			s.setConfig(map[string]string{tt.key: strings.Replace(tt.value, "VOL", vol, 1)})
+			_, applied := s.currentConfig()[tt.key]
+			if tt.key == "scsi0" {
+				applied = s.currentConfig()[tt.key] == s.config("100")[tt.key]
+			}
+			require.Equal(t, tt.live, applied)
+			require.Contains(t, s.config("100"), tt.key, "GET config shows the pending value")
+		})
+	}
 }

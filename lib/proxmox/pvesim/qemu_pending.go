@@ -59,15 +59,15 @@ func (v *vm) hotpluggable(k, val string) bool {
 	case k == "efidisk0" || k == "tpmstate0":
 		return false
 	case isDiskKey(k) && !strings.HasPrefix(k, "unused"):
-		// vmconfig_update_disk: a CD-ROM changes its medium live; another
-		// disk is hotplugged (not on ide/sata) when its volume changes;
-		// other option changes of a disk wait (approximation: the few
-		// live-changeable throttling options are not singled out).
+		// vmconfig_update_disk: a CD-ROM changes its medium live; the
+		// same volume changes live unless an option QEMU cannot change
+		// on a running drive differs; a new volume is hotplugged (not on
+		// ide/sata) with the disk feature.
 		if had && strings.Contains(old, "media=cdrom") {
 			return true
 		}
 		if had && driveFile(old) == driveFile(val) {
-			return false
+			return !coldDriveChange(old, val)
 		}
 		return features["disk"] && !strings.HasPrefix(k, "ide") && !strings.HasPrefix(k, "sata")
 	case k == "memory":
@@ -106,6 +106,22 @@ func (v *vm) hotunpluggable(k string) bool {
 		return b != "0"
 	}
 	return strings.HasPrefix(k, "unused")
+}
+
+// coldDriveChange reports whether two values of the same drive differ in
+// an option vmconfig_update_disk cannot change on a running VM.
+func coldDriveChange(old, val string) bool {
+	a, errA := pve.ParsePropertyString(old, "file")
+	b, errB := pve.ParsePropertyString(val, "file")
+	if errA != nil || errB != nil {
+		return true
+	}
+	for _, o := range []string{"aio", "discard", "iothread", "queues", "product", "cache", "ssd", "vendor", "ro"} {
+		if a.Value(o) != b.Value(o) {
+			return true
+		}
+	}
+	return false
 }
 
 // driveFile is the volume of a drive value.
