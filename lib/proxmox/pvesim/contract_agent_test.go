@@ -137,13 +137,11 @@ func TestContractAgentAnswers(t *testing.T) {
 // /vms/{vmid} (API2/Qemu/Agent.pm register_command); VM.Audit alone is
 // not enough.
 func TestContractAgentPermissions(t *testing.T) {
-	setup := pvesim.DefaultSetup()
+	setup := withToken("VMAuditOnly")
 	setup.Roles = map[string][]string{"VMAuditOnly": {"VM.Audit"}}
-	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!audit", Secret: "audit",
-		ACL: []pvesim.ACL{{Path: "/", Role: "VMAuditOnly", Propagate: true}}})
 	s := powerSim(t, pvesim.WithSetup(setup))
 	s.requireRunning()
-	s.auth = "PVEAPIToken=infra@pve!audit=audit"
+	s.auth = limitedAuth
 	for _, c := range agentCalls {
 		a := s.call(c.method, vmBase+"/agent/"+c.cmd, nil)
 		require.Equal(t, http.StatusForbidden, a.status, c.cmd)

@@ -66,14 +66,11 @@ func TestContractCloudinitDumpUser(t *testing.T) {
 // the password for a caller without VM.Config.Cloudinit
 // (cloudinit_generated_config_dump).
 func TestContractCloudinitPasswordMasked(t *testing.T) {
-	setup := pvesim.DefaultSetup()
-	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!audit", Secret: "audit",
-		ACL: []pvesim.ACL{{Path: "/", Role: "PVEAuditor", Propagate: true}}})
-	s := powerSim(t, pvesim.WithSetup(setup))
+	s := powerSim(t, pvesim.WithSetup(withToken("PVEAuditor")))
 	s.setConfig(map[string]string{"cipassword": "s3cret"})
 	require.Equal(t, "**********", s.config("100")["cipassword"])
 	require.Contains(t, s.dump("user"), "password: $5$")
-	s.auth = "PVEAPIToken=infra@pve!audit=audit"
+	s.auth = limitedAuth
 	require.Contains(t, s.dump("user"), "password: **********\n")
 }
 
@@ -172,15 +169,12 @@ func TestContractCloudinitPending(t *testing.T) {
 // TestContractCloudinitUpdateRefusals pins PUT .../cloudinit's checks: the
 // schema's VM.Config.Cloudinit, then check_lock inside lock_config.
 func TestContractCloudinitUpdateRefusals(t *testing.T) {
-	setup := pvesim.DefaultSetup()
-	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!audit", Secret: "audit",
-		ACL: []pvesim.ACL{{Path: "/", Role: "PVEAuditor", Propagate: true}}})
-	s := powerSim(t, pvesim.WithSetup(setup))
+	s := powerSim(t, pvesim.WithSetup(withToken("PVEAuditor")))
 	s.HoldLock(100, "backup")
 	a := s.call("PUT", vmBase+"/cloudinit", nil)
 	require.Equal(t, http.StatusInternalServerError, a.status)
 	require.Equal(t, "VM is locked (backup)", a.reason)
-	s.auth = "PVEAPIToken=infra@pve!audit=audit"
+	s.auth = limitedAuth
 	a = s.call("PUT", vmBase+"/cloudinit", nil)
 	require.Equal(t, http.StatusForbidden, a.status)
 	require.Equal(t, "Permission check failed (/vms/100, VM.Config.Cloudinit)", a.reason)

@@ -14,6 +14,18 @@ import (
 // vmBase is the path of VM 100 on node pve.
 const vmBase = "/nodes/pve/qemu/100"
 
+// limitedAuth authenticates as the token withToken adds.
+const limitedAuth = "PVEAPIToken=infra@pve!audit=audit"
+
+// withToken is DefaultSetup with a token infra@pve!audit that holds role
+// on / (and propagated).
+func withToken(role string) pvesim.Setup {
+	setup := pvesim.DefaultSetup()
+	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!audit", Secret: "audit",
+		ACL: []pvesim.ACL{{Path: "/", Role: role, Propagate: true}}})
+	return setup
+}
+
 // powerSim is a simulator with VM 100: a disk, a NIC, the guest agent on and
 // cloud-init network settings, stopped.
 func powerSim(t *testing.T, opts ...pvesim.Option) *sim {
@@ -188,11 +200,8 @@ func (s *sim) template() {
 // methods: VM.PowerMgmt on /vms/{vmid} (API2/Qemu.pm vm_start, vm_stop,
 // vm_shutdown, vm_reboot, vm_reset).
 func TestContractPowerNeedsPowerMgmt(t *testing.T) {
-	setup := pvesim.DefaultSetup()
-	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!audit", Secret: "audit",
-		ACL: []pvesim.ACL{{Path: "/", Role: "PVEAuditor", Propagate: true}}})
-	s := powerSim(t, pvesim.WithSetup(setup))
-	s.auth = "PVEAPIToken=infra@pve!audit=audit"
+	s := powerSim(t, pvesim.WithSetup(withToken("PVEAuditor")))
+	s.auth = limitedAuth
 	for _, action := range []string{"start", "stop", "shutdown", "reboot", "reset"} {
 		a := s.call("POST", vmBase+"/status/"+action, nil)
 		require.Equal(t, http.StatusForbidden, a.status, action)
