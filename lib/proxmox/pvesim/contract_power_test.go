@@ -93,6 +93,9 @@ func TestContractPowerStartStop(t *testing.T) {
 	require.Regexp(t, `^pc-q35-|^pc-i440fx-`, st["running-machine"])
 	require.Regexp(t, `^\d+\.\d+\.\d+$`, st["running-qemu"])
 	require.Equal(t, map[string]any{"managed": float64(0)}, st["ha"])
+	for _, k := range []string{"memhost", "netin", "netout", "diskread", "diskwrite"} {
+		require.Contains(t, st, k, "vmstatus reports %s for a running VM", k)
+	}
 
 	var list []map[string]any
 	s.call("GET", "/nodes/pve/qemu", nil).data(t, &list)

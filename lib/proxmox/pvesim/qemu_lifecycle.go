@@ -60,9 +60,16 @@ func vmStatus(_ *Server, w *world, r *request) (any, error) {
 	}
 	out := w.vmSummary(v, false)
 	out["qmpstatus"] = out["status"]
+	out["memhost"], out["netin"], out["netout"] = out["mem"], 0, 0
 	if v.running() {
 		out["running-machine"] = v.run.machine
 		out["running-qemu"] = qemuVersion
+		out["diskread"], out["diskwrite"] = 0, 0
+	}
+	for _, k := range v.conf.keys {
+		if strings.HasPrefix(k, "serial") {
+			out["serial"] = 1
+		}
 	}
 	if v.agentEnabled() {
 		out["agent"] = 1
