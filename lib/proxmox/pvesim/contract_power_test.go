@@ -411,3 +411,42 @@ func TestContractPowerHotplugDisk(t *testing.T) {
 		})
 	}
 }
+
+// TestContractPowerHotplugOptions pins which options vmconfig_hotplug_pending
+// (QemuServer.pm) applies to a running VM with the default hotplug
+// "network,disk,usb", and which wait for the next start.
+func TestContractPowerHotplugOptions(t *testing.T) {
+	tests := []struct {
+		name   string
+		before map[string]string // set while stopped
+		key    string
+		value  string
+		live   bool
+	}{
+		{name: "cores: no hotplug", key: "cores", value: "4", live: false},
+		{name: "memory: no memory hotplug", key: "memory", value: "4096", live: false},
+		{name: "memory with memory hotplug", before: map[string]string{"hotplug": "memory", "numa": "1"}, key: "memory", value: "4096", live: true},
+		{name: "cpulimit: cgroup", key: "cpulimit", value: "2", live: true},
+		{name: "description: fast plug", key: "description", value: "web server", live: true},
+		{name: "a NIC with network hotplug", key: "net1", value: "model=virtio,bridge=vmbr0", live: true},
+		{name: "a NIC without hotplug", before: map[string]string{"hotplug": "0"}, key: "net1", value: "model=virtio,bridge=vmbr0", live: false},
+		{name: "tablet: usb", key: "tablet", value: "0", live: true},
+		{name: "usb0 for a Linux guest", before: map[string]string{"ostype": "l26"}, key: "usb0", value: "host=spice", live: true},
+		{name: "usb0 for another guest", before: map[string]string{"ostype": "other"}, key: "usb0", value: "host=spice", live: false},
+		{name: "agent type: not live", key: "agent", value: "enabled=1,type=isa", live: false},
+		{name: "agent fstrim: live", key: "agent", value: "enabled=1,fstrim_cloned_disks=1", live: true},
+		{name: "bios", key: "bios", value: "ovmf", live: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := powerSim(t)
+			if tt.before != nil {
+				s.setConfig(tt.before)
+			}
+			s.requireRunning()
+			s.setConfig(map[string]string{tt.key: tt.value})
+			require.Equal(t, tt.live, s.currentConfig()[tt.key] == s.config("100")[tt.key], "current %v, with pending %v",
+				s.currentConfig()[tt.key], s.config("100")[tt.key])
+		})
+	}
+}

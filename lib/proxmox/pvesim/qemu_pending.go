@@ -81,8 +81,20 @@ func (v *vm) hotpluggable(k, val string) bool {
 	case k == "agent":
 		// vmconfig_update_agent: only fstrim_cloned_disks changes live.
 		return had && agentWithout(old) == agentWithout(val)
+	case k == "tablet":
+		return features["usb"]
+	case strings.HasPrefix(k, "usb"):
+		return v.usbHotplug(features)
 	}
 	return false
+}
+
+// usbHotplug is vmconfig_hotplug_pending's $is_usb_hotplug_supported for
+// a machine version of 7.1 or later: the usb feature and a Linux 2.6+ or
+// Windows 8+ guest.
+func (v *vm) usbHotplug(features map[string]bool) bool {
+	os, _ := v.conf.get("ostype")
+	return features["usb"] && (os == "l26" || os == "win8" || os == "win10" || os == "win11")
 }
 
 // hotunpluggable reports whether deleting k from the running VM applies
@@ -104,6 +116,10 @@ func (v *vm) hotunpluggable(k string) bool {
 	case k == "balloon":
 		b, _ := v.conf.get("balloon")
 		return b != "0"
+	case k == "tablet":
+		return features["usb"]
+	case strings.HasPrefix(k, "usb"):
+		return v.usbHotplug(features)
 	}
 	return strings.HasPrefix(k, "unused")
 }
