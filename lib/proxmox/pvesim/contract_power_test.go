@@ -450,3 +450,19 @@ func TestContractPowerHotplugOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestContractPowerRevertPending pins update_vm_api's revert: a pending
+// value or deletion is dropped by writing the current value back; an
+// option may not be reverted and set at once.
+func TestContractPowerRevertPending(t *testing.T) {
+	s := powerSim(t)
+	s.requireRunning()
+	s.setConfig(map[string]string{"cores": "4"})
+	require.EqualValues(t, 4, s.config("100")["cores"])
+	s.setConfig(map[string]string{"revert": "cores"})
+	require.EqualValues(t, 2, s.config("100")["cores"], "the pending cores are gone")
+
+	a := s.call("PUT", vmBase+"/config", map[string]string{"revert": "cores", "cores": "3"})
+	require.Equal(t, http.StatusBadRequest, a.status)
+	require.Equal(t, "you can't use '-cores' and -revert cores' at the same time\n", a.env.Errors["delete"])
+}

@@ -133,13 +133,26 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 	if err := w.applyOptions(r, staged, map[string]bool{"node": true, "vmid": true, "delete": true, "digest": true, "revert": true, "skiplock": true, "force": true, "background_delay": true}); err != nil {
 		return nil, nil, err
 	}
+	revert := splitList(r.param("revert"))
+	for _, k := range revert {
+		if r.has(k) {
+			return nil, nil, badParam("delete", fmt.Sprintf("you can't use '-%s' and -revert %s' at the same time", k, k))
+		}
+	}
 	if pw, ok := staged.get("cipassword"); ok {
 		staged.set("cipassword", hashCloudinitPassword(v.conf, pw))
 	}
 	for _, k := range staged.keys {
 		v.write(k, staged.vals[k])
 	}
-	for _, k := range strings.FieldsFunc(r.param("delete"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+	for _, k := range revert { // the current value written back drops the pending one
+		if cur, ok := v.conf.get(k); ok {
+			v.write(k, cur)
+		} else {
+			v.remove(k)
+		}
+	}
+	for _, k := range splitList(r.param("delete")) {
 		v.remove(k)
 	}
 	v.settle(w)
@@ -214,4 +227,10 @@ func macAddress() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2])
+}
+
+// splitList splits a PVE option list (PVE::Tools::split_list: commas,
+// semicolons and spaces).
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
 }
