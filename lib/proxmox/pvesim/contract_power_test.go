@@ -1,6 +1,7 @@
 package pvesim_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -465,4 +466,58 @@ func TestContractPowerRevertPending(t *testing.T) {
 	a := s.call("PUT", vmBase+"/config", map[string]string{"revert": "cores", "cores": "3"})
 	require.Equal(t, http.StatusBadRequest, a.status)
 	require.Equal(t, "you can't use '-cores' and -revert cores' at the same time\n", a.env.Errors["delete"])
+}
+
+// TestContractPowerTerraformLifecycle runs the calls Terraform's bpg
+// provider makes for a VM cloned from a template with started = true and
+// the agent on (shared/reference/tools.md): clone, config, resize, start,
+// agent/network-get-interfaces until an address shows, an update of cores
+// and disk size (cores pending until the reboot bpg then asks for), and
+// the destroy. Every answer but the final status/current is a 200.
+func TestContractPowerTerraformLifecycle(t *testing.T) {
+	s := newSim(t)
+	steps := []struct {
+		method, path string
+		params       map[string]any
+	}{
+		{"POST", "/nodes/pve/qemu", map[string]any{"vmid": 9000, "name": "talos", "scsi0": "local-zfs:1", "ide2": "local-zfs:cloudinit",
+			"net0": "model=virtio,bridge=vmbr0", "agent": "enabled=1", "memory": "2048", "cores": 2}},
+		{"POST", "/nodes/pve/qemu/9000/template", nil},
+		{"POST", "/nodes/pve/qemu/9000/clone", map[string]any{"newid": 100, "name": "node1", "full": false}},
+		{"PUT", vmBase + "/config", map[string]any{"ipconfig0": "ip=10.10.2.21/24,gw=10.10.2.1", "ciuser": "talos", "cores": 2}},
+		{"PUT", vmBase + "/resize", map[string]any{"disk": "scsi0", "size": "8G"}},
+		{"POST", vmBase + "/status/start", map[string]any{"timeout": 1800}},
+		{"GET", vmBase + "/agent/network-get-interfaces", nil},
+		{"GET", vmBase + "/status/current", nil},
+		{"PUT", vmBase + "/config", map[string]any{"cores": 4}},
+		{"PUT", vmBase + "/resize", map[string]any{"disk": "scsi0", "size": "10G"}},
+		{"POST", vmBase + "/status/reboot", map[string]any{"timeout": 1800}},
+		{"GET", vmBase + "/status/current", nil},
+		{"POST", vmBase + "/status/shutdown", map[string]any{"forceStop": true, "timeout": 1800}},
+		{"DELETE", vmBase + "?purge=1&destroy-unreferenced-disks=1", nil},
+	}
+	for _, st := range steps {
+		var a answer
+		if st.method == "GET" || st.method == "DELETE" {
+			a = s.call(st.method, st.path, nil)
+		} else {
+			a = s.callJSON(st.method, st.path, st.params)
+		}
+		require.Equal(t, http.StatusOK, a.status, "%s %s: %s", st.method, st.path, a.body)
+		var upid string
+		if json.Unmarshal(a.env.Data, &upid) == nil && strings.HasPrefix(upid, "UPID:") {
+			exit, log := s.waitTask(upid)
+			require.Equal(t, "OK", exit, "%s %s: %v", st.method, st.path, log)
+		}
+		switch st.path {
+		case vmBase + "/agent/network-get-interfaces":
+			require.Contains(t, string(a.env.Data), `"ip-address":"10.10.2.21"`)
+		case vmBase + "/status/reboot":
+			exit, log := s.waitTask(s.lastTask("qmstart"))
+			require.Equal(t, "OK", exit, log)
+			require.EqualValues(t, 4, s.status()["cpus"], "the reboot applied cores=4")
+		}
+	}
+	a := s.call("GET", vmBase+"/status/current", nil)
+	require.Equal(t, http.StatusInternalServerError, a.status)
 }
