@@ -64,7 +64,9 @@ func agentInfo(_ *Server, w *world, r *request) (any, error) {
 	}
 	cmds := make([]map[string]any, 0, len(agentCommands))
 	for _, c := range agentCommands {
-		cmds = append(cmds, map[string]any{"name": c, "enabled": true, "success-response": c != "guest-shutdown"})
+		// qemu-ga does not answer the commands that power the guest off.
+		noAnswer := c == "guest-shutdown" || strings.HasPrefix(c, "guest-suspend-")
+		cmds = append(cmds, map[string]any{"name": c, "enabled": true, "success-response": !noAnswer})
 	}
 	return map[string]any{"result": map[string]any{"version": agentVersion, "supported_commands": cmds}}, nil
 }
