@@ -95,12 +95,16 @@ func TestContractAgentAnswers(t *testing.T) {
 	}
 	s.call("GET", vmBase+"/agent/info", nil).data(t, &info)
 	require.NotEmpty(t, info.Result.Version)
-	var names []string
+	answers := map[string]bool{}
 	for _, c := range info.Result.Commands {
-		names = append(names, c.Name)
+		require.True(t, c.Enabled, c.Name)
+		answers[c.Name] = c.Success
 	}
-	require.Contains(t, names, "guest-network-get-interfaces")
-	require.Contains(t, names, "guest-shutdown")
+	require.True(t, answers["guest-network-get-interfaces"])
+	require.True(t, answers["guest-ping"])
+	require.Contains(t, answers, "guest-shutdown")
+	require.False(t, answers["guest-shutdown"], "qemu-ga does not answer guest-shutdown")
+	require.False(t, answers["guest-suspend-ram"], "nor the suspend commands")
 
 	type ipAddr struct {
 		Type   string `json:"ip-address-type"`
