@@ -380,42 +380,13 @@ func (s *sim) currentConfig() map[string]any {
 	return cfg
 }
 
-// TestContractPowerHotplugDisk pins vmconfig_update_disk for a running VM
-// (QemuServer.pm): the same volume with a changed aio, discard, iothread,
-// queues, product, cache, ssd, vendor or ro waits for the next start;
-// other option changes (backup, throttling) apply live; a new SCSI disk is
-// hotplugged (default hotplug "disk"), a new SATA disk is not; efidisk0
-// never is.
-func TestContractPowerHotplugDisk(t *testing.T) {
-	tests := []struct {
-		name, key, value string
-		live             bool
-	}{
-		{name: "iothread on the same volume", key: "scsi0", value: "VOL,iothread=1,size=8G", live: false},
-		{name: "backup off on the same volume", key: "scsi0", value: "VOL,backup=0,size=8G", live: true},
-		{name: "a new SCSI disk", key: "scsi1", value: "local-zfs:2", live: true},
-		{name: "a new SATA disk", key: "sata1", value: "local-zfs:2", live: false},
-		{name: "an EFI disk", key: "efidisk0", value: "local-zfs:1,efitype=4m", live: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := powerSim(t)
-			vol := strings.SplitN(s.config("100")["scsi0"].(string), ",", 2)[0]
-			s.requireRunning()
-			s.setConfig(map[string]string{tt.key: strings.Replace(tt.value, "VOL", vol, 1)})
-			_, applied := s.currentConfig()[tt.key]
-			if tt.key == "scsi0" {
-				applied = s.currentConfig()[tt.key] == s.config("100")[tt.key]
-			}
-			require.Equal(t, tt.live, applied)
-			require.Contains(t, s.config("100"), tt.key, "GET config shows the pending value")
-		})
-	}
-}
-
 // TestContractPowerHotplugOptions pins which options vmconfig_hotplug_pending
 // (QemuServer.pm) applies to a running VM with the default hotplug
-// "network,disk,usb", and which wait for the next start.
+// "network,disk,usb", and which wait for the next start. For disks
+// (vmconfig_update_disk): the same volume with a changed aio, discard,
+// iothread, queues, product, cache, ssd, vendor or ro waits; other option
+// changes (backup, throttling) apply live; a new SCSI disk is hotplugged,
+// a new SATA disk is not; efidisk0 never is.
 func TestContractPowerHotplugOptions(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -437,6 +408,11 @@ func TestContractPowerHotplugOptions(t *testing.T) {
 		{name: "agent type: not live", key: "agent", value: "enabled=1,type=isa", live: false},
 		{name: "agent fstrim: live", key: "agent", value: "enabled=1,fstrim_cloned_disks=1", live: true},
 		{name: "bios", key: "bios", value: "ovmf", live: false},
+		{name: "iothread on the same volume", key: "scsi0", value: "VOL,iothread=1,size=8G", live: false},
+		{name: "backup off on the same volume", key: "scsi0", value: "VOL,backup=0,size=8G", live: true},
+		{name: "a new SCSI disk", key: "scsi1", value: "local-zfs:2", live: true},
+		{name: "a new SATA disk", key: "sata1", value: "local-zfs:2", live: false},
+		{name: "an EFI disk", key: "efidisk0", value: "local-zfs:1,efitype=4m", live: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,8 +420,10 @@ func TestContractPowerHotplugOptions(t *testing.T) {
 			if tt.before != nil {
 				s.setConfig(tt.before)
 			}
+			vol := strings.SplitN(s.config("100")["scsi0"].(string), ",", 2)[0]
 			s.requireRunning()
-			s.setConfig(map[string]string{tt.key: tt.value})
+			s.setConfig(map[string]string{tt.key: strings.Replace(tt.value, "VOL", vol, 1)})
+			require.Contains(t, s.config("100"), tt.key, "GET config shows the pending value")
 			require.Equal(t, tt.live, s.currentConfig()[tt.key] == s.config("100")[tt.key], "current %v, with pending %v",
 				s.currentConfig()[tt.key], s.config("100")[tt.key])
 		})
