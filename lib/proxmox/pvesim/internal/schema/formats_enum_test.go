@@ -9,24 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// pendingEndpoints are methods other work adds to Endpoints (power, guest
-// agent and cloud-init); their formats must have checkers before they land.
-func pendingEndpoints() []Endpoint {
-	return []Endpoint{
-		{"POST", "/nodes/{node}/qemu/{vmid}/status/start"},
-		{"POST", "/nodes/{node}/qemu/{vmid}/status/stop"},
-		{"POST", "/nodes/{node}/qemu/{vmid}/status/shutdown"},
-		{"POST", "/nodes/{node}/qemu/{vmid}/status/reboot"},
-		{"POST", "/nodes/{node}/qemu/{vmid}/status/reset"},
-		{"POST", "/nodes/{node}/qemu/{vmid}/agent/ping"},
-		{"GET", "/nodes/{node}/qemu/{vmid}/agent/info"},
-		{"GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces"},
-		{"GET", "/nodes/{node}/qemu/{vmid}/cloudinit"},
-		{"PUT", "/nodes/{node}/qemu/{vmid}/cloudinit"},
-		{"GET", "/nodes/{node}/qemu/{vmid}/cloudinit/dump"},
-	}
-}
-
 // referencedFormats returns every named format the methods reference, at the
 // top level, inside property strings (named or inline) and in array items,
 // with one place that references it.
@@ -58,22 +40,13 @@ func referencedFormats(methods []*Method) map[string]string {
 }
 
 // TestEveryReferencedFormatHasAChecker walks the implemented endpoints (the
-// subset) and the pending ones (from the full apidoc) and fails when a format
-// they reference has no checker: PVE's check_format dies on a format it does
-// not know, and the simulator must check every one it does.
+// subset) and fails when a format they reference has no checker: PVE's
+// check_format dies on a format it does not know, and the simulator must
+// check every one it does.
 func TestEveryReferencedFormatHasAChecker(t *testing.T) {
 	s, err := Load()
 	require.NoError(t, err)
 	methods := s.Methods()
-
-	f, err := os.Open("pve-apidoc.json.gz")
-	require.NoError(t, err)
-	defer f.Close()
-	pending, err := Extract(f, pendingEndpoints())
-	require.NoError(t, err)
-	ps, err := parse(pending)
-	require.NoError(t, err)
-	methods = append(methods, ps.Methods()...)
 
 	found := referencedFormats(methods)
 	var missing []string
@@ -130,7 +103,7 @@ func TestNoFormatIsGivenOnlyByDescription(t *testing.T) {
 			proseOnly = append(proseOnly, where)
 		}
 	}
-	for _, ep := range append(Endpoints(), pendingEndpoints()...) {
+	for _, ep := range Endpoints() {
 		raw, ok := byPath[ep.Path].Info[ep.Method]
 		require.True(t, ok, "%s %s", ep.Method, ep.Path)
 		var info struct {
