@@ -39,11 +39,16 @@ func Tools() []toolchain.Tool {
 
 // GoTools returns the commands the tests run that are built from the Go
 // module proxy into the tool cache: the sops CLI, for the interoperability
-// tests of lib/secrets. Each is built at the version the inventory file
-// lists under tools: (the repository's homelab.yaml for the suite), the one
-// place every tool's version lives; TestToolVersionsAgree holds a tool
-// whose module go.mod also requires (sops, linked by lib/secrets) to the
-// version go.mod requires. An error wraps ErrToolVersion.
+// tests of lib/secrets, and Terraform's bpg/proxmox provider, for the
+// Terraform acceptance test against pvesim (internal/tfaccept). Each is
+// built at the version the inventory file lists under tools: (the
+// repository's homelab.yaml for the suite), the one place every tool's
+// version lives; TestToolVersionsAgree holds a tool whose module go.mod
+// also requires (sops, linked by lib/secrets) to the version go.mod
+// requires, and toolchain.GoTool.CheckModule holds a tool built from a
+// pinned tools module (the provider, from
+// internal/toolchain/modules/terraform-provider-proxmox) to the version that
+// module's go.mod requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
 	inv, err := inventory.Load(file)
 	if err != nil {
@@ -52,13 +57,34 @@ func GoTools(file string) ([]toolchain.GoTool, error) {
 	return goTools(file, inv.Tools)
 }
 
+// GoTool returns the one tool of GoTools whose command is command.
+func GoTool(file, command string) (toolchain.GoTool, error) {
+	tools, err := GoTools(file)
+	if err != nil {
+		return toolchain.GoTool{}, err
+	}
+	for _, t := range tools {
+		if t.Command == command {
+			return t, nil
+		}
+	}
+	return toolchain.GoTool{}, fmt.Errorf("no tool %q is built from a Go module for the tests", command)
+}
+
 // ErrToolVersion says the version of a tool built from a Go module could
 // not be read from the inventory.
 var ErrToolVersion = errors.New("cannot tell which version of the tool to build")
 
-// goModuleTools are the tools GoTools builds, without their versions.
+// goModuleTools are the tools GoTools builds, without their versions; a
+// ModuleDir is relative to the inventory file's directory.
 var goModuleTools = []toolchain.GoTool{
 	{Command: "sops", Module: "github.com/getsops/sops/v3", Package: "github.com/getsops/sops/v3/cmd/sops"},
+	{
+		Command: "terraform-provider-proxmox", Module: "github.com/bpg/terraform-provider-proxmox",
+		Package:           "github.com/bpg/terraform-provider-proxmox",
+		ModuleDir:         filepath.Join("internal", "toolchain", "modules", "terraform-provider-proxmox"),
+		TerraformProvider: "registry.terraform.io/bpg/proxmox",
+	},
 }
 
 // goTools is GoTools with the inventory's tools: given; file names it in
@@ -66,9 +92,14 @@ var goModuleTools = []toolchain.GoTool{
 func goTools(file string, versions map[string]string) ([]toolchain.GoTool, error) {
 	out := make([]toolchain.GoTool, 0, len(goModuleTools))
 	for _, t := range goModuleTools {
+		gomod := "go.mod"
+		if t.ModuleDir != "" {
+			t.ModuleDir = filepath.Join(filepath.Dir(file), t.ModuleDir)
+			gomod = filepath.Join(t.ModuleDir, "go.mod")
+		}
 		v, ok := versions[t.Command]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s: tools.%s is missing; add the version of %s that go.mod requires", ErrToolVersion, file, t.Command, t.Module)
+			return nil, fmt.Errorf("%w: %s: tools.%s is missing; add the version of %s that %s requires", ErrToolVersion, file, t.Command, t.Module, gomod)
 		}
 		t.Version = "v" + strings.TrimPrefix(v, "v")
 		out = append(out, t)

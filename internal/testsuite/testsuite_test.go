@@ -158,28 +158,39 @@ var homelab = filepath.Join("..", "..", inventory.DefaultFile)
 
 func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 	sops := toolchain.GoTool{Command: "sops", Module: "github.com/getsops/sops/v3", Package: "github.com/getsops/sops/v3/cmd/sops"}
+	bpg := toolchain.GoTool{
+		Command: "terraform-provider-proxmox", Module: "github.com/bpg/terraform-provider-proxmox",
+		Package:           "github.com/bpg/terraform-provider-proxmox",
+		ModuleDir:         filepath.Join("repo", "internal", "toolchain", "modules", "terraform-provider-proxmox"),
+		TerraformProvider: "registry.terraform.io/bpg/proxmox",
+	}
 	tests := []struct {
-		name    string
-		tools   map[string]string
-		want    string
-		wantErr string
+		name     string
+		tools    map[string]string
+		wantSops string
+		wantBpg  string
+		wantErr  string
 	}{
-		{name: "a version without v", tools: map[string]string{"terraform": "1.11.4", "sops": "9.9.9"}, want: "v9.9.9"},
-		{name: "a version with v", tools: map[string]string{"sops": "v3.14.0"}, want: "v3.14.0"},
-		{name: "not listed", tools: map[string]string{"terraform": "1.11.4"},
-			wantErr: "homelab.yaml: tools.sops is missing; add the version of github.com/getsops/sops/v3 that go.mod requires"},
+		{name: "versions without v", tools: map[string]string{"terraform": "1.11.4", "sops": "9.9.9", "terraform-provider-proxmox": "0.80.0"},
+			wantSops: "v9.9.9", wantBpg: "v0.80.0"},
+		{name: "versions with v", tools: map[string]string{"sops": "v3.14.0", "terraform-provider-proxmox": "v0.81.0"},
+			wantSops: "v3.14.0", wantBpg: "v0.81.0"},
+		{name: "sops not listed", tools: map[string]string{"terraform": "1.11.4", "terraform-provider-proxmox": "0.80.0"},
+			wantErr: "repo/homelab.yaml: tools.sops is missing; add the version of github.com/getsops/sops/v3 that go.mod requires"},
+		{name: "the provider not listed", tools: map[string]string{"sops": "3.13.3"},
+			wantErr: "repo/homelab.yaml: tools.terraform-provider-proxmox is missing; add the version of github.com/bpg/terraform-provider-proxmox that repo/internal/toolchain/modules/terraform-provider-proxmox/go.mod requires"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tools, err := testsuite.GoToolsFrom("homelab.yaml", tt.tools)
+			tools, err := testsuite.GoToolsFrom(filepath.Join("repo", "homelab.yaml"), tt.tools)
 			if tt.wantErr != "" {
 				require.ErrorIs(t, err, testsuite.ErrToolVersion)
 				require.ErrorContains(t, err, tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
-			sops.Version = tt.want
-			require.Equal(t, []toolchain.GoTool{sops}, tools)
+			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
+			require.Equal(t, []toolchain.GoTool{sops, bpg}, tools)
 		})
 	}
 
@@ -187,17 +198,31 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 	require.ErrorIs(t, err, testsuite.ErrToolVersion, "an inventory that does not load names no version")
 }
 
+func TestGoToolFindsOneByCommand(t *testing.T) {
+	tool, err := testsuite.GoTool(homelab, "terraform-provider-proxmox")
+	require.NoError(t, err)
+	require.Equal(t, "registry.terraform.io/bpg/proxmox", tool.TerraformProvider)
+	require.DirExists(t, tool.ModuleDir)
+	_, err = testsuite.GoTool(homelab, "packer")
+	require.ErrorContains(t, err, `no tool "packer" is built from a Go module for the tests`)
+}
+
 // TestToolVersionsAgree: a tool built from a module go.mod also requires
 // (the sops CLI, whose library lib/secrets links) is built at the version
 // go.mod requires, so the CLI the interoperability tests run is the code
-// lib/secrets runs. Bumping one of homelab.yaml's tools: and go.mod without
-// the other fails here.
+// lib/secrets runs; a tool built from a pinned tools module (the bpg
+// provider) is built at the version that module's go.mod requires. Bumping
+// one of homelab.yaml's tools: and the go.mod without the other fails here.
 func TestToolVersionsAgree(t *testing.T) {
 	goCmd := testtool.Require(t, "go")
 	tools, err := testsuite.GoTools(homelab)
 	require.NoError(t, err)
 	require.NotEmpty(t, tools)
 	for _, tool := range tools {
+		if tool.ModuleDir != "" {
+			require.NoError(t, tool.CheckModule(context.Background()))
+			continue
+		}
 		out, err := exec.Command(goCmd, "list", "-m", "-json", tool.Module).Output()
 		require.NoError(t, err, "go list -m %s", tool.Module)
 		var mod struct {

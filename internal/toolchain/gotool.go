@@ -2,12 +2,15 @@ package toolchain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/wdiazux/infra/internal/atomicfile"
@@ -28,6 +31,17 @@ type GoTool struct {
 	Package string
 	// Version is the module version, e.g. "v3.13.3".
 	Version string
+	// ModuleDir, when set, is a pinned tools module: a directory whose
+	// go.mod requires Module at Version (with any replace lines the tool
+	// needs to resolve) and whose go.sum is committed. The tool is then
+	// built there with go build -mod=readonly instead of go install, and
+	// EnsureGo refuses to build when go.mod requires another version.
+	ModuleDir string
+	// TerraformProvider, when set, is the source address of the Terraform
+	// provider the tool is (e.g. "registry.terraform.io/bpg/proxmox"): the
+	// binary is laid out in the tool's directory as a Terraform filesystem
+	// mirror, <address>/<version>/<os>_<arch>/<command>_v<version>.
+	TerraformProvider string
 }
 
 // String names the tool and its version.
@@ -46,10 +60,26 @@ func CacheDir() (string, error) {
 	return filepath.Join(base, "infra-tools"), nil
 }
 
+// Dir returns the tool's directory in the cache: <cache>/<command>-<version>.
+// For a Terraform provider it is the filesystem mirror that holds it.
+func (g GoTool) Dir(cache string) string {
+	return filepath.Join(cache, g.Command+"-"+g.Version)
+}
+
 // Path returns where the tool's binary lives in the cache:
-// <cache>/<command>-<version>/<command>.
+// <cache>/<command>-<version>/<command>, or for a Terraform provider
+// <cache>/<command>-<version>/<address>/<version>/<os>_<arch>/<command>_<version>.
 func (g GoTool) Path(cache string) string {
-	return filepath.Join(cache, g.Command+"-"+g.Version, g.Command)
+	return filepath.Join(g.Dir(cache), g.binary())
+}
+
+// binary is the binary's path inside the tool's directory.
+func (g GoTool) binary() string {
+	if g.TerraformProvider == "" {
+		return g.Command
+	}
+	return filepath.Join(filepath.FromSlash(g.TerraformProvider), strings.TrimPrefix(g.Version, "v"),
+		runtime.GOOS+"_"+runtime.GOARCH, g.Command+"_"+g.Version)
 }
 
 // GoInstaller builds pkg@version with its binary going into gobin.
@@ -57,6 +87,14 @@ type GoInstaller func(ctx context.Context, gobin, pkgAtVersion string) error
 
 // WithGoInstaller replaces how EnsureGo builds a tool (default: go install).
 func WithGoInstaller(f GoInstaller) Option { return func(o *options) { o.goInstall = f } }
+
+// GoBuilder builds the main package pkg of the module in dir into the
+// binary out.
+type GoBuilder func(ctx context.Context, dir, pkg, out string) error
+
+// WithGoBuilder replaces how EnsureGo builds a tool from its pinned tools
+// module (default: go build -mod=readonly -trimpath).
+func WithGoBuilder(f GoBuilder) Option { return func(o *options) { o.goBuild = f } }
 
 // WithCacheDir sets the tool cache (default: CacheDir()).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cache = dir } }
@@ -71,16 +109,84 @@ type BuildError struct {
 
 // Error names the tool and the command to retry by hand.
 func (e *BuildError) Error() string {
+	if e.Tool.ModuleDir != "" {
+		return fmt.Sprintf("build %s: %v; retry by hand with: (cd %s && go build %s -o <file> %s)",
+			e.Tool, e.Err, e.Tool.ModuleDir, strings.Join(goBuildFlags, " "), e.Tool.Package)
+	}
 	return fmt.Sprintf("build %s: %v; retry by hand with: GOBIN=<dir> go install %s@%s", e.Tool, e.Err, e.Tool.Package, e.Tool.Version)
 }
 
 // Unwrap returns the cause.
 func (e *BuildError) Unwrap() error { return e.Err }
 
-// EnsureGo builds every tool missing from the cache with `go install` and
-// returns nothing when all are present. A tool is built into a temporary
-// directory beside its final place and moved there whole, so an
-// interrupted build never leaves a half-written binary in the cache.
+// ModuleVersionError says a pinned tools module does not build the version
+// asked for: its go.mod requires another version of the tool's module (or
+// none, or replaces it). It is a defect of the repository, not a missing
+// tool: the version asked for and go.mod change together.
+type ModuleVersionError struct {
+	// Tool is the tool asked for, with the version asked for.
+	Tool GoTool
+	// GoMod is the go.mod file read.
+	GoMod string
+	// Problem says what go.mod holds instead.
+	Problem string
+}
+
+// Error names the go.mod, what it holds and what was asked for.
+func (e *ModuleVersionError) Error() string {
+	return fmt.Sprintf("%s: %s, but %s is asked for; change the tool's version and this go.mod together (then go mod tidy there)",
+		e.GoMod, e.Problem, e.Tool)
+}
+
+// CheckModule makes sure the tool's pinned tools module (ModuleDir) builds
+// the version asked for: its go.mod requires Module at Version and does not
+// replace it. It reads go.mod with go mod edit -json, offline. A tool
+// without ModuleDir has nothing to check. A mismatch is a
+// *ModuleVersionError.
+func (g GoTool) CheckModule(ctx context.Context) error {
+	if g.ModuleDir == "" {
+		return nil
+	}
+	gomod := filepath.Join(g.ModuleDir, "go.mod")
+	cmd := exec.CommandContext(ctx, "go", "mod", "edit", "-json")
+	cmd.Dir = g.ModuleDir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("read %s with go mod edit -json: %w: %s", gomod, err, strings.TrimSpace(stderr.String()))
+	}
+	var mod struct {
+		Require []struct{ Path, Version string }
+		Replace []struct{ Old struct{ Path string } }
+	}
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return fmt.Errorf("read %s: go mod edit -json: %w", gomod, err)
+	}
+	for _, r := range mod.Replace {
+		if r.Old.Path == g.Module {
+			return &ModuleVersionError{Tool: g, GoMod: gomod, Problem: "it replaces " + g.Module}
+		}
+	}
+	for _, r := range mod.Require {
+		if r.Path != g.Module {
+			continue
+		}
+		if r.Version != g.Version {
+			return &ModuleVersionError{Tool: g, GoMod: gomod, Problem: "it requires " + g.Module + " " + r.Version}
+		}
+		return nil
+	}
+	return &ModuleVersionError{Tool: g, GoMod: gomod, Problem: "it does not require " + g.Module}
+}
+
+// EnsureGo builds every tool missing from the cache and returns nothing
+// when all are present: with go install, or, for a tool with a pinned tools
+// module (ModuleDir), with go build there after CheckModule. A tool is
+// built into a temporary directory beside its final place and moved there
+// whole, so an interrupted build never leaves a half-written binary in the
+// cache.
 func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 	o := newOptions(opts)
 	cache := o.cache
@@ -94,8 +200,11 @@ func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 		if fi, err := os.Stat(t.Path(cache)); err == nil && fi.Mode().IsRegular() {
 			continue
 		}
+		if err := t.CheckModule(ctx); err != nil {
+			return err
+		}
 		// A directory without its binary is the remains of a damaged cache.
-		if err := os.RemoveAll(filepath.Dir(t.Path(cache))); err != nil {
+		if err := os.RemoveAll(t.Dir(cache)); err != nil {
 			return fmt.Errorf("repair the tool cache: %w", err)
 		}
 		if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -103,15 +212,7 @@ func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 		}
 		start := time.Now()
 		o.log.Info("building tool from the Go module proxy (cached afterwards)", "tool", t.String(), "cache", cache)
-		err := atomicfile.Dir(filepath.Dir(t.Path(cache)), func(tmp string) error {
-			if err := o.goInstall(ctx, tmp, t.Package+"@"+t.Version); err != nil {
-				return err
-			}
-			if _, err := os.Stat(filepath.Join(tmp, t.Command)); err != nil {
-				return fmt.Errorf("go install produced no %s in %s", t.Command, tmp)
-			}
-			return nil
-		})
+		err := atomicfile.Dir(t.Dir(cache), func(tmp string) error { return o.build(ctx, t, tmp) })
 		if errors.Is(err, fs.ErrExist) {
 			if _, serr := os.Stat(t.Path(cache)); serr == nil {
 				err = nil // another run built it at the same time
@@ -121,6 +222,49 @@ func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 			return &BuildError{Tool: t, Err: err}
 		}
 		o.log.Info("built tool", "tool", t.String(), "took", time.Since(start).Round(time.Second))
+	}
+	return nil
+}
+
+// build puts the tool's binary in dir, at its place there.
+func (o *options) build(ctx context.Context, t GoTool, dir string) error {
+	out := filepath.Join(dir, t.binary())
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if t.ModuleDir != "" {
+		if err := o.goBuild(ctx, t.ModuleDir, t.Package, out); err != nil {
+			return err
+		}
+		if _, err := os.Stat(out); err != nil {
+			return fmt.Errorf("go build produced no %s", out)
+		}
+		return nil
+	}
+	if err := o.goInstall(ctx, dir, t.Package+"@"+t.Version); err != nil {
+		return err
+	}
+	installed := filepath.Join(dir, t.Command)
+	if _, err := os.Stat(installed); err != nil {
+		return fmt.Errorf("go install produced no %s in %s", t.Command, dir)
+	}
+	if installed != out {
+		return os.Rename(installed, out)
+	}
+	return nil
+}
+
+// goBuildFlags are the flags of a tool's build from its pinned module.
+var goBuildFlags = []string{"-mod=readonly", "-trimpath", `-ldflags="-s -w"`}
+
+// goBuild runs go build in a pinned tools module, its output on stderr.
+func goBuild(ctx context.Context, dir, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s in %s: %w", pkg, dir, err)
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ type options struct {
 	lookPath  func(string) (string, error)
 	root      bool
 	goInstall GoInstaller
+	goBuild   GoBuilder
 	cache     string
 }
 
@@ -58,6 +59,7 @@ func newOptions(opts []Option) options {
 		lookPath:  exec.LookPath,
 		root:      os.Geteuid() == 0,
 		goInstall: goInstall,
+		goBuild:   goBuild,
 	}
 	for _, opt := range opts {
 		opt(&o)

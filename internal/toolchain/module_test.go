@@ -1,0 +1,178 @@
+package toolchain_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/internal/toolchain"
+)
+
+// pinnedModule writes a tools module whose go.mod holds the given lines
+// after its module line, and returns its directory.
+func pinnedModule(t *testing.T, lines string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/tools\n\ngo 1.24\n\n"+lines), 0o644))
+	return dir
+}
+
+// provider is the bpg provider as a tool built from a pinned module.
+func provider(moduleDir, version string) toolchain.GoTool {
+	return toolchain.GoTool{
+		Command: "terraform-provider-proxmox", Module: "github.com/bpg/terraform-provider-proxmox",
+		Package: "github.com/bpg/terraform-provider-proxmox", Version: version,
+		ModuleDir: moduleDir, TerraformProvider: "registry.terraform.io/bpg/proxmox",
+	}
+}
+
+func TestProviderPathIsAFilesystemMirror(t *testing.T) {
+	require.Equal(t,
+		"/c/terraform-provider-proxmox-v0.80.0/registry.terraform.io/bpg/proxmox/0.80.0/"+runtime.GOOS+"_"+runtime.GOARCH+"/terraform-provider-proxmox_v0.80.0",
+		provider("", "v0.80.0").Path("/c"))
+	require.Equal(t, "/c/terraform-provider-proxmox-v0.80.0", provider("", "v0.80.0").Dir("/c"))
+}
+
+func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
+	testtool.Require(t, "go")
+	good := "require github.com/bpg/terraform-provider-proxmox v0.80.0\n"
+	tests := []struct {
+		name      string
+		gomod     string
+		build     func(out string) error
+		wantCalls int
+		wantErr   string
+		wantType  any
+	}{
+		{
+			name:      "missing: built in the module into the mirror layout",
+			gomod:     good,
+			build:     func(out string) error { return os.WriteFile(out, []byte("bin"), 0o755) },
+			wantCalls: 1,
+		},
+		{
+			name:     "go.mod requires another version: refused before building",
+			gomod:    "require github.com/bpg/terraform-provider-proxmox v0.79.0\n",
+			wantErr:  "go.mod: it requires github.com/bpg/terraform-provider-proxmox v0.79.0, but terraform-provider-proxmox@v0.80.0 is asked for",
+			wantType: &toolchain.ModuleVersionError{},
+		},
+		{
+			name:     "go.mod does not require the tool",
+			gomod:    "require golang.org/x/mod v0.25.0\n",
+			wantErr:  "it does not require github.com/bpg/terraform-provider-proxmox",
+			wantType: &toolchain.ModuleVersionError{},
+		},
+		{
+			name:     "go.mod replaces the tool: other code would be built",
+			gomod:    good + "replace github.com/bpg/terraform-provider-proxmox => ../fork\n",
+			wantErr:  "it replaces github.com/bpg/terraform-provider-proxmox",
+			wantType: &toolchain.ModuleVersionError{},
+		},
+		{
+			name:      "build fails: the retry names the module and go build",
+			gomod:     good,
+			build:     func(string) error { return errors.New("exit status 1") },
+			wantCalls: 1,
+			wantErr:   `build terraform-provider-proxmox@v0.80.0: exit status 1; retry by hand with: (cd `,
+			wantType:  &toolchain.BuildError{},
+		},
+		{
+			name:      "build yields no binary",
+			gomod:     good,
+			build:     func(string) error { return nil },
+			wantCalls: 1,
+			wantErr:   "go build produced no",
+			wantType:  &toolchain.BuildError{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			mod := pinnedModule(t, tt.gomod)
+			tool := provider(mod, "v0.80.0")
+			calls := 0
+			err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool},
+				toolchain.WithCacheDir(cache),
+				toolchain.WithGoInstaller(func(context.Context, string, string) error {
+					t.Fatal("a tool with a pinned module is not built with go install")
+					return nil
+				}),
+				toolchain.WithGoBuilder(func(_ context.Context, dir, pkg, out string) error {
+					calls++
+					require.Equal(t, mod, dir)
+					require.Equal(t, "github.com/bpg/terraform-provider-proxmox", pkg)
+					require.Equal(t, filepath.Base(tool.Path(cache)), filepath.Base(out))
+					return tt.build(out)
+				}))
+			require.Equal(t, tt.wantCalls, calls)
+			entries, rerr := os.ReadDir(cache)
+			require.NoError(t, rerr)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				require.ErrorAs(t, err, &tt.wantType)
+				require.Empty(t, entries, "a refused or failed build leaves nothing behind")
+				return
+			}
+			require.NoError(t, err)
+			require.FileExists(t, tool.Path(cache))
+			require.Len(t, entries, 1, "only the tool's directory remains")
+		})
+	}
+}
+
+func TestModuleVersionErrorIsNoBuildError(t *testing.T) {
+	testtool.Require(t, "go")
+	tool := provider(pinnedModule(t, "require github.com/bpg/terraform-provider-proxmox v0.79.0\n"), "v0.80.0")
+	err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool}, toolchain.WithCacheDir(t.TempDir()))
+	var build *toolchain.BuildError
+	require.False(t, errors.As(err, &build), "a go.mod out of step is a defect of the repository, not a tool that may be missing: %v", err)
+}
+
+func TestTerraformCLIConfig(t *testing.T) {
+	cfg, err := toolchain.TerraformCLIConfig("/cache", []toolchain.GoTool{provider("", "v0.80.0")})
+	require.NoError(t, err)
+	require.Equal(t, `# Written by internal/toolchain: providers come only from the tool cache.
+disable_checkpoint = true
+
+provider_installation {
+  filesystem_mirror {
+    path    = "/cache/terraform-provider-proxmox-v0.80.0"
+    include = ["registry.terraform.io/bpg/proxmox"]
+  }
+}
+`, string(cfg))
+
+	_, err = toolchain.TerraformCLIConfig("/cache", []toolchain.GoTool{{Command: "sops", Version: "v3.13.3"}})
+	require.ErrorContains(t, err, "sops@v3.13.3 is not a Terraform provider")
+}
+
+// TestTerraformInstallsFromTheMirror runs the real terraform init with the
+// CLI configuration, offline: the provider is found in the mirror layout.
+func TestTerraformInstallsFromTheMirror(t *testing.T) {
+	terraform := testtool.Require(t, "terraform")
+	cache, work := t.TempDir(), t.TempDir()
+	tool := provider("", "v0.80.0")
+	require.NoError(t, os.MkdirAll(filepath.Dir(tool.Path(cache)), 0o755))
+	require.NoError(t, os.WriteFile(tool.Path(cache), []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	rc := filepath.Join(work, "terraform.rc")
+	require.NoError(t, toolchain.WriteTerraformCLIConfig(rc, cache, []toolchain.GoTool{tool}))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "main.tf"), []byte(`terraform {
+  required_providers {
+    proxmox = { source = "bpg/proxmox", version = "~> 0.80" }
+  }
+}
+`), 0o644))
+	cmd := exec.Command(terraform, "init", "-input=false", "-no-color")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_DATA_DIR="+filepath.Join(work, ".terraform"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "Installing bpg/proxmox v0.80.0")
+}
