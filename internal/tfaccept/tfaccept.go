@@ -1,0 +1,202 @@
+package tfaccept
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/wdiazux/infra/internal/atomicfile"
+	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+)
+
+// Workspace is a Terraform working directory wired to the tool cache and
+// to a simulator's certificate.
+type Workspace struct {
+	// Terraform is the terraform binary.
+	Terraform string
+	// Dir is the working directory (the root module).
+	Dir string
+	// Env is the environment every command gets.
+	Env []string
+}
+
+// NewWorkspace copies the root module in src (its *.tf files, not
+// subdirectories) to dir, writes there the CLI configuration that installs
+// providers from their filesystem mirrors in cache and the PEM certificate
+// caPEM, and returns the workspace whose commands use both: a provider
+// verifies the simulator's TLS certificate against caPEM (SSL_CERT_FILE)
+// instead of skipping verification.
+func NewWorkspace(terraform, src, dir, cache string, providers []toolchain.GoTool, caPEM []byte) (*Workspace, error) {
+	tfs, err := filepath.Glob(filepath.Join(src, "*.tf"))
+	if err != nil || len(tfs) == 0 {
+		return nil, fmt.Errorf("terraform workspace: no *.tf files in %s", src)
+	}
+	for _, f := range tfs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("terraform workspace: %w", err)
+		}
+		if err := atomicfile.Write(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			return nil, fmt.Errorf("terraform workspace: %w", err)
+		}
+	}
+	rc := filepath.Join(dir, ".terraformrc")
+	if err := toolchain.WriteTerraformCLIConfig(rc, cache, providers); err != nil {
+		return nil, fmt.Errorf("terraform workspace: %w", err)
+	}
+	ca := filepath.Join(dir, ".ca.pem")
+	if err := atomicfile.Write(ca, caPEM, 0o644); err != nil {
+		return nil, fmt.Errorf("terraform workspace: %w", err)
+	}
+	return &Workspace{
+		Terraform: terraform,
+		Dir:       dir,
+		Env: append(os.Environ(),
+			"TF_CLI_CONFIG_FILE="+rc,
+			"SSL_CERT_FILE="+ca,
+			"SSL_CERT_DIR="+filepath.Join(dir, ".no-cert-dir"),
+			"TF_IN_AUTOMATION=1",
+			"TF_INPUT=0",
+			"CHECKPOINT_DISABLE=1",
+		),
+	}, nil
+}
+
+// RunError is a terraform command that exited with an unexpected status.
+type RunError struct {
+	// Args are the command's arguments.
+	Args []string
+	// Dir is the working directory.
+	Dir string
+	// ExitCode is the exit status (-1 when it did not start or was killed).
+	ExitCode int
+	// Output is what it printed, stdout and stderr together.
+	Output string
+}
+
+// Error names the command, where it ran, its status and its output.
+func (e *RunError) Error() string {
+	return fmt.Sprintf("terraform %s in %s exited with status %d:\n%s", strings.Join(e.Args, " "), e.Dir, e.ExitCode, e.Output)
+}
+
+// Run runs terraform with args in the workspace, without colour, and
+// returns its output and exit status. A status other than 0 or one of ok
+// is a *RunError.
+func (w *Workspace) Run(ctx context.Context, args []string, ok ...int) (string, int, error) {
+	args = append(args, "-no-color")
+	cmd := exec.CommandContext(ctx, w.Terraform, args...)
+	cmd.Dir, cmd.Env = w.Dir, w.Env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return out.String(), -1, &RunError{Args: args, Dir: w.Dir, ExitCode: -1, Output: out.String() + err.Error()}
+		}
+		code = exit.ExitCode()
+	}
+	if code != 0 && !slices.Contains(ok, code) {
+		return out.String(), code, &RunError{Args: args, Dir: w.Dir, ExitCode: code, Output: out.String()}
+	}
+	return out.String(), code, nil
+}
+
+// Init runs terraform init; providers come from the tool cache only.
+func (w *Workspace) Init(ctx context.Context) (string, error) {
+	out, _, err := w.Run(ctx, []string{"init", "-input=false"})
+	return out, err
+}
+
+// Apply runs terraform apply -auto-approve with the variables file.
+func (w *Workspace) Apply(ctx context.Context, varFile string) (string, error) {
+	out, _, err := w.Run(ctx, []string{"apply", "-input=false", "-auto-approve", "-var-file=" + varFile})
+	return out, err
+}
+
+// Plan runs terraform plan -detailed-exitcode with the variables file and
+// reports whether it plans any change (exit status 2).
+func (w *Workspace) Plan(ctx context.Context, varFile string) (changes bool, out string, err error) {
+	out, code, err := w.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", "-var-file=" + varFile}, 2)
+	return code == 2, out, err
+}
+
+// Destroy runs terraform destroy -auto-approve with the variables file.
+func (w *Workspace) Destroy(ctx context.Context, varFile string) (string, error) {
+	out, _, err := w.Run(ctx, []string{"destroy", "-input=false", "-auto-approve", "-var-file=" + varFile})
+	return out, err
+}
+
+// WriteVars writes a terraform variables file (JSON, *.tfvars.json) in the
+// workspace and returns its name.
+func (w *Workspace) WriteVars(name string, data []byte) (string, error) {
+	if !strings.HasSuffix(name, ".tfvars.json") {
+		return "", fmt.Errorf("terraform variables file %s: the name must end in .tfvars.json", name)
+	}
+	if err := atomicfile.Write(filepath.Join(w.Dir, name), data, 0o600); err != nil {
+		return "", fmt.Errorf("terraform variables file: %w", err)
+	}
+	return name, nil
+}
+
+// Expected is an error answer a run may provoke, because a real host gives
+// the same answer to the same request.
+type Expected struct {
+	// Method and Path (a regular expression matched against the whole path
+	// below /api2/json) name the request.
+	Method string
+	Path   *regexp.Regexp
+	// Status is the HTTP status expected.
+	Status int
+	// Why says why a real host answers so and why the client asks.
+	Why string
+}
+
+// Unexpected returns the requests of the log answered with an error (a
+// status of 400 or more, or 0 for a reset connection) that no entry of
+// expected matches. A 501, a request the simulator does not implement, is
+// always unexpected: an entry cannot allow it.
+func Unexpected(log []pvesim.Request, expected []Expected) []pvesim.Request {
+	var out []pvesim.Request
+	for _, r := range log {
+		if r.Status != 0 && r.Status < 400 {
+			continue
+		}
+		allowed := false
+		for _, e := range expected {
+			if r.Status != 501 && e.Method == r.Method && e.Status == r.Status && wholeMatch(e.Path, r.Path) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// wholeMatch reports whether re matches all of s, not a part of it.
+func wholeMatch(re *regexp.Regexp, s string) bool {
+	loc := re.FindStringIndex(s)
+	return loc != nil && loc[0] == 0 && loc[1] == len(s)
+}
+
+// FormatRequests renders requests one a line, "METHOD PATH params -> status",
+// for a failure message.
+func FormatRequests(reqs []pvesim.Request) string {
+	var b strings.Builder
+	for _, r := range reqs {
+		fmt.Fprintf(&b, "%s %s %v -> %d\n", r.Method, r.Path, r.Params, r.Status)
+	}
+	return b.String()
+}
