@@ -3,6 +3,7 @@ package tfaccept
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -134,6 +135,26 @@ func (w *Workspace) Plan(ctx context.Context, varFile string) (changes bool, out
 func (w *Workspace) Destroy(ctx context.Context, varFile string) (string, error) {
 	out, _, err := w.Run(ctx, []string{"destroy", "-input=false", "-auto-approve", "-var-file=" + varFile})
 	return out, err
+}
+
+// Outputs runs terraform output -json and returns each output's value as
+// JSON.
+func (w *Workspace) Outputs(ctx context.Context) (map[string]json.RawMessage, error) {
+	out, _, err := w.Run(ctx, []string{"output", "-json"})
+	if err != nil {
+		return nil, err
+	}
+	var outputs map[string]struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(out), &outputs); err != nil {
+		return nil, fmt.Errorf("terraform output -json in %s: %w", w.Dir, err)
+	}
+	values := make(map[string]json.RawMessage, len(outputs))
+	for k, v := range outputs {
+		values[k] = v.Value
+	}
+	return values, nil
 }
 
 // WriteVars writes a terraform variables file (JSON, *.tfvars.json) in the

@@ -53,7 +53,7 @@ func newRig(t *testing.T) *rig {
 
 	inv, err := inventory.Load(homelab)
 	require.NoError(t, err)
-	sim, err := pvesim.New(pvesim.WithSetup(pvesim.SetupFor(inv, true)))
+	sim, err := pvesim.New(pvesim.WithSetup(pvesim.SetupFor(inv, true)), pvesim.WithGuestBootDelay(guestBoot))
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)
 	factory := factorysim.New(factorysim.WithPayload(1 << 20))
@@ -124,6 +124,22 @@ func (r *rig) vmConfig(t *testing.T) map[string]string {
 	return cfg.Values
 }
 
+// requireAddresses checks the addresses the provider read from the guest
+// agent: the node's address once started, none while stopped.
+func (r *rig) requireAddresses(t *testing.T, started bool) {
+	t.Helper()
+	outputs, err := r.ws.Outputs(context.Background())
+	require.NoError(t, err)
+	var addrs [][]string
+	require.NoError(t, json.Unmarshal(outputs["ipv4_addresses"], &addrs))
+	if !started {
+		require.Empty(t, addrs, "a stopped VM's agent reports nothing")
+		return
+	}
+	require.Contains(t, slices.Concat(addrs...), r.inv.Talos.Nodes[0].IP.String(),
+		"the agent reports the cloud-init address once the guest has booted")
+}
+
 // diskSize returns the size of a drive string in bytes; PVE's disk-size
 // format is a number of bytes or one with a K, M, G or T suffix.
 func diskSize(t *testing.T, drive string) int64 {
@@ -142,6 +158,23 @@ func diskSize(t *testing.T, drive string) int64 {
 	return size << s
 }
 
+// guestBoot is how long the simulated guest takes to boot after a start or
+// a reboot: until then its guest agent does not answer, as on a host.
+const guestBoot = 2 * time.Second
+
+// whileBooting lists the error answers a started VM provokes while its
+// guest boots, each one a real PVE host gives too.
+func whileBooting(vmid int) []tfaccept.Expected {
+	return []tfaccept.Expected{{
+		Method: http.MethodGet,
+		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/agent/network-get-interfaces`, vmid)),
+		Status: http.StatusInternalServerError,
+		Why: "after a start or a reboot bpg polls the agent for the VM's addresses until it answers; " +
+			"until qemu-ga runs in the guest, qemu-server's agent call (PVE::QemuServer::Agent, " +
+			"assert_agent_available and the guest-ping it sends) dies with \"QEMU guest agent is not running\" (500)",
+	}}
+}
+
 // afterDestroy lists the error answers a destroy may provoke once the VM is
 // gone, each one a real PVE host gives too.
 func afterDestroy(vmid int) []tfaccept.Expected {
@@ -156,7 +189,7 @@ func afterDestroy(vmid int) []tfaccept.Expected {
 }
 
 func TestBpgProviderCycle(t *testing.T) {
-	for _, started := range []bool{false} {
+	for _, started := range []bool{false, true} {
 		t.Run(fmt.Sprintf("started=%t", started), func(t *testing.T) {
 			r := newRig(t)
 			ctx := context.Background()
@@ -169,6 +202,7 @@ func TestBpgProviderCycle(t *testing.T) {
 			create := r.vars(t, "create.tfvars.json", started, 0, 0)
 			_, err = r.ws.Apply(ctx, create)
 			require.NoError(t, err)
+			r.requireAddresses(t, started)
 			cfg := r.vmConfig(t)
 			require.Equal(t, fmt.Sprint(node.Cores), cfg["cores"])
 			require.Equal(t, int64(node.OSDiskGiB)<<30, diskSize(t, cfg["scsi0"]))
@@ -180,6 +214,7 @@ func TestBpgProviderCycle(t *testing.T) {
 			update := r.vars(t, "update.tfvars.json", started, 2, 10)
 			_, err = r.ws.Apply(ctx, update)
 			require.NoError(t, err)
+			r.requireAddresses(t, started)
 			cfg = r.vmConfig(t)
 			require.Equal(t, fmt.Sprint(node.Cores+2), cfg["cores"])
 			require.Equal(t, int64(node.OSDiskGiB+10)<<30, diskSize(t, cfg["scsi0"]))
@@ -194,12 +229,17 @@ func TestBpgProviderCycle(t *testing.T) {
 			_, err = r.client.VMConfig(ctx, r.inv.Proxmox.Node, node.VMID)
 			require.ErrorContains(t, err, "does not exist", "the VM is gone")
 
-			// Up to the destroy request no answer is an error; after it only
-			// the ones a real host gives too.
+			// Up to the destroy request the only error answers are the
+			// agent's while a started guest boots; after it only the ones a
+			// destroyed VM gives.
+			var before []tfaccept.Expected
+			if started {
+				before = whileBooting(node.VMID)
+			}
 			destroy := slices.IndexFunc(log, func(req pvesim.Request) bool { return req.Method == http.MethodDelete })
 			require.GreaterOrEqual(t, destroy, 0, "terraform destroy sent DELETE")
-			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[:destroy+1], nil)),
-				"no error answer before the VM is destroyed")
+			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[:destroy+1], before)),
+				"before the VM is destroyed, only the error answers a real host gives too")
 			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[destroy+1:], afterDestroy(node.VMID))),
 				"after the destroy, only the error answers a real host gives too")
 		})
