@@ -36,6 +36,9 @@ var homelab = filepath.Join("..", "..", inventory.DefaultFile)
 // Talos template talos:import builds, and a Terraform workspace with the
 // bpg provider from the tool cache.
 type rig struct {
+	// setup is how many requests building the template took: the
+	// Terraform run's requests follow them in the log.
+	setup  int
 	inv    *inventory.Inventory
 	sim    *pvesim.Server
 	client *proxmox.Client
@@ -77,7 +80,7 @@ func newRig(t *testing.T) *rig {
 			t.Logf("the simulator's request log:\n%s", tfaccept.FormatRequests(sim.Requests()))
 		}
 	})
-	return &rig{inv: inv, sim: sim, client: client, ws: ws}
+	return &rig{setup: len(sim.Requests()), inv: inv, sim: sim, client: client, ws: ws}
 }
 
 // vars writes the variables of testdata/vm from the inventory's first Talos
@@ -225,7 +228,7 @@ func TestBpgProviderCycle(t *testing.T) {
 
 			_, err = r.ws.Destroy(ctx, update)
 			require.NoError(t, err)
-			log := r.sim.Requests()
+			log := r.sim.Requests()[r.setup:] // Terraform's requests only
 			_, err = r.client.VMConfig(ctx, r.inv.Proxmox.Node, node.VMID)
 			require.ErrorContains(t, err, "does not exist", "the VM is gone")
 
