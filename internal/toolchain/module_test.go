@@ -61,19 +61,19 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 			name:     "go.mod requires another version: refused before building",
 			gomod:    "require github.com/bpg/terraform-provider-proxmox v0.79.0\n",
 			wantErr:  "go.mod: it requires github.com/bpg/terraform-provider-proxmox v0.79.0, but terraform-provider-proxmox@v0.80.0 is asked for",
-			wantType: &toolchain.ModuleVersionError{},
+			wantType: new(*toolchain.ModuleVersionError),
 		},
 		{
 			name:     "go.mod does not require the tool",
 			gomod:    "require golang.org/x/mod v0.25.0\n",
 			wantErr:  "it does not require github.com/bpg/terraform-provider-proxmox",
-			wantType: &toolchain.ModuleVersionError{},
+			wantType: new(*toolchain.ModuleVersionError),
 		},
 		{
 			name:     "go.mod replaces the tool: other code would be built",
 			gomod:    good + "replace github.com/bpg/terraform-provider-proxmox => ../fork\n",
 			wantErr:  "it replaces github.com/bpg/terraform-provider-proxmox",
-			wantType: &toolchain.ModuleVersionError{},
+			wantType: new(*toolchain.ModuleVersionError),
 		},
 		{
 			name:      "build fails: the retry names the module and go build",
@@ -81,7 +81,7 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 			build:     func(string) error { return errors.New("exit status 1") },
 			wantCalls: 1,
 			wantErr:   `build terraform-provider-proxmox@v0.80.0: exit status 1; retry by hand with: (cd `,
-			wantType:  &toolchain.BuildError{},
+			wantType:  new(*toolchain.BuildError),
 		},
 		{
 			name:      "build yields no binary",
@@ -89,7 +89,7 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 			build:     func(string) error { return nil },
 			wantCalls: 1,
 			wantErr:   "go build produced no",
-			wantType:  &toolchain.BuildError{},
+			wantType:  new(*toolchain.BuildError),
 		},
 	}
 	for _, tt := range tests {
@@ -112,17 +112,7 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 					return tt.build(out)
 				}))
 			require.Equal(t, tt.wantCalls, calls)
-			entries, rerr := os.ReadDir(cache)
-			require.NoError(t, rerr)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				require.ErrorAs(t, err, &tt.wantType)
-				require.Empty(t, entries, "a refused or failed build leaves nothing behind")
-				return
-			}
-			require.NoError(t, err)
-			require.FileExists(t, tool.Path(cache))
-			require.Len(t, entries, 1, "only the tool's directory remains")
+			requireBuildOutcome(t, cache, err, tt.wantErr, tt.wantType, tool.Path(cache))
 		})
 	}
 }

@@ -205,20 +205,28 @@ func TestEnsureGo(t *testing.T) {
 					return tt.install(gobin)
 				}))
 			require.Equal(t, tt.wantCalls, calls)
-			entries, rerr := os.ReadDir(cache)
-			require.NoError(t, rerr)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				var be *toolchain.BuildError
-				require.ErrorAs(t, err, &be)
-				require.Empty(t, entries, "a failed build leaves nothing behind")
-				return
-			}
-			require.NoError(t, err)
-			require.FileExists(t, sops.Path(cache))
-			require.Len(t, entries, 1, "only the tool's directory remains")
+			requireBuildOutcome(t, cache, err, tt.wantErr, new(*toolchain.BuildError), sops.Path(cache))
 		})
 	}
+}
+
+// requireBuildOutcome checks what EnsureGo left in cache: after an error
+// (containing wantErr, matching errors.As(err, wantType), a pointer to
+// the error type's pointer) nothing, else only the tool's
+// directory, with its binary at bin.
+func requireBuildOutcome(t *testing.T, cache string, err error, wantErr string, wantType any, bin string) {
+	t.Helper()
+	entries, rerr := os.ReadDir(cache)
+	require.NoError(t, rerr)
+	if wantErr != "" {
+		require.ErrorContains(t, err, wantErr)
+		require.ErrorAs(t, err, wantType)
+		require.Empty(t, entries, "a refused or failed build leaves nothing behind")
+		return
+	}
+	require.NoError(t, err)
+	require.FileExists(t, bin)
+	require.Len(t, entries, 1, "only the tool's directory remains")
 }
 
 func TestCacheDir(t *testing.T) {
