@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,6 +181,32 @@ type Expected struct {
 	Status int
 	// Why says why a real host answers so and why the client asks.
 	Why string
+}
+
+// AgentWhileBooting is the error answer bpg's polling of the guest agent
+// gets while a started or rebooted VM's guest boots.
+func AgentWhileBooting(vmid int) Expected {
+	return Expected{
+		Method: http.MethodGet,
+		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/agent/network-get-interfaces`, vmid)),
+		Status: http.StatusInternalServerError,
+		Why: "after a start or a reboot bpg polls the agent for the VM's addresses until it answers; " +
+			"until qemu-ga runs in the guest, qemu-server's agent call (PVE::QemuServer::Agent, " +
+			"assert_agent_available and the guest-ping it sends) dies with \"QEMU guest agent is not running\" (500)",
+	}
+}
+
+// StatusAfterDestroy is the error answer bpg's destroy gets once the VM is
+// gone.
+func StatusAfterDestroy(vmid int) Expected {
+	return Expected{
+		Method: http.MethodGet,
+		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/status/current`, vmid)),
+		Status: http.StatusInternalServerError,
+		Why: "bpg's destroy polls status/current until it fails, which is how it learns the VM is gone; " +
+			"qemu-server's vm_status loads the config, which dies with \"Configuration file " +
+			"'nodes/<node>/qemu-server/<vmid>.conf' does not exist\" (500)",
+	}
 }
 
 // Unexpected returns the requests of the log answered with an error (a

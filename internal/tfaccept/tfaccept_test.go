@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,32 +164,6 @@ func diskSize(t *testing.T, drive string) int64 {
 // a reboot: until then its guest agent does not answer, as on a host.
 const guestBoot = 2 * time.Second
 
-// whileBooting lists the error answers a started VM provokes while its
-// guest boots, each one a real PVE host gives too.
-func whileBooting(vmid int) []tfaccept.Expected {
-	return []tfaccept.Expected{{
-		Method: http.MethodGet,
-		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/agent/network-get-interfaces`, vmid)),
-		Status: http.StatusInternalServerError,
-		Why: "after a start or a reboot bpg polls the agent for the VM's addresses until it answers; " +
-			"until qemu-ga runs in the guest, qemu-server's agent call (PVE::QemuServer::Agent, " +
-			"assert_agent_available and the guest-ping it sends) dies with \"QEMU guest agent is not running\" (500)",
-	}}
-}
-
-// afterDestroy lists the error answers a destroy may provoke once the VM is
-// gone, each one a real PVE host gives too.
-func afterDestroy(vmid int) []tfaccept.Expected {
-	return []tfaccept.Expected{{
-		Method: http.MethodGet,
-		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/status/current`, vmid)),
-		Status: http.StatusInternalServerError,
-		Why: "bpg's destroy polls status/current until it fails, which is how it learns the VM is gone; " +
-			"qemu-server's vm_status loads the config, which dies with \"Configuration file " +
-			"'nodes/<node>/qemu-server/<vmid>.conf' does not exist\" (500)",
-	}}
-}
-
 func TestBpgProviderCycle(t *testing.T) {
 	for _, started := range []bool{false, true} {
 		t.Run(fmt.Sprintf("started=%t", started), func(t *testing.T) {
@@ -237,13 +210,13 @@ func TestBpgProviderCycle(t *testing.T) {
 			// destroyed VM gives.
 			var before []tfaccept.Expected
 			if started {
-				before = whileBooting(node.VMID)
+				before = []tfaccept.Expected{tfaccept.AgentWhileBooting(node.VMID)}
 			}
 			destroy := slices.IndexFunc(log, func(req pvesim.Request) bool { return req.Method == http.MethodDelete })
 			require.GreaterOrEqual(t, destroy, 0, "terraform destroy sent DELETE")
 			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[:destroy+1], before)),
 				"before the VM is destroyed, only the error answers a real host gives too")
-			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[destroy+1:], afterDestroy(node.VMID))),
+			require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log[destroy+1:], []tfaccept.Expected{tfaccept.StatusAfterDestroy(node.VMID)})),
 				"after the destroy, only the error answers a real host gives too")
 		})
 	}
