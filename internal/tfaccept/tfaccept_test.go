@@ -164,6 +164,11 @@ func diskSize(t *testing.T, drive string) int64 {
 // a reboot: until then its guest agent does not answer, as on a host.
 const guestBoot = 2 * time.Second
 
+// TestBpgProviderCycle is issue 12's acceptance for Terraform: the bpg
+// provider creates a VM cloned from the Talos template, re-plans with no
+// changes, updates its cores and disk size, re-plans with no changes and
+// destroys it, stopped and started with the agent on, with no 501 and no
+// error answer a real host would not give.
 func TestBpgProviderCycle(t *testing.T) {
 	for _, started := range []bool{false, true} {
 		t.Run(fmt.Sprintf("started=%t", started), func(t *testing.T) {
@@ -182,6 +187,11 @@ func TestBpgProviderCycle(t *testing.T) {
 			cfg := r.vmConfig(t)
 			require.Equal(t, fmt.Sprint(node.Cores), cfg["cores"])
 			require.Equal(t, int64(node.OSDiskGiB)<<30, diskSize(t, cfg["scsi0"]))
+			require.Equal(t, node.Name, cfg["name"])
+			require.Contains(t, cfg["hostpci0"], "mapping="+node.GPU.Mapping)
+			require.Contains(t, cfg["hostpci0"], "rombar=1", "rombar stated in the configuration, not bpg's rombar=0")
+			require.Contains(t, cfg["ipconfig0"], fmt.Sprintf("ip=%s/%d", node.IP, r.inv.Network.CIDR.Bits()))
+			require.Contains(t, cfg["efidisk0"], "efitype=4m", "the clone keeps the template's EFI disk")
 
 			changes, out, err := r.ws.Plan(ctx, create)
 			require.NoError(t, err)
