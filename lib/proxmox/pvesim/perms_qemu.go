@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -48,7 +47,7 @@ var (
 )
 
 // isDriveName is qemu-server's is_valid_drivename.
-func isDriveName(key string) bool { return slices.Contains(processedDriveKeys(), key) }
+func isDriveName(key string) bool { return slices.Contains(validDriveNames(), key) }
 
 // configKeys are the config keys of a request: its parameters without
 // those in extracted, with the "cdrom" alias resolved to ide2.
@@ -160,7 +159,7 @@ func isIndexed(key, prefix string) bool {
 // the VM owning it); volume access for unused disks, AllocateSpace on
 // vmstatestorage.
 func (w *world) checkStorageAccess(r *request, vmid int, defaultStorage string) error {
-	for _, key := range processedDriveKeys() {
+	for _, key := range validDriveNames() {
 		value, ok := driveValue(r, key)
 		if !ok {
 			continue
@@ -509,17 +508,8 @@ func (s *Server) configPermsAsync(w *world, r *request) (upid any, stop bool, er
 		return nil, false, nil
 	}
 	return s.startTaskLocked(r.who.id, "qmconfig", strconv.Itoa(v.vmid), w.lockedWork(func(taskLog) error {
-		return taskError(late)
+		return inTask(late)
 	})), true, nil
-}
-
-// taskError is how an API error ends a task: its message.
-func taskError(err error) error {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return errors.New(ae.msg)
-	}
-	return err
 }
 
 // checkResizeStorage is resize_vm's check inside its worker:
@@ -527,20 +517,5 @@ func taskError(err error) error {
 // error. Caller holds the lock.
 func (w *world) checkResizeStorage(r *request, volid string) error {
 	st, _, _ := strings.Cut(volid, ":")
-	return taskError(w.check(r.who, "/storage/"+st, false, "Datastore.AllocateSpace"))
-}
-
-// processedDriveKeys lists every drive option in the order qemu-server's
-// foreach_volume visits them: ide, sata, scsi, virtio, efidisk0, tpmstate0.
-func processedDriveKeys() []string {
-	var keys []string
-	for _, d := range []struct {
-		prefix string
-		max    int
-	}{{"ide", 3}, {"sata", 5}, {"scsi", 30}, {"virtio", 15}} {
-		for i := 0; i <= d.max; i++ {
-			keys = append(keys, fmt.Sprintf("%s%d", d.prefix, i))
-		}
-	}
-	return append(keys, "efidisk0", "tpmstate0")
+	return inTask(w.check(r.who, "/storage/"+st, false, "Datastore.AllocateSpace"))
 }

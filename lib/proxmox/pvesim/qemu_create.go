@@ -105,21 +105,6 @@ func bootOrder(plans []*diskPlan, conf *config) []string {
 	return order
 }
 
-// bootDriveNames is qemu-server's valid_drive_names_for_boot: ide, scsi,
-// virtio, sata, in that order.
-func bootDriveNames() []string {
-	var names []string
-	for _, bus := range []struct {
-		name string
-		n    int
-	}{{"ide", 4}, {"scsi", 31}, {"virtio", 16}, {"sata", 6}} {
-		for i := 0; i < bus.n; i++ {
-			names = append(names, fmt.Sprintf("%s%d", bus.name, i))
-		}
-	}
-	return names
-}
-
 // cloneVM answers POST .../qemu/{vmid}/clone as qemu-server 9.2's clone_vm:
 // the checks of $load_and_check run first (target storage, source config
 // and lock, linked-clone feature, target ID); the clone is registered

@@ -1,10 +1,8 @@
 package pvesim
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -144,31 +142,4 @@ func (v *vm) templatable(r *request) error {
 		return errors.New("you can't convert a VM to template if VM is running")
 	}
 	return nil
-}
-
-// driveOrder sorts drive keys as qemu-server's foreach_volume visits them
-// (PVE::QemuServer::Drive::valid_drive_names: ide, scsi, virtio, sata,
-// efidisk0, tpmstate0); unused volumes are left out.
-func driveOrder(keys []string) []string {
-	rank := func(k string) (int, int) {
-		for i, p := range []string{"ide", "scsi", "virtio", "sata", "efidisk", "tpmstate"} {
-			if rest, ok := strings.CutPrefix(k, p); ok {
-				n, _ := strconv.Atoi(rest)
-				return i, n
-			}
-		}
-		return -1, 0
-	}
-	var out []string
-	for _, k := range keys {
-		if g, _ := rank(k); g >= 0 {
-			out = append(out, k)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int {
-		ga, na := rank(a)
-		gb, nb := rank(b)
-		return cmp.Or(cmp.Compare(ga, gb), cmp.Compare(na, nb))
-	})
-	return out
 }
