@@ -120,7 +120,7 @@ func nicMAC(val string) string {
 	if mac := ps.Value("macaddr"); mac != "" {
 		return mac
 	}
-	for _, m := range []string{"virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"} {
+	for _, m := range nicModels() {
 		if mac, ok := ps.Get(m); ok {
 			return mac
 		}

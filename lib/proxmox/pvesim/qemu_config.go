@@ -205,7 +205,7 @@ func (w *world) applyOptions(r *request, conf *config, skip map[string]bool) err
 // generated MAC when none is given), then the other keys sorted.
 func renderNIC(ps *pve.PropertyString) string {
 	model, mac := ps.Value("model"), ps.Value("macaddr")
-	for _, m := range []string{"virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"} {
+	for _, m := range nicModels() {
 		if v, ok := ps.Get(m); ok {
 			model, mac = m, v
 			ps.Delete(m)
@@ -220,6 +220,13 @@ func renderNIC(ps *pve.PropertyString) string {
 		return model + "=" + mac + "," + rest
 	}
 	return model + "=" + mac
+}
+
+// nicModels is qemu-server's $nic_model_list (QemuServer/Network.pm): each
+// model is also a key of $net_fmt whose value is the MAC ("virtio=<MAC>").
+func nicModels() []string {
+	return []string{"e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
+		"i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3"}
 }
 
 // macAddress returns a MAC in Proxmox's BC:24:11 range.

@@ -59,7 +59,7 @@ func (w *world) planDisks(r *request, create bool) ([]*diskPlan, error) {
 	keys := driveKeys(r.params)
 	drives := map[string]*pve.PropertyString{}
 	for _, key := range keys {
-		ps, err := pve.ParsePropertyString(r.params[key], "file")
+		ps, err := parseDrive(r.params[key])
 		if err != nil {
 			return nil, badParam(key, "invalid format - "+err.Error())
 		}
@@ -85,6 +85,29 @@ func (w *world) planDisks(r *request, create bool) ([]*diskPlan, error) {
 		plans = append(plans, plan)
 	}
 	return plans, nil
+}
+
+// parseDrive parses a drive option of a request as qemu-server's Drive.pm
+// parse_drive does: the aliased keys of $drivedesc_base and the throttling
+// options ("volume", "*_length") are stored under their targets ("file",
+// "*_max_length"), so print_drive writes only the targets. The schema has
+// already refused an alias given with its target.
+func parseDrive(v string) (*pve.PropertyString, error) {
+	ps, err := pve.ParsePropertyString(v, "file")
+	if err != nil {
+		return nil, err
+	}
+	aliases := map[string]string{"volume": "file"}
+	for _, k := range []string{"bps_rd", "bps_wr", "iops_rd", "iops_wr"} {
+		aliases[k+"_length"] = k + "_max_length"
+	}
+	for alias, target := range aliases {
+		if val, ok := ps.Get(alias); ok {
+			ps.Delete(alias)
+			ps.Set(target, val)
+		}
+	}
+	return ps, nil
 }
 
 // driveVolume splits a drive's file into its storage and volume parts and

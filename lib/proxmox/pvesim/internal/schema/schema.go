@@ -59,6 +59,7 @@ type Property struct {
 	Requires   string     `json:"requires,omitempty"`
 	Default    any        `json:"default,omitempty"`
 	Alias      string     `json:"alias,omitempty"`
+	KeyAlias   string     `json:"keyAlias,omitempty"`
 	DefaultKey Bool       `json:"default_key,omitempty"`
 	Items      *Property  `json:"items,omitempty"`
 	// MaxIndex is the largest n of a "name[n]" property ("n is 0 to 30").

@@ -222,15 +222,18 @@ func checkPropertyString(path string, f *Format, s string, errs Errors) (map[str
 		errs[path] = "invalid format - " + err.Error() + "\n"
 		return nil, false
 	}
+	parsed, err := resolveAliases(f, ps)
+	if err != nil {
+		errs[path] = "invalid format - " + err.Error() + "\n"
+		return nil, false
+	}
 	values := map[string]any{}
-	parsed := map[string]string{}
-	for _, k := range ps.Keys() {
-		v := ps.Value(k)
+	for k, v := range parsed {
 		if p, ok := f.Keys[k]; ok && p.Type == "boolean" {
 			v = parseBoolean(v)
+			parsed[k] = v
 		}
 		values[k] = v
-		parsed[k] = v
 	}
 	_, sub := validateObject(path+".", &Object{Properties: f.Keys}, values)
 	if len(sub) > 0 {
@@ -242,6 +245,40 @@ func checkPropertyString(path string, f *Format, s string, errs Errors) (map[str
 		return nil, false
 	}
 	return parsed, true
+}
+
+// resolveAliases stores the value of an aliased key under its target, as
+// pve-common JSONSchema.pm parse_property_string does: "virtio=<MAC>" of a
+// NIC (alias macaddr, keyAlias model) becomes model=virtio and
+// macaddr=<MAC>, a drive's "volume=" becomes its file. It refuses a key
+// alias or an alias target given twice with PVE's words. PVE resolves keys
+// in the order written; the keys of a parsed property string keep no order,
+// so the aliased keys are resolved after the others and a conflict is
+// reported from the alias's side.
+func resolveAliases(f *Format, ps *pve.PropertyString) (map[string]string, error) {
+	res := map[string]string{}
+	var aliased []string
+	for _, k := range ps.Keys() {
+		if p, ok := f.Keys[k]; ok && p.Alias != "" {
+			aliased = append(aliased, k)
+			continue
+		}
+		res[k] = ps.Value(k)
+	}
+	for _, k := range aliased {
+		p := f.Keys[k]
+		if p.KeyAlias != "" {
+			if _, dup := res[p.KeyAlias]; dup {
+				return nil, fmt.Errorf("key alias '%s' is already defined", p.KeyAlias)
+			}
+			res[p.KeyAlias] = k
+		}
+		if _, dup := res[p.Alias]; dup {
+			return nil, fmt.Errorf("key '%s' is already defined (via alias)", p.Alias)
+		}
+		res[p.Alias] = ps.Value(k)
+	}
+	return res, nil
 }
 
 // perlMessage returns a validation message as pve-common's add_error holds

@@ -1,0 +1,71 @@
+package pvesim_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestContractNICShorthand pins that a NIC written in the form GET config
+// returns it ("virtio=<MAC>,bridge=vmbr0") is accepted and stored as PVE
+// prints it. pve-common src/PVE/JSONSchema.pm parse_property_string: a key
+// with an alias stores its value under the alias target (macaddr) and, with
+// a keyAlias, its own name under the keyAlias (model); qemu-server
+// src/PVE/QemuServer/Network.pm $net_fmt declares every model of
+// $nic_model_list that way, and print_net (print_property_string) writes the
+// pair back as "model=MAC" first. qemu-server src/PVE/API2/Qemu.pm
+// update_vm_api re-prints a netN value through parse_net/print_net.
+func TestContractNICShorthand(t *testing.T) {
+	s := newSim(t)
+	a := s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "9100", "net0": "virtio,bridge=vmbr0"})
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	s.waitTask(s.upid(a))
+	tests := []struct {
+		name, value, want string
+	}{
+		{"written back as read", "virtio=BC:24:11:00:00:01,bridge=vmbr0", "virtio=BC:24:11:00:00:01,bridge=vmbr0"},
+		{"model and macaddr keys", "model=e1000,macaddr=BC:24:11:00:00:02,bridge=vmbr0,firewall=1", "e1000=BC:24:11:00:00:02,bridge=vmbr0,firewall=1"},
+		{"model of the full list", "bridge=vmbr0,ne2k_pci=BC:24:11:00:00:03", "ne2k_pci=BC:24:11:00:00:03,bridge=vmbr0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := s.call("PUT", "/nodes/pve/qemu/9100/config", map[string]string{"net0": tt.value})
+			require.Equal(t, http.StatusOK, a.status, a.body)
+			var cfg map[string]any
+			s.call("GET", "/nodes/pve/qemu/9100/config", nil).data(t, &cfg)
+			require.Equal(t, tt.want, cfg["net0"])
+		})
+	}
+	// parse_property_string's refusals for a key alias given twice, and for an
+	// alias whose target is set too.
+	refused := []struct {
+		name, value, msg string
+	}{
+		{"two models", "virtio=BC:24:11:00:00:01,e1000=BC:24:11:00:00:02", "invalid format - key alias 'model' is already defined\n"},
+		{"alias and its target", "virtio=BC:24:11:00:00:01,macaddr=BC:24:11:00:00:02", "invalid format - key 'macaddr' is already defined (via alias)\n"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			a := s.call("PUT", "/nodes/pve/qemu/9100/config", map[string]string{"net0": tt.value})
+			require.Equal(t, http.StatusBadRequest, a.status, a.body)
+			require.Equal(t, map[string]string{"net0": tt.msg}, a.env.Errors)
+		})
+	}
+}
+
+// TestContractDriveAliases pins that a drive's aliased keys are stored under
+// their targets: qemu-server src/PVE/QemuServer/Drive.pm parse_drive
+// (parse_property_string: "volume" is an alias of the default key "file",
+// "bps_rd_length" of "bps_rd_max_length") and print_drive, with which
+// qemu-server src/PVE/API2/Qemu.pm create_disks writes a new disk.
+func TestContractDriveAliases(t *testing.T) {
+	s := newSim(t)
+	a := s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "9100", "scsi0": "volume=local-zfs:8,bps_rd_length=10,discard=on"})
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	status, _ := s.waitTask(s.upid(a))
+	require.Equal(t, "OK", status)
+	var cfg map[string]any
+	s.call("GET", "/nodes/pve/qemu/9100/config", nil).data(t, &cfg)
+	require.Equal(t, "local-zfs:vm-9100-disk-0,bps_rd_max_length=10,discard=on,size=8G", cfg["scsi0"])
+}
