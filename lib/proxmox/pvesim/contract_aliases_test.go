@@ -69,3 +69,20 @@ func TestContractDriveAliases(t *testing.T) {
 	s.call("GET", "/nodes/pve/qemu/9100/config", nil).data(t, &cfg)
 	require.Equal(t, "local-zfs:vm-9100-disk-0,bps_rd_max_length=10,discard=on,size=8G", cfg["scsi0"])
 }
+
+// TestContractCloneNewMACEveryModel pins that a clone's NICs get new MACs
+// whatever their model: qemu-server src/PVE/API2/Qemu.pm clone_vm parses
+// each netN with parse_net, drops its macaddr and prints it with a new one
+// (print_net), for every model of $nic_model_list.
+func TestContractCloneNewMACEveryModel(t *testing.T) {
+	s := newSim(t)
+	a := s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "9100", "net0": "ne2k_pci=BC:24:11:00:00:01,bridge=vmbr0", "net1": "virtio=BC:24:11:00:00:02"})
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	s.waitTask(s.upid(a))
+	status, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/9100/clone", map[string]string{"newid": "9101"})))
+	require.Equal(t, "OK", status, log)
+	cfg := s.config("9101")
+	require.Regexp(t, `^ne2k_pci=BC:24:11:[0-9A-F:]{8},bridge=vmbr0$`, cfg["net0"])
+	require.NotEqual(t, "ne2k_pci=BC:24:11:00:00:01,bridge=vmbr0", cfg["net0"])
+	require.NotEqual(t, "virtio=BC:24:11:00:00:02", cfg["net1"])
+}

@@ -236,7 +236,7 @@ func cloneConfig(src *vm, r *request) *config {
 		k := fmt.Sprintf("net%d", i)
 		if val, ok := conf.get(k); ok {
 			if ps, err := pve.ParsePropertyString(val, "model"); err == nil {
-				for _, m := range []string{"virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"} {
+				for _, m := range nicModels() {
 					if _, has := ps.Get(m); has {
 						ps.Delete(m)
 						ps.Set("model", m)
