@@ -117,9 +117,7 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 			if err := log.failpoint(); err != nil {
 				return err
 			}
-			delete(st.volumes, vol.name)
-			vol.name = strings.Replace(vol.name, fmt.Sprintf("vm-%d-disk-", vmid), fmt.Sprintf("base-%d-disk-", vmid), 1)
-			st.volumes[vol.name] = vol
+			st.renameToBase(vol, vmid)
 			ps.Set("file", st.ID+":"+vol.name)
 			v.conf.set(k, ps.String())
 			log.printfLocked("renamed disk %s to %s:%s", k, st.ID, vol.name)

@@ -212,14 +212,26 @@ func (v *vm) remove(k string) {
 // as the first free unusedN, as PVE does.
 func (c *config) deleteOption(k string) {
 	if val, ok := c.get(k); ok && isDiskKey(k) && !strings.HasPrefix(k, "unused") && !strings.Contains(val, "media=cdrom") {
-		for i := 0; ; i++ {
-			if _, used := c.get(fmt.Sprintf("unused%d", i)); !used {
-				c.set(fmt.Sprintf("unused%d", i), driveFile(val))
-				break
-			}
-		}
+		c.addUnused(driveFile(val))
 	}
 	c.del(k)
+}
+
+// addUnused is PVE::AbstractConfig add_unused_volume: the volume becomes
+// the first free unusedN (or keeps the unusedN that already names it); it
+// returns the key.
+func (c *config) addUnused(volid string) string {
+	for i := 0; ; i++ {
+		k := fmt.Sprintf("unused%d", i)
+		val, used := c.get(k)
+		if !used {
+			c.set(k, volid)
+			return k
+		}
+		if val == volid {
+			return k
+		}
+	}
 }
 
 // settle ends a config update: pending values equal to the current ones

@@ -100,5 +100,6 @@ func handlers() map[string]handler {
 		"PUT /nodes/{node}/qemu/{vmid}/resize":                       onNode(resizeDisk),
 		"POST /nodes/{node}/qemu/{vmid}/template":                    onNode(convertToTemplate),
 		"POST /nodes/{node}/qemu/{vmid}/clone":                       onNode(cloneVM),
+		"POST /nodes/{node}/qemu/{vmid}/move_disk":                   onNode(moveDisk),
 	}
 }

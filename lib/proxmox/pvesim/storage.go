@@ -127,6 +127,15 @@ func (s *storage) freeDiskName(vmid int, format string) string {
 	return fmt.Sprintf("vm-%d-disk-%d%s", vmid, n, suffix)
 }
 
+// renameToBase renames a VM's disk volume to its base volume
+// ("vm-9000-disk-0" to "base-9000-disk-0"), as template_create's
+// create_base does.
+func (s *storage) renameToBase(vol *volume, vmid int) {
+	delete(s.volumes, vol.name)
+	vol.name = strings.Replace(vol.name, fmt.Sprintf("vm-%d-disk-", vmid), fmt.Sprintf("base-%d-disk-", vmid), 1)
+	s.volumes[vol.name] = vol
+}
+
 // findVolume looks a volume ID up.
 func (w *world) findVolume(volid string) (*storage, *volume, bool) {
 	id, err := pve.ParseVolumeID(volid)

@@ -69,6 +69,7 @@ func Endpoints() []Endpoint {
 		{"PUT", "/nodes/{node}/qemu/{vmid}/resize"},
 		{"POST", "/nodes/{node}/qemu/{vmid}/template"},
 		{"POST", "/nodes/{node}/qemu/{vmid}/clone"},
+		{"POST", "/nodes/{node}/qemu/{vmid}/move_disk"},
 	}
 }
 
