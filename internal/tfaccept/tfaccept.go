@@ -196,6 +196,19 @@ func AgentWhileBooting(vmid int) Expected {
 	}
 }
 
+// EFIDiskMoveToSameStorage is the error answer bpg's move of a clone's
+// efidisk0 gets when its efi_disk block names the storage the disk is on.
+func EFIDiskMoveToSameStorage(vmid int) Expected {
+	return Expected{
+		Method: http.MethodPost,
+		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/move_disk`, vmid)),
+		Status: http.StatusInternalServerError,
+		Why: "after a clone bpg asks to move efidisk0 to its efi_disk block's datastore_id whatever storage " +
+			"the disk is on; qemu-server's move_vm_disk ($load_and_check_move) dies with \"you can't move to " +
+			"the same storage with same format\" (500) before its task, which bpg takes as success",
+	}
+}
+
 // StatusAfterDestroy is the error answer bpg's destroy gets once the VM is
 // gone.
 func StatusAfterDestroy(vmid int) Expected {

@@ -192,6 +192,7 @@ func TestBpgProviderCycle(t *testing.T) {
 			require.Contains(t, cfg["hostpci0"], "rombar=1", "rombar stated in the configuration, not bpg's rombar=0")
 			require.Contains(t, cfg["ipconfig0"], fmt.Sprintf("ip=%s/%d", node.IP, r.inv.Network.CIDR.Bits()))
 			require.Contains(t, cfg["efidisk0"], "efitype=4m", "the clone keeps the template's EFI disk")
+			require.Contains(t, cfg["efidisk0"], r.inv.Proxmox.Storage.Disks+":vm-", "the EFI disk stays on the inventory's disk storage")
 
 			changes, out, err := r.ws.Plan(ctx, create)
 			require.NoError(t, err)
@@ -216,11 +217,12 @@ func TestBpgProviderCycle(t *testing.T) {
 			require.ErrorContains(t, err, "does not exist", "the VM is gone")
 
 			// Up to the destroy request the only error answers are the
+			// refused move of the EFI disk to its own storage and the
 			// agent's while a started guest boots; after it only the ones a
 			// destroyed VM gives.
-			var before []tfaccept.Expected
+			before := []tfaccept.Expected{tfaccept.EFIDiskMoveToSameStorage(node.VMID)}
 			if started {
-				before = []tfaccept.Expected{tfaccept.AgentWhileBooting(node.VMID)}
+				before = append(before, tfaccept.AgentWhileBooting(node.VMID))
 			}
 			destroy := slices.IndexFunc(log, func(req pvesim.Request) bool { return req.Method == http.MethodDelete })
 			require.GreaterOrEqual(t, destroy, 0, "terraform destroy sent DELETE")

@@ -101,11 +101,17 @@ resource "proxmox_virtual_environment_vm" "node" {
     dedicated = var.vm.memory_mib
   }
 
-  # No efi_disk block: the clone keeps the template's efidisk0. With one,
-  # bpg 0.80 always asks to move efidisk0 to its datastore_id after a clone
-  # (it never counts efidisk0 among the cloned disks), which a host refuses
-  # when the storage is the same ("you can't move to the same storage with
-  # same format"; the provider takes that answer as success).
+  # The template's EFI disk, restated. After a clone bpg 0.80 always asks to
+  # move efidisk0 to this datastore_id (it never counts efidisk0 among the
+  # cloned disks), which a host refuses when the storage is the same ("you
+  # can't move to the same storage with same format"; the provider takes
+  # that answer as success).
+  efi_disk {
+    datastore_id      = var.datastore
+    file_format       = "raw"
+    type              = "4m"
+    pre_enrolled_keys = false
+  }
 
   disk {
     datastore_id = var.datastore
