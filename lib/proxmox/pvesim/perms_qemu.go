@@ -230,7 +230,8 @@ func (w *world) checkDriveAccess(r *request, vmid int, ps *pve.PropertyString, d
 }
 
 // volumeType is what PVE's parse_volname says of a volume ID: its content
-// type and the VM owning it (0 for none).
+// type and the VM owning it (0 for none); a linked clone's volume
+// ("base-100-disk-0/vm-101-disk-0") belongs to the clone.
 func volumeType(volid string) (string, int) {
 	_, name, _ := strings.Cut(volid, ":")
 	if dir, _, ok := strings.Cut(name, "/"); ok && slices.Contains([]string{"iso", "vztmpl", "backup", "import", "snippets"}, dir) {
@@ -242,8 +243,8 @@ func volumeType(volid string) (string, int) {
 		}
 		return dir, owner
 	}
-	if m := imageOwner.FindStringSubmatch(name); m != nil {
-		owner, _ := strconv.Atoi(m[1])
+	if m := imageOwner.FindAllStringSubmatch(name, -1); m != nil {
+		owner, _ := strconv.Atoi(m[len(m)-1][1])
 		return "images", owner
 	}
 	return "images", 0
@@ -402,7 +403,8 @@ func (w *world) checkConfigPerms(r *request) error {
 // checkConfigWorkerPerms are the checks update_vm_api's $updatefn makes
 // on the VM's config: $check_drive_perms for each deleted drive and for
 // the old and new value of each set drive, VM.Config.Disk to delete an
-// unused disk, assert_tag_permissions for tags, the device checks by
+// unused disk and, for a volume the VM owns, try_deallocate_drive's
+// Datastore.AllocateSpace on its storage, assert_tag_permissions for tags, the device checks by
 // value. Keys the config does not hold are not deleted, so not checked.
 func (w *world) checkConfigWorkerPerms(r *request, v *vm) error {
 	for _, k := range deletedKeys(r) {
@@ -412,6 +414,10 @@ func (w *world) checkConfigWorkerPerms(r *request, v *vm) error {
 		case !ok:
 		case isIndexed(k, "unused"):
 			err = w.checkVMPerm(r, v.vmid, "", false, "VM.Config.Disk")
+			if _, owner := volumeType(val); err == nil && owner == v.vmid {
+				st, _, _ := strings.Cut(val, ":")
+				err = w.check(r.who, "/storage/"+st, false, "Datastore.AllocateSpace")
+			}
 		case isDriveName(k):
 			err = w.checkDrivePerms(r, v.vmid, val)
 		case isDeviceKey(k):

@@ -153,6 +153,11 @@ func (w *world) updateConfig(r *request) (*vm, []*diskPlan, error) {
 		}
 	}
 	for _, k := range splitList(r.param("delete")) {
+		if isIndexed(k, "unused") {
+			if err := w.deallocateUnused(v, k); err != nil {
+				return nil, nil, err
+			}
+		}
 		v.remove(k)
 	}
 	v.settle(w)

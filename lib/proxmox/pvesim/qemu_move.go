@@ -3,7 +3,6 @@ package pvesim
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
@@ -89,8 +88,8 @@ func (w *world) checkMove(r *request) (*vm, *pve.PropertyString, error) {
 // move is move_vm_disk's $move_updatefn inside the qmmove task: clone_disk
 // copies the volume (a linked clone's disk becomes a whole one), the drive
 // gets the new volume, the source becomes unusedN unless delete=1 frees it
-// after the copy (a base volume still in use by linked clones is a warning,
-// as vdisk_free's refusal is), and a template's moved disk becomes a base
+// after the copy (vdisk_free's refusal of a base volume still in use by
+// linked clones is a warning), and a template's moved disk becomes a base
 // volume (template_create). Caller holds the lock.
 func (w *world) move(r *request, log taskLog) error {
 	v, ps, err := w.checkMove(r)
@@ -123,12 +122,34 @@ func (w *world) move(r *request, log taskLog) error {
 		return nil
 	}
 	log.printfLocked("removing source volume '%s' after successful copy", old)
-	for name := range st.volumes {
-		if strings.HasPrefix(name, vol.name+"/") {
-			log.printfLocked("base volume '%s' is still in use by linked cloned", vol.name)
-			return warning{n: 1}
+	if err := st.freeVolume(vol); err != nil {
+		log.printfLocked("%s", err)
+		return warning{n: 1}
+	}
+	return nil
+}
+
+// deallocateUnused is qemu-server's try_deallocate_drive for an unusedN
+// being deleted: a volume the VM owns is freed, unless another option of
+// the config still uses it; another VM's volume only leaves the config.
+// The permissions were checked by checkConfigWorkerPerms. Caller holds the
+// lock.
+func (w *world) deallocateUnused(v *vm, key string) error {
+	volid, ok := v.conf.get(key)
+	if !ok {
+		return nil
+	}
+	if _, owner := volumeType(volid); owner != v.vmid {
+		return nil
+	}
+	for _, k := range v.conf.disks() {
+		if val, _ := v.conf.get(k); k != key && driveFile(val) == volid {
+			return failed("unable to delete '%s' - volume is still in use (snapshot?)", volid)
 		}
 	}
-	delete(st.volumes, vol.name)
-	return nil
+	st, vol, ok := w.findVolume(volid)
+	if !ok {
+		return failed("volume '%s' does not exist", volid)
+	}
+	return st.freeVolume(vol)
 }

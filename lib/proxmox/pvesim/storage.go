@@ -136,6 +136,18 @@ func (s *storage) renameToBase(vol *volume, vmid int) {
 	s.volumes[vol.name] = vol
 }
 
+// freeVolume is pve-storage's vdisk_free: it deletes the volume, unless it
+// is a base volume that linked clones still use.
+func (s *storage) freeVolume(vol *volume) error {
+	for name := range s.volumes {
+		if strings.HasPrefix(name, vol.name+"/") {
+			return failed("base volume '%s' is still in use by linked clones", vol.name)
+		}
+	}
+	delete(s.volumes, vol.name)
+	return nil
+}
+
 // findVolume looks a volume ID up.
 func (w *world) findVolume(volid string) (*storage, *volume, bool) {
 	id, err := pve.ParseVolumeID(volid)
