@@ -3,6 +3,7 @@ package pvesim_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -161,4 +162,19 @@ func TestContractMoveDisk(t *testing.T) {
 			require.Equal(t, tt.reason, a.reason)
 		})
 	}
+}
+
+// TestContractMoveDiskLocked pins $load_and_check_move's check_lock
+// (qemu-server src/PVE/API2/Qemu.pm move_vm_disk): a VM holding a lock (here
+// "create", while its qmcreate task runs) is refused before the task.
+func TestContractMoveDiskLocked(t *testing.T) {
+	setup := pvesim.DefaultSetup()
+	setup.Storages = append(setup.Storages, pvesim.StorageSetup{ID: "tank", Type: "zfspool", Content: []string{"images"}})
+	s := newSim(t, pvesim.WithSetup(setup), pvesim.WithTaskDuration(time.Hour))
+	upid := s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "scsi0": "local-zfs:1"}))
+	a := s.call("POST", "/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "scsi0", "storage": "tank"})
+	require.Equal(t, http.StatusInternalServerError, a.status, a.body)
+	require.Equal(t, "VM is locked (create)", a.reason)
+	require.Equal(t, http.StatusOK, s.call("DELETE", "/nodes/pve/tasks/"+upid, nil).status)
+	s.waitTask(upid)
 }
