@@ -28,11 +28,19 @@ func moveSim(t *testing.T, privs, storePrivs []string) *sim {
 	setup.Tokens = append(setup.Tokens, pvesim.Token{ID: "infra@pve!t", Secret: "t", ACL: []pvesim.ACL{
 		{Path: "/vms", Role: "Test", Propagate: true}, {Path: "/storage/tank", Role: "Store", Propagate: true}}})
 	s := newSim(t, pvesim.WithSetup(setup))
-	exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{
+	s.taskOK("/nodes/pve/qemu", map[string]string{
 		"vmid": "100", "efidisk0": "local-zfs:1,efitype=4m,pre-enrolled-keys=0", "scsi0": "local-zfs:8,discard=on", "scsi1": "local-zfs:2",
-		"ide2": "none,media=cdrom"})))
-	require.Equal(t, "OK", exit, log)
+		"ide2": "none,media=cdrom"})
 	return s
+}
+
+// taskOK sends a POST that answers a UPID and requires its task to end OK;
+// it returns the task's log.
+func (s *sim) taskOK(path string, params map[string]string) []string {
+	s.t.Helper()
+	exit, log := s.waitTask(s.upid(s.call("POST", path, params)))
+	require.Equal(s.t, "OK", exit, "log: %v", log)
+	return log
 }
 
 // TestContractMoveDisk pins POST .../qemu/{vmid}/move_disk to another
@@ -68,16 +76,14 @@ func TestContractMoveDisk(t *testing.T) {
 		require.Nil(t, cfg["lock"])
 		require.Equal(t, http.StatusOK, s.call("GET", "/nodes/pve/storage/local-zfs/content/local-zfs:vm-100-disk-2", nil).status)
 		// The unused volume itself can be moved: it stays an unusedN.
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "unused0", "storage": "tank", "delete": "1"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "unused0", "storage": "tank", "delete": "1"})
 		require.Equal(t, "tank:vm-100-disk-1", s.config("100")["unused0"])
 	})
 	t.Run("delete the source", func(t *testing.T) {
 		s := moveSim(t, all, space)
 		root := s.auth
 		s.auth = "PVEAPIToken=infra@pve!t=t"
-		exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "efidisk0", "storage": "tank", "delete": "1"})))
-		require.Equal(t, "OK", exit, log)
+		log := s.taskOK("/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "efidisk0", "storage": "tank", "delete": "1"})
 		require.Contains(t, log, "removing source volume 'local-zfs:vm-100-disk-0' after successful copy")
 		s.auth = root
 		cfg := s.config("100")
@@ -85,28 +91,22 @@ func TestContractMoveDisk(t *testing.T) {
 		require.Nil(t, cfg["unused0"])
 		require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/storage/local-zfs/content/local-zfs:vm-100-disk-0", nil).status)
 		// Back to a file storage: its own name and format.
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "efidisk0", "storage": "local", "format": "qcow2", "delete": "1"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "efidisk0", "storage": "local", "format": "qcow2", "delete": "1"})
 		require.Equal(t, "local:100/vm-100-disk-0.qcow2,efitype=4m,pre-enrolled-keys=0,size=1M", s.config("100")["efidisk0"])
 	})
 	t.Run("a running VM's disk", func(t *testing.T) {
 		s := moveSim(t, all, space)
-		exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/status/start", nil)))
-		require.Equal(t, "OK", exit, log)
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "scsi0", "storage": "tank", "delete": "1"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu/100/status/start", nil)
+		s.taskOK("/nodes/pve/qemu/100/move_disk", map[string]string{"disk": "scsi0", "storage": "tank", "delete": "1"})
 		require.Equal(t, "tank:vm-100-disk-0,discard=on,size=8G", s.config("100")["scsi0"])
 	})
 	t.Run("a linked clone's disk is copied whole", func(t *testing.T) {
 		s := moveSim(t, all, space)
-		exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/template", nil)))
-		require.Equal(t, "OK", exit, log)
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/clone", map[string]string{"newid": "101", "full": "0"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu/100/template", nil)
+		s.taskOK("/nodes/pve/qemu/100/clone", map[string]string{"newid": "101", "full": "0"})
 		linked := s.config("101")["scsi0"]
 		require.Equal(t, "local-zfs:base-100-disk-1/vm-101-disk-1,discard=on,size=8G", linked)
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/101/move_disk", map[string]string{"disk": "scsi0", "storage": "tank", "delete": "1"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu/101/move_disk", map[string]string{"disk": "scsi0", "storage": "tank", "delete": "1"})
 		require.Equal(t, "tank:vm-101-disk-0,discard=on,size=8G", s.config("101")["scsi0"])
 		require.Equal(t, http.StatusInternalServerError, s.call("GET", "/nodes/pve/storage/local-zfs/content/local-zfs:base-100-disk-1/vm-101-disk-1", nil).status)
 		require.Equal(t, http.StatusOK, s.call("GET", "/nodes/pve/storage/local-zfs/content/local-zfs:base-100-disk-1", nil).status)

@@ -40,12 +40,9 @@ func TestContractDeleteUnusedFreesVolume(t *testing.T) {
 	// "base-100-disk-0/vm-101-disk-0" is owned by 101.
 	t.Run("a linked clone's own volume is freed, its base stays", func(t *testing.T) {
 		s := newSim(t)
-		exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": "100", "scsi0": "local-zfs:1"})))
-		require.Equal(t, "OK", exit, log)
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/template", nil)))
-		require.Equal(t, "OK", exit, log)
-		exit, log = s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu/100/clone", map[string]string{"newid": "101"})))
-		require.Equal(t, "OK", exit, log)
+		s.taskOK("/nodes/pve/qemu", map[string]string{"vmid": "100", "scsi0": "local-zfs:1"})
+		s.taskOK("/nodes/pve/qemu/100/template", nil)
+		s.taskOK("/nodes/pve/qemu/100/clone", map[string]string{"newid": "101"})
 		require.Equal(t, http.StatusOK, s.call("PUT", "/nodes/pve/qemu/101/config", map[string]string{"delete": "scsi0"}).status)
 		require.Equal(t, "local-zfs:base-100-disk-0/vm-101-disk-0", s.config("101")["unused0"])
 		require.Equal(t, http.StatusOK, s.call("PUT", "/nodes/pve/qemu/101/config", map[string]string{"delete": "unused0"}).status)
@@ -55,8 +52,7 @@ func TestContractDeleteUnusedFreesVolume(t *testing.T) {
 	t.Run("another VM's volume stays", func(t *testing.T) {
 		s := newSim(t)
 		for _, vmid := range []string{"100", "200"} {
-			exit, log := s.waitTask(s.upid(s.call("POST", "/nodes/pve/qemu", map[string]string{"vmid": vmid, "scsi0": "local-zfs:1"})))
-			require.Equal(t, "OK", exit, log)
+			s.taskOK("/nodes/pve/qemu", map[string]string{"vmid": vmid, "scsi0": "local-zfs:1"})
 		}
 		require.Equal(t, http.StatusOK, s.call("PUT", "/nodes/pve/qemu/100/config", map[string]string{"scsi1": "local-zfs:vm-200-disk-0"}).status)
 		require.Equal(t, http.StatusOK, s.call("PUT", "/nodes/pve/qemu/100/config", map[string]string{"delete": "scsi1"}).status)
