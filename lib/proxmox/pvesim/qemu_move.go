@@ -94,7 +94,7 @@ func (w *world) checkMove(r *request) (*vm, *pve.PropertyString, error) {
 func (w *world) move(r *request, log taskLog) error {
 	v, ps, err := w.checkMove(r)
 	if err != nil {
-		return taskError(err)
+		return inTask(err)
 	}
 	disk, old := r.param("disk"), ps.Value("file")
 	st, vol, _ := w.findVolume(old)
