@@ -186,40 +186,25 @@ type Expected struct {
 // AgentWhileBooting is the error answer bpg's polling of the guest agent
 // gets while a started or rebooted VM's guest boots.
 func AgentWhileBooting(vmid int) Expected {
-	return Expected{
-		Method: http.MethodGet,
-		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/agent/network-get-interfaces`, vmid)),
-		Status: http.StatusInternalServerError,
-		Why: "after a start or a reboot bpg polls the agent for the VM's addresses until it answers; " +
-			"until qemu-ga runs in the guest, qemu-server's agent call (PVE::QemuServer::Agent, " +
-			"assert_agent_available and the guest-ping it sends) dies with \"QEMU guest agent is not running\" (500)",
-	}
+	return vmError(http.MethodGet, vmid, "agent/network-get-interfaces", "after a start or a reboot bpg polls the agent for the VM's addresses until it answers; "+
+		"until qemu-ga runs in the guest, qemu-server's agent call (PVE::QemuServer::Agent, "+
+		"assert_agent_available and the guest-ping it sends) dies with \"QEMU guest agent is not running\" (500)")
 }
 
 // EFIDiskMoveToSameStorage is the error answer bpg's move of a clone's
 // efidisk0 gets when its efi_disk block names the storage the disk is on.
 func EFIDiskMoveToSameStorage(vmid int) Expected {
-	return Expected{
-		Method: http.MethodPost,
-		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/move_disk`, vmid)),
-		Status: http.StatusInternalServerError,
-		Why: "after a clone bpg asks to move efidisk0 to its efi_disk block's datastore_id whatever storage " +
-			"the disk is on; qemu-server's move_vm_disk ($load_and_check_move) dies with \"you can't move to " +
-			"the same storage with same format\" (500) before its task, which bpg takes as success",
-	}
+	return vmError(http.MethodPost, vmid, "move_disk", "after a clone bpg asks to move efidisk0 to its efi_disk block's datastore_id whatever storage "+
+		"the disk is on; qemu-server's move_vm_disk ($load_and_check_move) dies with \"you can't move to "+
+		"the same storage with same format\" (500) before its task, which bpg takes as success")
 }
 
 // StatusAfterDestroy is the error answer bpg's destroy gets once the VM is
 // gone.
 func StatusAfterDestroy(vmid int) Expected {
-	return Expected{
-		Method: http.MethodGet,
-		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/status/current`, vmid)),
-		Status: http.StatusInternalServerError,
-		Why: "bpg's destroy polls status/current until it fails, which is how it learns the VM is gone; " +
-			"qemu-server's vm_status loads the config, which dies with \"Configuration file " +
-			"'nodes/<node>/qemu-server/<vmid>.conf' does not exist\" (500)",
-	}
+	return vmError(http.MethodGet, vmid, "status/current", "bpg's destroy polls status/current until it fails, which is how it learns the VM is gone; "+
+		"qemu-server's vm_status loads the config, which dies with \"Configuration file "+
+		"'nodes/<node>/qemu-server/<vmid>.conf' does not exist\" (500)")
 }
 
 // Unexpected returns the requests of the log answered with an error (a
@@ -260,4 +245,14 @@ func FormatRequests(reqs []pvesim.Request) string {
 		fmt.Fprintf(&b, "%s %s %v -> %d\n", r.Method, r.Path, r.Params, r.Status)
 	}
 	return b.String()
+}
+
+// vmError is a 500 answer to method on one endpoint below the VM vmid.
+func vmError(method string, vmid int, endpoint, why string) Expected {
+	return Expected{
+		Method: method,
+		Path:   regexp.MustCompile(fmt.Sprintf(`/nodes/[^/]+/qemu/%d/%s`, vmid, regexp.QuoteMeta(endpoint))),
+		Status: http.StatusInternalServerError,
+		Why:    why,
+	}
 }
