@@ -188,6 +188,7 @@ func TestGitignore(t *testing.T) {
 	ignored := gitIgnored(t)
 	for _, path := range []string{
 		"terraform/talos/terraform.tfstate", "terraform/talos/terraform.tfstate.backup", "terraform/talos/.terraform/providers",
+		"terraform/modules/proxmox-vm/.terraform.lock.hcl", "terraform/talos/.terraform.lock.hcl",
 		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
 		"secrets/proxmox.dec.yaml", "keys.txt", "cluster.agekey", ".envrc.local", "packer/ubuntu/packer_cache/x.iso",
 		"talos/generated/talos-cp-01.yaml", "talos/generated/talosconfig", "talos/generated/kubeconfig", "talos/generated/support.zip", ".env",
