@@ -191,14 +191,15 @@ variable "cloud_init" {
     error_message = "cloud_init.dns_servers must be IP addresses."
   }
   validation {
-    condition     = var.cloud_init == null || try(var.cloud_init.user == null || can(regex("^[a-z_][a-z0-9_-]{0,31}$", var.cloud_init.user.name)), false)
+    # A conditional, not ||: Terraform evaluates both sides of ||.
+    condition     = try(var.cloud_init.user, null) == null ? true : can(regex("^[a-z_][a-z0-9_-]{0,31}$", var.cloud_init.user.name))
     error_message = "cloud_init.user.name must be a Linux user name (lower-case letters, digits, _ and -, starting with a letter or _; at most 32 characters)."
   }
   validation {
-    condition = var.cloud_init == null || try(var.cloud_init.user == null || (
+    condition = try(var.cloud_init.user, null) == null ? true : (
       length(var.cloud_init.user.ssh_keys) > 0 &&
       alltrue([for k in var.cloud_init.user.ssh_keys : can(regex("^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/=]+( .*)?$", k))])
-    ), false)
+    )
     error_message = "cloud_init.user.ssh_keys must hold at least one OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-sha2-*, sk-*), one per entry."
   }
 }
