@@ -37,18 +37,8 @@ type Workspace struct {
 // verifies the simulator's TLS certificate against caPEM (SSL_CERT_FILE)
 // instead of skipping verification.
 func NewWorkspace(terraform, src, dir, cache string, providers []toolchain.GoTool, caPEM []byte) (*Workspace, error) {
-	tfs, err := filepath.Glob(filepath.Join(src, "*.tf"))
-	if err != nil || len(tfs) == 0 {
-		return nil, fmt.Errorf("terraform workspace: no *.tf files in %s", src)
-	}
-	for _, f := range tfs {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("terraform workspace: %w", err)
-		}
-		if err := atomicfile.Write(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
-			return nil, fmt.Errorf("terraform workspace: %w", err)
-		}
+	if err := copyModule(src, dir); err != nil {
+		return nil, err
 	}
 	rc := filepath.Join(dir, ".terraformrc")
 	if err := toolchain.WriteTerraformCLIConfig(rc, cache, providers); err != nil {
@@ -70,6 +60,35 @@ func NewWorkspace(terraform, src, dir, cache string, providers []toolchain.GoToo
 			"CHECKPOINT_DISABLE=1",
 		),
 	}, nil
+}
+
+// AddModule copies the module in src (its *.tf files) to modules/name in
+// the workspace, where a root module's block reaches it as
+// source = "./modules/name".
+func (w *Workspace) AddModule(name, src string) error {
+	dir := filepath.Join(w.Dir, "modules", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("terraform workspace: %w", err)
+	}
+	return copyModule(src, dir)
+}
+
+// copyModule copies the *.tf files of the module in src to dir.
+func copyModule(src, dir string) error {
+	tfs, err := filepath.Glob(filepath.Join(src, "*.tf"))
+	if err != nil || len(tfs) == 0 {
+		return fmt.Errorf("terraform workspace: no *.tf files in %s", src)
+	}
+	for _, f := range tfs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("terraform workspace: %w", err)
+		}
+		if err := atomicfile.Write(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			return fmt.Errorf("terraform workspace: %w", err)
+		}
+	}
+	return nil
 }
 
 // RunError is a terraform command that exited with an unexpected status.

@@ -33,7 +33,9 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	tools := tfaccept.RequireTools(t, homelab)
 	host := tfaccept.NewTalosHost(t, homelab)
-	return &rig{Host: host, ws: tools.Workspace(t, filepath.Join("testdata", "vm"), host.Sim.CACertPEM())}
+	ws := tools.Workspace(t, filepath.Join("testdata", "vm"), host.Sim.CACertPEM())
+	require.NoError(t, ws.AddModule("proxmox-vm", filepath.Join("..", "..", "terraform", "modules", "proxmox-vm")))
+	return &rig{Host: host, ws: ws}
 }
 
 // vars writes the variables of testdata/vm from the inventory's first Talos

@@ -46,6 +46,13 @@ func TestNewWorkspaceNeedsARootModule(t *testing.T) {
 	require.ErrorContains(t, err, "no *.tf files in")
 }
 
+func TestAddModule(t *testing.T) {
+	ws := &tfaccept.Workspace{Dir: t.TempDir()}
+	require.ErrorContains(t, ws.AddModule("none", t.TempDir()), "no *.tf files in")
+	require.NoError(t, ws.AddModule("vm", "testdata/vm"))
+	require.FileExists(t, ws.Dir+"/modules/vm/main.tf")
+}
+
 func TestWriteVarsNeedsAVariablesFileName(t *testing.T) {
 	ws := &tfaccept.Workspace{Dir: t.TempDir()}
 	_, err := ws.WriteVars("vars.json", []byte("{}"))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -26,7 +25,7 @@ var proxmoxVM = filepath.Join(modulesDir, "proxmox-vm")
 func rootWorkspace(t *testing.T, tools tfaccept.Tools, caPEM []byte) *tfaccept.Workspace {
 	t.Helper()
 	ws := tools.Workspace(t, filepath.Join("testdata", "root"), caPEM)
-	require.NoError(t, os.CopyFS(filepath.Join(ws.Dir, "modules", "proxmox-vm"), os.DirFS(proxmoxVM)))
+	require.NoError(t, ws.AddModule("proxmox-vm", proxmoxVM))
 	return ws
 }
 

@@ -45,36 +45,26 @@ func TestREADME(t *testing.T) {
 	require.Equal(t, string(want), string(got))
 }
 
-func TestREADMEErrors(t *testing.T) {
+// TestErrors names what is wrong with a module or its README, and where.
+func TestErrors(t *testing.T) {
+	parse := func(dir string) error { _, err := tfmodule.Parse(dir); return err }
+	readme := func(dir string) error { _, err := tfmodule.README(dir); return err }
 	tests := []struct {
+		name string
+		call func(dir string) error
 		dir  string
 		want string
 	}{
-		{dir: "nodescription", want: "has no generated part"},
-		{dir: "empty", want: "README.md: no such file"},
+		{name: "README without markers", call: readme, dir: "nodescription", want: "has no generated part"},
+		{name: "no README", call: readme, dir: "empty", want: "README.md: no such file"},
+		{name: "no description", call: parse, dir: "nodescription", want: `variable "x" at testdata/parse/nodescription/main.tf:1,1-13 has no description`},
+		{name: "templated description", call: parse, dir: "templated", want: `variable "x" at testdata/parse/templated/main.tf:1,1-13: the description must be a plain string`},
+		{name: "syntax error", call: parse, dir: "syntax", want: "testdata/parse/syntax/main.tf:"},
+		{name: "no .tf files", call: parse, dir: "empty", want: "no *.tf files"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.dir, func(t *testing.T) {
-			_, err := tfmodule.README(filepath.Join("testdata", "parse", tt.dir))
-			require.ErrorContains(t, err, tt.want)
-		})
-	}
-}
-
-func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		dir  string
-		want string
-	}{
-		{dir: "nodescription", want: `variable "x" at testdata/parse/nodescription/main.tf:1,1-13 has no description`},
-		{dir: "templated", want: `variable "x" at testdata/parse/templated/main.tf:1,1-13: the description must be a plain string`},
-		{dir: "syntax", want: "testdata/parse/syntax/main.tf:"},
-		{dir: "empty", want: "no *.tf files"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.dir, func(t *testing.T) {
-			_, err := tfmodule.Parse(filepath.Join("testdata", "parse", tt.dir))
-			require.ErrorContains(t, err, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorContains(t, tt.call(filepath.Join("testdata", "parse", tt.dir)), tt.want)
 		})
 	}
 }

@@ -21,3 +21,8 @@ output "mac_address" {
   description = "The MAC address of the VM's NIC."
   value       = proxmox_virtual_environment_vm.this.network_device[0].mac_address
 }
+
+output "ipv4_addresses" {
+  description = "The IPv4 addresses the guest agent reports, one list per interface (empty while the VM is stopped or has no agent)."
+  value       = proxmox_virtual_environment_vm.this.ipv4_addresses
+}
