@@ -91,8 +91,8 @@ func TestModuleFormatAndValidate(t *testing.T) {
 
 // TestModuleRefusesBadInput plans the module with one bad input at a time:
 // the plan fails naming the variable, before the provider is asked
-// anything (the endpoint is a closed port). The first case, with no
-// change, proves the plan passes otherwise.
+// anything (the endpoint is a closed port). The first cases, without a
+// variable, prove the plan passes otherwise.
 func TestModuleRefusesBadInput(t *testing.T) {
 	tools := tfaccept.RequireTools(t, homelab)
 	inv, err := inventory.Load(homelab)
@@ -114,6 +114,11 @@ func TestModuleRefusesBadInput(t *testing.T) {
 		message  string // part of the validation's error_message
 	}{
 		{name: "the inventory's node"},
+		{name: "a user with SSH keys and a search domain", change: map[string]any{"cloud_init": cloudInit(map[string]any{
+			"search_domain": "home.arpa", "user": map[string]any{"name": "admin", "ssh_keys": []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB admin@home"}},
+		})}},
+		{name: "no cloud-init drive", change: map[string]any{"cloud_init": nil}},
+		{name: "a plain VM", change: map[string]any{"bios": "seabios", "machine": "pc", "data_disk": nil, "pci_mapping": nil, "tpm": false, "vlan_id": 20}},
 		{name: "vm_id below 100", change: map[string]any{"vm_id": 99}, variable: "vm_id", message: "from 100 to 999999999"},
 		{name: "vm_id above the range", change: map[string]any{"vm_id": 1000000000}, variable: "vm_id", message: "from 100 to 999999999"},
 		{name: "vm_id not whole", change: map[string]any{"vm_id": 110.5}, variable: "vm_id", message: "whole number"},
