@@ -19,8 +19,10 @@ import (
 // The markers between which README writes the generated tables; the text
 // around them is the module author's.
 const (
+	// BeginMarker opens the generated part and says how to regenerate it.
 	BeginMarker = "<!-- BEGIN GENERATED: go test ./internal/tfmodule -update -->"
-	EndMarker   = "<!-- END GENERATED -->"
+	// EndMarker closes the generated part.
+	EndMarker = "<!-- END GENERATED -->"
 )
 
 // ErrNoMarkers says a README lacks the markers the generated part goes
@@ -52,8 +54,10 @@ type Output struct {
 // Module is what a module declares, in the order of its files (sorted by
 // name) and of the blocks in each.
 type Module struct {
+	// Variables are the module's inputs.
 	Variables []Variable
-	Outputs   []Output
+	// Outputs are the module's outputs.
+	Outputs []Output
 }
 
 // Parse reads the *.tf files of the module in dir. A file that does not

@@ -108,7 +108,7 @@ variable "datastore" {
 }
 
 variable "os_disk_gib" {
-  description = "Size of the OS disk (scsi0) in GiB; the clone's disk is grown to it, never shrunk."
+  description = "Size of the OS disk (scsi0) in GiB, at least the template's: the clone's disk is grown to it (Proxmox VE cannot shrink a disk)."
   type        = number
   validation {
     condition     = var.os_disk_gib == floor(var.os_disk_gib) && var.os_disk_gib >= 1
