@@ -131,6 +131,18 @@ func (v *vm) checkLock(r *request) error {
 	return nil
 }
 
+// rootOnlyParams refuses options only root@pam may set (skiplock, the power
+// methods' migration and state options) to anyone else, with a 400 on the
+// option, as API2/Qemu.pm's raise_param_exc does.
+func rootOnlyParams(r *request, names ...string) error {
+	for _, n := range names {
+		if v := r.param(n); v != "" && v != "0" && r.who.id != "root@pam" {
+			return badParam(n, "Only root may use this option.")
+		}
+	}
+	return nil
+}
+
 // isTemplate reports whether the VM was converted to a template.
 func (v *vm) isTemplate() bool {
 	t, _ := v.conf.get("template")

@@ -280,8 +280,8 @@ func (p *diskPlan) allocate(vmid int) string {
 // digest, lock, disk, CD-ROM and shrink checks fail the task. It grows the
 // disk from its volume's size (never shrinks).
 func resizeDisk(s *Server, w *world, r *request) (any, error) {
-	if r.param("skiplock") == "1" && r.who.id != "root@pam" {
-		return nil, badParam("skiplock", "Only root may use this option.")
+	if err := rootOnlyParams(r, "skiplock"); err != nil {
+		return nil, err
 	}
 	vmid, _ := strconv.Atoi(r.param("vmid"))
 	return s.startTaskLocked(r.who.id, "resize", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {

@@ -44,17 +44,6 @@ func (w *world) powerOn(v *vm, bootDelay time.Duration, log taskLog) {
 	v.run = &runState{pid: w.nextPID(), started: now, booted: now.Add(bootDelay), machine: machine}
 }
 
-// rootOnlyParams refuses the root-only options of the power methods to anyone
-// but root@pam, as API2/Qemu.pm does with raise_param_exc.
-func rootOnlyParams(r *request, names ...string) error {
-	for _, n := range names {
-		if v := r.param(n); v != "" && v != "0" && r.who.id != "root@pam" {
-			return badParam(n, "Only root may use this option.")
-		}
-	}
-	return nil
-}
-
 // missingConfig is assert_config_exists_on_node's message, which
 // check_running dies with for a VM that does not exist.
 func (w *world) missingConfig(vmid int) string {
