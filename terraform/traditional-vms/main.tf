@@ -1,0 +1,54 @@
+# The traditional VMs: one per homelab.yaml vms entry with enabled: true,
+# cloned from its image's template (images.<image>.template_id), with the
+# inventory user (user.name, user.ssh_public_keys) on the cloud-init drive.
+
+locals {
+  # Grouped by name (...) so a duplicate name is reported by the inventory
+  # checks instead of failing here.
+  by_name = { for v in local.enabled : try(v.name, "") => v... }
+
+  dns_servers    = [for s in try(local.inv.network.dns_servers, []) : tostring(s)]
+  search_domains = try(local.inv.network.search_domains, [local.inv.network.domain], [])
+}
+
+module "vm" {
+  source   = "../modules/proxmox-vm"
+  for_each = length(local.problems) > 0 ? {} : { for name, vs in local.by_name : name => vs[0] }
+
+  node_name   = local.inv.proxmox.node
+  vm_id       = each.value.vm_id
+  name        = each.key
+  template_id = local.images[each.value.image].template_id
+  cores       = each.value.cores
+  memory_mib  = each.value.memory_mib
+  cpu_type    = "host"
+
+  # The image templates' hardware (q35, OVMF, virtio-scsi-single), the
+  # module's defaults.
+  machine       = "q35"
+  bios          = "ovmf"
+  scsi_hardware = "virtio-scsi-single"
+
+  datastore   = local.inv.proxmox.storage.disks
+  os_disk_gib = each.value.disk_gib
+
+  bridge = local.inv.proxmox.bridge
+  cloud_init = {
+    ipv4_address  = "${each.value.ip}/${local.prefix}"
+    gateway       = local.inv.network.gateway
+    dns_servers   = local.dns_servers
+    search_domain = length(local.search_domains) > 0 ? join(" ", local.search_domains) : null
+    user = {
+      name     = local.user.name
+      ssh_keys = local.user.ssh_public_keys
+    }
+  }
+
+  # Tags infra-managed and the image's name (the OS); role repeats it, so
+  # the module's distinct() keeps one.
+  role    = each.value.image
+  os      = each.value.image
+  agent   = true
+  started = true
+  on_boot = true
+}
