@@ -58,6 +58,16 @@ func (tt Tools) Workspace(t testing.TB, src string, caPEM []byte) *Workspace {
 	return ws
 }
 
+// StackWorkspace returns a workspace for the stack terraform/<stack> of the
+// repository at repo (see NewStackWorkspace) in a temporary directory,
+// trusting caPEM.
+func (tt Tools) StackWorkspace(t testing.TB, repo, stack string, caPEM []byte) *Workspace {
+	t.Helper()
+	ws, err := NewStackWorkspace(tt.Terraform, repo, stack, t.TempDir(), tt.Cache, []toolchain.GoTool{tt.Provider}, caPEM)
+	require.NoError(t, err)
+	return ws
+}
+
 // Host is a simulated Proxmox VE host shaped from an inventory, prepared as
 // proxmox:preflight asks and holding the Talos template talos:import builds.
 type Host struct {
@@ -111,6 +121,13 @@ func (h *Host) Endpoint() string { return strings.TrimSuffix(h.Sim.URL(), "/api2
 func (h *Host) APIToken() string {
 	id, secret := h.Sim.Token()
 	return id + "=" + secret
+}
+
+// ProviderEnv is the environment the bpg provider reads its configuration
+// from, as the stacks take it: PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN
+// of the simulator.
+func (h *Host) ProviderEnv() []string {
+	return []string{"PROXMOX_VE_ENDPOINT=" + h.Endpoint(), "PROXMOX_VE_API_TOKEN=" + h.APIToken()}
 }
 
 // VMConfig reads a VM's configuration on the inventory's node as PVE holds it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wdiazux/infra/internal/atomicfile"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -60,6 +61,41 @@ func NewWorkspace(terraform, src, dir, cache string, providers []toolchain.GoToo
 			"CHECKPOINT_DISABLE=1",
 		),
 	}, nil
+}
+
+// NewStackWorkspace lays out in dir the files the stack terraform/<stack>
+// of the repository at repo reads, at the paths it reads them from: the
+// inventory file (inventory.DefaultFile) at the top, every module of
+// terraform/modules, and the stack itself, which becomes the workspace's
+// directory with the CLI configuration and caPEM (see NewWorkspace). The
+// stack's inventory_file default, "../../homelab.yaml", and its module
+// sources, "../modules/<name>", then resolve as in the repository.
+func NewStackWorkspace(terraform, repo, stack, dir, cache string, providers []toolchain.GoTool, caPEM []byte) (*Workspace, error) {
+	data, err := os.ReadFile(filepath.Join(repo, inventory.DefaultFile))
+	if err != nil {
+		return nil, fmt.Errorf("terraform workspace: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, inventory.DefaultFile), data, 0o644); err != nil {
+		return nil, fmt.Errorf("terraform workspace: %w", err)
+	}
+	modules, err := filepath.Glob(filepath.Join(repo, "terraform", "modules", "*"))
+	if err != nil || len(modules) == 0 {
+		return nil, fmt.Errorf("terraform workspace: no modules in %s", filepath.Join(repo, "terraform", "modules"))
+	}
+	for _, m := range modules {
+		to := filepath.Join(dir, "terraform", "modules", filepath.Base(m))
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			return nil, fmt.Errorf("terraform workspace: %w", err)
+		}
+		if err := copyModule(m, to); err != nil {
+			return nil, err
+		}
+	}
+	root := filepath.Join(dir, "terraform", stack)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("terraform workspace: %w", err)
+	}
+	return NewWorkspace(terraform, filepath.Join(repo, "terraform", stack), root, cache, providers, caPEM)
 }
 
 // AddModule copies the module in src (its *.tf files) to modules/name in

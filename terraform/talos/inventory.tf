@@ -7,8 +7,8 @@ locals {
 
   cidr   = try(tostring(local.inv.network.cidr), "")
   prefix = try(split("/", local.cidr)[1], "")
-  nodes  = try(tolist(local.inv.talos.nodes), [])
-  vms    = try(tolist(local.inv.vms), [])
+  nodes  = try([for n in local.inv.talos.nodes : n], [])
+  vms    = try([for v in local.inv.vms : v], [])
 
   # Every VM ID the inventory names, with its field: a node's ID must be
   # none of the others (a template's, another node's or a traditional VM's).
@@ -33,18 +33,18 @@ locals {
     try(cidrhost("${local.inv.network.gateway}/${local.prefix}", 0) == cidrhost(local.cidr, 0), false) ? [] : ["network.gateway must be an address in network.cidr ${local.cidr}"],
     [for f in ["node", "bridge"] : "proxmox.${f} is missing: name the Proxmox VE ${f}" if try(local.inv.proxmox[f], "") == ""],
     try(local.inv.proxmox.storage.disks, "") != "" ? [] : ["proxmox.storage.disks is missing: name the storage (content images) of the VM disks"],
-    can(tonumber(local.inv.talos.template_id)) ? [] : ["talos.template_id is missing: the VM ID of the Talos template (talos:import builds it)"],
+    try(tonumber(local.inv.talos.template_id), null) != null ? [] : ["talos.template_id is missing: the VM ID of the Talos template (talos:import builds it)"],
     length(local.nodes) > 0 ? [] : ["talos.nodes is empty: declare at least one node"],
     length([for n in local.nodes : n if try(n.role, "") == "controlplane"]) > 0 || length(local.nodes) == 0 ? [] : ["talos.nodes has no node with role controlplane: a cluster needs one"],
     flatten([for i, n in local.nodes : concat(
-      try(n.name, "") != "" ? [] : ["talos.nodes[${i}].name is missing"],
+      try(length(n.name) > 0, false) ? [] : ["talos.nodes[${i}].name is missing"],
       length([for m in local.nodes : m if try(m.name, "") == try(n.name, "")]) < 2 ? [] : ["talos.nodes[${i}].name \"${try(n.name, "")}\" is another node's name too"],
       contains(["controlplane", "worker"], try(n.role, "")) ? [] : ["talos.nodes[${i}].role is \"${try(n.role, "")}\": it must be controlplane or worker"],
       local.in_cidr[i] ? [] : ["talos.nodes[${i}].ip \"${try(n.ip, "")}\" is not an address in network.cidr ${local.cidr}"],
       length([for m in local.nodes : m if try(m.ip, "") == try(n.ip, "")]) < 2 ? [] : ["talos.nodes[${i}].ip ${try(n.ip, "")} is another node's address too"],
-      can(tonumber(n.vm_id)) ? [] : ["talos.nodes[${i}].vm_id is missing"],
-      [for x in local.ids : "talos.nodes[${i}].vm_id ${n.vm_id} is also ${x.field}: give each VM its own ID" if can(tonumber(n.vm_id)) && x.id == try(tonumber(n.vm_id), null) && x.field != "talos.nodes[${i}].vm_id"],
-      [for f in ["cores", "memory_mib", "os_disk_gib"] : "talos.nodes[${i}].${f} is missing" if !can(tonumber(n[f]))],
+      try(tonumber(n.vm_id), null) != null ? [] : ["talos.nodes[${i}].vm_id is missing"],
+      [for x in local.ids : "talos.nodes[${i}].vm_id ${n.vm_id} is also ${x.field}: give each VM its own ID" if x.id != null && x.id == try(tonumber(n.vm_id), null) && x.field != "talos.nodes[${i}].vm_id"],
+      [for f in ["cores", "memory_mib", "os_disk_gib"] : "talos.nodes[${i}].${f} is missing" if try(tonumber(n[f]), null) == null],
       try(n.gpu.enabled, false) != true || try(n.gpu.mapping, "") != "" ? [] : ["talos.nodes[${i}].gpu.mapping is missing while gpu.enabled is true: name the host's PCI resource mapping"],
     )]),
   )

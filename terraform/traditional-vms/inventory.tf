@@ -7,9 +7,9 @@ locals {
 
   cidr   = try(tostring(local.inv.network.cidr), "")
   prefix = try(split("/", local.cidr)[1], "")
-  nodes  = try(tolist(local.inv.talos.nodes), [])
-  vms    = try(tolist(local.inv.vms), [])
-  images = try(tomap(local.inv.images), {})
+  nodes  = try([for n in local.inv.talos.nodes : n], [])
+  vms    = try([for v in local.inv.vms : v], [])
+  images = try({ for k, img in local.inv.images : k => img }, {})
   user   = try(local.inv.user, {})
 
   # The enabled VMs with their index in vms, which the messages name.
@@ -35,15 +35,15 @@ locals {
     length(local.enabled) == 0 || can(regex("^[a-z_][a-z0-9_-]{0,31}$", local.user.name)) ? [] : ["user.name \"${try(local.user.name, "")}\" must be a Linux user name (lower-case letters, digits, _ and -)"],
     length(local.enabled) == 0 || try(length(local.user.ssh_public_keys) > 0, false) ? [] : ["user.ssh_public_keys is empty: the VMs' user logs in with these keys only"],
     flatten([for v in local.enabled : concat(
-      try(v.name, "") != "" ? [] : ["vms[${v.index}].name is missing"],
+      try(length(v.name) > 0, false) ? [] : ["vms[${v.index}].name is missing"],
       length([for w in local.enabled : w if try(w.name, "") == try(v.name, "")]) < 2 ? [] : ["vms[${v.index}].name \"${try(v.name, "")}\" is another enabled VM's name too"],
       try(local.images[v.image], null) != null ? [] : ["vms[${v.index}].image \"${try(v.image, "")}\" is not a key of images (${join(", ", sort(keys(local.images)))})"],
-      try(local.images[v.image], null) == null || can(tonumber(local.images[v.image].template_id)) ? [] : ["images.${v.image}.template_id is missing: vms[${v.index}] is cloned from it"],
+      try(local.images[v.image], null) == null || try(tonumber(local.images[v.image].template_id), null) != null ? [] : ["images.${v.image}.template_id is missing: vms[${v.index}] is cloned from it"],
       try(can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", v.ip)) && cidrhost("${v.ip}/${local.prefix}", 0) == cidrhost(local.cidr, 0), false) ? [] : ["vms[${v.index}].ip \"${try(v.ip, "")}\" is not an address in network.cidr ${local.cidr}"],
       length([for w in local.vms : w if try(w.ip, "") == try(v.ip, "")]) < 2 ? [] : ["vms[${v.index}].ip ${try(v.ip, "")} is another VM's address too"],
-      can(tonumber(v.vm_id)) ? [] : ["vms[${v.index}].vm_id is missing"],
-      [for x in local.ids : "vms[${v.index}].vm_id ${v.vm_id} is also ${x.field}: give each VM its own ID" if can(tonumber(v.vm_id)) && x.id == try(tonumber(v.vm_id), null) && x.field != "vms[${v.index}].vm_id"],
-      [for f in ["cores", "memory_mib", "disk_gib"] : "vms[${v.index}].${f} is missing" if !can(tonumber(v[f]))],
+      try(tonumber(v.vm_id), null) != null ? [] : ["vms[${v.index}].vm_id is missing"],
+      [for x in local.ids : "vms[${v.index}].vm_id ${v.vm_id} is also ${x.field}: give each VM its own ID" if x.id != null && x.id == try(tonumber(v.vm_id), null) && x.field != "vms[${v.index}].vm_id"],
+      [for f in ["cores", "memory_mib", "disk_gib"] : "vms[${v.index}].${f} is missing" if try(tonumber(v[f]), null) == null],
     )]),
   )
 }
