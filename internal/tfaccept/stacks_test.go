@@ -233,6 +233,67 @@ func TestStacksRefuseBadInventory(t *testing.T) {
 	}
 }
 
+// TestTalosStackPlansTheInventorysHardware plans the talos stack with
+// copies of the inventory and reads the planned VM (terraform show -json):
+// a vTPM (tpmstate0, v2.0) only with talos.disk_encryption, the GPU
+// mapping only with gpu.enabled, the data disk only with data_disk_gib.
+// The provider is asked nothing (its endpoint is a closed port).
+func TestTalosStackPlansTheInventorysHardware(t *testing.T) {
+	tools := tfaccept.RequireTools(t, homelab)
+	ws := tools.StackWorkspace(t, repo, "talos", nil)
+	ws.Env = append(ws.Env, "PROXMOX_VE_ENDPOINT=https://127.0.0.1:1/",
+		"PROXMOX_VE_API_TOKEN=root@pam!test=00000000-0000-0000-0000-000000000000") // secrets:allow: a dummy token for a closed port, never sent anywhere
+	_, err := ws.Init(context.Background())
+	require.NoError(t, err)
+	node0 := func(inv map[string]any) map[string]any { return field(inv, "talos", "nodes", 0) }
+	tests := []struct {
+		name                  string
+		edit                  func(inv map[string]any)
+		tpm, hostpci, dataGiB int // blocks planned; the data disk's size, 0 for none
+	}{
+		{name: "the inventory", edit: func(map[string]any) {}, hostpci: 1, dataGiB: 500},
+		{name: "disk encryption", edit: func(inv map[string]any) { field(inv, "talos")["disk_encryption"] = true }, tpm: 1, hostpci: 1, dataGiB: 500},
+		{name: "no GPU", edit: func(inv map[string]any) { node0(inv)["gpu"] = map[string]any{"enabled": false} }, dataGiB: 500},
+		{name: "no data disk", edit: func(inv map[string]any) { delete(node0(inv), "data_disk_gib") }, hostpci: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := editInventory(t, homelab, t.TempDir(), "homelab.yaml", tt.edit)
+			var plan resourceChanges
+			require.NoError(t, json.Unmarshal(showPlan(t, ws, file, "hw.tfplan"), &plan))
+			i := slices.IndexFunc(plan.ResourceChanges, func(rc resourceChange) bool {
+				return rc.Address == `module.node["talos-cp-01"].proxmox_virtual_environment_vm.this`
+			})
+			require.GreaterOrEqual(t, i, 0, "the node's VM is planned")
+			vm := plan.ResourceChanges[i].Change.After
+			tpm, _ := vm["tpm_state"].([]any)
+			require.Len(t, tpm, tt.tpm, "tpm_state")
+			if tt.tpm > 0 {
+				require.Equal(t, "v2.0", tpm[0].(map[string]any)["version"])
+			}
+			pci, _ := vm["hostpci"].([]any)
+			require.Len(t, pci, tt.hostpci, "hostpci")
+			if tt.hostpci > 0 {
+				require.Equal(t, "rtx4000", pci[0].(map[string]any)["mapping"])
+				require.Equal(t, true, pci[0].(map[string]any)["rombar"])
+			}
+			var data []any
+			for _, d := range vm["disk"].([]any) {
+				if d.(map[string]any)["interface"] == "scsi1" {
+					data = append(data, d)
+				}
+			}
+			if tt.dataGiB == 0 {
+				require.Empty(t, data, "no data disk")
+				return
+			}
+			require.Len(t, data, 1)
+			require.Equal(t, "local-zfs", data[0].(map[string]any)["datastore_id"])
+			require.InDelta(t, float64(tt.dataGiB), data[0].(map[string]any)["size"], 0)
+		})
+	}
+}
+
 // templates creates, through the Proxmox API, the image templates the
 // inventory's enabled VMs are cloned from, shaped as the image builds make
 // them (q35, OVMF, virtio-scsi-single, a 4 GiB disk, a NIC on the bridge,
@@ -280,25 +341,40 @@ func requireConfig(t *testing.T, cfg map[string]string, want map[string][]string
 	}
 }
 
-// planChanges runs terraform plan -out with the inventory file and returns
-// the addresses and actions of the resources terraform show -json finds
-// changing in the plan.
-func planChanges(t *testing.T, ws *tfaccept.Workspace, inventoryFile, planFile string) map[string][]string {
+// showPlan runs terraform plan -out with the inventory file (exit status
+// 2: a change) and returns terraform show -json of the plan.
+func showPlan(t *testing.T, ws *tfaccept.Workspace, inventoryFile, planFile string) []byte {
 	t.Helper()
 	ctx := context.Background()
 	_, _, err := ws.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", "-out=" + planFile, "-var", "inventory_file=" + inventoryFile}, 2)
 	require.NoError(t, err)
 	out, _, err := ws.Run(ctx, []string{"show", "-json", planFile})
 	require.NoError(t, err)
-	var plan struct {
-		ResourceChanges []struct {
-			Address string `json:"address"`
-			Change  struct {
-				Actions []string `json:"actions"`
-			} `json:"change"`
-		} `json:"resource_changes"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	return []byte(out)
+}
+
+// resourceChanges is the part of terraform show -json of a plan the tests
+// read: each resource's address, actions and planned values.
+type resourceChanges struct {
+	ResourceChanges []resourceChange `json:"resource_changes"`
+}
+
+// resourceChange is one resource's address, actions and planned values.
+type resourceChange struct {
+	Address string `json:"address"`
+	Change  struct {
+		Actions []string       `json:"actions"`
+		After   map[string]any `json:"after"`
+	} `json:"change"`
+}
+
+// planChanges runs terraform plan -out with the inventory file and returns
+// the addresses and actions of the resources terraform show -json finds
+// changing in the plan.
+func planChanges(t *testing.T, ws *tfaccept.Workspace, inventoryFile, planFile string) map[string][]string {
+	t.Helper()
+	var plan resourceChanges
+	require.NoError(t, json.Unmarshal(showPlan(t, ws, inventoryFile, planFile), &plan))
 	changes := map[string][]string{}
 	for _, rc := range plan.ResourceChanges {
 		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) {
