@@ -189,6 +189,8 @@ func TestGitignore(t *testing.T) {
 	for _, path := range []string{
 		"terraform/talos/terraform.tfstate", "terraform/talos/terraform.tfstate.backup", "terraform/talos/.terraform/providers",
 		"terraform/modules/proxmox-vm/.terraform.lock.hcl", "terraform/talos/.terraform.lock.hcl",
+		"terraform/traditional-vms/terraform.tfstate", "terraform/traditional-vms/terraform.tfstate.backup",
+		"terraform/traditional-vms/.terraform/providers", "terraform/traditional-vms/.terraform.lock.hcl", "terraform/talos/cores.tfplan",
 		"kubeconfig", "talos/generated/controlplane.yaml", "talosconfig", "_out/talosconfig",
 		"secrets/proxmox.dec.yaml", "keys.txt", "cluster.agekey", ".envrc.local", "packer/ubuntu/packer_cache/x.iso",
 		"talos/generated/talos-cp-01.yaml", "talos/generated/talosconfig", "talos/generated/kubeconfig", "talos/generated/support.zip", ".env",
