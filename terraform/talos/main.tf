@@ -6,10 +6,7 @@
 locals {
   # Grouped by name (...) so a duplicate name is reported by the inventory
   # checks instead of failing here.
-  by_name = { for n in local.nodes : try(n.name, "") => n... }
-
-  dns_servers    = [for s in try(local.inv.network.dns_servers, []) : tostring(s)]
-  search_domains = try(local.inv.network.search_domains, [local.inv.network.domain], [])
+  by_name = { for n in module.inventory.nodes : try(n.name, "") => n... }
 }
 
 module "node" {
@@ -38,10 +35,10 @@ module "node" {
 
   bridge = local.inv.proxmox.bridge
   cloud_init = {
-    ipv4_address  = "${each.value.ip}/${local.prefix}"
+    ipv4_address  = "${each.value.ip}/${module.inventory.prefix}"
     gateway       = local.inv.network.gateway
-    dns_servers   = local.dns_servers
-    search_domain = length(local.search_domains) > 0 ? join(" ", local.search_domains) : null
+    dns_servers   = module.inventory.dns_servers
+    search_domain = module.inventory.search_domain
     user          = null
   }
 

@@ -5,10 +5,7 @@
 locals {
   # Grouped by name (...) so a duplicate name is reported by the inventory
   # checks instead of failing here.
-  by_name = { for v in local.enabled : try(v.name, "") => v... }
-
-  dns_servers    = [for s in try(local.inv.network.dns_servers, []) : tostring(s)]
-  search_domains = try(local.inv.network.search_domains, [local.inv.network.domain], [])
+  by_name = { for v in module.inventory.enabled_vms : try(v.name, "") => v... }
 }
 
 module "vm" {
@@ -18,7 +15,7 @@ module "vm" {
   node_name   = local.inv.proxmox.node
   vm_id       = each.value.vm_id
   name        = each.key
-  template_id = local.images[each.value.image].template_id
+  template_id = local.inv.images[each.value.image].template_id
   cores       = each.value.cores
   memory_mib  = each.value.memory_mib
   cpu_type    = "host"
@@ -34,13 +31,13 @@ module "vm" {
 
   bridge = local.inv.proxmox.bridge
   cloud_init = {
-    ipv4_address  = "${each.value.ip}/${local.prefix}"
+    ipv4_address  = "${each.value.ip}/${module.inventory.prefix}"
     gateway       = local.inv.network.gateway
-    dns_servers   = local.dns_servers
-    search_domain = length(local.search_domains) > 0 ? join(" ", local.search_domains) : null
+    dns_servers   = module.inventory.dns_servers
+    search_domain = module.inventory.search_domain
     user = {
-      name     = local.user.name
-      ssh_keys = local.user.ssh_public_keys
+      name     = local.inv.user.name
+      ssh_keys = local.inv.user.ssh_public_keys
     }
   }
 
