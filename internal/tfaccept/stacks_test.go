@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,8 +122,7 @@ func TestStacksRefuseBadInventory(t *testing.T) {
 	ws := map[string]*tfaccept.Workspace{}
 	for _, stack := range stacks {
 		ws[stack] = tools.StackWorkspace(t, repo, stack, nil)
-		ws[stack].Env = append(ws[stack].Env, "PROXMOX_VE_ENDPOINT=https://127.0.0.1:1/",
-			"PROXMOX_VE_API_TOKEN=root@pam!test=00000000-0000-0000-0000-000000000000") // secrets:allow: a dummy token for a closed port, never sent anywhere
+		offline(ws[stack])
 		_, err := ws[stack].Init(ctx)
 		require.NoError(t, err)
 	}
@@ -247,8 +247,7 @@ func TestStacksRefuseBadInventory(t *testing.T) {
 func TestTalosStackPlansTheInventorysHardware(t *testing.T) {
 	tools := tfaccept.RequireTools(t, homelab)
 	ws := tools.StackWorkspace(t, repo, "talos", nil)
-	ws.Env = append(ws.Env, "PROXMOX_VE_ENDPOINT=https://127.0.0.1:1/",
-		"PROXMOX_VE_API_TOKEN=root@pam!test=00000000-0000-0000-0000-000000000000") // secrets:allow: a dummy token for a closed port, never sent anywhere
+	offline(ws)
 	_, err := ws.Init(context.Background())
 	require.NoError(t, err)
 	node0 := func(inv map[string]any) map[string]any { return field(inv, "talos", "nodes", 0) }
@@ -390,6 +389,58 @@ func planChanges(t *testing.T, ws *tfaccept.Workspace, inventoryFile, planFile s
 	return changes
 }
 
+// vmOutput is a stack output's value for one VM.
+type vmOutput struct {
+	ID  int    `json:"id"`
+	IP  string `json:"ip"`
+	MAC string `json:"mac"`
+}
+
+// stackOutput reads the stack's output name, a map from VM name to vmOutput.
+func stackOutput(t *testing.T, ws *tfaccept.Workspace, name string) map[string]vmOutput {
+	t.Helper()
+	outputs, err := ws.Outputs(context.Background())
+	require.NoError(t, err)
+	var vms map[string]vmOutput
+	require.NoError(t, json.Unmarshal(outputs[name], &vms))
+	return vms
+}
+
+// clonedVM is what every VM a stack makes holds: its name, cores, memory
+// and OS disk size, CPU host, q35, OVMF with the EFI disk on the disk
+// storage, its cloud-init address and the network's gateway, DNS servers
+// and search domains, a NIC on the bridge, the agent and the tags.
+func clonedVM(inv *inventory.Inventory, name string, cores, memoryMiB, diskGiB int, ip netip.Addr, tags ...string) map[string][]string {
+	net, storage := inv.Network, inv.Proxmox.Storage.Disks
+	dns := make([]string, len(net.DNSServers))
+	for i, a := range net.DNSServers {
+		dns[i] = a.String()
+	}
+	return map[string][]string{
+		"name":         {name},
+		"cores":        {fmt.Sprint(cores)},
+		"memory":       {fmt.Sprint(memoryMiB)},
+		"cpu":          {"host"},
+		"machine":      {"q35"},
+		"bios":         {"ovmf"},
+		"efidisk0":     {storage + ":vm-", "efitype=4m"},
+		"scsi0":        {storage + ":vm-", fmt.Sprintf("size=%dG", diskGiB)},
+		"ipconfig0":    {fmt.Sprintf("ip=%s/%d", ip, net.CIDR.Bits()), "gw=" + net.Gateway.String()},
+		"nameserver":   {strings.Join(dns, " ")},
+		"searchdomain": {strings.Join(net.SearchDomains, " ")},
+		"net0":         {"bridge=" + inv.Proxmox.Bridge, "virtio="},
+		"agent":        {"1"},
+		"tags":         append([]string{inventory.ManagedTag}, tags...),
+	}
+}
+
+// offline points the workspace's provider at a closed port with a dummy
+// token: a plan that asks the provider anything fails.
+func offline(ws *tfaccept.Workspace) {
+	ws.Env = append(ws.Env, "PROXMOX_VE_ENDPOINT=https://127.0.0.1:1/",
+		"PROXMOX_VE_API_TOKEN=root@pam!test=00000000-0000-0000-0000-000000000000") // secrets:allow: a dummy token for a closed port, never sent anywhere
+}
+
 // requireNoChanges runs terraform plan -detailed-exitcode with the
 // inventory file: exit status 0, nothing to change.
 func requireNoChanges(t *testing.T, ws *tfaccept.Workspace, inventoryFile string) {
@@ -414,7 +465,6 @@ func TestStacksApplyAgainstTheSimulator(t *testing.T) {
 	ctx := context.Background()
 	inv := host.Inv
 	node := inv.Talos.Nodes[0]
-	net := inv.Network
 	storage := inv.Proxmox.Storage.Disks
 
 	talos := tools.StackWorkspace(t, repo, "talos", host.Sim.CACertPEM())
@@ -428,53 +478,21 @@ func TestStacksApplyAgainstTheSimulator(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	dns := make([]string, len(net.DNSServers))
-	for i, a := range net.DNSServers {
-		dns[i] = a.String()
-	}
 	cfg := host.VMConfig(t, node.VMID)
-	requireConfig(t, cfg, map[string][]string{
-		"name":         {node.Name},
-		"cores":        {fmt.Sprint(node.Cores)},
-		"memory":       {fmt.Sprint(node.MemoryMiB)},
-		"cpu":          {"host"},
-		"machine":      {"q35"},
-		"bios":         {"ovmf"},
-		"efidisk0":     {storage + ":vm-", "efitype=4m"},
-		"scsi0":        {storage + ":vm-", fmt.Sprintf("size=%dG", node.OSDiskGiB)},
-		"scsi1":        {storage + ":vm-", fmt.Sprintf("size=%dG", node.DataDiskGiB)},
-		"hostpci0":     {"mapping=" + node.GPU.Mapping, "pcie=1", "rombar=1"},
-		"ipconfig0":    {fmt.Sprintf("ip=%s/%d", node.IP, net.CIDR.Bits()), "gw=" + net.Gateway.String()},
-		"nameserver":   {strings.Join(dns, " ")},
-		"searchdomain": {strings.Join(net.SearchDomains, " ")},
-		"net0":         {"bridge=" + inv.Proxmox.Bridge, "virtio="},
-		"agent":        {"1"},
-		"tags":         {inventory.ManagedTag, node.Role, "talos"},
-	})
+	want := clonedVM(inv, node.Name, node.Cores, node.MemoryMiB, node.OSDiskGiB, node.IP, node.Role, "talos")
+	want["scsi1"] = []string{storage + ":vm-", fmt.Sprintf("size=%dG", node.DataDiskGiB)}
+	want["hostpci0"] = []string{"mapping=" + node.GPU.Mapping, "pcie=1", "rombar=1"}
+	requireConfig(t, cfg, want)
 	require.NotContains(t, cfg, "ciuser", "a Talos node has no cloud-init user")
 	require.NotContains(t, cfg, "tpmstate0", "no vTPM while talos.disk_encryption is off")
 
-	outputs, err := talos.Outputs(ctx)
-	require.NoError(t, err)
-	var nodes map[string]struct {
-		ID  int    `json:"id"`
-		IP  string `json:"ip"`
-		MAC string `json:"mac"`
-	}
-	require.NoError(t, json.Unmarshal(outputs["nodes"], &nodes))
+	nodes := stackOutput(t, talos, "nodes")
 	require.Len(t, nodes, len(inv.Talos.Nodes))
 	require.Equal(t, node.VMID, nodes[node.Name].ID)
 	require.Equal(t, node.IP.String(), nodes[node.Name].IP)
 	require.Contains(t, cfg["net0"], "virtio="+nodes[node.Name].MAC, "the mac output is the NIC's")
 
-	outputs, err = vms.Outputs(ctx)
-	require.NoError(t, err)
-	var vmOut map[string]struct {
-		ID  int    `json:"id"`
-		IP  string `json:"ip"`
-		MAC string `json:"mac"`
-	}
-	require.NoError(t, json.Unmarshal(outputs["vms"], &vmOut))
+	vmOut := stackOutput(t, vms, "vms")
 	present, err := host.Client.VMs(ctx)
 	require.NoError(t, err)
 	var enabled []int
@@ -486,19 +504,10 @@ func TestStacksApplyAgainstTheSimulator(t *testing.T) {
 		}
 		enabled = append(enabled, v.VMID)
 		cfg := host.VMConfig(t, v.VMID)
-		requireConfig(t, cfg, map[string][]string{
-			"name":      {v.Name},
-			"cores":     {fmt.Sprint(v.Cores)},
-			"memory":    {fmt.Sprint(v.MemoryMiB)},
-			"cpu":       {"host"},
-			"machine":   {"q35"},
-			"bios":      {"ovmf"},
-			"scsi0":     {storage + ":vm-", fmt.Sprintf("size=%dG", v.DiskGiB)},
-			"ipconfig0": {fmt.Sprintf("ip=%s/%d", v.IP, net.CIDR.Bits()), "gw=" + net.Gateway.String()},
-			"ciuser":    {inv.User.Name},
-			"sshkeys":   {strings.Fields(inv.User.SSHPublicKeys[0])[1][:20]},
-			"tags":      {inventory.ManagedTag, v.Image},
-		})
+		want := clonedVM(inv, v.Name, v.Cores, v.MemoryMiB, v.DiskGiB, v.IP, v.Image)
+		want["ciuser"] = []string{inv.User.Name}
+		want["sshkeys"] = []string{strings.Fields(inv.User.SSHPublicKeys[0])[1][:20]}
+		requireConfig(t, cfg, want)
 		require.Equal(t, v.VMID, vmOut[v.Name].ID)
 		require.Equal(t, v.IP.String(), vmOut[v.Name].IP)
 		require.Contains(t, cfg["net0"], "virtio="+vmOut[v.Name].MAC)
