@@ -39,16 +39,18 @@ func Tools() []toolchain.Tool {
 
 // GoTools returns the commands the tests run that are built from the Go
 // module proxy into the tool cache: the sops CLI, for the interoperability
-// tests of lib/secrets, and Terraform's bpg/proxmox provider, for the
-// Terraform acceptance test against pvesim (internal/tfaccept). Each is
+// tests of lib/secrets, Terraform's bpg/proxmox provider, for the
+// Terraform acceptance test against pvesim (internal/tfaccept) and the
+// Terraform static checks (internal/tfcheck), and tflint and trivy, the
+// linters those checks run. Each is
 // built at the version the inventory file lists under tools: (the
 // repository's homelab.yaml for the suite), the one place every tool's
 // version lives; TestToolVersionsAgree holds a tool whose module go.mod
 // also requires (sops, linked by lib/secrets) to the version go.mod
 // requires, and toolchain.GoTool.CheckModule holds a tool built from a
-// pinned tools module (the provider, from
-// internal/toolchain/modules/terraform-provider-proxmox) to the version that
-// module's go.mod requires. An error wraps ErrToolVersion.
+// pinned tools module (the provider, tflint and trivy, each from
+// internal/toolchain/modules/<command>) to the version that module's go.mod
+// requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
 	inv, err := inventory.Load(file)
 	if err != nil {
@@ -84,6 +86,16 @@ var goModuleTools = []toolchain.GoTool{
 		Package:           "github.com/bpg/terraform-provider-proxmox",
 		ModuleDir:         filepath.Join("internal", "toolchain", "modules", "terraform-provider-proxmox"),
 		TerraformProvider: "registry.terraform.io/bpg/proxmox",
+	},
+	{
+		Command: "tflint", Module: "github.com/terraform-linters/tflint", Package: "github.com/terraform-linters/tflint",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "tflint"),
+	},
+	{
+		Command: "trivy", Module: "github.com/aquasecurity/trivy", Package: "github.com/aquasecurity/trivy/cmd/trivy",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "trivy"),
+		// trivy's code uses encoding/json/v2, still an experiment of Go.
+		BuildEnv: []string{"GOEXPERIMENT=jsonv2"},
 	},
 }
 

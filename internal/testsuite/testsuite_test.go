@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,11 +159,26 @@ var homelab = filepath.Join("..", "..", inventory.DefaultFile)
 
 func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 	sops := toolchain.GoTool{Command: "sops", Module: "github.com/getsops/sops/v3", Package: "github.com/getsops/sops/v3/cmd/sops"}
+	modules := filepath.Join("repo", "internal", "toolchain", "modules")
 	bpg := toolchain.GoTool{
 		Command: "terraform-provider-proxmox", Module: "github.com/bpg/terraform-provider-proxmox",
 		Package:           "github.com/bpg/terraform-provider-proxmox",
-		ModuleDir:         filepath.Join("repo", "internal", "toolchain", "modules", "terraform-provider-proxmox"),
+		ModuleDir:         filepath.Join(modules, "terraform-provider-proxmox"),
 		TerraformProvider: "registry.terraform.io/bpg/proxmox",
+	}
+	tflint := toolchain.GoTool{
+		Command: "tflint", Module: "github.com/terraform-linters/tflint", Package: "github.com/terraform-linters/tflint",
+		ModuleDir: filepath.Join(modules, "tflint"),
+	}
+	trivy := toolchain.GoTool{
+		Command: "trivy", Module: "github.com/aquasecurity/trivy", Package: "github.com/aquasecurity/trivy/cmd/trivy",
+		ModuleDir: filepath.Join(modules, "trivy"), BuildEnv: []string{"GOEXPERIMENT=jsonv2"},
+	}
+	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0"}
+	with := func(tools map[string]string) map[string]string {
+		out := maps.Clone(linters)
+		maps.Copy(out, tools)
+		return out
 	}
 	tests := []struct {
 		name     string
@@ -171,14 +187,18 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 		wantBpg  string
 		wantErr  string
 	}{
-		{name: "versions without v", tools: map[string]string{"terraform": "1.11.4", "sops": "9.9.9", "terraform-provider-proxmox": "0.80.0"},
+		{name: "versions without v", tools: with(map[string]string{"terraform": "1.11.4", "sops": "9.9.9", "terraform-provider-proxmox": "0.80.0"}),
 			wantSops: "v9.9.9", wantBpg: "v0.80.0"},
-		{name: "versions with v", tools: map[string]string{"sops": "v3.14.0", "terraform-provider-proxmox": "v0.81.0"},
+		{name: "versions with v", tools: with(map[string]string{"sops": "v3.14.0", "terraform-provider-proxmox": "v0.81.0"}),
 			wantSops: "v3.14.0", wantBpg: "v0.81.0"},
-		{name: "sops not listed", tools: map[string]string{"terraform": "1.11.4", "terraform-provider-proxmox": "0.80.0"},
+		{name: "sops not listed", tools: with(map[string]string{"terraform": "1.11.4", "terraform-provider-proxmox": "0.80.0"}),
 			wantErr: "repo/homelab.yaml: tools.sops is missing; add the version of github.com/getsops/sops/v3 that go.mod requires"},
-		{name: "the provider not listed", tools: map[string]string{"sops": "3.13.3"},
+		{name: "the provider not listed", tools: with(map[string]string{"sops": "3.13.3"}),
 			wantErr: "repo/homelab.yaml: tools.terraform-provider-proxmox is missing; add the version of github.com/bpg/terraform-provider-proxmox that repo/internal/toolchain/modules/terraform-provider-proxmox/go.mod requires"},
+		{name: "tflint not listed", tools: map[string]string{"sops": "3.13.3", "terraform-provider-proxmox": "0.80.0", "trivy": "0.74.0"},
+			wantErr: "repo/homelab.yaml: tools.tflint is missing; add the version of github.com/terraform-linters/tflint that repo/internal/toolchain/modules/tflint/go.mod requires"},
+		{name: "trivy not listed", tools: map[string]string{"sops": "3.13.3", "terraform-provider-proxmox": "0.80.0", "tflint": "0.64.0"},
+			wantErr: "repo/homelab.yaml: tools.trivy is missing; add the version of github.com/aquasecurity/trivy that repo/internal/toolchain/modules/trivy/go.mod requires"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +210,8 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			}
 			require.NoError(t, err)
 			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
-			require.Equal(t, []toolchain.GoTool{sops, bpg}, tools)
+			tflint.Version, trivy.Version = "v0.64.0", "v0.74.0"
+			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy}, tools)
 		})
 	}
 

@@ -42,6 +42,10 @@ type GoTool struct {
 	// binary is laid out in the tool's directory as a Terraform filesystem
 	// mirror, <address>/<version>/<os>_<arch>/<command>_v<version>.
 	TerraformProvider string
+	// BuildEnv are environment variables the build from ModuleDir needs,
+	// "NAME=value" each, e.g. "GOEXPERIMENT=jsonv2" for trivy, whose
+	// code does not compile without Go's encoding/json/v2 experiment.
+	BuildEnv []string
 }
 
 // String names the tool and its version.
@@ -89,8 +93,9 @@ type GoInstaller func(ctx context.Context, gobin, pkgAtVersion string) error
 func WithGoInstaller(f GoInstaller) Option { return func(o *options) { o.goInstall = f } }
 
 // GoBuilder builds the main package pkg of the module in dir into the
-// binary out.
-type GoBuilder func(ctx context.Context, dir, pkg, out string) error
+// binary out, with the variables env (the tool's BuildEnv) added to the
+// environment.
+type GoBuilder func(ctx context.Context, dir, pkg, out string, env []string) error
 
 // WithGoBuilder replaces how EnsureGo builds a tool from its pinned tools
 // module (default: go build -mod=readonly -trimpath).
@@ -110,8 +115,12 @@ type BuildError struct {
 // Error names the tool and the command to retry by hand.
 func (e *BuildError) Error() string {
 	if e.Tool.ModuleDir != "" {
-		return fmt.Sprintf("build %s: %v; retry by hand with: (cd %s && go build %s -o <file> %s)",
-			e.Tool, e.Err, e.Tool.ModuleDir, strings.Join(goBuildFlags, " "), e.Tool.Package)
+		env := strings.Join(e.Tool.BuildEnv, " ")
+		if env != "" {
+			env += " "
+		}
+		return fmt.Sprintf("build %s: %v; retry by hand with: (cd %s && %sgo build %s -o <file> %s)",
+			e.Tool, e.Err, e.Tool.ModuleDir, env, strings.Join(goBuildFlags, " "), e.Tool.Package)
 	}
 	return fmt.Sprintf("build %s: %v; retry by hand with: GOBIN=<dir> go install %s@%s", e.Tool, e.Err, e.Tool.Package, e.Tool.Version)
 }
@@ -233,13 +242,16 @@ func (o *options) build(ctx context.Context, t GoTool, dir string) error {
 		return err
 	}
 	if t.ModuleDir != "" {
-		if err := o.goBuild(ctx, t.ModuleDir, t.Package, out); err != nil {
+		if err := o.goBuild(ctx, t.ModuleDir, t.Package, out, t.BuildEnv); err != nil {
 			return err
 		}
 		if _, err := os.Stat(out); err != nil {
 			return fmt.Errorf("go build produced no %s", out)
 		}
 		return nil
+	}
+	if len(t.BuildEnv) > 0 {
+		return fmt.Errorf("%s has a BuildEnv (%s) but no pinned tools module (ModuleDir): go install would build it without", t, strings.Join(t.BuildEnv, " "))
 	}
 	if err := o.goInstall(ctx, dir, t.Package+"@"+t.Version); err != nil {
 		return err
@@ -257,11 +269,12 @@ func (o *options) build(ctx context.Context, t GoTool, dir string) error {
 // goBuildFlags are the flags of a tool's build from its pinned module.
 var goBuildFlags = []string{"-mod=readonly", "-trimpath", `-ldflags="-s -w"`}
 
-// goBuild runs go build in a pinned tools module, its output on stderr.
-func goBuild(ctx context.Context, dir, pkg, out string) error {
+// goBuild runs go build in a pinned tools module with env added to the
+// environment, its output on stderr.
+func goBuild(ctx context.Context, dir, pkg, out string, env []string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = append(append(os.Environ(), "GOWORK=off"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build %s in %s: %w", pkg, dir, err)

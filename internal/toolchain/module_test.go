@@ -50,10 +50,18 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 		wantCalls int
 		wantErr   string
 		wantType  any
+		env       []string
 	}{
 		{
 			name:      "missing: built in the module into the mirror layout",
 			gomod:     good,
+			build:     func(out string) error { return os.WriteFile(out, []byte("bin"), 0o755) },
+			wantCalls: 1,
+		},
+		{
+			name:      "a build environment reaches go build",
+			gomod:     good,
+			env:       []string{"GOEXPERIMENT=jsonv2"},
 			build:     func(out string) error { return os.WriteFile(out, []byte("bin"), 0o755) },
 			wantCalls: 1,
 		},
@@ -97,6 +105,7 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 			cache := t.TempDir()
 			mod := pinnedModule(t, tt.gomod)
 			tool := provider(mod, "v0.80.0")
+			tool.BuildEnv = tt.env
 			calls := 0
 			err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool},
 				toolchain.WithCacheDir(cache),
@@ -104,8 +113,9 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 					t.Fatal("a tool with a pinned module is not built with go install")
 					return nil
 				}),
-				toolchain.WithGoBuilder(func(_ context.Context, dir, pkg, out string) error {
+				toolchain.WithGoBuilder(func(_ context.Context, dir, pkg, out string, env []string) error {
 					calls++
+					require.Equal(t, tt.env, env, "the tool's BuildEnv, no more")
 					require.Equal(t, mod, dir)
 					require.Equal(t, "github.com/bpg/terraform-provider-proxmox", pkg)
 					require.Equal(t, filepath.Base(tool.Path(cache)), filepath.Base(out))
@@ -165,4 +175,21 @@ func TestTerraformInstallsFromTheMirror(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "Installing bpg/proxmox v0.80.0")
+}
+
+func TestBuildEnvNeedsAPinnedModule(t *testing.T) {
+	tool := toolchain.GoTool{Command: "trivy", Module: "github.com/aquasecurity/trivy", Package: "github.com/aquasecurity/trivy/cmd/trivy",
+		Version: "v0.74.0", BuildEnv: []string{"GOEXPERIMENT=jsonv2"}}
+	cache := t.TempDir()
+	err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool}, toolchain.WithCacheDir(cache),
+		toolchain.WithGoInstaller(func(context.Context, string, string) error {
+			t.Fatal("go install cannot take the tool's build environment")
+			return nil
+		}))
+	requireBuildOutcome(t, cache, err, "trivy@v0.74.0 has a BuildEnv (GOEXPERIMENT=jsonv2) but no pinned tools module", new(*toolchain.BuildError), "")
+
+	tool.ModuleDir = "/repo/modules/trivy"
+	err = &toolchain.BuildError{Tool: tool, Err: errors.New("exit status 1")}
+	require.Contains(t, err.Error(), "(cd /repo/modules/trivy && GOEXPERIMENT=jsonv2 go build -mod=readonly",
+		"the retry by hand sets the build environment")
 }
