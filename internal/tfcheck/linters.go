@@ -1,0 +1,175 @@
+package tfcheck
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// parseValidate reads terraform validate -json's diagnostics for dir.
+func parseValidate(dir string, r result) ([]Finding, error) {
+	var out struct {
+		Valid       bool `json:"valid"`
+		Diagnostics []struct {
+			Severity string `json:"severity"`
+			Summary  string `json:"summary"`
+			Detail   string `json:"detail"`
+			Range    *struct {
+				Filename string `json:"filename"`
+				Start    struct {
+					Line int `json:"line"`
+				} `json:"start"`
+			} `json:"range"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		return nil, fmt.Errorf("terraform validate -json in %s exited with status %d and printed no JSON (%w): %s", dir, r.code, err, strings.TrimSpace(r.stdout+r.stderr))
+	}
+	var findings []Finding
+	for _, d := range out.Diagnostics {
+		f := Finding{Check: CheckValidate, File: dir, Severity: d.Severity, Message: joinNonEmpty(": ", d.Summary, d.Detail)}
+		if d.Range != nil {
+			f.File, f.Line = filepath.Join(dir, d.Range.Filename), d.Range.Start.Line
+		}
+		findings = append(findings, f)
+	}
+	if !out.Valid && len(findings) == 0 {
+		findings = append(findings, Finding{Check: CheckValidate, File: dir, Severity: "error", Message: "terraform validate says the configuration is not valid but names no problem"})
+	}
+	return findings, nil
+}
+
+// TFLint runs tflint in dir (relative to the root) with the checker's
+// configuration: each issue, and each error tflint reports about the code,
+// is a finding.
+func (c *Checker) TFLint(ctx context.Context, dir string) ([]Finding, error) {
+	cfg, err := filepath.Abs(c.tflintCfg)
+	if err != nil {
+		return nil, fmt.Errorf("tflint: %w", err)
+	}
+	if _, err := os.Stat(cfg); err != nil {
+		return nil, fmt.Errorf("tflint's configuration: %w; it enables the bundled terraform ruleset (see docs/operations/testing.md)", err)
+	}
+	// TFLINT_PLUGIN_DIR points at no plugin: only the bundled ruleset runs,
+	// and nothing is downloaded.
+	env := []string{"TFLINT_PLUGIN_DIR=" + filepath.Join(os.TempDir(), "tfcheck-no-tflint-plugins")}
+	r, err := c.run(ctx, dir, env, c.tools.TFLint, "--config="+cfg, "--format=json", "--no-color")
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Issues []struct {
+			Rule struct {
+				Name     string `json:"name"`
+				Severity string `json:"severity"`
+				Link     string `json:"link"`
+			} `json:"rule"`
+			Message string    `json:"message"`
+			Range   lintRange `json:"range"`
+		} `json:"issues"`
+		Errors []struct {
+			Summary  string     `json:"summary"`
+			Message  string     `json:"message"`
+			Severity string     `json:"severity"`
+			Range    *lintRange `json:"range"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		return nil, fmt.Errorf("tflint in %s exited with status %d and printed no JSON (%w): %s", dir, r.code, err, strings.TrimSpace(r.stdout+r.stderr))
+	}
+	var findings []Finding
+	for _, i := range out.Issues {
+		findings = append(findings, Finding{Check: CheckTFLint, File: filepath.Join(dir, i.Range.Filename), Line: i.Range.Start.Line,
+			Rule: i.Rule.Name, Severity: i.Rule.Severity, Message: joinNonEmpty(" — ", i.Message, i.Rule.Link)})
+	}
+	for _, e := range out.Errors {
+		f := Finding{Check: CheckTFLint, File: dir, Severity: e.Severity, Message: joinNonEmpty(": ", e.Summary, e.Message)}
+		if e.Range != nil && e.Range.Filename != "" {
+			f.File, f.Line = filepath.Join(dir, e.Range.Filename), e.Range.Start.Line
+		}
+		findings = append(findings, f)
+	}
+	if r.code != 0 && len(findings) == 0 {
+		return nil, fmt.Errorf("tflint in %s exited with status %d and reported nothing: %s", dir, r.code, strings.TrimSpace(r.stderr))
+	}
+	return findings, nil
+}
+
+// lintRange is where tflint found something.
+type lintRange struct {
+	Filename string `json:"filename"`
+	Start    struct {
+		Line int `json:"line"`
+	} `json:"start"`
+}
+
+// Trivy runs trivy config over dir (relative to the root) with the
+// checks built into trivy (no download), for Severities, with the
+// checker's ignore file, which must be valid (LoadTrivyIgnore): each
+// misconfiguration is a finding.
+func (c *Checker) Trivy(ctx context.Context, dir string) ([]Finding, error) {
+	ignore, err := filepath.Abs(c.trivyIgnore)
+	if err != nil {
+		return nil, fmt.Errorf("trivy: %w", err)
+	}
+	if _, err := LoadTrivyIgnore(ignore); err != nil {
+		return nil, err
+	}
+	cache, err := os.MkdirTemp("", "tfcheck-trivy-")
+	if err != nil {
+		return nil, fmt.Errorf("trivy: %w", err)
+	}
+	defer os.RemoveAll(cache)
+	r, err := c.run(ctx, ".", nil, c.tools.Trivy, "config", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
+		"--severity", Severities, "--exit-code", "1", "--format", "json", "--quiet",
+		"--ignorefile", ignore, "--cache-dir", cache, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Results []struct {
+			Target            string `json:"Target"`
+			Misconfigurations []struct {
+				ID            string `json:"ID"`
+				Title         string `json:"Title"`
+				Message       string `json:"Message"`
+				Resolution    string `json:"Resolution"`
+				Severity      string `json:"Severity"`
+				PrimaryURL    string `json:"PrimaryURL"`
+				CauseMetadata struct {
+					Resource  string `json:"Resource"`
+					StartLine int    `json:"StartLine"`
+				} `json:"CauseMetadata"`
+			} `json:"Misconfigurations"`
+		} `json:"Results"`
+	}
+	if (r.code != 0 && r.code != 1) || json.Unmarshal([]byte(r.stdout), &out) != nil {
+		return nil, fmt.Errorf("trivy config %s exited with status %d: %s", dir, r.code, strings.TrimSpace(r.stderr))
+	}
+	var findings []Finding
+	for _, res := range out.Results {
+		for _, m := range res.Misconfigurations {
+			findings = append(findings, Finding{Check: CheckTrivy, File: filepath.Join(dir, res.Target), Line: m.CauseMetadata.StartLine,
+				Rule: m.ID, Severity: m.Severity,
+				Message: joinNonEmpty(" — ", joinNonEmpty(": ", m.Title, m.Message), m.CauseMetadata.Resource, m.Resolution, m.PrimaryURL)})
+		}
+	}
+	if r.code == 1 && len(findings) == 0 {
+		return nil, fmt.Errorf("trivy config %s exited with status 1 and reported nothing: %s", dir, strings.TrimSpace(r.stderr))
+	}
+	return findings, nil
+}
+
+// joinNonEmpty joins the parts that are not empty with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, sep)
+}

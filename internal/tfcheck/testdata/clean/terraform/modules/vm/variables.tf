@@ -1,0 +1,4 @@
+variable "node_name" {
+  description = "The Proxmox VE node."
+  type        = string
+}

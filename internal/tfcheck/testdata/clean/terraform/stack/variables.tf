@@ -1,0 +1,5 @@
+variable "node_name" {
+  description = "The Proxmox VE node."
+  type        = string
+  default     = "pve"
+}

@@ -1,0 +1,256 @@
+package tfcheck_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/testsuite"
+	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/internal/tfcheck"
+	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/inventory"
+)
+
+// repoRoot is the repository's root.
+var repoRoot = filepath.Join("..", "..")
+
+// requireTools returns the real tools, skipping the test when one is
+// missing outside CI and failing it in CI.
+func requireTools(t *testing.T) tfcheck.Tools {
+	t.Helper()
+	homelab := filepath.Join(repoRoot, inventory.DefaultFile)
+	built := func(command string) toolchain.GoTool {
+		tool, err := testsuite.GoTool(homelab, command)
+		require.NoError(t, err)
+		testtool.RequireGoTool(t, tool)
+		return tool
+	}
+	cache, err := toolchain.CacheDir()
+	require.NoError(t, err)
+	return tfcheck.Tools{
+		Terraform: testtool.Require(t, "terraform"),
+		TFLint:    built("tflint").Path(cache),
+		Trivy:     built("trivy").Path(cache),
+		Cache:     cache,
+		Providers: []toolchain.GoTool{built("terraform-provider-proxmox")},
+	}
+}
+
+// render lists findings one a line, for a failure message.
+func render(findings []tfcheck.Finding) string {
+	lines := make([]string, len(findings))
+	for i, f := range findings {
+		lines[i] = f.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestRepositoryTerraformIsClean runs every check over every Terraform
+// directory of the repository: fmt, validate, tflint with .tflint.hcl and
+// trivy with .trivyignore.yaml find nothing.
+func TestRepositoryTerraformIsClean(t *testing.T) {
+	tools := requireTools(t)
+	dirs, err := tfcheck.Dirs(repoRoot)
+	require.NoError(t, err)
+	require.Contains(t, dirs, filepath.Join("terraform", "modules", "proxmox-vm"))
+	findings, err := tfcheck.New(repoRoot, tools).Run(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, findings, "findings in the Terraform code (directories: %s):\n%s", strings.Join(dirs, ", "), render(findings))
+	require.NoError(t, tfcheck.Check(context.Background(), repoRoot, tools))
+}
+
+// TestTheRepositoryAcceptsFindingsWithReasons: every entry of the
+// committed .trivyignore.yaml names its check and says why it is accepted.
+func TestTheRepositoryAcceptsFindingsWithReasons(t *testing.T) {
+	accepted, err := tfcheck.LoadTrivyIgnore(filepath.Join(repoRoot, tfcheck.TrivyIgnore))
+	require.NoError(t, err)
+	for _, a := range accepted {
+		require.NotEmpty(t, a.ID)
+		require.NotEmpty(t, a.Statement, "%s:%d", tfcheck.TrivyIgnore, a.Line)
+	}
+}
+
+// TestDirsFindsEveryTerraformDirectory: every directory below terraform/
+// holding a *.tf file, however deep, and none that holds none or is hidden.
+func TestDirsFindsEveryTerraformDirectory(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{
+		"terraform/talos/main.tf",
+		"terraform/talos/README.md",
+		"terraform/traditional-vms/versions.tf",
+		"terraform/modules/proxmox-vm/main.tf",
+		"terraform/modules/proxmox-vm/variables.tf",
+		"terraform/modules/README.md",
+		"terraform/talos/.terraform/modules/vm/main.tf",
+		"terraform/docs/notes.tf.md",
+		"elsewhere/main.tf",
+	} {
+		path := filepath.Join(root, filepath.FromSlash(f))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, nil, 0o644))
+	}
+	dirs, err := tfcheck.Dirs(root)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		filepath.Join("terraform", "modules", "proxmox-vm"),
+		filepath.Join("terraform", "talos"),
+		filepath.Join("terraform", "traditional-vms"),
+	}, dirs)
+
+	_, err = tfcheck.Dirs(filepath.Join(root, "missing"))
+	require.ErrorContains(t, err, "find the Terraform directories under")
+}
+
+// TestEachCheckReportsFileLineAndRule runs each check on a fixture with one
+// kind of problem: the finding names the file, the line and the rule.
+func TestEachCheckReportsFileLineAndRule(t *testing.T) {
+	tools := requireTools(t)
+	bad := filepath.Join("testdata", "bad")
+	c := tfcheck.New(bad, tools, tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig)),
+		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "empty.yaml")))
+	dir := func(name string) string { return filepath.Join("terraform", name) }
+	tests := []struct {
+		name  string
+		check func(context.Context, string) ([]tfcheck.Finding, error)
+		dir   string
+		want  tfcheck.Finding // Message: a part of it
+	}{
+		{name: "fmt", check: c.Fmt, dir: dir("unformatted"),
+			want: tfcheck.Finding{Check: tfcheck.CheckFmt, File: filepath.Join(dir("unformatted"), "main.tf"), Line: 7, Severity: "error", Message: `+  tags = ["a"]`}},
+		{name: "validate", check: c.Validate, dir: dir("invalid"),
+			want: tfcheck.Finding{Check: tfcheck.CheckValidate, File: filepath.Join(dir("invalid"), "main.tf"), Line: 7, Severity: "error", Message: "Reference to undeclared input variable"}},
+		{name: "validate: init fails offline for a provider outside the mirror", check: c.Validate, dir: dir("insecure"),
+			want: tfcheck.Finding{Check: tfcheck.CheckValidate, File: dir("insecure"), Severity: "error", Message: "terraform init -backend=false failed"}},
+		{name: "tflint", check: c.TFLint, dir: dir("unlinted"),
+			want: tfcheck.Finding{Check: tfcheck.CheckTFLint, File: filepath.Join(dir("unlinted"), "main.tf"), Line: 10, Rule: "terraform_unused_declarations", Severity: "warning", Message: `variable "unused" is declared but not used`}},
+		{name: "trivy", check: c.Trivy, dir: dir("insecure"),
+			want: tfcheck.Finding{Check: tfcheck.CheckTrivy, File: filepath.Join(dir("insecure"), "main.tf"), Line: 8, Rule: "AWS-0107", Severity: "HIGH", Message: "aws_security_group_rule.open"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			findings, err := tt.check(context.Background(), tt.dir)
+			require.NoError(t, err)
+			for _, f := range findings {
+				if f.Check == tt.want.Check && f.File == tt.want.File && f.Line == tt.want.Line && f.Rule == tt.want.Rule && f.Severity == tt.want.Severity &&
+					strings.Contains(f.Message, tt.want.Message) {
+					return
+				}
+			}
+			t.Fatalf("no finding like %s among:\n%s", tt.want, render(findings))
+		})
+	}
+}
+
+// TestCheckListsEveryFinding runs every check over the fixture tree: the
+// error lists each finding as file:line: check rule.
+func TestCheckListsEveryFinding(t *testing.T) {
+	tools := requireTools(t)
+	err := tfcheck.Check(context.Background(), filepath.Join("testdata", "bad"), tools,
+		tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig)),
+		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "empty.yaml")))
+	var findings *tfcheck.FindingsError
+	require.ErrorAs(t, err, &findings)
+	for _, want := range []string{
+		filepath.Join("terraform", "unformatted", "main.tf") + ":7: fmt (error): not formatted",
+		filepath.Join("terraform", "invalid", "main.tf") + ":7: validate (error): Reference to undeclared input variable",
+		filepath.Join("terraform", "unlinted", "main.tf") + ":10: tflint terraform_unused_declarations (warning)",
+		filepath.Join("terraform", "insecure", "main.tf") + ":8: trivy AWS-0107 (HIGH)",
+	} {
+		require.Contains(t, err.Error(), "\n  "+want)
+	}
+}
+
+// TestAcceptedFindingsAreIgnored: trivy leaves out a finding the ignore
+// file accepts, and refuses to run with an entry that gives no reason.
+func TestAcceptedFindingsAreIgnored(t *testing.T) {
+	tools := requireTools(t)
+	// Run scans terraform/ whole: the ignore file's paths are relative to it.
+	accepted, err := tfcheck.New(filepath.Join("testdata", "bad"), tools,
+		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "good.yaml"))).Trivy(context.Background(), tfcheck.Dir)
+	require.NoError(t, err)
+	require.Empty(t, accepted, "the ignore file accepts AWS-0107 in insecure/main.tf:\n%s", render(accepted))
+
+	_, err = tfcheck.New(filepath.Join("testdata", "bad"), tools,
+		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "no-statement.yaml"))).Trivy(context.Background(), tfcheck.Dir)
+	require.ErrorContains(t, err, "has no statement")
+}
+
+// TestACleanTreePasses: a stack calling a local module, formatted,
+// valid, documented: no finding from any check.
+func TestACleanTreePasses(t *testing.T) {
+	tools := requireTools(t)
+	clean := filepath.Join("testdata", "clean")
+	findings, err := tfcheck.New(clean, tools, tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig))).Run(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, findings, render(findings))
+}
+
+func TestLoadTrivyIgnore(t *testing.T) {
+	tests := []struct {
+		file    string
+		want    []tfcheck.Accepted
+		wantErr string
+	}{
+		{file: "good.yaml", want: []tfcheck.Accepted{{Kind: "misconfigurations", ID: "AWS-0107", Paths: []string{"insecure/main.tf"},
+			Statement: "the fixture's rule is open to the world on purpose", Line: 2}}},
+		{file: "empty.yaml"},
+		{file: "no-statement.yaml", wantErr: "no-statement.yaml:2: misconfigurations[0] (AWS-0107) has no statement: say why the finding is accepted"},
+		{file: "blank-statement.yaml", wantErr: "blank-statement.yaml:2: misconfigurations[0] (AWS-0107) has no statement"},
+		{file: "no-id.yaml", wantErr: "no-id.yaml:2: secrets[0] has no id"},
+		{file: "misspelt.yaml", wantErr: "field reason not found"},
+		{file: "unknown-section.yaml", wantErr: "field misconfiguration not found"},
+		{file: "missing.yaml", wantErr: "an empty file accepts none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := tfcheck.LoadTrivyIgnore(filepath.Join("testdata", "ignore", tt.file))
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestFindingString(t *testing.T) {
+	require.Equal(t, "terraform/talos/main.tf:12: tflint terraform_unused_declarations (warning): local.x is declared but not used",
+		tfcheck.Finding{Check: "tflint", File: "terraform/talos/main.tf", Line: 12, Rule: "terraform_unused_declarations", Severity: "warning",
+			Message: "local.x is declared but not used"}.String())
+	require.Equal(t, "terraform/talos: validate: terraform init failed",
+		tfcheck.Finding{Check: "validate", File: "terraform/talos", Message: "terraform init failed"}.String())
+}
+
+// TestLookupToolsNamesWhatIsMissing: in an empty tool cache every built
+// tool is missing, named with its version and place; once each binary is
+// there the tools are found at those places.
+func TestLookupToolsNamesWhatIsMissing(t *testing.T) {
+	testtool.Require(t, "terraform")
+	cache := t.TempDir()
+	t.Setenv(toolchain.EnvCache, cache)
+	homelab := filepath.Join(repoRoot, inventory.DefaultFile)
+	_, err := tfcheck.LookupTools(homelab)
+	require.ErrorIs(t, err, tfcheck.ErrToolMissing)
+	for _, want := range []string{"tflint@v0.64.0 (not built at " + cache, "trivy@v0.74.0", "terraform-provider-proxmox@v0.80.0"} {
+		require.ErrorContains(t, err, want)
+	}
+
+	for _, command := range []string{"tflint", "trivy", "terraform-provider-proxmox"} {
+		tool, err := testsuite.GoTool(homelab, command)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(tool.Path(cache)), 0o755))
+		require.NoError(t, os.WriteFile(tool.Path(cache), nil, 0o755))
+	}
+	tools, err := tfcheck.LookupTools(homelab)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(cache, "tflint-v0.64.0", "tflint"), tools.TFLint)
+	require.Equal(t, filepath.Join(cache, "trivy-v0.74.0", "trivy"), tools.Trivy)
+	require.Equal(t, cache, tools.Cache)
+	require.Len(t, tools.Providers, 1)
+}
