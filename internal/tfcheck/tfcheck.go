@@ -314,6 +314,7 @@ func parseFmt(out string) []Finding {
 		case strings.HasPrefix(line, "--- ") || strings.HasPrefix(line, "+++ "):
 		case strings.HasPrefix(line, "@@ "):
 			hunkLine, inHunk = hunkStart(line), true
+		case inHunk && strings.HasPrefix(line, `\`): // "\ No newline at end of file"
 		case inHunk && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "+") || line == ""):
 			if !strings.HasPrefix(line, "+") {
 				hunkLine++

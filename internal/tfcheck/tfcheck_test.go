@@ -146,6 +146,20 @@ func TestEachCheckReportsFileLineAndRule(t *testing.T) {
 	}
 }
 
+// TestFmtReportsOneFindingPerFile: a file without a final newline, whose
+// diff ends in "\ No newline at end of file", is one finding, at the line
+// that changes.
+func TestFmtReportsOneFindingPerFile(t *testing.T) {
+	tools := requireTools(t)
+	dir := filepath.Join("terraform", "nonewline")
+	findings, err := tfcheck.New(filepath.Join("testdata", "bad"), tools).Fmt(context.Background(), dir)
+	require.NoError(t, err)
+	require.Len(t, findings, 1, render(findings))
+	require.Equal(t, filepath.Join(dir, "main.tf"), findings[0].File)
+	require.Equal(t, 6, findings[0].Line)
+	require.Contains(t, findings[0].Message, `\ No newline at end of file`)
+}
+
 // TestCheckListsEveryFinding runs every check over the fixture tree: the
 // error lists each finding as file:line: check rule.
 func TestCheckListsEveryFinding(t *testing.T) {

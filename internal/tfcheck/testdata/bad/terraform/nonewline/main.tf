@@ -1,0 +1,7 @@
+terraform {
+  required_version = ">= 1.11"
+}
+
+locals {
+  names   = ["a"]
+}
