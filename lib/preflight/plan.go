@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/wdiazux/infra/lib/inventory"
@@ -33,6 +34,12 @@ type Plan struct {
 	PCIMappings []string
 	// PCIDevices are the host PCI functions the mappings should point at.
 	PCIDevices []string
+	// PCIMappingFields are the inventory fields naming each of
+	// PCIMappings, e.g. talos.nodes[0].gpu.mapping (same order).
+	PCIMappingFields []string
+	// Templates are the VM templates that must already exist on the node,
+	// because what is planned clones them (empty: none is checked).
+	Templates []PlannedVM
 }
 
 // PlanFor derives the plan from the inventory: its node, bridge and
@@ -45,9 +52,10 @@ func PlanFor(inv *inventory.Inventory) Plan {
 	for _, id := range inv.VMIDs() {
 		plan.VMs = append(plan.VMs, PlannedVM{ID: id.ID, Name: id.Name, Field: id.Path})
 	}
-	for _, n := range inv.Talos.Nodes {
+	for i, n := range inv.Talos.Nodes {
 		if n.GPU.Enabled && !slices.Contains(plan.PCIMappings, n.GPU.Mapping) {
 			plan.PCIMappings = append(plan.PCIMappings, n.GPU.Mapping)
+			plan.PCIMappingFields = append(plan.PCIMappingFields, fmt.Sprintf("talos.nodes[%d].gpu.mapping", i))
 			plan.PCIDevices = append(plan.PCIDevices, n.GPU.PCI...)
 		}
 	}

@@ -82,7 +82,38 @@ func Run(ctx context.Context, c *proxmox.Client, plan Plan, opts ...Option) Repo
 	if len(plan.PCIMappings) > 0 {
 		step("PCI mappings", func() []Check { return ch.mappingChecks(ctx) })
 	}
+	if len(plan.Templates) > 0 {
+		step("templates", func() []Check { return ch.templateChecks(ctx) })
+	}
 	return r
+}
+
+// templateChecks checks that every template the plan clones exists on
+// the node and is a template.
+func (ch checker) templateChecks(ctx context.Context) []Check {
+	vms, err := ch.c.VMs(ctx)
+	if err != nil {
+		return []Check{{Name: "templates", Status: Fail, Detail: err.Error(), Fix: ch.fixFor(err, "grant the token VM.Audit on /vms")}}
+	}
+	var out []Check
+	for _, t := range ch.plan.Templates {
+		name := fmt.Sprintf("template %d (%s)", t.ID, t.Name)
+		i := slices.IndexFunc(vms, func(v proxmox.VMInfo) bool { return v.VMID == t.ID })
+		switch {
+		case i < 0:
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("no VM %d on the host", t.ID),
+				Fix: fmt.Sprintf("build the template first, or set %s in homelab.yaml to the ID of an existing template", t.Field)})
+		case !vms[i].Template:
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("VM %d (%s) is not a template", t.ID, vms[i].Name),
+				Fix: fmt.Sprintf("set %s in homelab.yaml to the ID of a template", t.Field)})
+		case vms[i].Node != "" && vms[i].Node != ch.plan.Node:
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("template %d is on node %s, not %s", t.ID, vms[i].Node, ch.plan.Node),
+				Fix: fmt.Sprintf("build the template on %s, or set %s to a template there", ch.plan.Node, t.Field)})
+		default:
+			out = append(out, Check{Name: name, Status: Pass, Field: t.Field, Detail: "exists on " + ch.plan.Node})
+		}
+	}
+	return out
 }
 
 // connectionCheck is the first check when the first call failed: the
@@ -274,6 +305,7 @@ func (ch checker) storageChecks(ctx context.Context) []Check {
 		default:
 			out = append(out, Check{Name: name, Status: Pass, Detail: fmt.Sprintf("%s storage, %d GiB free", s.Type, s.Avail>>30)})
 		}
+		out[len(out)-1].Field = w.field
 	}
 	return out
 }
@@ -348,11 +380,15 @@ func (ch checker) mappingChecks(ctx context.Context) []Check {
 		return []Check{{Name: "PCI mappings", Status: Fail, Detail: err.Error(), Fix: ch.fixFor(err, "grant the token Mapping.Audit on /mapping/pci")}}
 	}
 	var out []Check
-	for _, id := range plan.PCIMappings {
+	for k, id := range plan.PCIMappings {
 		name := "PCI mapping " + id
+		field := ""
+		if k < len(plan.PCIMappingFields) {
+			field = plan.PCIMappingFields[k]
+		}
 		i := slices.IndexFunc(mappings, func(m proxmox.PCIMapping) bool { return m.ID == id })
 		if i < 0 {
-			out = append(out, Check{Name: name, Status: Fail, Detail: "does not exist (GPU passthrough is enabled)",
+			out = append(out, Check{Name: name, Status: Fail, Field: field, Detail: "does not exist (GPU passthrough is enabled)",
 				Fix: fmt.Sprintf("Datacenter → Resource Mappings → PCI Devices → Add: name %s, node %s, device %s with all functions", id, plan.Node, strings.Join(plan.PCIDevices, ", "))})
 			continue
 		}
@@ -367,7 +403,7 @@ func (ch checker) mappingChecks(ctx context.Context) []Check {
 				fix = fmt.Sprintf("the mapping does not point at %s as homelab.yaml says; check talos.nodes[].gpu.pci and the mapping", dev)
 			}
 		}
-		out = append(out, Check{Name: name, Status: st, Detail: detail, Fix: fix})
+		out = append(out, Check{Name: name, Status: st, Field: field, Detail: detail, Fix: fix})
 	}
 	return out
 }

@@ -32,6 +32,9 @@ type Check struct {
 	Detail string
 	// Fix says what to do when the check did not pass.
 	Fix string
+	// Field is the inventory field the check is about, e.g.
+	// proxmox.storage.disks, when it is about one.
+	Field string
 }
 
 // Event tells that a step of Run starts or ends.
