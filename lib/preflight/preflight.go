@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -89,28 +90,24 @@ func Run(ctx context.Context, c *proxmox.Client, plan Plan, opts ...Option) Repo
 }
 
 // templateChecks checks that every template the plan clones exists on
-// the node and is a template.
+// the node and is a template, from its configuration (current on PVE,
+// unlike the statistics /cluster/resources reports).
 func (ch checker) templateChecks(ctx context.Context) []Check {
-	vms, err := ch.c.VMs(ctx)
-	if err != nil {
-		return []Check{{Name: "templates", Status: Fail, Detail: err.Error(), Fix: ch.fixFor(err, "grant the token VM.Audit on /vms")}}
-	}
 	var out []Check
 	for _, t := range ch.plan.Templates {
 		name := fmt.Sprintf("template %d (%s)", t.ID, t.Name)
-		i := slices.IndexFunc(vms, func(v proxmox.VMInfo) bool { return v.VMID == t.ID })
+		cfg, err := ch.c.VMConfig(ctx, ch.plan.Node, t.ID)
 		switch {
-		case i < 0:
-			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("no VM %d on the host", t.ID),
+		case errors.Is(err, proxmox.ErrVMNotFound):
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("no VM %d on node %s", t.ID, ch.plan.Node),
 				Fix: fmt.Sprintf("build the template first, or set %s in homelab.yaml to the ID of an existing template", t.Field)})
-		case !vms[i].Template:
-			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("VM %d (%s) is not a template", t.ID, vms[i].Name),
+		case err != nil:
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: err.Error(), Fix: ch.fixFor(err, "grant the token VM.Audit on /vms")})
+		case cfg.Get("template") != "1":
+			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("VM %d (%s) is not a template", t.ID, cfg.Get("name")),
 				Fix: fmt.Sprintf("set %s in homelab.yaml to the ID of a template", t.Field)})
-		case vms[i].Node != "" && vms[i].Node != ch.plan.Node:
-			out = append(out, Check{Name: name, Status: Fail, Field: t.Field, Detail: fmt.Sprintf("template %d is on node %s, not %s", t.ID, vms[i].Node, ch.plan.Node),
-				Fix: fmt.Sprintf("build the template on %s, or set %s to a template there", ch.plan.Node, t.Field)})
 		default:
-			out = append(out, Check{Name: name, Status: Pass, Field: t.Field, Detail: "exists on " + ch.plan.Node})
+			out = append(out, Check{Name: name, Status: Pass, Field: t.Field, Detail: fmt.Sprintf("%s on %s", cfg.Get("name"), ch.plan.Node)})
 		}
 	}
 	return out
