@@ -156,6 +156,8 @@ type DestroyRefusedError struct {
 	Stack Stack
 	// Resources are the addresses of the VMs the plan destroys or replaces.
 	Resources []string
+	// Destroy is true for a destroy plan.
+	Destroy bool
 }
 
 // Error lists the VMs.

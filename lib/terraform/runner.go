@@ -333,7 +333,7 @@ func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptio
 		return res, nil
 	}
 	if vms := res.Summary.VMsRemoved(); len(vms) > 0 && !opts.AllowDestroy {
-		return res, &DestroyRefusedError{Stack: s, Resources: vms}
+		return res, &DestroyRefusedError{Stack: s, Resources: vms, Destroy: destroy}
 	}
 	r.logger.Info("terraform apply", "stack", s, "dir", dir, "binary", r.bin.Name)
 	if err := tf.Apply(ctx, tfexec.DirOrPlan(planFile)); err != nil {
