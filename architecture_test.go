@@ -44,6 +44,7 @@ var allowedImports = map[string][]string{
 	"lib/talosnode":                          {"internal/atomicfile", "lib/inventory", "lib/netx", "lib/talosgen"},
 	"lib/talosnode/nodesim":                  nil,
 	"lib/ansible":                            {"internal/atomicfile", "lib/inventory"},
+	"lib/terraform":                          {"lib/inventory", "lib/preflight", "lib/proxmox"},
 }
 
 // TestLibImportsPointDown holds every lib/ package to its row of
