@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,6 +30,8 @@ type rig struct {
 	host  *tfaccept.Host
 	ws    *tfaccept.Workspace
 	tools tfaccept.Tools
+	// log is what the runners logged and terraform printed.
+	log bytes.Buffer
 }
 
 func newRig(t *testing.T) *rig {
@@ -46,6 +49,8 @@ func (r *rig) runner(t *testing.T, inv string) *terraform.Runner {
 	id, secret := r.host.Sim.Token()
 	run, err := terraform.New(context.Background(), t.TempDir(),
 		terraform.WithBinary(r.tools.Terraform),
+		terraform.WithLogger(slog.New(slog.NewTextHandler(&r.log, nil))),
+		terraform.WithStdout(&r.log),
 		terraform.WithStackDir(terraform.StackTalos, r.ws.Dir),
 		terraform.WithEnv("TF_CLI_CONFIG_FILE="+filepath.Join(r.ws.Dir, ".terraformrc"), "SSL_CERT_DIR="+filepath.Join(r.ws.Dir, ".no-cert-dir")),
 		terraform.WithProxmox(proxmox.Config{URL: r.host.Sim.URL(), TokenID: id, TokenSecret: secret, CAFile: filepath.Join(r.ws.Dir, ".ca.pem")}),
@@ -134,6 +139,9 @@ func TestStackCycle(t *testing.T) {
 	log := r.host.TerraformLog()
 	_, err = r.host.Client.VMConfig(ctx, r.host.Inv.Proxmox.Node, node.VMID)
 	require.ErrorContains(t, err, "does not exist")
+	_, secret := r.host.Sim.Token()
+	require.Contains(t, r.log.String(), "terraform plan summary")
+	require.NotContains(t, r.log.String(), secret, "the secret is never logged")
 	require.Empty(t, tfaccept.FormatRequests(tfaccept.Unexpected(log, []tfaccept.Expected{
 		tfaccept.EFIDiskMoveToSameStorage(node.VMID), tfaccept.StatusAfterDestroy(node.VMID)})))
 }
