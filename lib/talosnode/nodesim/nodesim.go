@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -60,7 +61,8 @@ type Sim struct {
 	version string
 	ca      *x509.Certificate
 	caKey   any
-	k8sCA   []byte
+	k8sCA   *x509.Certificate
+	k8sKey  any
 	mu      sync.Mutex
 	nodes   map[string]*Node
 	order   []string
@@ -80,6 +82,7 @@ type Node struct {
 	config     []byte
 	role       string
 	hostname   string
+	endpoint   string
 	unhealthy  map[string]string
 	started    time.Time
 	notRunning bool
@@ -103,7 +106,15 @@ func New(bundle *tsecrets.Bundle, names []string, opts ...Option) (*Sim, error) 
 	if err != nil {
 		return nil, fmt.Errorf("the bundle's OS CA key: %w", err)
 	}
-	s := &Sim{version: "v1.12.7", ca: ca, caKey: caKey, k8sCA: bundle.Certs.K8s.Crt, nodes: map[string]*Node{}}
+	k8sCA, err := bundle.Certs.K8s.GetCert()
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's Kubernetes CA: %w", err)
+	}
+	k8sKey, err := parseKey(bundle.Certs.K8s.Key)
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's Kubernetes CA key: %w", err)
+	}
+	s := &Sim{version: "v1.12.7", ca: ca, caKey: caKey, k8sCA: k8sCA, k8sKey: k8sKey, nodes: map[string]*Node{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -224,6 +235,20 @@ func (s *Sim) SetUnhealthy(name, service, message string) {
 	s.nodes[name].unhealthy[service] = message
 }
 
+// Reset puts a node back in maintenance mode with no config, as a VM
+// recreated from the template boots: it forgets its role and hostname,
+// and etcd is gone with the last configured control plane.
+func (s *Sim) Reset(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[name]
+	n.config, n.role, n.hostname, n.endpoint = nil, "", "", ""
+	n.unhealthy = map[string]string{}
+	if !slices.ContainsFunc(s.order, func(o string) bool { return s.nodes[o].role == "controlplane" }) {
+		s.bootstrapped = false
+	}
+}
+
 // SetDown makes a node refuse connections until SetDown(name, false).
 func (s *Sim) SetDown(name string, down bool) {
 	s.mu.Lock()
@@ -248,9 +273,13 @@ func (n *Node) setConfig(data []byte) error {
 	if hc := cfg.NetworkHostnameConfig(); hc != nil {
 		hostname = hc.Hostname()
 	}
+	endpoint := ""
+	if u := cfg.Cluster().Endpoint(); u != nil {
+		endpoint = u.String()
+	}
 	n.sim.mu.Lock()
 	defer n.sim.mu.Unlock()
-	n.config, n.role, n.hostname = slices.Clone(data), role, hostname
+	n.config, n.role, n.hostname, n.endpoint = slices.Clone(data), role, hostname, endpoint
 	return nil
 }
 
@@ -393,26 +422,57 @@ func (m *machineServer) Kubeconfig(_ *emptypb.Empty, stream grpc.ServerStreaming
 	if !ready {
 		return status.Error(codes.FailedPrecondition, "kubeconfig is not available: the cluster is not bootstrapped")
 	}
-	archive, err := kubeconfigArchive(m.node.hostname, s.k8sCA)
+	s.mu.Lock()
+	endpoint := m.node.endpoint
+	s.mu.Unlock()
+	archive, err := kubeconfigArchive(endpoint, s.k8sCA, s.k8sKey)
 	if err != nil {
 		return status.Error(codes.Internal, err.Error())
 	}
 	return stream.Send(&common.Data{Bytes: archive})
 }
 
-// kubeconfigArchive is the .tar.gz Talos streams: one file, kubeconfig.
-func kubeconfigArchive(host string, k8sCA []byte) ([]byte, error) {
+// kubeconfigArchive is the .tar.gz Talos streams: one file, kubeconfig,
+// for the cluster's endpoint, with a fresh admin client certificate
+// (system:masters, one year) the cluster's Kubernetes CA signs, as Talos
+// makes one on every request.
+func kubeconfigArchive(endpoint string, k8sCA *x509.Certificate, k8sKey any) ([]byte, error) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, k8sCA, pub, k8sKey)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	b64 := base64.StdEncoding.EncodeToString
 	kc := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
   - name: homelab
     cluster:
-      server: https://%s:6443
+      server: %s
       certificate-authority-data: %s
 users:
   - name: admin@homelab
     user:
-      token: simulated-admin-token
+      client-certificate-data: %s
+      client-key-data: %s
 contexts:
   - name: admin@homelab
     context:
@@ -420,7 +480,7 @@ contexts:
       namespace: default
       user: admin@homelab
 current-context: admin@homelab
-`, host, base64.StdEncoding.EncodeToString(k8sCA))
+`, endpoint, b64(pemBlock("CERTIFICATE", k8sCA.Raw)), b64(pemBlock("CERTIFICATE", der)), b64(pemBlock("PRIVATE KEY", keyDER)))
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -434,6 +494,24 @@ current-context: admin@homelab
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// parseKey reads a PEM private key: PKCS #8 or SEC 1 (EC), as Talos
+// writes the Kubernetes CA's.
+func parseKey(pemKey []byte) (any, error) {
+	block, _ := pem.Decode(pemKey)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	return x509.ParseECPrivateKey(block.Bytes)
+}
+
+// pemBlock encodes DER as PEM.
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
 // services are what a configured node runs.
