@@ -1,0 +1,279 @@
+package clustersim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/tfaccept"
+	"github.com/wdiazux/infra/lib/cluster"
+	"github.com/wdiazux/infra/lib/images"
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/proxmox/pve"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosfactory"
+	"github.com/wdiazux/infra/lib/talosfactory/factorysim"
+	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/lib/talosnode"
+	"github.com/wdiazux/infra/lib/talosnode/nodesim"
+)
+
+// GuestBoot is how long a simulated guest takes to boot after a start.
+const GuestBoot = 300 * time.Millisecond
+
+// watchInterval is how often the harness looks at the VMs' guests.
+const watchInterval = 10 * time.Millisecond
+
+// Harness is a simulated host, factory and Talos nodes for one inventory,
+// in a temporary copy of the repository's inventory files.
+type Harness struct {
+	// Inv is the inventory; File is its copy in Root (factory_url points
+	// at the simulated factory), Root the directory that holds it,
+	// .sops.yaml, talos/patches and the secrets bundle.
+	Inv        *inventory.Inventory
+	File, Root string
+	// Sim is the Proxmox VE host, Client a Go client of it.
+	Sim    *pvesim.Server
+	Client *proxmox.Client
+	// Factory is the Image Factory.
+	Factory *factorysim.Server
+	// Nodes are the Talos nodes, one per inventory node, by name.
+	Nodes *nodesim.Sim
+	// Identity is the age key the secrets bundle is encrypted to.
+	Identity *age.X25519Identity
+	// VMs makes the node VMs with Terraform.
+	VMs *TerraformVMs
+}
+
+// New builds the harness for the repository's inventory homelab (its
+// directory is the repository: talos/patches, .sops.yaml and
+// terraform/modules/proxmox-vm are taken from there). The host is fresh
+// but prepared as preflight asks; the secrets bundle exists already (the
+// simulated nodes need its CAs), so node configs are still to generate.
+// Everything stops when the test ends.
+func New(t testing.TB, homelab string) *Harness {
+	t.Helper()
+	repo := filepath.Dir(homelab)
+	tools := tfaccept.RequireTools(t, homelab)
+	h := &Harness{Root: t.TempDir()}
+
+	h.Factory = factorysim.New(factorysim.WithPayload(1 << 20))
+	t.Cleanup(h.Factory.Close)
+	text, err := os.ReadFile(homelab)
+	require.NoError(t, err)
+	text = []byte(regexp.MustCompile(`(?m)^(\s*factory_url:).*$`).ReplaceAllString(string(text), "${1} "+h.Factory.URL()))
+	h.File = filepath.Join(h.Root, inventory.DefaultFile)
+	require.NoError(t, os.WriteFile(h.File, text, 0o644))
+	h.Inv, err = inventory.Load(h.File)
+	require.NoError(t, err)
+
+	h.Identity, err = age.GenerateX25519Identity()
+	require.NoError(t, err)
+	sops, err := os.ReadFile(filepath.Join(repo, secrets.ConfigFile))
+	require.NoError(t, err)
+	sops = regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAll(sops, []byte(h.Identity.Recipient().String()))
+	require.NoError(t, os.WriteFile(filepath.Join(h.Root, secrets.ConfigFile), sops, 0o644))
+	require.NoError(t, os.CopyFS(filepath.Join(h.Root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join(repo, talosgen.DefaultPatchDir))))
+	bundle, err := talosgen.NewBundle(h.Inv)
+	require.NoError(t, err)
+	require.NoError(t, talosgen.SaveBundle(filepath.Join(h.Root, talosgen.DefaultBundleFile), bundle, secrets.WithIdentities(h.Identity)))
+
+	h.Sim, err = pvesim.New(pvesim.WithSetup(pvesim.SetupFor(h.Inv, true)), pvesim.WithGuestBootDelay(GuestBoot))
+	require.NoError(t, err)
+	t.Cleanup(h.Sim.Close)
+	id, secret := h.Sim.Token()
+	h.Client, err = proxmox.New(proxmox.Config{URL: h.Sim.URL(), TokenID: id, TokenSecret: secret, Fingerprint: h.Sim.Fingerprint()},
+		proxmox.WithPollInterval(5*time.Millisecond))
+	require.NoError(t, err)
+
+	var names []string
+	for _, n := range h.Inv.Talos.Nodes {
+		names = append(names, n.Name)
+	}
+	h.Nodes, err = nodesim.New(bundle, names, nodesim.WithVersion(h.Inv.Talos.Version))
+	require.NoError(t, err)
+	t.Cleanup(h.Nodes.Close)
+	for _, n := range names {
+		h.Nodes.SetDown(n, true)
+	}
+	stop := h.watch()
+	t.Cleanup(stop)
+
+	ws := tools.Workspace(t, filepath.Join(repo, "internal", "clustersim", "testdata", "talos"), h.Sim.CACertPEM())
+	require.NoError(t, ws.AddModule("proxmox-vm", filepath.Join(repo, "terraform", "modules", "proxmox-vm")))
+	vars, err := json.Marshal(map[string]string{"inventory_file": h.File,
+		"endpoint": strings.TrimSuffix(h.Sim.URL(), "/api2/json"), "api_token": id + "=" + secret})
+	require.NoError(t, err)
+	varFile, err := ws.WriteVars("sim.tfvars.json", vars)
+	require.NoError(t, err)
+	h.VMs = &TerraformVMs{ws: ws, varFile: varFile}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the simulator's request log:\n%s", tfaccept.FormatRequests(h.Sim.Requests()))
+		}
+	})
+	return h
+}
+
+// watch couples the Talos nodes to the VMs until the returned function is
+// called: a node is up while a VM of the inventory's node IDs runs with
+// its guest booted and the cloud-init image it booted with gives it the
+// node's address; a node whose VM was destroyed is reset.
+func (h *Harness) watch() (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	up := map[string]bool{}
+	existed := map[string]bool{}
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(watchInterval)
+		defer tick.Stop()
+		for {
+			h.couple(up, existed)
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-finished }) }
+}
+
+// couple looks at every VM once and brings the nodes up or down.
+func (h *Harness) couple(up, existed map[string]bool) {
+	booted := map[string]bool{} // addresses a booted guest has
+	for _, n := range h.Inv.Talos.Nodes {
+		g, ok := h.Sim.Guest(n.VMID)
+		if !ok {
+			if existed[n.Name] {
+				h.Nodes.Reset(n.Name) // the VM is gone: a new one boots fresh
+				existed[n.Name] = false
+			}
+			continue
+		}
+		existed[n.Name] = true
+		if g.Booted {
+			if ip := address(g.IPConfig[0]); ip != "" {
+				booted[ip] = true
+			}
+		}
+	}
+	for _, n := range h.Inv.Talos.Nodes {
+		want := booted[n.IP.String()]
+		if want != up[n.Name] {
+			h.Nodes.SetDown(n.Name, !want)
+			up[n.Name] = want
+		}
+	}
+}
+
+// address is the IPv4 address of an ipconfigN value, "" without one.
+func address(ipconfig string) string {
+	ps, err := pve.ParsePropertyString(ipconfig, "")
+	if err != nil {
+		return ""
+	}
+	ip, _ := ps.Get("ip")
+	addr, _, _ := strings.Cut(ip, "/")
+	return addr
+}
+
+// Endpoints maps each node to its simulated Talos API.
+func (h *Harness) Endpoints() map[string]string {
+	out := map[string]string{}
+	for _, n := range h.Inv.Talos.Nodes {
+		out[n.Name] = h.Nodes.Endpoint(n.Name)
+	}
+	return out
+}
+
+// Deps are cluster.Up's dependencies on the harness: the host, the
+// factory, a lock file next to the inventory, and Terraform for the VMs.
+func (h *Harness) Deps(t testing.TB) cluster.Deps {
+	t.Helper()
+	factory, err := talosfactory.New(h.Inv.Talos.FactoryURL)
+	require.NoError(t, err)
+	lock, err := images.LoadLockFile(filepath.Join(h.Root, images.DefaultLockFile))
+	require.NoError(t, err)
+	return cluster.Deps{Proxmox: h.Client, Factory: factory, Lock: lock, NodeVMs: h.VMs}
+}
+
+// Options are cluster.Up's options for the harness: the age key, the
+// nodes' loopback endpoints and short waits.
+func (h *Harness) Options() []cluster.Option {
+	return []cluster.Option{
+		cluster.WithSecrets(secrets.WithIdentities(h.Identity)),
+		cluster.WithTalosOptions(talosnode.WithEndpointOverrides(h.Endpoints())),
+		cluster.WithNodeWait(time.Minute), cluster.WithHealthWait(time.Minute), cluster.WithPollInterval(50 * time.Millisecond),
+	}
+}
+
+// Env is the environment a target run against the harness needs: the
+// host's URL and token, the age key, the nodes' endpoints.
+func (h *Harness) Env() []string {
+	id, secret := h.Sim.Token()
+	var eps []string
+	for name, ep := range h.Endpoints() {
+		eps = append(eps, name+"="+ep)
+	}
+	return []string{proxmox.EnvURL + "=" + h.Sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
+		proxmox.EnvTLSFingerprint + "=" + h.Sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "=",
+		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ",")}
+}
+
+// TerraformVMs is cluster.NodeVMs with the real Terraform and bpg provider
+// on the harness's root module: plan with -detailed-exitcode, and apply
+// that saved plan when it has changes.
+type TerraformVMs struct {
+	ws      *tfaccept.Workspace
+	varFile string
+	mu      sync.Mutex
+	inited  bool
+}
+
+// planLine is Terraform's summary of a plan.
+var planLine = regexp.MustCompile(`Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.`)
+
+// Apply plans and applies the plan when it has changes; it refuses a plan
+// that destroys anything.
+func (v *TerraformVMs) Apply(ctx context.Context) (bool, string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.inited {
+		if _, err := v.ws.Init(ctx); err != nil {
+			return false, "", err
+		}
+		v.inited = true
+	}
+	out, code, err := v.ws.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", "-out=node-vms.tfplan", "-var-file=" + v.varFile}, 2)
+	if err != nil {
+		return false, "", err
+	}
+	if code == 0 {
+		return false, "no changes, nothing to do", nil
+	}
+	m := planLine.FindStringSubmatch(out)
+	if m == nil {
+		return false, "", fmt.Errorf("terraform plan in %s has changes but no summary line:\n%s", v.ws.Dir, out)
+	}
+	if m[3] != "0" {
+		return false, "", fmt.Errorf("terraform plan in %s destroys %s resource(s); refused:\n%s", v.ws.Dir, m[3], out)
+	}
+	if _, _, err := v.ws.Run(ctx, []string{"apply", "-input=false", "node-vms.tfplan"}); err != nil {
+		return false, "", err
+	}
+	return true, fmt.Sprintf("%s to add, %s to change, %s to destroy", m[1], m[2], m[3]), nil
+}
