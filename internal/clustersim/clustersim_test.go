@@ -1,0 +1,140 @@
+package clustersim_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/clustersim"
+	"github.com/wdiazux/infra/lib/images"
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/lib/talosnode"
+)
+
+var homelab = filepath.Join("..", "..", inventory.DefaultFile)
+
+// power posts a power action for a VM to the simulator, as the web UI does.
+func power(t *testing.T, h *clustersim.Harness, vmid int, action string) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(h.Sim.CACertPEM()))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fmt.Sprintf("%s/nodes/%s/qemu/%d/status/%s", h.Sim.URL(), h.Inv.Proxmox.Node, vmid, action), nil)
+	require.NoError(t, err)
+	id, secret := h.Sim.Token()
+	req.Header.Set("Authorization", "PVEAPIToken="+id+"="+secret)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	h.Sim.WaitTasks()
+}
+
+// await asks the node until its answer is want (a state, or an error when
+// want is 0); a node boots in clustersim.GuestBoot, so a minute is plenty.
+func await(t *testing.T, c *talosnode.Cluster, node string, want talosnode.NodeState) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		state, err := c.Probe(t.Context(), node)
+		if (want == 0 && err != nil) || (want != 0 && err == nil && state == want) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s: got %v, %v; want %v", node, state, err, want)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// clone makes the node's VM from the template with its address on the
+// cloud-init drive, stopped.
+func clone(t *testing.T, h *clustersim.Harness, n inventory.TalosNode, ip string) {
+	t.Helper()
+	ctx := t.Context()
+	require.NoError(t, h.Client.CloneVM(ctx, h.Inv.Proxmox.Node, h.Inv.Talos.TemplateID, n.VMID, proxmox.CloneOptions{Name: n.Name, Full: true}, nil))
+	require.NoError(t, h.Client.UpdateVMConfig(ctx, h.Inv.Proxmox.Node, n.VMID, proxmox.Params{
+		"ide2": h.Inv.Proxmox.Storage.Disks + ":cloudinit", "ipconfig0": "ip=" + ip + "/24,gw=" + h.Inv.Network.Gateway.String(),
+	}, ""))
+}
+
+// TestCoupling: the Talos node answers only while a VM runs, booted, whose
+// cloud-init image gives it the node's address; it keeps its config over a
+// stop and start, and is fresh again once its VM was destroyed and
+// recreated.
+func TestCoupling(t *testing.T) {
+	h := clustersim.New(t, homelab)
+	ctx := t.Context()
+	deps := h.Deps(t)
+	_, err := images.ImportTalos(ctx, h.Inv, h.Client, deps.Factory, deps.Lock, images.TalosImportOptions{})
+	require.NoError(t, err)
+	_, err = talosgen.SyncConfigs(ctx, h.Inv, talosgen.SyncOptions{Root: h.Root, Secrets: []secrets.Option{secrets.WithIdentities(h.Identity)}})
+	require.NoError(t, err)
+	c := talosnode.New(h.Inv, filepath.Join(h.Root, talosgen.DefaultOutDir), talosnode.WithEndpointOverrides(h.Endpoints()))
+	n := h.Inv.Talos.Nodes[0]
+
+	clone(t, h, n, "10.10.2.99")
+	power(t, h, n.VMID, "start")
+	for {
+		if g, _ := h.Sim.Guest(n.VMID); g.Booted {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(10 * clustersim.GuestBoot / 3) // several of the harness's looks
+	_, err = c.Probe(ctx, n.Name)
+	require.Error(t, err, "a VM at another address is not the node")
+	power(t, h, n.VMID, "stop")
+	require.NoError(t, h.Client.UpdateVMConfig(ctx, h.Inv.Proxmox.Node, n.VMID, proxmox.Params{"ipconfig0": "ip=" + n.IP.String() + "/24,gw=" + h.Inv.Network.Gateway.String()}, ""))
+
+	power(t, h, n.VMID, "start")
+	await(t, c, n.Name, talosnode.Maintenance)
+	_, err = c.Apply(ctx, talosnode.ApplyOptions{})
+	require.NoError(t, err)
+	await(t, c, n.Name, talosnode.Configured)
+
+	power(t, h, n.VMID, "stop")
+	await(t, c, n.Name, 0)
+	power(t, h, n.VMID, "start")
+	await(t, c, n.Name, talosnode.Configured) // Talos is installed on the VM's disk
+
+	power(t, h, n.VMID, "stop")
+	deleted, err := h.Client.DeleteVM(ctx, h.Inv.Proxmox.Node, n.VMID, true)
+	require.NoError(t, err)
+	require.True(t, deleted)
+	await(t, c, n.Name, 0)
+	clone(t, h, n, n.IP.String())
+	power(t, h, n.VMID, "start")
+	await(t, c, n.Name, talosnode.Maintenance)
+}
+
+// TestTerraformVMs: the harness's Terraform makes the node VM once, then
+// plans no change.
+func TestTerraformVMs(t *testing.T) {
+	h := clustersim.New(t, homelab)
+	ctx := context.Background()
+	deps := h.Deps(t)
+	_, err := images.ImportTalos(ctx, h.Inv, h.Client, deps.Factory, deps.Lock, images.TalosImportOptions{})
+	require.NoError(t, err)
+	changed, summary, err := h.VMs.Apply(ctx)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, "1 to add, 0 to change, 0 to destroy", summary)
+	cfg, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, h.Inv.Talos.Nodes[0].VMID)
+	require.NoError(t, err)
+	require.Contains(t, cfg.Values["ipconfig0"], "ip=10.10.2.10/24")
+	changed, summary, err = h.VMs.Apply(ctx)
+	require.NoError(t, err)
+	require.False(t, changed, summary)
+	_, err = os.Stat(filepath.Join(h.Root, talosgen.DefaultBundleFile))
+	require.NoError(t, err, "the harness keeps the secrets bundle next to the inventory")
+}
