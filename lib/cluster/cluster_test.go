@@ -90,6 +90,8 @@ func TestUp(t *testing.T) {
 	require.Equal(t, "1 to add, 0 to change, 0 to destroy", steps[cluster.StepNodeVMs].Detail)
 	require.Contains(t, steps[cluster.StepApply].Detail, "talos-cp-01: maintenance mode, config applied (reboot), now configured")
 	require.Equal(t, "bootstrapped etcd on talos-cp-01", steps[cluster.StepBootstrap].Detail)
+	require.Equal(t, "create talos/generated/talos-cp-01.yaml, create talos/generated/talosconfig", steps[cluster.StepConfigs].Detail)
+	require.Equal(t, "wrote talos/generated/kubeconfig (0600), context admin@homelab; there was none", steps[cluster.StepKubeconfig].Detail)
 	require.Equal(t, "healthy: talos-cp-01 v1.12.7, 8/8 services, etcd 1 member(s)", steps[cluster.StepHealth].Detail)
 
 	node := h.Inv.Talos.Nodes[0]
@@ -114,7 +116,8 @@ func TestUp(t *testing.T) {
 	require.Equal(t, "9000 holds Talos v1.12.7, nothing to do", steps[cluster.StepTemplate].Detail)
 	require.Equal(t, "no changes, nothing to do", steps[cluster.StepNodeVMs].Detail)
 	require.Equal(t, "talos-cp-01: configured, config unchanged, nothing to do", steps[cluster.StepApply].Detail)
-	require.Equal(t, "etcd already runs (talos-cp-01 reports 1 member(s) (talos-cp-01)), nothing to do", steps[cluster.StepBootstrap].Detail)
+	require.Equal(t, "etcd already runs: talos-cp-01 reports 1 member(s) (talos-cp-01); nothing to do", steps[cluster.StepBootstrap].Detail)
+	require.Equal(t, "talos/generated/kubeconfig is the cluster's, nothing to do", steps[cluster.StepKubeconfig].Detail)
 	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])), "the second run changes nothing on the host")
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]), "the second run changes no node")
 }

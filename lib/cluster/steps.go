@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,14 +45,11 @@ func (u *up) template(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	switch rep.Action {
-	case plan.Unchanged:
+	done := map[plan.Action]string{plan.Create: "created", plan.Repair: "rebuilt (an earlier run left it half-made)", plan.Replace: "replaced"}
+	if rep.Action == plan.Unchanged {
 		return false, fmt.Sprintf("%d holds Talos %s, nothing to do", rep.TemplateID, rep.Version), nil
-	case plan.Repair:
-		return true, fmt.Sprintf("%d rebuilt (an earlier run left it half-made), Talos %s", rep.TemplateID, rep.Version), nil
-	default:
-		return true, fmt.Sprintf("%d %s, Talos %s, %d API call(s)", rep.TemplateID, rep.Action, rep.Version, len(rep.Calls)), nil
 	}
+	return true, fmt.Sprintf("%d %s, Talos %s, %d API call(s)", rep.TemplateID, done[rep.Action], rep.Version, len(rep.Calls)), nil
 }
 
 // configs generates the node configs and the talosconfig.
@@ -65,11 +63,11 @@ func (u *up) configs(ctx context.Context) (bool, string, error) {
 	}
 	var done []string
 	if rep.BundleCreated {
-		done = append(done, "created the secrets bundle "+rep.BundleFile+" (commit it)")
+		done = append(done, "created the secrets bundle "+u.rel(rep.BundleFile)+" (commit it)")
 	}
 	for _, f := range rep.Files {
 		if f.Action != talosgen.ActionUnchanged {
-			done = append(done, f.Action+" "+f.Path)
+			done = append(done, f.Action+" "+u.rel(f.Path))
 		}
 	}
 	return true, strings.Join(done, ", "), nil
@@ -153,17 +151,17 @@ func (u *up) bootstrap(ctx context.Context) (bool, string, error) {
 // alreadyBootstrapped is the node's answer without the sentinel's words.
 func alreadyBootstrapped(err error) string {
 	msg := strings.TrimPrefix(err.Error(), talosnode.ErrAlreadyBootstrapped.Error()+": ")
-	return "etcd already runs (" + strings.TrimSuffix(msg, "; nothing was done") + "), nothing to do"
+	return "etcd already runs: " + strings.TrimSuffix(msg, "; nothing was done") + "; nothing to do"
 }
 
 // kubeconfig keeps a kubeconfig the cluster accepts, and fetches one
 // otherwise (none yet, or a stale one).
 func (u *up) kubeconfig(ctx context.Context) (bool, string, error) {
-	why := "none yet"
+	why := "there was none"
 	err := u.nodes.CheckKubeconfig()
 	switch {
 	case err == nil:
-		return false, "talos/generated/" + talosnode.KubeconfigFile + " is the cluster's, nothing to do", nil
+		return false, u.rel(filepath.Join(u.root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)) + " is the cluster's, nothing to do", nil
 	case errors.Is(err, talosnode.ErrStaleKubeconfig):
 		why = "replaced a stale one: " + err.Error()
 	case errors.Is(err, fs.ErrNotExist):
@@ -178,7 +176,16 @@ func (u *up) kubeconfig(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	return true, fmt.Sprintf("wrote %s (0600), context %s (%s)", res.Path, res.Context, why), nil
+	return true, fmt.Sprintf("wrote %s (0600), context %s; %s", u.rel(res.Path), res.Context, why), nil
+}
+
+// rel is path relative to the inventory's directory, as the files are
+// named in the repository.
+func (u *up) rel(path string) string {
+	if r, err := filepath.Rel(u.root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
 }
 
 // health waits until every node is healthy; it changes nothing.
