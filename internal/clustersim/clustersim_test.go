@@ -67,17 +67,24 @@ func clone(t *testing.T, h *clustersim.Harness, n inventory.TalosNode, ip string
 	}, ""))
 }
 
+// withTemplate is a harness whose host holds the Talos template.
+func withTemplate(t *testing.T) *clustersim.Harness {
+	t.Helper()
+	h := clustersim.New(t, homelab)
+	deps := h.Deps(t)
+	_, err := images.ImportTalos(t.Context(), h.Inv, h.Client, deps.Factory, deps.Lock, images.TalosImportOptions{})
+	require.NoError(t, err)
+	return h
+}
+
 // TestCoupling: the Talos node answers only while a VM runs, booted, whose
 // cloud-init image gives it the node's address; it keeps its config over a
 // stop and start, and is fresh again once its VM was destroyed and
 // recreated.
 func TestCoupling(t *testing.T) {
-	h := clustersim.New(t, homelab)
+	h := withTemplate(t)
 	ctx := t.Context()
-	deps := h.Deps(t)
-	_, err := images.ImportTalos(ctx, h.Inv, h.Client, deps.Factory, deps.Lock, images.TalosImportOptions{})
-	require.NoError(t, err)
-	_, err = talosgen.SyncConfigs(ctx, h.Inv, talosgen.SyncOptions{Root: h.Root, Secrets: []secrets.Option{secrets.WithIdentities(h.Identity)}})
+	_, err := talosgen.SyncConfigs(ctx, h.Inv, talosgen.SyncOptions{Root: h.Root, Secrets: []secrets.Option{secrets.WithIdentities(h.Identity)}})
 	require.NoError(t, err)
 	c := talosnode.New(h.Inv, filepath.Join(h.Root, talosgen.DefaultOutDir), talosnode.WithEndpointOverrides(h.Endpoints()))
 	n := h.Inv.Talos.Nodes[0]
@@ -120,11 +127,8 @@ func TestCoupling(t *testing.T) {
 // TestTerraformVMs: the harness's Terraform makes the node VM once, then
 // plans no change.
 func TestTerraformVMs(t *testing.T) {
-	h := clustersim.New(t, homelab)
+	h := withTemplate(t)
 	ctx := context.Background()
-	deps := h.Deps(t)
-	_, err := images.ImportTalos(ctx, h.Inv, h.Client, deps.Factory, deps.Lock, images.TalosImportOptions{})
-	require.NoError(t, err)
 	changed, summary, err := h.VMs.Apply(ctx)
 	require.NoError(t, err)
 	require.True(t, changed)
