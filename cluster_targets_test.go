@@ -9,13 +9,22 @@ import (
 	"github.com/wdiazux/infra/lib/inventory"
 )
 
-// TestClusterUpTarget runs cluster:up against a fresh simulated host: each
+// TestClusterUpTarget runs cluster:up against a fresh simulated host: a dry
+// run reads only and stops at the template it would create; then each
 // step prints what it did, the node VMs step says it is not wired to
 // Terraform yet with the command to run next, and a second run finds the
 // template it imported and has nothing to do there.
 func TestClusterUpTarget(t *testing.T) {
 	h := clustersim.New(t, inventory.DefaultFile)
-	out, code := mageEnv(t, h.Env(), "cluster:up", "-wait=1m", "-file="+h.File)
+	out, code := mageEnv(t, h.Env(), "cluster:up", "-dryrun", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, `(?m)^talos template: would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, out)
+	require.Contains(t, out, "\ndry run: nothing was changed; not checked, as they depend on talos template: node VMs, node configs, apply configs, bootstrap, kubeconfig, health\n")
+	for _, r := range h.Sim.Requests() {
+		require.Equal(t, "GET", r.Method, "the dry run changes nothing: %s %s", r.Method, r.Path)
+	}
+
+	out, code = mageEnv(t, h.Env(), "cluster:up", "-wait=1m", "-file="+h.File)
 	require.Equal(t, 1, code, out)
 	require.Regexp(t, `(?m)^preflight: ok, \d+ checks passed$`, out)
 	require.Regexp(t, `(?m)^talos template: 9000 created, Talos v1\.12\.7, \d+ API call\(s\)$`, out)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/magefile/mage/mg"
@@ -26,6 +27,8 @@ type Cluster mg.Namespace
 func (Cluster) Up(ctx context.Context,
 	// how long to wait for the nodes to answer and for the cluster to be healthy (default 10m)
 	wait *string,
+	// check each step, reading only, up to the first that would change something; change nothing
+	dryrun *bool,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
 ) error {
@@ -57,17 +60,29 @@ func (Cluster) Up(ctx context.Context,
 		return err
 	}
 	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: talosStack(path, inv)}
-	rep, err := cluster.Up(ctx, inv, root, deps,
-		cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d),
+	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d)}
+	if isSet(dryrun) {
+		opts = append(opts, cluster.WithDryRun())
+	}
+	rep, err := cluster.Up(ctx, inv, root, deps, append(opts,
 		cluster.WithSecrets(secrets.WithLogger(logger())),
 		cluster.WithTalosOptions(talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)),
-		cluster.WithEvents(printStep))
+		cluster.WithEvents(printStep))...)
 	if err != nil {
 		return clusterAdvice(err)
 	}
-	if rep.Changed() {
+	switch {
+	case rep.DryRun && len(rep.Unchecked) > 0:
+		var rest []string
+		for _, s := range rep.Unchecked {
+			rest = append(rest, string(s))
+		}
+		fmt.Printf("\ndry run: nothing was changed; not checked, as they depend on %s: %s\n", rep.Steps[len(rep.Steps)-1].Step, strings.Join(rest, ", "))
+	case rep.DryRun:
+		fmt.Println("\ndry run: nothing was changed, and nothing would be")
+	case rep.Changed():
 		fmt.Println("\nthe cluster is up; go run mage.go talos:kubeconfig -merge makes it your current context")
-	} else {
+	default:
 		fmt.Println("\nnothing to do: the cluster is up and healthy")
 	}
 	return nil

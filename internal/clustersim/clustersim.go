@@ -234,9 +234,9 @@ func (h *Harness) Env() []string {
 		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ",")}
 }
 
-// TerraformVMs is cluster.NodeVMs with the real Terraform and bpg provider
-// on the harness's root module: plan with -detailed-exitcode, and apply
-// that saved plan when it has changes.
+// TerraformVMs is cluster.NodeVMs (and cluster.NodeVMsPlanner) with the
+// real Terraform and bpg provider on the harness's root module: plan with
+// -detailed-exitcode, and apply that saved plan when it has changes.
 type TerraformVMs struct {
 	ws      *tfaccept.Workspace
 	varFile string
@@ -247,18 +247,38 @@ type TerraformVMs struct {
 // planLine is Terraform's summary of a plan.
 var planLine = regexp.MustCompile(`Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.`)
 
+// Plan plans without applying and says whether the plan has changes.
+func (v *TerraformVMs) Plan(ctx context.Context) (bool, string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.plan(ctx, "-refresh=true") // the default, said: the plan reads the VMs from the host
+}
+
 // Apply plans and applies the plan when it has changes; it refuses a plan
 // that destroys anything.
 func (v *TerraformVMs) Apply(ctx context.Context) (bool, string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	changes, summary, err := v.plan(ctx, "-out=node-vms.tfplan")
+	if err != nil || !changes {
+		return false, summary, err
+	}
+	if _, _, err := v.ws.Run(ctx, []string{"apply", "-input=false", "node-vms.tfplan"}); err != nil {
+		return false, "", err
+	}
+	return true, summary, nil
+}
+
+// plan runs terraform plan -detailed-exitcode with arg (after an init,
+// once) and summarises it; a plan that destroys anything is refused.
+func (v *TerraformVMs) plan(ctx context.Context, arg string) (bool, string, error) {
 	if !v.inited {
 		if _, err := v.ws.Init(ctx); err != nil {
 			return false, "", err
 		}
 		v.inited = true
 	}
-	out, code, err := v.ws.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", "-out=node-vms.tfplan", "-var-file=" + v.varFile}, 2)
+	out, code, err := v.ws.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", arg, "-var-file=" + v.varFile}, 2)
 	if err != nil {
 		return false, "", err
 	}
@@ -271,9 +291,6 @@ func (v *TerraformVMs) Apply(ctx context.Context) (bool, string, error) {
 	}
 	if m[3] != "0" {
 		return false, "", fmt.Errorf("terraform plan in %s destroys %s resource(s); refused:\n%s", v.ws.Dir, m[3], out)
-	}
-	if _, _, err := v.ws.Run(ctx, []string{"apply", "-input=false", "node-vms.tfplan"}); err != nil {
-		return false, "", err
 	}
 	return true, fmt.Sprintf("%s to add, %s to change, %s to destroy", m[1], m[2], m[3]), nil
 }

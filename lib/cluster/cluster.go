@@ -47,6 +47,12 @@ type NodeVMs interface {
 	Apply(ctx context.Context) (changed bool, summary string, err error)
 }
 
+// NodeVMsPlanner is a NodeVMs that can also plan without applying: the
+// dry run's check of the node VMs step (changes says the plan has any).
+type NodeVMsPlanner interface {
+	Plan(ctx context.Context) (changes bool, summary string, err error)
+}
+
 // NodeVMsFunc adapts a function to NodeVMs.
 type NodeVMsFunc func(ctx context.Context) (changed bool, summary string, err error)
 
@@ -81,6 +87,12 @@ type StepResult struct {
 // Report is what Up did, one result per finished step in order.
 type Report struct {
 	Steps []StepResult
+	// DryRun says nothing was changed: each step's Changed says it would
+	// change something, its Detail what.
+	DryRun bool
+	// Unchecked are the steps a dry run did not check: those after the
+	// first step that would change something, whose state depends on it.
+	Unchecked []Step
 }
 
 // Changed says any step changed something.
@@ -129,6 +141,7 @@ type options struct {
 	healthWait time.Duration
 	interval   time.Duration
 	preflight  []preflight.Option
+	dryRun     bool
 }
 
 // Option configures Up.
@@ -172,6 +185,13 @@ func WithHealthWait(d time.Duration) Option { return func(o *options) { o.health
 // not ready yet (default 5s).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
 
+// WithDryRun changes nothing: each step only checks, reading (the host,
+// the files, each node's own dry run), in order, until the first step that
+// would change something; the steps after it are left unchecked, since
+// what they find depends on it. The node VMs step is checked only when
+// the NodeVMs is also a NodeVMsPlanner.
+func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
+
 // up is one run of Up.
 type up struct {
 	inv   *inventory.Inventory
@@ -213,7 +233,10 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 		StepPreflight: u.preflight, StepTemplate: u.template, StepNodeVMs: u.deps.NodeVMs.Apply, StepConfigs: u.configs,
 		StepApply: u.apply, StepBootstrap: u.bootstrap, StepKubeconfig: u.kubeconfig, StepHealth: u.health,
 	}
-	rep := &Report{}
+	if o.dryRun {
+		runs = u.checks()
+	}
+	rep := &Report{DryRun: o.dryRun}
 	for _, step := range Steps {
 		if err := ctx.Err(); err != nil {
 			return rep, &StepError{Step: step, Err: fmt.Errorf("not started: %w", err)}
@@ -230,6 +253,10 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 		o.log.Debug("step done", "step", step, "changed", changed, "detail", detail, "took", res.Took)
 		rep.Steps = append(rep.Steps, res)
 		u.emit(Event{Step: step, Done: true, Result: res})
+		if o.dryRun && changed {
+			rep.Unchecked = Steps[len(rep.Steps):]
+			break
+		}
 	}
 	return rep, nil
 }

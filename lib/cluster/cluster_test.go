@@ -76,6 +76,15 @@ func templateBeforeImport(vmid int) tfaccept.Expected {
 func TestUp(t *testing.T) {
 	h := clustersim.New(t, homelab)
 	ctx := t.Context()
+
+	dry, err := up(ctx, t, h, cluster.WithDryRun())
+	require.NoError(t, err)
+	require.True(t, dry.DryRun)
+	require.Len(t, dry.Steps, 2, "the dry run stops at the first step that would change something")
+	require.Regexp(t, `^would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, dry.Steps[1].Detail)
+	require.Equal(t, cluster.Steps[2:], dry.Unchecked)
+	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests())), "the dry run changes nothing on the host")
+
 	var events []cluster.Event
 	rep, err := up(ctx, t, h, cluster.WithEvents(func(ev cluster.Event) { events = append(events, ev) }))
 	require.NoError(t, err)
@@ -120,6 +129,15 @@ func TestUp(t *testing.T) {
 	require.Equal(t, "talos/generated/kubeconfig is the cluster's, nothing to do", steps[cluster.StepKubeconfig].Detail)
 	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])), "the second run changes nothing on the host")
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]), "the second run changes no node")
+
+	dry, err = up(ctx, t, h, cluster.WithDryRun())
+	require.NoError(t, err)
+	require.Len(t, dry.Steps, len(cluster.Steps), "on a healthy cluster the dry run checks every step")
+	require.Empty(t, dry.Unchecked)
+	require.False(t, dry.Changed())
+	require.Equal(t, "no changes, nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
+	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])))
+	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]))
 }
 
 // TestUpResumes: a node that does not answer fails the run at the step

@@ -23,4 +23,10 @@
 // changed something, and what it did or found), reports each step as it
 // starts and ends (WithEvents), and wraps a failure in a *StepError that
 // names the step.
+//
+// WithDryRun changes nothing: each step only checks, reading (preflight,
+// the import's own dry run, a NodeVMsPlanner's plan, the configs' dry run,
+// each node's state and dry run, etcd's members, the kubeconfig on disk,
+// one health check), up to the first step that would change something;
+// Report.Unchecked lists the steps after it, whose state depends on it.
 package cluster

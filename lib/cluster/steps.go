@@ -190,7 +190,13 @@ func (u *up) rel(path string) string {
 
 // health waits until every node is healthy; it changes nothing.
 func (u *up) health(ctx context.Context) (bool, string, error) {
-	rep, err := u.nodes.Health(ctx, talosnode.HealthOptions{Wait: u.o.healthWait, Interval: u.o.interval})
+	return u.healthWithin(ctx, u.o.healthWait)
+}
+
+// healthWithin checks the health until healthy or wait has passed (0:
+// once).
+func (u *up) healthWithin(ctx context.Context, wait time.Duration) (bool, string, error) {
+	rep, err := u.nodes.Health(ctx, talosnode.HealthOptions{Wait: wait, Interval: u.o.interval})
 	if err != nil {
 		return false, "", err
 	}
