@@ -17,7 +17,6 @@ import (
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
-	"github.com/wdiazux/infra/lib/talosnode"
 )
 
 // Cluster brings the whole Talos cluster up.
@@ -36,17 +35,11 @@ func (Cluster) Up(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	d := 10 * time.Minute
-	if value(wait) != "" {
-		if d, err = time.ParseDuration(value(wait)); err != nil {
-			return fmt.Errorf("-wait=%s: %w (write it like 10m or 90s)", value(wait), err)
-		}
-	}
-	endpoints, err := talosnode.ParseEndpoints(os.Getenv(talosnode.EnvEndpoints))
+	d, err := waitFlag(wait, 10*time.Minute)
 	if err != nil {
 		return err
 	}
-	limits, err := netTimeouts()
+	talosOpts, err := talosOptions()
 	if err != nil {
 		return err
 	}
@@ -66,7 +59,7 @@ func (Cluster) Up(ctx context.Context,
 	}
 	rep, err := cluster.Up(ctx, inv, root, deps, append(opts,
 		cluster.WithSecrets(secrets.WithLogger(logger())),
-		cluster.WithTalosOptions(talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)),
+		cluster.WithTalosOptions(talosOpts...),
 		cluster.WithEvents(printStep))...)
 	if err != nil {
 		return clusterAdvice(err)

@@ -22,6 +22,16 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts, err := talosOptions()
+	if err != nil {
+		return nil, err
+	}
+	return talosnode.New(inv, filepath.Join(filepath.Dir(path), talosgen.DefaultOutDir), append(opts, talosnode.WithLogger(logger()))...), nil
+}
+
+// talosOptions reach the nodes as the environment says: the endpoint
+// overrides of $INFRA_TALOS_ENDPOINTS and the limits of $INFRA_NET_TIMEOUTS.
+func talosOptions() ([]talosnode.Option, error) {
 	endpoints, err := talosnode.ParseEndpoints(os.Getenv(talosnode.EnvEndpoints))
 	if err != nil {
 		return nil, err
@@ -30,8 +40,19 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return talosnode.New(inv, filepath.Join(filepath.Dir(path), talosgen.DefaultOutDir),
-		talosnode.WithLogger(logger()), talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)), nil
+	return []talosnode.Option{talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)}, nil
+}
+
+// waitFlag is a -wait flag's duration, def when absent.
+func waitFlag(wait *string, def time.Duration) (time.Duration, error) {
+	if value(wait) == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(value(wait))
+	if err != nil {
+		return 0, fmt.Errorf("-wait=%s: %w (write it like 10m or 90s)", value(wait), err)
+	}
+	return d, nil
 }
 
 // talosAdvice adds to an error of lib/talosnode the target that fixes it:
@@ -143,11 +164,9 @@ func (Talos) Health(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	var d time.Duration
-	if value(wait) != "" {
-		if d, err = time.ParseDuration(value(wait)); err != nil {
-			return fmt.Errorf("-wait=%s: %w (write it like 10m or 90s)", value(wait), err)
-		}
+	d, err := waitFlag(wait, 0)
+	if err != nil {
+		return err
 	}
 	progress := func(r *talosnode.HealthReport) {
 		if !r.Healthy() && d > 0 {
