@@ -1,6 +1,8 @@
 package infra_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,9 +13,9 @@ import (
 
 // TestClusterUpTarget runs cluster:up against a fresh simulated host: a dry
 // run reads only and stops at the template it would create; then each
-// step prints what it did, the node VMs step says it is not wired to
-// Terraform yet with the command to run next, and a second run finds the
-// template it imported and has nothing to do there.
+// step prints what it did, the real Terraform makes the node VM from the
+// repository's talos stack, the node answers at the address its VM was
+// given, and the cluster comes up; a second run changes nothing.
 func TestClusterUpTarget(t *testing.T) {
 	h := clustersim.New(t, inventory.DefaultFile)
 	out, code := mageEnv(t, h.Env(), "cluster:up", "-dryrun", "-file="+h.File)
@@ -24,16 +26,32 @@ func TestClusterUpTarget(t *testing.T) {
 		require.Equal(t, "GET", r.Method, "the dry run changes nothing: %s %s", r.Method, r.Path)
 	}
 
-	out, code = mageEnv(t, h.Env(), "cluster:up", "-wait=1m", "-file="+h.File)
-	require.Equal(t, 1, code, out)
+	out, code = mageEnv(t, h.Env(), "cluster:up", "-wait=2m", "-file="+h.File)
+	require.Equal(t, 0, code, out)
 	require.Regexp(t, `(?m)^preflight: ok, \d+ checks passed$`, out)
 	require.Regexp(t, `(?m)^talos template: 9000 created, Talos v1\.12\.7, \d+ API call\(s\)$`, out)
-	require.Contains(t, out, "node VMs: the terraform step is not wired yet")
-	require.Contains(t, out, "\nrun: go run mage.go tf:plan talos    # what Terraform would change\nthen: go run mage.go cluster:up    # it resumes where it stopped\n")
+	require.Contains(t, out, "\nnode VMs: 1 VM(s) created, 0 updated, 0 replaced, 0 destroyed (terraform)\n")
+	require.Contains(t, out, "\nthe cluster is up;")
+	require.NotContains(t, out, `"format_version"`, "the JSON Terraform gives the library is not printed")
+	t.Logf("cluster:up on a fresh host:\n%s", out)
+	cfg, err := h.Client.VMConfig(t.Context(), h.Inv.Proxmox.Node, h.Inv.Talos.Nodes[0].VMID)
+	require.NoError(t, err)
+	require.Contains(t, cfg.Values["ipconfig0"], "ip=10.10.2.10/24", "the node came up at the address Terraform gave its VM")
+	_, err = os.Stat(filepath.Join(h.Root, "talos", "generated", "kubeconfig"))
+	require.NoError(t, err, "cluster:up leaves the admin kubeconfig")
+	_, err = os.Stat(filepath.Join(h.Root, "terraform", "talos", "terraform.tfstate"))
+	require.NoError(t, err, "the stack's state is beside the inventory's copy of terraform/, not in the checkout")
 
+	before := len(h.Sim.Requests())
 	out, code = mageEnv(t, h.Env(), "cluster:up", "-file="+h.File)
-	require.Equal(t, 1, code, out)
+	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "talos template: 9000 holds Talos v1.12.7, nothing to do\n")
+	require.Contains(t, out, "\nnode VMs: nothing to do\n")
+	require.Contains(t, out, "\nnothing to do: the cluster is up and healthy\n")
+	t.Logf("cluster:up again:\n%s", out)
+	for _, r := range h.Sim.Requests()[before:] {
+		require.Equal(t, "GET", r.Method, "a second run changes nothing on the host: %s %s", r.Method, r.Path)
+	}
 
 	out, code = mageEnv(t, h.Env(), "cluster:up", "-wait=soon", "-file="+h.File)
 	require.Equal(t, 1, code, out)

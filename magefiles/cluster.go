@@ -15,8 +15,8 @@ import (
 
 	"github.com/wdiazux/infra/lib/cluster"
 	"github.com/wdiazux/infra/lib/images"
-	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/terraform"
 )
 
 // Cluster brings the whole Talos cluster up.
@@ -52,7 +52,11 @@ func (Cluster) Up(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: talosStack(path, inv)}
+	tf, err := tfRunner(ctx, file, true)
+	if err != nil {
+		return err
+	}
+	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos)}
 	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d)}
 	if isSet(dryrun) {
 		opts = append(opts, cluster.WithDryRun())
@@ -96,18 +100,6 @@ func printStep(ev cluster.Event) {
 	}
 }
 
-// errTerraformNotWired is the node VMs step until lib/terraform is merged.
-var errTerraformNotWired = errors.New("the terraform step is not wired yet: nothing runs the terraform/talos stack in this build")
-
-// talosStack is the node VMs step: the terraform/talos stack for the
-// inventory at path. TODO(lead): return lib/terraform's runner of the
-// "talos" stack here (plan, refuse a destroy, apply the saved plan; changed
-// when the plan had changes, summary its counts), as cluster.NodeVMs.
-func talosStack(path string, inv *inventory.Inventory) cluster.NodeVMs {
-	_, _ = path, inv
-	return cluster.NodeVMsFunc(func(context.Context) (bool, string, error) { return false, "", errTerraformNotWired })
-}
-
 // clusterAdvice adds to a failed step the command that shows more, and
 // that cluster:up resumes where it stopped.
 func clusterAdvice(err error) error {
@@ -130,6 +122,8 @@ func clusterAdvice(err error) error {
 		err = proxmoxAdvice(err)
 	case cluster.StepConfigs:
 		err = secretsAdvice(err, "", false)
+	case cluster.StepNodeVMs:
+		err = tfAdvice(terraform.StackTalos, err)
 	case cluster.StepApply, cluster.StepBootstrap, cluster.StepKubeconfig, cluster.StepHealth:
 		err = talosAdvice(err)
 	}

@@ -94,12 +94,13 @@ func (Tf) Output(ctx context.Context, stack string,
 // gets the connection from the environment, the inventory file and the
 // host check.
 func tfRunner(ctx context.Context, file *string, withHost bool) (*terraform.Runner, error) {
+	// The stacks are those beside the inventory (terraform/ next to homelab.yaml).
+	path, inv, err := loadInventory(file)
+	if err != nil {
+		return nil, err
+	}
 	opts := []terraform.Option{terraform.WithLogger(logger()), terraform.WithStdout(os.Stderr)}
 	if withHost {
-		path, inv, err := loadInventory(file)
-		if err != nil {
-			return nil, err
-		}
 		cfg, err := proxmox.ConfigFromEnv()
 		if err != nil {
 			return nil, fmt.Errorf("%w\nrun: go run mage.go proxmox:preflight once the connection is set (see docs/operations/terraform.md)", err)
@@ -110,7 +111,7 @@ func tfRunner(ctx context.Context, file *string, withHost bool) (*terraform.Runn
 		}
 		opts = append(opts, terraform.WithProxmox(cfg), terraform.WithInventoryFile(path), terraform.WithHostCheck(client, inv))
 	}
-	run, err := terraform.New(ctx, ".", opts...)
+	run, err := terraform.New(ctx, filepath.Dir(path), opts...)
 	if err != nil {
 		return nil, err
 	}

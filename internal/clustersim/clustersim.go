@@ -1,9 +1,6 @@
 package clustersim
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/tfaccept"
+	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/cluster"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
@@ -28,6 +26,7 @@ import (
 	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
+	"github.com/wdiazux/infra/lib/terraform"
 )
 
 // GuestBoot is how long a simulated guest takes to boot after a start.
@@ -53,8 +52,15 @@ type Harness struct {
 	Nodes *nodesim.Sim
 	// Identity is the age key the secrets bundle is encrypted to.
 	Identity *age.X25519Identity
-	// VMs makes the node VMs with Terraform.
-	VMs *TerraformVMs
+	// VMs makes the node VMs: lib/terraform's step of the talos stack,
+	// the repository's terraform/ copied next to the inventory.
+	VMs terraform.StackStep
+	// TerraformEnv is what a terraform run against the harness needs
+	// besides the host's connection: the CLI configuration that installs
+	// the provider from the tool cache's mirror.
+	TerraformEnv []string
+	// CAFile is the simulator's CA certificate (PEM), trusted by Terraform.
+	CAFile string
 }
 
 // New builds the harness for the repository's inventory homelab (its
@@ -111,14 +117,17 @@ func New(t testing.TB, homelab string) *Harness {
 	stop := h.watch()
 	t.Cleanup(stop)
 
-	ws := tools.Workspace(t, filepath.Join(repo, "internal", "clustersim", "testdata", "talos"), h.Sim.CACertPEM())
-	require.NoError(t, ws.AddModule("proxmox-vm", filepath.Join(repo, "terraform", "modules", "proxmox-vm")))
-	vars, err := json.Marshal(map[string]string{"inventory_file": h.File,
-		"endpoint": strings.TrimSuffix(h.Sim.URL(), "/api2/json"), "api_token": id + "=" + secret})
+	require.NoError(t, os.CopyFS(filepath.Join(h.Root, "terraform"), os.DirFS(filepath.Join(repo, "terraform"))))
+	rc := filepath.Join(h.Root, ".terraformrc")
+	require.NoError(t, toolchain.WriteTerraformCLIConfig(rc, tools.Cache, []toolchain.GoTool{tools.Provider}))
+	h.CAFile = filepath.Join(h.Root, ".pvesim-ca.pem")
+	require.NoError(t, os.WriteFile(h.CAFile, h.Sim.CACertPEM(), 0o644))
+	h.TerraformEnv = []string{"TF_CLI_CONFIG_FILE=" + rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
+	run, err := terraform.New(t.Context(), h.Root, terraform.WithBinary(tools.Terraform), terraform.WithEnv(h.TerraformEnv...),
+		terraform.WithProxmox(proxmox.Config{URL: h.Sim.URL(), TokenID: id, TokenSecret: secret, CAFile: h.CAFile}),
+		terraform.WithInventoryFile(h.File), terraform.WithHostCheck(h.Client, h.Inv))
 	require.NoError(t, err)
-	varFile, err := ws.WriteVars("sim.tfvars.json", vars)
-	require.NoError(t, err)
-	h.VMs = &TerraformVMs{ws: ws, varFile: varFile}
+	h.VMs = run.Step(terraform.StackTalos)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the simulator's request log:\n%s", tfaccept.FormatRequests(h.Sim.Requests()))
@@ -229,68 +238,8 @@ func (h *Harness) Env() []string {
 	for name, ep := range h.Endpoints() {
 		eps = append(eps, name+"="+ep)
 	}
-	return []string{proxmox.EnvURL + "=" + h.Sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
+	return append([]string{proxmox.EnvURL + "=" + h.Sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
 		proxmox.EnvTLSFingerprint + "=" + h.Sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "=",
-		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ",")}
-}
-
-// TerraformVMs is cluster.NodeVMs (and cluster.NodeVMsPlanner) with the
-// real Terraform and bpg provider on the harness's root module: plan with
-// -detailed-exitcode, and apply that saved plan when it has changes.
-type TerraformVMs struct {
-	ws      *tfaccept.Workspace
-	varFile string
-	mu      sync.Mutex
-	inited  bool
-}
-
-// planLine is Terraform's summary of a plan.
-var planLine = regexp.MustCompile(`Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.`)
-
-// Plan plans without applying and says whether the plan has changes.
-func (v *TerraformVMs) Plan(ctx context.Context) (bool, string, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.plan(ctx, "-refresh=true") // the default, said: the plan reads the VMs from the host
-}
-
-// Apply plans and applies the plan when it has changes; it refuses a plan
-// that destroys anything.
-func (v *TerraformVMs) Apply(ctx context.Context) (bool, string, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	changes, summary, err := v.plan(ctx, "-out=node-vms.tfplan")
-	if err != nil || !changes {
-		return false, summary, err
-	}
-	if _, _, err := v.ws.Run(ctx, []string{"apply", "-input=false", "node-vms.tfplan"}); err != nil {
-		return false, "", err
-	}
-	return true, summary, nil
-}
-
-// plan runs terraform plan -detailed-exitcode with arg (after an init,
-// once) and summarises it; a plan that destroys anything is refused.
-func (v *TerraformVMs) plan(ctx context.Context, arg string) (bool, string, error) {
-	if !v.inited {
-		if _, err := v.ws.Init(ctx); err != nil {
-			return false, "", err
-		}
-		v.inited = true
-	}
-	out, code, err := v.ws.Run(ctx, []string{"plan", "-input=false", "-detailed-exitcode", arg, "-var-file=" + v.varFile}, 2)
-	if err != nil {
-		return false, "", err
-	}
-	if code == 0 {
-		return false, "no changes, nothing to do", nil
-	}
-	m := planLine.FindStringSubmatch(out)
-	if m == nil {
-		return false, "", fmt.Errorf("terraform plan in %s has changes but no summary line:\n%s", v.ws.Dir, out)
-	}
-	if m[3] != "0" {
-		return false, "", fmt.Errorf("terraform plan in %s destroys %s resource(s); refused:\n%s", v.ws.Dir, m[3], out)
-	}
-	return true, fmt.Sprintf("%s to add, %s to change, %s to destroy", m[1], m[2], m[3]), nil
+		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ","),
+		proxmox.EnvCAFile + "=" + h.CAFile}, h.TerraformEnv...)
 }

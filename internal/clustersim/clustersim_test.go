@@ -124,21 +124,23 @@ func TestCoupling(t *testing.T) {
 	await(t, c, n.Name, talosnode.Maintenance)
 }
 
-// TestTerraformVMs: the harness's Terraform makes the node VM once, then
-// plans no change.
+// TestTerraformVMs: lib/terraform's step of the repository's talos stack
+// makes the node VM once (initialising the stack first), then plans no
+// change.
 func TestTerraformVMs(t *testing.T) {
 	h := withTemplate(t)
 	ctx := context.Background()
 	changed, summary, err := h.VMs.Apply(ctx)
 	require.NoError(t, err)
 	require.True(t, changed)
-	require.Equal(t, "1 to add, 0 to change, 0 to destroy", summary)
+	require.Equal(t, "1 VM(s) created, 0 updated, 0 replaced, 0 destroyed (terraform)", summary)
 	cfg, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, h.Inv.Talos.Nodes[0].VMID)
 	require.NoError(t, err)
 	require.Contains(t, cfg.Values["ipconfig0"], "ip=10.10.2.10/24")
 	changed, summary, err = h.VMs.Apply(ctx)
 	require.NoError(t, err)
 	require.False(t, changed, summary)
+	require.Equal(t, "nothing to do", summary)
 	_, err = os.Stat(filepath.Join(h.Root, talosgen.DefaultBundleFile))
 	require.NoError(t, err, "the harness keeps the secrets bundle next to the inventory")
 }

@@ -96,7 +96,7 @@ func TestUp(t *testing.T) {
 	}
 	require.False(t, steps[cluster.StepPreflight].Changed)
 	require.False(t, steps[cluster.StepHealth].Changed)
-	require.Equal(t, "1 to add, 0 to change, 0 to destroy", steps[cluster.StepNodeVMs].Detail)
+	require.Equal(t, "1 VM(s) created, 0 updated, 0 replaced, 0 destroyed (terraform)", steps[cluster.StepNodeVMs].Detail)
 	require.Contains(t, steps[cluster.StepApply].Detail, "talos-cp-01: maintenance mode, config applied (reboot), now configured")
 	require.Equal(t, "bootstrapped etcd on talos-cp-01", steps[cluster.StepBootstrap].Detail)
 	require.Equal(t, "create talos/generated/talos-cp-01.yaml, create talos/generated/talosconfig", steps[cluster.StepConfigs].Detail)
@@ -123,7 +123,7 @@ func TestUp(t *testing.T) {
 	require.False(t, rep.Changed())
 	steps = stepsOf(rep)
 	require.Equal(t, "9000 holds Talos v1.12.7, nothing to do", steps[cluster.StepTemplate].Detail)
-	require.Equal(t, "no changes, nothing to do", steps[cluster.StepNodeVMs].Detail)
+	require.Equal(t, "nothing to do", steps[cluster.StepNodeVMs].Detail)
 	require.Equal(t, "talos-cp-01: configured, config unchanged, nothing to do", steps[cluster.StepApply].Detail)
 	require.Equal(t, "etcd already runs: talos-cp-01 reports 1 member(s) (talos-cp-01); nothing to do", steps[cluster.StepBootstrap].Detail)
 	require.Equal(t, "talos/generated/kubeconfig is the cluster's, nothing to do", steps[cluster.StepKubeconfig].Detail)
@@ -135,7 +135,7 @@ func TestUp(t *testing.T) {
 	require.Len(t, dry.Steps, len(cluster.Steps), "on a healthy cluster the dry run checks every step")
 	require.Empty(t, dry.Unchecked)
 	require.False(t, dry.Changed())
-	require.Equal(t, "no changes, nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
+	require.Equal(t, "nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
 	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])))
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]))
 }

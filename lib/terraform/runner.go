@@ -173,6 +173,7 @@ func New(ctx context.Context, root string, opts ...Option) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	tf.SetStdout(io.Discard) // JSON for us, not for the operator's screen
 	v, _, err := tf.Version(ctx, true)
 	if err != nil {
 		return nil, &RunError{Binary: bin, Command: "version", Err: err}
@@ -254,6 +255,7 @@ func (r *Runner) Init(ctx context.Context, s Stack) error {
 		return err
 	}
 	r.logger.Info("terraform init", "stack", s, "dir", dir, "binary", r.bin.Name)
+	tf.SetStdout(io.Discard) // its version check's JSON and the progress lines; errors still reach stderr
 	if err := tf.Init(ctx); err != nil {
 		return &RunError{Binary: r.bin, Stack: s, Dir: dir, Command: "init", Err: err}
 	}
@@ -323,6 +325,7 @@ func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptio
 	if err != nil {
 		return res, &RunError{Binary: r.bin, Stack: s, Dir: dir, Command: "plan", Err: err}
 	}
+	tf.SetStdout(io.Discard) // show -json is for the summary, not the screen
 	plan, err := tf.ShowPlanFile(ctx, planFile)
 	if err != nil {
 		return res, &RunError{Binary: r.bin, Stack: s, Dir: dir, Command: "show -json", Err: err}
@@ -331,6 +334,9 @@ func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptio
 	r.logger.Info("terraform plan summary", "stack", s, "summary", res.Summary.String())
 	if opts.DryRun || !changes {
 		return res, nil
+	}
+	if r.opts.stdout != nil {
+		tf.SetStdout(r.opts.stdout)
 	}
 	if vms := res.Summary.VMsRemoved(); len(vms) > 0 && !opts.AllowDestroy {
 		return res, &DestroyRefusedError{Stack: s, Resources: vms, Destroy: destroy}
@@ -349,6 +355,7 @@ func (r *Runner) Output(ctx context.Context, s Stack) (map[string]Output, error)
 	if err != nil {
 		return nil, err
 	}
+	tf.SetStdout(io.Discard) // the values are returned, not printed
 	meta, err := tf.Output(ctx)
 	if err != nil {
 		return nil, &RunError{Binary: r.bin, Stack: s, Dir: dir, Command: "output", Err: err}
