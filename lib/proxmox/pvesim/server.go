@@ -500,7 +500,9 @@ func (s *Server) readParams(r *http.Request, m *schema.Method) (map[string]any, 
 }
 
 // Serve runs a simulator until ctx ends, writing to w how to point the tools
-// at it (export lines for PROXMOX_URL, the token and the TLS fingerprint).
+// at it (export lines for PROXMOX_URL, the token, the TLS fingerprint and
+// PROXMOX_CA_FILE, a file holding its CA certificate that is removed when it
+// stops).
 func Serve(ctx context.Context, w io.Writer, opts ...Option) error {
 	s, err := New(opts...)
 	if err != nil {
@@ -513,7 +515,21 @@ func Serve(ctx context.Context, w io.Writer, opts ...Option) error {
 	s.world.mu.Unlock()
 	fmt.Fprintf(w, "pvesim: Proxmox VE %s (simulated), node %s, at %s\n", version, node, s.URL())
 	fmt.Fprintf(w, "Point the tools at it (this token exists only while the simulator runs):\n\n")
-	fmt.Fprintf(w, "export PROXMOX_URL=%s\nexport PROXMOX_TOKEN_ID='%s'\nexport PROXMOX_TOKEN_SECRET=%s\nexport PROXMOX_TLS_FINGERPRINT=%s\n\n", s.URL(), id, secret, s.Fingerprint())
+	// Terraform's provider cannot pin a fingerprint: it trusts the CA.
+	ca, err := os.CreateTemp("", "pvesim-ca-*.pem")
+	if err != nil {
+		return fmt.Errorf("pvesim: write the CA certificate: %w", err)
+	}
+	defer os.Remove(ca.Name())
+	_, err = ca.Write(s.CACertPEM())
+	if cerr := ca.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("pvesim: write the CA certificate %s: %w", ca.Name(), err)
+	}
+	fmt.Fprintf(w, "export PROXMOX_URL=%s\nexport PROXMOX_TOKEN_ID='%s'\nexport PROXMOX_TOKEN_SECRET=%s\nexport PROXMOX_TLS_FINGERPRINT=%s\nexport PROXMOX_CA_FILE=%s\n\n",
+		s.URL(), id, secret, s.Fingerprint(), ca.Name())
 	fmt.Fprintf(w, "Stop it with Ctrl-C.\n")
 	<-ctx.Done()
 	return nil
