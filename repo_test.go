@@ -8,7 +8,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -617,10 +616,8 @@ func dryRunCalls(out string) []string {
 // mutating lists the requests that could change something which the
 // simulated PVE and the stand-in factory received after the marks.
 func mutating(sim *pvesim.Server, factory *factorysim.Server, pveMark, factoryMark int) (pve, fact []string) {
-	for _, r := range sim.Requests()[pveMark:] {
-		if r.Method != http.MethodGet {
-			pve = append(pve, r.Method+" "+r.Path)
-		}
+	for _, r := range pvesim.Mutating(sim.Requests()[pveMark:]) {
+		pve = append(pve, r.Method+" "+r.Path)
 	}
 	for _, r := range factory.Requests()[factoryMark:] {
 		if !strings.HasPrefix(r, "GET ") && !strings.HasPrefix(r, "HEAD ") {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -101,7 +100,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 	}
 
 	fmt.Fprintln(w, "\n2. Second run (go run mage.go talos:import):")
-	before := mutations(sim.Requests())
+	before := len(pvesim.Mutating(sim.Requests()))
 	again, err := images.ImportTalos(ctx, inv, client, factoryClient, lock, images.TalosImportOptions{Logger: o.log})
 	if err != nil {
 		return err
@@ -109,7 +108,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 	if err := again.WriteSummary(w); err != nil {
 		return err
 	}
-	changed := mutations(sim.Requests()) - before
+	changed := len(pvesim.Mutating(sim.Requests())) - before
 	fmt.Fprintf(w, "requests that could change the host: %d\n", changed)
 	if again.Action != plan.Unchanged || changed != 0 {
 		return fmt.Errorf("demo: the second run was not a no-op (action %s, %d mutating requests)", again.Action, changed)
@@ -136,15 +135,4 @@ func Run(ctx context.Context, inv *inventory.Inventory, w io.Writer, opts ...Opt
 	}
 	fmt.Fprintf(w, "\nImage bytes the factory served: %d (one stream to this machine for -verify, one download by PVE itself).\n", factory.ImageBytesServed())
 	return nil
-}
-
-// mutations counts requests that could change the host.
-func mutations(reqs []pvesim.Request) int {
-	n := 0
-	for _, r := range reqs {
-		if r.Method != http.MethodGet {
-			n++
-		}
-	}
-	return n
 }

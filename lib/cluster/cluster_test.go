@@ -38,17 +38,6 @@ func stepsOf(rep *cluster.Report) map[cluster.Step]cluster.StepResult {
 	return out
 }
 
-// mutating are the requests of a log that can change something.
-func mutating(log []pvesim.Request) []pvesim.Request {
-	var out []pvesim.Request
-	for _, r := range log {
-		if r.Method != http.MethodGet {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // nodeCalls are the node calls that change a node: applied configs (not
 // dry runs) and bootstraps.
 func nodeCalls(reqs []nodesim.Request) []string {
@@ -83,7 +72,7 @@ func TestUp(t *testing.T) {
 	require.Len(t, dry.Steps, 2, "the dry run stops at the first step that would change something")
 	require.Regexp(t, `^would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, dry.Steps[1].Detail)
 	require.Equal(t, cluster.Steps[2:], dry.Unchecked)
-	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests())), "the dry run changes nothing on the host")
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests())), "the dry run changes nothing on the host")
 
 	var events []cluster.Event
 	rep, err := up(ctx, t, h, cluster.WithEvents(func(ev cluster.Event) { events = append(events, ev) }))
@@ -127,7 +116,7 @@ func TestUp(t *testing.T) {
 	require.Equal(t, "talos-cp-01: configured, config unchanged, nothing to do", steps[cluster.StepApply].Detail)
 	require.Equal(t, "etcd already runs: talos-cp-01 reports 1 member(s) (talos-cp-01); nothing to do", steps[cluster.StepBootstrap].Detail)
 	require.Equal(t, "talos/generated/kubeconfig is the cluster's, nothing to do", steps[cluster.StepKubeconfig].Detail)
-	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])), "the second run changes nothing on the host")
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests()[before:])), "the second run changes nothing on the host")
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]), "the second run changes no node")
 
 	dry, err = up(ctx, t, h, cluster.WithDryRun())
@@ -136,7 +125,7 @@ func TestUp(t *testing.T) {
 	require.Empty(t, dry.Unchecked)
 	require.False(t, dry.Changed())
 	require.Equal(t, "nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
-	require.Empty(t, tfaccept.FormatRequests(mutating(h.Sim.Requests()[before:])))
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests()[before:])))
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]))
 }
 

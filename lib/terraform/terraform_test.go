@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,17 +59,6 @@ func (r *rig) runner(t *testing.T, inv string) *terraform.Runner {
 	return run
 }
 
-// mutating returns the requests of log that change something.
-func mutating(log []pvesim.Request) []pvesim.Request {
-	var out []pvesim.Request
-	for _, r := range log {
-		if r.Method != http.MethodGet {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // TestStackCycle plans, applies, re-plans, updates, refuses and then
 // allows the destroy of the talos stand-in against pvesim with the real
 // terraform and bpg provider.
@@ -90,7 +78,7 @@ func TestStackCycle(t *testing.T) {
 	require.False(t, dry.Applied)
 	require.Equal(t, []terraform.Change{{Address: vmAddress, Type: terraform.VMResourceType, Action: terraform.Create}}, dry.Summary.Changes)
 	require.Equal(t, "1 to create, 0 to update, 0 to replace, 0 to destroy", dry.Summary.String())
-	require.Empty(t, tfaccept.FormatRequests(mutating(r.host.TerraformLog()[before:])), "a dry run sends no mutating request")
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(r.host.TerraformLog()[before:])), "a dry run sends no mutating request")
 
 	applied, err := run.Apply(ctx, terraform.StackTalos, terraform.ApplyOptions{})
 	require.NoError(t, err)
@@ -110,7 +98,7 @@ func TestStackCycle(t *testing.T) {
 	require.True(t, again.Summary.NothingToDo())
 	require.Equal(t, "nothing to do", again.Summary.String())
 	require.False(t, again.Applied)
-	require.Empty(t, tfaccept.FormatRequests(mutating(r.host.TerraformLog()[before:])))
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(r.host.TerraformLog()[before:])))
 
 	// Two more cores in a copy of the inventory: one in-place update.
 	data, err := os.ReadFile(homelab)
@@ -131,7 +119,7 @@ func TestStackCycle(t *testing.T) {
 	var refused *terraform.DestroyRefusedError
 	require.True(t, errors.As(err, &refused), "%v", err)
 	require.Equal(t, []string{vmAddress}, refused.Resources)
-	require.Empty(t, tfaccept.FormatRequests(mutating(r.host.TerraformLog()[before:])))
+	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(r.host.TerraformLog()[before:])))
 	gone, err := run.Destroy(ctx, terraform.StackTalos, terraform.ApplyOptions{AllowDestroy: true})
 	require.NoError(t, err)
 	require.True(t, gone.Applied)
@@ -190,7 +178,7 @@ func TestHostCheck(t *testing.T) {
 			require.True(t, errors.As(err, &hc), "%v", err)
 			require.Contains(t, fields(hc), tt.field, "%v", err)
 			require.ErrorContains(t, err, tt.field+": ")
-			require.Empty(t, tfaccept.FormatRequests(mutating(sim.Requests())), "nothing is changed")
+			require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(sim.Requests())), "nothing is changed")
 		})
 	}
 }

@@ -280,6 +280,18 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// Mutating returns the requests of reqs that can change the host: every
+// method but GET (PVE's API reads only with GET).
+func Mutating(reqs []Request) []Request {
+	var out []Request
+	for _, r := range reqs {
+		if r.Method != http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func (s *Server) record(r Request) {
 	s.reqMu.Lock()
 	s.requests = append(s.requests, r)
