@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/clustersim"
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
@@ -44,4 +46,68 @@ func TestTfTargetsRefuseBeforeChanging(t *testing.T) {
 	out, code = mageEnv(t, env, "tf:plan", "nomad")
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, `unknown stack "nomad": use talos (terraform/talos) or vms (terraform/traditional-vms)`)
+}
+
+// TestTfTargetsCycleTheVMsStack runs the tf targets on the vms stack
+// against a simulated host holding the enabled VMs' image templates:
+// apply creates them and prints the summary, a re-plan has nothing to do,
+// the outputs name them, a destroy is refused without -allowdestroy and
+// leaves no VM with it.
+func TestTfTargetsCycleTheVMsStack(t *testing.T) {
+	h := clustersim.New(t, inventory.DefaultFile)
+	ctx := t.Context()
+	var enabled []inventory.VM
+	for _, v := range h.Inv.VMs {
+		if !v.Enabled {
+			continue
+		}
+		enabled = append(enabled, v)
+		img := h.Inv.Images[v.Image]
+		_, err := h.Client.CreateVM(ctx, h.Inv.Proxmox.Node, img.TemplateID, proxmox.Params{
+			"name": v.Image + "-template", "machine": "q35", "bios": "ovmf", "cpu": "host", "ostype": "l26",
+			"efidisk0": proxmox.EFIDisk{Storage: h.Inv.Proxmox.Storage.Disks}.String(),
+			"scsihw":   "virtio-scsi-single", "scsi0": proxmox.Disk{Storage: h.Inv.Proxmox.Storage.Disks, SizeGiB: 4}.String(),
+			"boot": "order=scsi0", "net0": proxmox.NIC{Bridge: h.Inv.Proxmox.Bridge}.String(), "agent": "enabled=1",
+			"tags": v.Image + ";" + inventory.ManagedTag, // as the image builder tags what it makes
+		}, nil)
+		require.NoError(t, err)
+		require.NoError(t, h.Client.ConvertToTemplate(ctx, h.Inv.Proxmox.Node, img.TemplateID))
+	}
+	require.NotEmpty(t, enabled)
+	env := append(h.Env(), "INFRA_TERRAFORM=")
+
+	out, code := mageEnv(t, env, "tf:apply", "vms", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "using terraform ")
+	require.Regexp(t, fmt.Sprintf(`(?m)^vms plan: %d to create, 0 to update, 0 to replace, 0 to destroy$`, len(enabled)+1), out)
+	for _, v := range enabled {
+		cfg, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, v.VMID)
+		require.NoError(t, err)
+		require.Contains(t, cfg.Values["ipconfig0"], "ip="+v.IP.String()+"/24")
+		require.Equal(t, h.Inv.User.Name, cfg.Values["ciuser"])
+	}
+
+	out, code = mageEnv(t, env, "tf:plan", "vms", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "nothing to do")
+
+	out, code = mageEnv(t, env, "tf:output", "vms", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	for _, v := range enabled {
+		require.Contains(t, out, v.Name)
+	}
+
+	before := len(h.Sim.Requests())
+	out, code = mageEnv(t, env, "tf:destroy", "vms", "-file="+h.File)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "-allowdestroy")
+	require.Empty(t, pvesim.Mutating(h.Sim.Requests()[before:]), "a refused destroy changes nothing")
+
+	out, code = mageEnv(t, env, "tf:destroy", "vms", "-allowdestroy", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	for _, v := range enabled {
+		_, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, v.VMID)
+		require.ErrorIs(t, err, proxmox.ErrVMNotFound, "VM %d is gone", v.VMID)
+	}
+	t.Logf("tf:destroy vms -allowdestroy:\n%s", out)
 }

@@ -24,8 +24,11 @@ import (
 type Tf mg.Namespace
 
 // Init runs terraform init in every stack (terraform/talos, terraform/traditional-vms).
-func (Tf) Init(ctx context.Context) error {
-	run, err := tfRunner(ctx, nil, false)
+func (Tf) Init(ctx context.Context,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml); the stacks are those beside it
+	file *string,
+) error {
+	run, err := tfRunner(ctx, file, false)
 	if err != nil {
 		return err
 	}
@@ -74,12 +77,14 @@ func (Tf) Destroy(ctx context.Context, stack string,
 func (Tf) Output(ctx context.Context, stack string,
 	// print JSON
 	json *bool,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml); the stacks are those beside it
+	file *string,
 ) error {
 	s, err := terraform.ParseStack(stack)
 	if err != nil {
 		return err
 	}
-	run, err := tfRunner(ctx, nil, false)
+	run, err := tfRunner(ctx, file, false)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -262,6 +263,22 @@ func (r *Runner) Init(ctx context.Context, s Stack) error {
 	return nil
 }
 
+// initOnce runs Init when the stack's directory has no .terraform
+// directory: init installs the providers and modules into the stack's
+// directory and asks the host nothing. A stack initialised before is left
+// as it is (run Init to upgrade it).
+func (r *Runner) initOnce(ctx context.Context, s Stack) error {
+	_, err := os.Stat(filepath.Join(r.StackDir(s), ".terraform"))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return r.Init(ctx, s)
+	default:
+		return fmt.Errorf("stack %s: %w", s, err)
+	}
+}
+
 // ApplyOptions are how Apply and Destroy may change the host.
 type ApplyOptions struct {
 	// AllowDestroy applies a plan that destroys or replaces VMs.
@@ -304,6 +321,9 @@ func (r *Runner) Destroy(ctx context.Context, s Stack, opts ApplyOptions) (Resul
 func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptions) (Result, error) {
 	res := Result{Binary: r.bin}
 	if err := r.checkHost(ctx, s); err != nil {
+		return res, err
+	}
+	if err := r.initOnce(ctx, s); err != nil {
 		return res, err
 	}
 	tf, dir, err := r.stackTF(s)

@@ -2,16 +2,12 @@ package terraform
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 )
 
 // StackStep is one stack planned and applied as a single step of a larger
-// run, such as bringing a cluster up: it initialises the stack when it has
-// never been, plans it, and applies the plan only when it changes
+// run, such as bringing a cluster up: it plans the stack (initialising it
+// first when it never was) and applies the plan only when it changes
 // something. A plan that destroys or replaces a VM is refused
 // (*DestroyRefusedError): a step of a larger run never removes a VM.
 type StackStep struct {
@@ -27,9 +23,6 @@ func (r *Runner) Step(s Stack) StackStep { return StackStep{runner: r, stack: s}
 // "1 VM(s) created, 0 updated, 0 replaced, 0 destroyed (terraform)", or
 // "nothing to do".
 func (st StackStep) Apply(ctx context.Context) (changed bool, summary string, err error) {
-	if err := st.initOnce(ctx); err != nil {
-		return false, "", err
-	}
 	res, err := st.runner.Apply(ctx, st.stack, ApplyOptions{})
 	if err != nil {
 		return false, "", err
@@ -56,9 +49,6 @@ func vmCounts(s Summary) string {
 // Plan plans the stack and changes nothing; changes says whether Apply
 // would apply something.
 func (st StackStep) Plan(ctx context.Context) (changes bool, summary string, err error) {
-	if err := st.initOnce(ctx); err != nil {
-		return false, "", err
-	}
 	res, err := st.runner.Plan(ctx, st.stack)
 	if err != nil {
 		return false, "", err
@@ -67,19 +57,4 @@ func (st StackStep) Plan(ctx context.Context) (changes bool, summary string, err
 		return false, res.Summary.String(), nil
 	}
 	return true, "would change: " + vmCounts(res.Summary), nil
-}
-
-// initOnce runs terraform init when the stack's directory has no
-// .terraform directory: init only installs the providers and modules, in
-// the stack's directory, and asks the host nothing.
-func (st StackStep) initOnce(ctx context.Context) error {
-	_, err := os.Stat(filepath.Join(st.runner.StackDir(st.stack), ".terraform"))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fs.ErrNotExist):
-		return st.runner.Init(ctx, st.stack)
-	default:
-		return fmt.Errorf("stack %s: %w", st.stack, err)
-	}
 }
