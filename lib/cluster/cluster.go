@@ -33,8 +33,10 @@ const (
 	StepHealth     Step = "health"
 )
 
-// Steps are the steps of Up, in the order they run.
-var Steps = []Step{StepPreflight, StepTemplate, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth}
+// Steps returns the steps of Up, in the order they run (a new slice each call).
+func Steps() []Step {
+	return []Step{StepPreflight, StepTemplate, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth}
+}
 
 // NodeVMs makes the Talos node VMs on the host match the inventory: the
 // terraform/talos stack, run through lib/terraform. Apply plans against
@@ -237,7 +239,7 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 		runs = u.checks()
 	}
 	rep := &Report{DryRun: o.dryRun}
-	for _, step := range Steps {
+	for _, step := range Steps() {
 		if err := ctx.Err(); err != nil {
 			return rep, &StepError{Step: step, Err: fmt.Errorf("not started: %w", err)}
 		}
@@ -254,7 +256,7 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 		rep.Steps = append(rep.Steps, res)
 		u.emit(Event{Step: step, Done: true, Result: res})
 		if o.dryRun && changed {
-			rep.Unchecked = Steps[len(rep.Steps):]
+			rep.Unchecked = Steps()[len(rep.Steps):]
 			break
 		}
 	}

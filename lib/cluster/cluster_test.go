@@ -71,14 +71,14 @@ func TestUp(t *testing.T) {
 	require.True(t, dry.DryRun)
 	require.Len(t, dry.Steps, 2, "the dry run stops at the first step that would change something")
 	require.Regexp(t, `^would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, dry.Steps[1].Detail)
-	require.Equal(t, cluster.Steps[2:], dry.Unchecked)
+	require.Equal(t, cluster.Steps()[2:], dry.Unchecked)
 	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests())), "the dry run changes nothing on the host")
 
 	var events []cluster.Event
 	rep, err := up(ctx, t, h, cluster.WithEvents(func(ev cluster.Event) { events = append(events, ev) }))
 	require.NoError(t, err)
-	require.Len(t, rep.Steps, len(cluster.Steps))
-	require.Len(t, events, 2*len(cluster.Steps), "each step starts and ends")
+	require.Len(t, rep.Steps, len(cluster.Steps()))
+	require.Len(t, events, 2*len(cluster.Steps()), "each step starts and ends")
 	steps := stepsOf(rep)
 	for _, s := range []cluster.Step{cluster.StepTemplate, cluster.StepNodeVMs, cluster.StepConfigs, cluster.StepApply, cluster.StepBootstrap, cluster.StepKubeconfig} {
 		require.True(t, steps[s].Changed, "%s: %s", s, steps[s].Detail)
@@ -105,7 +105,7 @@ func TestUp(t *testing.T) {
 	before, nodesBefore := len(h.Sim.Requests()), len(h.Nodes.Requests())
 	rep, err = up(ctx, t, h)
 	require.NoError(t, err)
-	require.Len(t, rep.Steps, len(cluster.Steps))
+	require.Len(t, rep.Steps, len(cluster.Steps()))
 	for _, s := range rep.Steps {
 		require.False(t, s.Changed, "%s changed on a healthy cluster: %s", s.Step, s.Detail)
 	}
@@ -121,7 +121,7 @@ func TestUp(t *testing.T) {
 
 	dry, err = up(ctx, t, h, cluster.WithDryRun())
 	require.NoError(t, err)
-	require.Len(t, dry.Steps, len(cluster.Steps), "on a healthy cluster the dry run checks every step")
+	require.Len(t, dry.Steps, len(cluster.Steps()), "on a healthy cluster the dry run checks every step")
 	require.Empty(t, dry.Unchecked)
 	require.False(t, dry.Changed())
 	require.Equal(t, "nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
@@ -147,7 +147,7 @@ func TestUpResumes(t *testing.T) {
 	require.Equal(t, cluster.StepApply, stepErr.Step)
 	require.ErrorContains(t, err, "apply configs: talos-cp-01 did not answer within 0s: talos-cp-01 (127.0.0.1:1)")
 
-	for i, step := range cluster.Steps[:len(cluster.Steps)-1] {
+	for i, step := range cluster.Steps()[:len(cluster.Steps())-1] {
 		runCtx, cancel := context.WithCancel(ctx)
 		rep, err := up(runCtx, t, h, cluster.WithEvents(func(ev cluster.Event) {
 			if ev.Done && ev.Step == step {
@@ -157,12 +157,12 @@ func TestUpResumes(t *testing.T) {
 		cancel()
 		require.ErrorIs(t, err, context.Canceled, "stopped after %s", step)
 		require.True(t, errors.As(err, &stepErr))
-		require.Equal(t, cluster.Steps[i+1], stepErr.Step, "the run stops before the step after %s", step)
+		require.Equal(t, cluster.Steps()[i+1], stepErr.Step, "the run stops before the step after %s", step)
 		require.Len(t, rep.Steps, i+1)
 	}
 	rep, err := up(ctx, t, h)
 	require.NoError(t, err)
-	require.Len(t, rep.Steps, len(cluster.Steps))
+	require.Len(t, rep.Steps, len(cluster.Steps()))
 	require.Equal(t, []string{"talos-cp-01 ApplyConfiguration", "talos-cp-01 Bootstrap"}, nodeCalls(h.Nodes.Requests()),
 		"the config was applied and etcd bootstrapped once over all the runs")
 }
