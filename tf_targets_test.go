@@ -11,6 +11,7 @@ import (
 
 	"github.com/wdiazux/infra/internal/clustersim"
 	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/internal/tfaccept"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
@@ -56,22 +57,12 @@ func TestTfTargetsRefuseBeforeChanging(t *testing.T) {
 func TestTfTargetsCycleTheVMsStack(t *testing.T) {
 	h := clustersim.New(t, inventory.DefaultFile)
 	ctx := t.Context()
+	require.Len(t, tfaccept.ImageTemplates(t, h.Client, h.Inv), 2, "the ubuntu and debian templates")
 	var enabled []inventory.VM
 	for _, v := range h.Inv.VMs {
-		if !v.Enabled {
-			continue
+		if v.Enabled {
+			enabled = append(enabled, v)
 		}
-		enabled = append(enabled, v)
-		img := h.Inv.Images[v.Image]
-		_, err := h.Client.CreateVM(ctx, h.Inv.Proxmox.Node, img.TemplateID, proxmox.Params{
-			"name": v.Image + "-template", "machine": "q35", "bios": "ovmf", "cpu": "host", "ostype": "l26",
-			"efidisk0": proxmox.EFIDisk{Storage: h.Inv.Proxmox.Storage.Disks}.String(),
-			"scsihw":   "virtio-scsi-single", "scsi0": proxmox.Disk{Storage: h.Inv.Proxmox.Storage.Disks, SizeGiB: 4}.String(),
-			"boot": "order=scsi0", "net0": proxmox.NIC{Bridge: h.Inv.Proxmox.Bridge}.String(), "agent": "enabled=1",
-			"tags": v.Image + ";" + inventory.ManagedTag, // as the image builder tags what it makes
-		}, nil)
-		require.NoError(t, err)
-		require.NoError(t, h.Client.ConvertToTemplate(ctx, h.Inv.Proxmox.Node, img.TemplateID))
 	}
 	require.NotEmpty(t, enabled)
 	env := append(h.Env(), "INFRA_TERRAFORM=")

@@ -118,10 +118,9 @@ func New(t testing.TB, homelab string) *Harness {
 	t.Cleanup(stop)
 
 	require.NoError(t, os.CopyFS(filepath.Join(h.Root, "terraform"), os.DirFS(filepath.Join(repo, "terraform"))))
-	rc := filepath.Join(h.Root, ".terraformrc")
-	require.NoError(t, toolchain.WriteTerraformCLIConfig(rc, tools.Cache, []toolchain.GoTool{tools.Provider}))
-	h.CAFile = filepath.Join(h.Root, ".pvesim-ca.pem")
-	require.NoError(t, os.WriteFile(h.CAFile, h.Sim.CACertPEM(), 0o644))
+	rc, ca, err := tfaccept.WriteClientFiles(h.Root, tools.Cache, []toolchain.GoTool{tools.Provider}, h.Sim.CACertPEM())
+	require.NoError(t, err)
+	h.CAFile = ca
 	h.TerraformEnv = []string{"TF_CLI_CONFIG_FILE=" + rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
 	run, err := terraform.New(t.Context(), h.Root, terraform.WithBinary(tools.Terraform), terraform.WithEnv(h.TerraformEnv...),
 		terraform.WithProxmox(proxmox.Config{URL: h.Sim.URL(), TokenID: id, TokenSecret: secret, CAFile: h.CAFile}),

@@ -3,6 +3,7 @@ package tfaccept
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,3 +141,38 @@ func (h *Host) VMConfig(t testing.TB, vmid int) map[string]string {
 
 // TerraformLog returns the requests Terraform sent: the log after Setup.
 func (h *Host) TerraformLog() []pvesim.Request { return h.Sim.Requests()[h.Setup:] }
+
+// ImageTemplates creates, through the Proxmox API, the image templates the
+// inventory's enabled VMs are cloned from, shaped as the image builds make
+// them (q35, OVMF, virtio-scsi-single, a 4 GiB disk, a NIC on the bridge,
+// the agent on, tagged as ours): image building comes later, and cloning
+// needs only the template. It returns their IDs.
+func ImageTemplates(t testing.TB, client *proxmox.Client, inv *inventory.Inventory) []int {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int
+	for _, v := range inv.VMs {
+		img := inv.Images[v.Image]
+		if !v.Enabled || slices.Contains(ids, img.TemplateID) {
+			continue
+		}
+		_, err := client.CreateVM(ctx, inv.Proxmox.Node, img.TemplateID, proxmox.Params{
+			"name":     v.Image + "-template",
+			"machine":  "q35",
+			"bios":     "ovmf",
+			"efidisk0": proxmox.EFIDisk{Storage: inv.Proxmox.Storage.Disks}.String(),
+			"cpu":      "host",
+			"ostype":   "l26",
+			"scsihw":   "virtio-scsi-single",
+			"scsi0":    proxmox.Disk{Storage: inv.Proxmox.Storage.Disks, SizeGiB: 4}.String(),
+			"boot":     "order=scsi0",
+			"net0":     proxmox.NIC{Bridge: inv.Proxmox.Bridge}.String(),
+			"agent":    "enabled=1",
+			"tags":     v.Image + ";" + inventory.ManagedTag,
+		}, nil)
+		require.NoError(t, err)
+		require.NoError(t, client.ConvertToTemplate(ctx, inv.Proxmox.Node, img.TemplateID))
+		ids = append(ids, img.TemplateID)
+	}
+	return ids
+}

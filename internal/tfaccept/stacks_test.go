@@ -299,42 +299,6 @@ func TestTalosStackPlansTheInventorysHardware(t *testing.T) {
 	}
 }
 
-// templates creates, through the Proxmox API, the image templates the
-// inventory's enabled VMs are cloned from, shaped as the image builds make
-// them (q35, OVMF, virtio-scsi-single, a 4 GiB disk, a NIC on the bridge,
-// the agent on): image building comes later, and cloning needs only the
-// template. It returns their IDs.
-func templates(t *testing.T, h *tfaccept.Host) []int {
-	t.Helper()
-	ctx := context.Background()
-	inv := h.Inv
-	var ids []int
-	for _, v := range inv.VMs {
-		img := inv.Images[v.Image]
-		if !v.Enabled || slices.Contains(ids, img.TemplateID) {
-			continue
-		}
-		_, err := h.Client.CreateVM(ctx, inv.Proxmox.Node, img.TemplateID, proxmox.Params{
-			"name":     v.Image + "-template",
-			"machine":  "q35",
-			"bios":     "ovmf",
-			"efidisk0": proxmox.EFIDisk{Storage: inv.Proxmox.Storage.Disks}.String(),
-			"cpu":      "host",
-			"ostype":   "l26",
-			"scsihw":   "virtio-scsi-single",
-			"scsi0":    proxmox.Disk{Storage: inv.Proxmox.Storage.Disks, SizeGiB: 4}.String(),
-			"boot":     "order=scsi0",
-			"net0":     proxmox.NIC{Bridge: inv.Proxmox.Bridge}.String(),
-			"agent":    "enabled=1",
-			"tags":     v.Image + ";" + inventory.ManagedTag,
-		}, nil)
-		require.NoError(t, err)
-		require.NoError(t, h.Client.ConvertToTemplate(ctx, inv.Proxmox.Node, img.TemplateID))
-		ids = append(ids, img.TemplateID)
-	}
-	return ids
-}
-
 // requireConfig checks that each key of cfg holds every string of want.
 func requireConfig(t *testing.T, cfg map[string]string, want map[string][]string) {
 	t.Helper()
@@ -461,7 +425,7 @@ func requireNoChanges(t *testing.T, ws *tfaccept.Workspace, inventoryFile string
 func TestStacksApplyAgainstTheSimulator(t *testing.T) {
 	tools := tfaccept.RequireTools(t, homelab)
 	host := tfaccept.NewTalosHost(t, homelab)
-	images := templates(t, host)
+	images := tfaccept.ImageTemplates(t, host.Client, host.Inv)
 	ctx := context.Background()
 	inv := host.Inv
 	node := inv.Talos.Nodes[0]

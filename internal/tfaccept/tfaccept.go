@@ -41,13 +41,9 @@ func NewWorkspace(terraform, src, dir, cache string, providers []toolchain.GoToo
 	if err := copyModule(src, dir); err != nil {
 		return nil, err
 	}
-	rc := filepath.Join(dir, ".terraformrc")
-	if err := toolchain.WriteTerraformCLIConfig(rc, cache, providers); err != nil {
-		return nil, fmt.Errorf("terraform workspace: %w", err)
-	}
-	ca := filepath.Join(dir, ".ca.pem")
-	if err := atomicfile.Write(ca, caPEM, 0o644); err != nil {
-		return nil, fmt.Errorf("terraform workspace: %w", err)
+	rc, ca, err := WriteClientFiles(dir, cache, providers, caPEM)
+	if err != nil {
+		return nil, err
 	}
 	return &Workspace{
 		Terraform: terraform,
@@ -96,6 +92,23 @@ func NewStackWorkspace(terraform, repo, stack, dir, cache string, providers []to
 		return nil, fmt.Errorf("terraform workspace: %w", err)
 	}
 	return NewWorkspace(terraform, filepath.Join(repo, "terraform", stack), root, cache, providers, caPEM)
+}
+
+// WriteClientFiles writes into dir what a terraform run against a
+// simulator needs besides the code: the CLI configuration that installs
+// providers only from their filesystem mirrors in cache (.terraformrc) and
+// the simulator's PEM CA certificate caPEM (.ca.pem). It returns both
+// paths.
+func WriteClientFiles(dir, cache string, providers []toolchain.GoTool, caPEM []byte) (rc, ca string, err error) {
+	rc = filepath.Join(dir, ".terraformrc")
+	if err := toolchain.WriteTerraformCLIConfig(rc, cache, providers); err != nil {
+		return "", "", fmt.Errorf("terraform workspace: %w", err)
+	}
+	ca = filepath.Join(dir, ".ca.pem")
+	if err := atomicfile.Write(ca, caPEM, 0o644); err != nil {
+		return "", "", fmt.Errorf("terraform workspace: %w", err)
+	}
+	return rc, ca, nil
 }
 
 // AddModule copies the module in src (its *.tf files) to modules/name in
