@@ -117,7 +117,7 @@ func New(t testing.TB, homelab string) *Harness {
 	stop := h.watch()
 	t.Cleanup(stop)
 
-	require.NoError(t, os.CopyFS(filepath.Join(h.Root, "terraform"), os.DirFS(filepath.Join(repo, "terraform"))))
+	require.NoError(t, tfaccept.CopyTerraform(repo, h.Root)) // the code only: no state of a checkout's own runs
 	rc, ca, err := tfaccept.WriteClientFiles(h.Root, tools.Cache, []toolchain.GoTool{tools.Provider}, h.Sim.CACertPEM())
 	require.NoError(t, err)
 	h.CAFile = ca

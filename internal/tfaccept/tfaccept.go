@@ -74,24 +74,64 @@ func NewStackWorkspace(terraform, repo, stack, dir, cache string, providers []to
 	if err := atomicfile.Write(filepath.Join(dir, inventory.DefaultFile), data, 0o644); err != nil {
 		return nil, fmt.Errorf("terraform workspace: %w", err)
 	}
-	modules, err := filepath.Glob(filepath.Join(repo, "terraform", "modules", "*"))
-	if err != nil || len(modules) == 0 {
-		return nil, fmt.Errorf("terraform workspace: no modules in %s", filepath.Join(repo, "terraform", "modules"))
-	}
-	for _, m := range modules {
-		to := filepath.Join(dir, "terraform", "modules", filepath.Base(m))
-		if err := os.MkdirAll(to, 0o755); err != nil {
-			return nil, fmt.Errorf("terraform workspace: %w", err)
-		}
-		if err := copyModule(m, to); err != nil {
-			return nil, err
-		}
+	if err := copyModules(repo, dir); err != nil {
+		return nil, err
 	}
 	root := filepath.Join(dir, "terraform", stack)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("terraform workspace: %w", err)
 	}
 	return NewWorkspace(terraform, filepath.Join(repo, "terraform", stack), root, cache, providers, caPEM)
+}
+
+// copyModules copies the *.tf files of every module under repo's
+// terraform/modules to the same place under dir.
+func copyModules(repo, dir string) error {
+	modules, err := filepath.Glob(filepath.Join(repo, "terraform", "modules", "*"))
+	if err != nil || len(modules) == 0 {
+		return fmt.Errorf("terraform workspace: no modules in %s", filepath.Join(repo, "terraform", "modules"))
+	}
+	for _, m := range modules {
+		if err := copyDir(m, filepath.Join(dir, "terraform", "modules", filepath.Base(m))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CopyTerraform copies the Terraform code of the repository at repo —
+// the *.tf files of every stack and module, never a state, plan, lock
+// file or .terraform directory a checkout may hold — to the same paths
+// under dir, so a copy of the inventory at dir's top is what the stacks
+// read.
+func CopyTerraform(repo, dir string) error {
+	if err := copyModules(repo, dir); err != nil {
+		return err
+	}
+	stacks, err := filepath.Glob(filepath.Join(repo, "terraform", "*", "*.tf"))
+	if err != nil {
+		return fmt.Errorf("terraform workspace: %w", err)
+	}
+	done := map[string]bool{}
+	for _, f := range stacks {
+		stack := filepath.Dir(f)
+		if done[stack] {
+			continue
+		}
+		done[stack] = true
+		if err := copyDir(stack, filepath.Join(dir, "terraform", filepath.Base(stack))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyDir is copyModule into a directory it creates.
+func copyDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("terraform workspace: %w", err)
+	}
+	return copyModule(src, dst)
 }
 
 // WriteClientFiles writes into dir what a terraform run against a
