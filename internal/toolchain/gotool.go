@@ -46,6 +46,54 @@ type GoTool struct {
 	// "NAME=value" each, e.g. "GOEXPERIMENT=jsonv2" for trivy, whose
 	// code does not compile without Go's encoding/json/v2 experiment.
 	BuildEnv []string
+	// LDFlags are linker flags the build from ModuleDir adds after -s -w,
+	// e.g. "-X k8s.io/component-base/version.gitVersion={version}", which
+	// kube-apiserver needs to report its version. They name the version
+	// only through placeholders filled from Version ({version}: Version
+	// itself; {major}, {minor}: its first two numbers), so the version
+	// stays in one place; LinkFlags expands them.
+	LDFlags []string
+}
+
+// linkBase are the linker flags of every build: no symbol table, no DWARF.
+const linkBase = "-s -w"
+
+// LinkFlags returns the value of go build's -ldflags for the tool: -s -w,
+// then LDFlags with their placeholders filled from Version. A placeholder
+// other than {version}, {major} and {minor}, or {major}/{minor} with a
+// Version that is not vMAJOR.MINOR.PATCH, is an error.
+func (g GoTool) LinkFlags() (string, error) {
+	flags := []string{linkBase}
+	major, minor, semver := versionNumbers(g.Version)
+	for _, f := range g.LDFlags {
+		if (strings.Contains(f, "{major}") || strings.Contains(f, "{minor}")) && !semver {
+			return "", fmt.Errorf("%s: LDFlags %q needs a version vMAJOR.MINOR.PATCH", g, f)
+		}
+		out := strings.NewReplacer("{version}", g.Version, "{major}", major, "{minor}", minor).Replace(f)
+		if i := strings.Index(out, "{"); i >= 0 {
+			if j := strings.Index(out[i:], "}"); j > 0 {
+				return "", fmt.Errorf("%s: LDFlags %q holds %s; known: {version}, {major}, {minor}", g, f, out[i:i+j+1])
+			}
+		}
+		flags = append(flags, out)
+	}
+	return strings.Join(flags, " "), nil
+}
+
+// versionNumbers returns the major and minor numbers of a version
+// vMAJOR.MINOR.PATCH[-pre][+build], and whether it is one.
+func versionNumbers(v string) (major, minor string, ok bool) {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) != 3 || !strings.HasPrefix(v, "v") {
+		return "", "", false
+	}
+	patch, _, _ := strings.Cut(strings.SplitN(parts[2], "+", 2)[0], "-")
+	for _, n := range []string{parts[0], parts[1], patch} {
+		if n == "" || strings.Trim(n, "0123456789") != "" {
+			return "", "", false
+		}
+	}
+	return parts[0], parts[1], true
 }
 
 // String names the tool and its version.
@@ -94,8 +142,8 @@ func WithGoInstaller(f GoInstaller) Option { return func(o *options) { o.goInsta
 
 // GoBuilder builds the main package pkg of the module in dir into the
 // binary out, with the variables env (the tool's BuildEnv) added to the
-// environment.
-type GoBuilder func(ctx context.Context, dir, pkg, out string, env []string) error
+// environment and ldflags (the tool's LinkFlags) as go build's -ldflags.
+type GoBuilder func(ctx context.Context, dir, pkg, out string, env []string, ldflags string) error
 
 // WithGoBuilder replaces how EnsureGo builds a tool from its pinned tools
 // module (default: go build -mod=readonly -trimpath).
@@ -119,8 +167,12 @@ func (e *BuildError) Error() string {
 		if env != "" {
 			env += " "
 		}
-		return fmt.Sprintf("build %s: %v; retry by hand with: (cd %s && %sgo build %s -o <file> %s)",
-			e.Tool, e.Err, e.Tool.ModuleDir, env, strings.Join(goBuildFlags, " "), e.Tool.Package)
+		ldflags, err := e.Tool.LinkFlags()
+		if err != nil {
+			ldflags = linkBase
+		}
+		return fmt.Sprintf("build %s: %v; retry by hand with: (cd %s && %sgo build %s -ldflags=%q -o <file> %s)",
+			e.Tool, e.Err, e.Tool.ModuleDir, env, strings.Join(goBuildFlags, " "), ldflags, e.Tool.Package)
 	}
 	return fmt.Sprintf("build %s: %v; retry by hand with: GOBIN=<dir> go install %s@%s", e.Tool, e.Err, e.Tool.Package, e.Tool.Version)
 }
@@ -242,7 +294,11 @@ func (o *options) build(ctx context.Context, t GoTool, dir string) error {
 		return err
 	}
 	if t.ModuleDir != "" {
-		if err := o.goBuild(ctx, t.ModuleDir, t.Package, out, t.BuildEnv); err != nil {
+		ldflags, err := t.LinkFlags()
+		if err != nil {
+			return err
+		}
+		if err := o.goBuild(ctx, t.ModuleDir, t.Package, out, t.BuildEnv, ldflags); err != nil {
 			return err
 		}
 		if _, err := os.Stat(out); err != nil {
@@ -252,6 +308,9 @@ func (o *options) build(ctx context.Context, t GoTool, dir string) error {
 	}
 	if len(t.BuildEnv) > 0 {
 		return fmt.Errorf("%s has a BuildEnv (%s) but no pinned tools module (ModuleDir): go install would build it without", t, strings.Join(t.BuildEnv, " "))
+	}
+	if len(t.LDFlags) > 0 {
+		return fmt.Errorf("%s has LDFlags but no pinned tools module (ModuleDir): go install would build it without", t)
 	}
 	if err := o.goInstall(ctx, dir, t.Package+"@"+t.Version); err != nil {
 		return err
@@ -266,13 +325,15 @@ func (o *options) build(ctx context.Context, t GoTool, dir string) error {
 	return nil
 }
 
-// goBuildFlags are the flags of a tool's build from its pinned module.
-var goBuildFlags = []string{"-mod=readonly", "-trimpath", `-ldflags="-s -w"`}
+// goBuildFlags are the flags of a tool's build from its pinned module,
+// besides -ldflags (GoTool.LinkFlags).
+var goBuildFlags = []string{"-mod=readonly", "-trimpath"}
 
 // goBuild runs go build in a pinned tools module with env added to the
-// environment, its output on stderr.
-func goBuild(ctx context.Context, dir, pkg, out string, env []string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+// environment and ldflags as -ldflags, its output on stderr.
+func goBuild(ctx context.Context, dir, pkg, out string, env []string, ldflags string) error {
+	args := append(append([]string{"build"}, goBuildFlags...), "-ldflags="+ldflags, "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "GOWORK=off"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

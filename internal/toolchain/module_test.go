@@ -113,7 +113,8 @@ func TestEnsureGoBuildsFromAPinnedModule(t *testing.T) {
 					t.Fatal("a tool with a pinned module is not built with go install")
 					return nil
 				}),
-				toolchain.WithGoBuilder(func(_ context.Context, dir, pkg, out string, env []string) error {
+				toolchain.WithGoBuilder(func(_ context.Context, dir, pkg, out string, env []string, ldflags string) error {
+					require.Equal(t, "-s -w", ldflags, "a tool without LDFlags links only -s -w")
 					calls++
 					require.Equal(t, tt.env, env, "the tool's BuildEnv, no more")
 					require.Equal(t, mod, dir)
@@ -192,4 +193,90 @@ func TestBuildEnvNeedsAPinnedModule(t *testing.T) {
 	err = &toolchain.BuildError{Tool: tool, Err: errors.New("exit status 1")}
 	require.Contains(t, err.Error(), "(cd /repo/modules/trivy && GOEXPERIMENT=jsonv2 go build -mod=readonly",
 		"the retry by hand sets the build environment")
+}
+
+// kubeAPIServer is kube-apiserver as a tool built from a pinned module,
+// with the version variables Kubernetes' release builds set.
+func kubeAPIServer(moduleDir, version string) toolchain.GoTool {
+	return toolchain.GoTool{
+		Command: "kube-apiserver", Module: "k8s.io/kubernetes", Package: "k8s.io/kubernetes/cmd/kube-apiserver",
+		Version: version, ModuleDir: moduleDir,
+		LDFlags: []string{
+			"-X k8s.io/component-base/version.gitVersion={version}",
+			"-X k8s.io/component-base/version.gitMajor={major}",
+			"-X k8s.io/component-base/version.gitMinor={minor}",
+		},
+	}
+}
+
+func TestLinkFlagsComeFromTheVersion(t *testing.T) {
+	tests := []struct {
+		name    string
+		tool    toolchain.GoTool
+		want    string
+		wantErr string
+	}{
+		{
+			name: "no LDFlags: only the flags every build has",
+			tool: provider("", "v0.80.0"),
+			want: "-s -w",
+		},
+		{
+			name: "kube-apiserver's version variables from Version",
+			tool: kubeAPIServer("", "v1.34.4"),
+			want: "-s -w -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34",
+		},
+		{
+			name: "a pre-release keeps its suffix in {version} only",
+			tool: kubeAPIServer("", "v1.35.0-rc.1"),
+			want: "-s -w -X k8s.io/component-base/version.gitVersion=v1.35.0-rc.1 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=35",
+		},
+		{
+			name:    "a version without major.minor cannot fill {major}",
+			tool:    kubeAPIServer("", "latest"),
+			wantErr: `kube-apiserver@latest: LDFlags "-X k8s.io/component-base/version.gitMajor={major}" needs a version vMAJOR.MINOR.PATCH`,
+		},
+		{
+			name:    "an unknown placeholder is refused, not left in the binary",
+			tool:    toolchain.GoTool{Command: "x", Version: "v1.2.3", LDFlags: []string{"-X main.commit={commit}"}},
+			wantErr: `x@v1.2.3: LDFlags "-X main.commit={commit}" holds {commit}; known: {version}, {major}, {minor}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.tool.LinkFlags()
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestEnsureGoLinksTheVersionFlags(t *testing.T) {
+	testtool.Require(t, "go")
+	cache := t.TempDir()
+	tool := kubeAPIServer(pinnedModule(t, "require k8s.io/kubernetes v1.34.4\n"), "v1.34.4")
+	var got string
+	err := toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool}, toolchain.WithCacheDir(cache),
+		toolchain.WithGoBuilder(func(_ context.Context, _, _, out string, _ []string, ldflags string) error {
+			got = ldflags
+			return os.WriteFile(out, []byte("bin"), 0o755)
+		}))
+	requireBuildOutcome(t, cache, err, "", nil, tool.Path(cache))
+	require.Equal(t, "-s -w -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34", got)
+
+	err = &toolchain.BuildError{Tool: tool, Err: errors.New("exit status 1")}
+	require.Contains(t, err.Error(), `go build -mod=readonly -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34" -o <file> k8s.io/kubernetes/cmd/kube-apiserver`,
+		"the retry by hand links the same flags")
+
+	tool.ModuleDir = ""
+	err = toolchain.EnsureGo(context.Background(), []toolchain.GoTool{tool}, toolchain.WithCacheDir(t.TempDir()),
+		toolchain.WithGoInstaller(func(context.Context, string, string) error {
+			t.Fatal("go install cannot take the tool's link flags")
+			return nil
+		}))
+	require.ErrorContains(t, err, "kube-apiserver@v1.34.4 has LDFlags but no pinned tools module")
 }
