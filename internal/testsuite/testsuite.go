@@ -41,14 +41,16 @@ func Tools() []toolchain.Tool {
 // module proxy into the tool cache: the sops CLI, for the interoperability
 // tests of lib/secrets, Terraform's bpg/proxmox provider, for the
 // Terraform acceptance test against pvesim (internal/tfaccept) and the
-// Terraform static checks (internal/tfcheck), and tflint and trivy, the
-// linters those checks run. Each is
+// Terraform static checks (internal/tfcheck), tflint and trivy, the
+// linters those checks run, and kube-apiserver and etcd, the Kubernetes
+// API server the add-on tests install into (internal/kubetest). Each is
 // built at the version the inventory file lists under tools: (the
 // repository's homelab.yaml for the suite), the one place every tool's
 // version lives; TestToolVersionsAgree holds a tool whose module go.mod
 // also requires (sops, linked by lib/secrets) to the version go.mod
 // requires, and toolchain.GoTool.CheckModule holds a tool built from a
-// pinned tools module (the provider, tflint and trivy, each from
+// pinned tools module (the provider, tflint, trivy, kube-apiserver and
+// etcd, each from
 // internal/toolchain/modules/<command>) to the version that module's go.mod
 // requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
@@ -96,6 +98,22 @@ var goModuleTools = []toolchain.GoTool{
 		ModuleDir: filepath.Join("internal", "toolchain", "modules", "trivy"),
 		// trivy's code uses encoding/json/v2, still an experiment of Go.
 		BuildEnv: []string{"GOEXPERIMENT=jsonv2"},
+	},
+	{
+		Command: "kube-apiserver", Module: "k8s.io/kubernetes", Package: "k8s.io/kubernetes/cmd/kube-apiserver",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "kube-apiserver"),
+		// Kubernetes' release builds set these; without them the server
+		// reports v0.0.0-master and clients (kubectl, Helm's capabilities)
+		// cannot parse its version.
+		LDFlags: []string{
+			"-X k8s.io/component-base/version.gitVersion={version}",
+			"-X k8s.io/component-base/version.gitMajor={major}",
+			"-X k8s.io/component-base/version.gitMinor={minor}",
+		},
+	},
+	{
+		Command: "etcd", Module: "go.etcd.io/etcd/server/v3", Package: "go.etcd.io/etcd/server/v3",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "etcd"),
 	},
 }
 

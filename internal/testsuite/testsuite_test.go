@@ -174,7 +174,20 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 		Command: "trivy", Module: "github.com/aquasecurity/trivy", Package: "github.com/aquasecurity/trivy/cmd/trivy",
 		ModuleDir: filepath.Join(modules, "trivy"), BuildEnv: []string{"GOEXPERIMENT=jsonv2"},
 	}
-	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0"}
+	kubeAPIServer := toolchain.GoTool{
+		Command: "kube-apiserver", Module: "k8s.io/kubernetes", Package: "k8s.io/kubernetes/cmd/kube-apiserver",
+		ModuleDir: filepath.Join(modules, "kube-apiserver"),
+		LDFlags: []string{
+			"-X k8s.io/component-base/version.gitVersion={version}",
+			"-X k8s.io/component-base/version.gitMajor={major}",
+			"-X k8s.io/component-base/version.gitMinor={minor}",
+		},
+	}
+	etcd := toolchain.GoTool{
+		Command: "etcd", Module: "go.etcd.io/etcd/server/v3", Package: "go.etcd.io/etcd/server/v3",
+		ModuleDir: filepath.Join(modules, "etcd"),
+	}
+	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0", "kube-apiserver": "1.34.4", "etcd": "3.6.16"}
 	with := func(tools map[string]string) map[string]string {
 		out := maps.Clone(linters)
 		maps.Copy(out, tools)
@@ -199,6 +212,10 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			wantErr: "repo/homelab.yaml: tools.tflint is missing; add the version of github.com/terraform-linters/tflint that repo/internal/toolchain/modules/tflint/go.mod requires"},
 		{name: "trivy not listed", tools: map[string]string{"sops": "3.13.3", "terraform-provider-proxmox": "0.80.0", "tflint": "0.64.0"},
 			wantErr: "repo/homelab.yaml: tools.trivy is missing; add the version of github.com/aquasecurity/trivy that repo/internal/toolchain/modules/trivy/go.mod requires"},
+		{name: "kube-apiserver not listed", tools: map[string]string{"sops": "3.13.3", "terraform-provider-proxmox": "0.80.0", "tflint": "0.64.0", "trivy": "0.74.0"},
+			wantErr: "repo/homelab.yaml: tools.kube-apiserver is missing; add the version of k8s.io/kubernetes that repo/internal/toolchain/modules/kube-apiserver/go.mod requires"},
+		{name: "etcd not listed", tools: map[string]string{"sops": "3.13.3", "terraform-provider-proxmox": "0.80.0", "tflint": "0.64.0", "trivy": "0.74.0", "kube-apiserver": "1.34.4"},
+			wantErr: "repo/homelab.yaml: tools.etcd is missing; add the version of go.etcd.io/etcd/server/v3 that repo/internal/toolchain/modules/etcd/go.mod requires"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +228,8 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			require.NoError(t, err)
 			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
 			tflint.Version, trivy.Version = "v0.64.0", "v0.74.0"
-			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy}, tools)
+			kubeAPIServer.Version, etcd.Version = "v1.34.4", "v3.6.16"
+			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd}, tools)
 		})
 	}
 
@@ -224,6 +242,13 @@ func TestGoToolFindsOneByCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "registry.terraform.io/bpg/proxmox", tool.TerraformProvider)
 	require.DirExists(t, tool.ModuleDir)
+	for _, command := range []string{"kube-apiserver", "etcd"} {
+		tool, err := testsuite.GoTool(homelab, command)
+		require.NoError(t, err)
+		require.DirExists(t, tool.ModuleDir, "%s is built from its pinned tools module", command)
+		_, err = tool.LinkFlags()
+		require.NoError(t, err)
+	}
 	_, err = testsuite.GoTool(homelab, "packer")
 	require.ErrorContains(t, err, `no tool "packer" is built from a Go module for the tests`)
 }
