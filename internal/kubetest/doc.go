@@ -106,6 +106,10 @@
 //   - Pods themselves (e.g. Helm test hooks) get no status.
 //   - Namespaces are never deleted (no namespace controller), and no
 //     default ServiceAccount is created in a new namespace.
+//   - There is no garbage collector: a delete with propagation Background or
+//     Orphan (Helm's hooks, rollbacks and its default uninstall) is done at
+//     once, but one with Foreground waits forever for the finalizer the
+//     garbage collector would remove.
 //
 // Controllers of several tests on one server must watch disjoint
 // namespaces (InNamespaces); a status the server refuses or a hook that
