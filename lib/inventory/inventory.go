@@ -232,8 +232,38 @@ type Kubernetes struct {
 	PodCIDR netip.Prefix `yaml:"pod_cidr" json:"pod_cidr"`
 	// ServiceCIDR is the service network; it must not overlap the LAN or PodCIDR.
 	ServiceCIDR netip.Prefix `yaml:"service_cidr" json:"service_cidr"`
-	// Charts are the Helm charts of the add-ons, keyed by release name.
+	// Charts are the Helm charts of the add-ons, keyed by release name; the
+	// keys are the add-ons of KnownCharts.
 	Charts map[string]Chart `yaml:"charts,omitempty" json:"charts,omitempty"`
+	// NFS is the NAS's NFS exports the add-ons use; required with the
+	// longhorn or csi-driver-nfs chart.
+	NFS NFS `yaml:"nfs,omitempty" json:"nfs,omitzero"`
+	// GitOps is the git source Flux reconciles; required with the flux2
+	// chart.
+	GitOps GitOps `yaml:"gitops,omitempty" json:"gitops,omitzero"`
+}
+
+// NFS names the NFS exports of a host of hosts.
+type NFS struct {
+	// Server is the name of the host in hosts that serves the exports.
+	Server string `yaml:"server" json:"server"`
+	// BackupExport is the absolute path of the export Longhorn keeps its
+	// backups on (backup target nfs://<server ip>:<backup_export>).
+	BackupExport string `yaml:"backup_export" json:"backup_export"`
+	// VolumeExport is the absolute path of the export the NFS CSI driver's
+	// StorageClass makes volumes in.
+	VolumeExport string `yaml:"volume_export" json:"volume_export"`
+}
+
+// GitOps is the git repository, branch and folder Flux follows.
+type GitOps struct {
+	// URL is the repository's git URL, https:// or ssh://.
+	URL string `yaml:"url" json:"url"`
+	// Branch is the branch Flux follows.
+	Branch string `yaml:"branch" json:"branch"`
+	// Path is the folder, relative to the repository root, Flux applies
+	// with kustomize (kubernetes/apps).
+	Path string `yaml:"path" json:"path"`
 }
 
 // Chart pins one Helm chart.

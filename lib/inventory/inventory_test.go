@@ -38,6 +38,9 @@ func TestHomelabMatchesTheDesign(t *testing.T) {
 	}
 	require.Equal(t, addr("10.10.2.2"), hostIPs[inv.Proxmox.Node], "Proxmox host")
 	require.Equal(t, addr("10.10.2.5"), hostIPs["nas"])
+	require.Equal(t, inventory.NFS{Server: "nas", BackupExport: "/mnt/tank/longhorn-backups", VolumeExport: "/mnt/tank/kubernetes"}, inv.Kubernetes.NFS)
+	require.Equal(t, inventory.GitOps{URL: "https://github.com/wdiazux/infra.git", Branch: "main", Path: "kubernetes/apps"}, inv.Kubernetes.GitOps)
+	require.ElementsMatch(t, inventory.KnownCharts(), inv.ChartNames(), "homelab.yaml pins every add-on")
 	require.Equal(t, addr("10.10.2.11"), hostIPs["hubble-ui"])
 	require.Equal(t, addr("10.10.2.12"), hostIPs["longhorn-ui"])
 	require.Equal(t, addr("10.10.2.13"), hostIPs["forgejo"])
@@ -238,6 +241,24 @@ func TestInvalidInventories(t *testing.T) {
 		"tab-after-multiline":       {`tab-after-multiline.yaml:19: malformed YAML: a tab in the indentation at column 1; indent with spaces`},
 		"unclosed-quote":            {`unclosed-quote.yaml:18: malformed YAML: the string that starts with " at column 18 is not closed on this line; end it with "`},
 		"unclosed-quote-flow":       {`unclosed-quote-flow.yaml:10: malformed YAML: the string that starts with ' at column 69 is not closed on this line; end it with '`},
+		"chart-unknown":             {`chart-unknown.yaml:46: kubernetes.charts.cillium: unknown add-on "cillium"; kubernetes.charts may pin: alloy, cilium, csi-driver-nfs, flux2, forgejo, kube-prometheus-stack, loki, longhorn, nvidia-device-plugin`},
+		"nfs-bad": {
+			`nfs-bad.yaml:52: kubernetes.nfs.server: no entry in hosts is named "nas"; name the NAS as listed in hosts (pve)`,
+			`nfs-bad.yaml:53: kubernetes.nfs.backup_export: "mnt/backups" is not an absolute export path such as /volume1/longhorn (letters, digits, '.', '_', '-', '@', '+' between single slashes, no trailing slash)`,
+			`nfs-bad.yaml:54: kubernetes.nfs.volume_export: "/mnt/tank/" is not an absolute export path such as /volume1/longhorn (letters, digits, '.', '_', '-', '@', '+' between single slashes, no trailing slash)`,
+		},
+		"nfs-same-export": {`nfs-same-export.yaml:54: kubernetes.nfs.volume_export: /mnt/tank/k8s is also the backup_export; give Longhorn's backups and the NFS volumes separate exports so a volume cannot overwrite a backup`},
+		"gitops-bad": {
+			`gitops-bad.yaml:52: kubernetes.gitops.url: "git@github.com:wdiazux/infra.git" is not a git URL Flux can clone: use https://host/owner/repo.git or ssh://git@host/owner/repo.git (not the scp form git@host:owner/repo)`,
+			`gitops-bad.yaml:53: kubernetes.gitops.branch: "main..dev" is not a git branch name such as main`,
+			`gitops-bad.yaml:54: kubernetes.gitops.path: "./kubernetes/apps" is not a folder relative to the repository root such as kubernetes/apps (no leading ./ or /, no ..)`,
+		},
+		"charts-need-nas-and-git": {
+			`charts-need-nas-and-git.yaml:46: kubernetes.charts.csi-driver-nfs: the csi-driver-nfs add-on needs the NAS: add kubernetes.nfs with server (a host of hosts), backup_export and volume_export`,
+			`charts-need-nas-and-git.yaml:51: kubernetes.charts.flux2: Flux needs the repository it follows: add kubernetes.gitops with url, branch and path`,
+			`charts-need-nas-and-git.yaml:56: kubernetes.charts.longhorn: the longhorn add-on needs the NAS: add kubernetes.nfs with server (a host of hosts), backup_export and volume_export`,
+		},
+		"service-ip-in-lb-pool": {`service-ip-in-lb-pool.yaml:47: services[0].ip: 192.168.1.205 is outside the services range 192.168.1.10–192.168.1.19 (which is in the load_balancer range)`},
 		"value-non-ascii": {
 			`value-non-ascii.yaml:33: talos.nodes: no node has role "controlplane"; a cluster needs at least one control plane`,
 			`value-non-ascii.yaml:34: talos.nodes[0].name: "cp-1о" is not a valid name: use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit; it has the non-ASCII character 'о' (U+043E CYRILLIC SMALL LETTER O) at position 5`,

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"net/url"
+	pathpkg "path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,6 +28,12 @@ const (
 	minVMMemoryMiB      = 512
 )
 
+// KnownCharts returns the add-ons kubernetes.charts may pin, each keyed by
+// its release name.
+func KnownCharts() []string {
+	return []string{"alloy", "cilium", "csi-driver-nfs", "flux2", "forgejo", "kube-prometheus-stack", "loki", "longhorn", "nvidia-device-plugin"}
+}
+
 // KnownImages returns the operating systems that images may hold.
 func KnownImages() []string { return []string{"arch", "debian", "nixos", "ubuntu", "windows"} }
 
@@ -44,6 +51,9 @@ var (
 	localeRe    = regexp.MustCompile(`^([a-zA-Z]{2,3}(_[A-Z]{2})?|C|POSIX)(\.[A-Za-z0-9-]+)?(@[A-Za-z0-9]+)?$`)
 	diskRe      = regexp.MustCompile(`^/dev/[a-zA-Z0-9/._-]+$`)
 	chartNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	exportRe    = regexp.MustCompile(`^(/[A-Za-z0-9._@+-]+)+$`)
+	branchRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+	gitPathRe   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$`)
 )
 
 // checker runs the semantic checks on a decoded inventory.
@@ -390,7 +400,10 @@ func (c *checker) kubernetes() {
 	}
 	for _, name := range c.inv.ChartNames() {
 		ch, p := k.Charts[name], "kubernetes.charts."+name
-		c.checkLabel(p, name)
+		if known := KnownCharts(); !slices.Contains(known, name) {
+			c.report(p, "unknown add-on %q; kubernetes.charts may pin: %s%s", name, strings.Join(known, ", "), nonASCIINote(name))
+			continue
+		}
 		if ch.Repository != "" && !strings.HasPrefix(ch.Repository, "https://") && !strings.HasPrefix(ch.Repository, "oci://") {
 			c.report(p+".repository", "%q must be an https:// or oci:// URL", ch.Repository)
 		}
@@ -399,6 +412,58 @@ func (c *checker) kubernetes() {
 		}
 		c.checkSemver(p+".version", ch.Version)
 		c.checkLabel(p+".namespace", ch.Namespace)
+	}
+	c.nfs()
+	c.gitops()
+}
+
+// nfs checks kubernetes.nfs: its server is a host of hosts and its exports
+// are absolute paths; it is required by the charts that use the NAS.
+func (c *checker) nfs() {
+	n := c.inv.Kubernetes.NFS
+	if n == (NFS{}) {
+		for _, chart := range []string{"longhorn", "csi-driver-nfs"} {
+			if _, ok := c.inv.Kubernetes.Charts[chart]; ok && !c.failed("kubernetes.nfs") {
+				c.report("kubernetes.charts."+chart, "the %s add-on needs the NAS: add kubernetes.nfs with server (a host of hosts), backup_export and volume_export", chart)
+			}
+		}
+		return
+	}
+	if c.checkLabel("kubernetes.nfs.server", n.Server) && !c.failed("hosts") && !slices.ContainsFunc(c.inv.Hosts, func(h Host) bool { return h.Name == n.Server }) {
+		var names []string
+		for _, h := range c.inv.Hosts {
+			names = append(names, h.Name)
+		}
+		c.report("kubernetes.nfs.server", "no entry in hosts is named %q; name the NAS as listed in hosts (%s)%s", n.Server, strings.Join(names, ", "), nonASCIINote(n.Server))
+	}
+	for _, x := range []struct{ path, export string }{{"kubernetes.nfs.backup_export", n.BackupExport}, {"kubernetes.nfs.volume_export", n.VolumeExport}} {
+		if path, e := x.path, x.export; e != "" && (!exportRe.MatchString(e) || pathpkg.Clean(e) != e) {
+			c.report(path, "%q is not an absolute export path such as /volume1/longhorn (letters, digits, '.', '_', '-', '@', '+' between single slashes, no trailing slash)", e)
+		}
+	}
+	if n.BackupExport != "" && n.BackupExport == n.VolumeExport {
+		c.report("kubernetes.nfs.volume_export", "%s is also the backup_export; give Longhorn's backups and the NFS volumes separate exports so a volume cannot overwrite a backup", n.VolumeExport)
+	}
+}
+
+// gitops checks kubernetes.gitops, the git source Flux follows; it is
+// required by the flux2 chart.
+func (c *checker) gitops() {
+	g := c.inv.Kubernetes.GitOps
+	if g == (GitOps{}) {
+		if _, ok := c.inv.Kubernetes.Charts["flux2"]; ok && !c.failed("kubernetes.gitops") {
+			c.report("kubernetes.charts.flux2", "Flux needs the repository it follows: add kubernetes.gitops with url, branch and path")
+		}
+		return
+	}
+	if u, err := url.Parse(g.URL); g.URL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "ssh") || u.RawQuery != "" || u.Fragment != "") {
+		c.report("kubernetes.gitops.url", "%q is not a git URL Flux can clone: use https://host/owner/repo.git or ssh://git@host/owner/repo.git (not the scp form git@host:owner/repo)", g.URL)
+	}
+	if g.Branch != "" && (!branchRe.MatchString(g.Branch) || strings.Contains(g.Branch, "..") || strings.HasSuffix(g.Branch, "/") || strings.HasSuffix(g.Branch, ".lock")) {
+		c.report("kubernetes.gitops.branch", "%q is not a git branch name such as main", g.Branch)
+	}
+	if g.Path != "" && (!gitPathRe.MatchString(g.Path) || pathpkg.Clean(g.Path) != g.Path) {
+		c.report("kubernetes.gitops.path", "%q is not a folder relative to the repository root such as kubernetes/apps (no leading ./ or /, no ..)", g.Path)
 	}
 }
 
