@@ -1,0 +1,87 @@
+package addons
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"filippo.io/age"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/wdiazux/infra/lib/secrets"
+)
+
+// SOPSAgeKey is the data key of the age identities in the sops-age Secret;
+// Flux's kustomize-controller reads the keys ending in .agekey.
+const SOPSAgeKey = "age.agekey"
+
+// FieldManager is the server-side apply field manager of the objects this
+// package applies.
+const FieldManager = "infra-addons"
+
+// ErrNoAgeIdentity is returned when there is no age identity Flux can use.
+var ErrNoAgeIdentity = errors.New("no age identity for Flux")
+
+// SecretOption changes ApplySOPSAgeSecret.
+type SecretOption func(*secretOptions)
+
+type secretOptions struct {
+	ids []age.Identity
+}
+
+// WithAgeIdentities gives the identities to put in the Secret instead of
+// the operator's (secrets.LoadIdentities).
+func WithAgeIdentities(ids ...age.Identity) SecretOption {
+	return func(o *secretOptions) { o.ids = ids }
+}
+
+// ApplySOPSAgeSecret creates or updates the Secret namespace/sops-age that
+// Flux decrypts SOPS files with, holding the operator's age identities
+// (found as lib/secrets finds them: SOPS_AGE_KEY, the file
+// SOPS_AGE_KEY_FILE names, else the default key file) under SOPSAgeKey. It
+// goes through the API only (server-side apply, creating the namespace when
+// missing): the key is never written to disk, logged, or put in an error.
+// namespace is the flux2 chart's namespace (kubernetes.charts.flux2.namespace).
+func ApplySOPSAgeSecret(ctx context.Context, client kubernetes.Interface, namespace string, opts ...SecretOption) error {
+	var o secretOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ids := o.ids
+	if ids == nil {
+		var err error
+		if ids, err = secrets.LoadIdentities(); err != nil {
+			return fmt.Errorf("Secret %s/%s: the operator's age key: %w", namespace, SOPSSecretName, err)
+		}
+	}
+	var keys []string
+	for i, id := range ids {
+		switch id := id.(type) {
+		case *age.X25519Identity:
+			keys = append(keys, id.String())
+		case *age.HybridIdentity:
+			keys = append(keys, id.String())
+		default:
+			return fmt.Errorf("%w: identity %d is a %T; Flux takes X25519 (AGE-SECRET-KEY-1…) or hybrid identities", ErrNoAgeIdentity, i+1, id)
+		}
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("%w: the key holds no identity; make one with age-keygen", ErrNoAgeIdentity)
+	}
+	apply := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if _, err := client.CoreV1().Namespaces().Apply(ctx, applycorev1.Namespace(namespace), apply); err != nil {
+		return fmt.Errorf("apply Namespace %s: %w", namespace, err)
+	}
+	secret := applycorev1.Secret(SOPSSecretName, namespace).
+		WithType(corev1.SecretTypeOpaque).
+		WithLabels(map[string]string{"app.kubernetes.io/managed-by": FieldManager}).
+		WithData(map[string][]byte{SOPSAgeKey: []byte(strings.Join(keys, "\n") + "\n")})
+	if _, err := client.CoreV1().Secrets(namespace).Apply(ctx, secret, apply); err != nil {
+		return fmt.Errorf("apply Secret %s/%s: %w", namespace, SOPSSecretName, err)
+	}
+	return nil
+}
