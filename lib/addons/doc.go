@@ -31,7 +31,7 @@
 //     Kustomization over its path decrypting with the Secret sops-age, a
 //     Receiver and the webhook receiver Service on the flux-webhook address).
 //     ApplySOPSAgeSecret puts the operator's age key in that Secret through
-//     the API.
+//     the API; EnsureWebhookToken makes the Receiver's token Secret.
 //   - forgejo: HTTP 3000 and SSH 22 on the forgejo address (one shared
 //     LB-IPAM address), storage on Longhorn.
 //

@@ -2,12 +2,15 @@ package addons
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"filippo.io/age"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -84,4 +87,43 @@ func ApplySOPSAgeSecret(ctx context.Context, client kubernetes.Interface, namesp
 		return fmt.Errorf("apply Secret %s/%s: %w", namespace, SOPSSecretName, err)
 	}
 	return nil
+}
+
+// WebhookTokenSecret is the Secret, in the flux2 chart's namespace, holding
+// the token the forge signs its push webhooks with (the Receiver's
+// secretRef, data key "token").
+const WebhookTokenSecret = "flux-webhook-token"
+
+// EnsureWebhookToken creates the Secret namespace/flux-webhook-token with a
+// random token when it does not exist, and keeps an existing one (the forge
+// is configured with it). It reports whether it created the Secret. The
+// token goes through the API only; read it with kubectl to configure the
+// forge's webhook.
+func EnsureWebhookToken(ctx context.Context, client kubernetes.Interface, namespace string) (bool, error) {
+	_, err := client.CoreV1().Secrets(namespace).Get(ctx, WebhookTokenSecret, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return false, nil
+	case !apierrors.IsNotFound(err):
+		return false, fmt.Errorf("get Secret %s/%s: %w", namespace, WebhookTokenSecret, err)
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return false, fmt.Errorf("Secret %s/%s: random token: %w", namespace, WebhookTokenSecret, err)
+	}
+	if _, err := client.CoreV1().Namespaces().Apply(ctx, applycorev1.Namespace(namespace), metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		return false, fmt.Errorf("apply Namespace %s: %w", namespace, err)
+	}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: WebhookTokenSecret, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": FieldManager}},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{"token": []byte(hex.EncodeToString(token))},
+	}
+	if _, err := client.CoreV1().Secrets(namespace).Create(ctx, s, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("create Secret %s/%s: %w", namespace, WebhookTokenSecret, err)
+	}
+	return true, nil
 }

@@ -78,3 +78,27 @@ func TestApplySOPSAgeSecret(t *testing.T) {
 		require.False(t, strings.Contains(err.Error(), "AGE-SECRET-KEY"), "the error must not hold the key")
 	})
 }
+
+func TestEnsureWebhookToken(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	created, err := addons.EnsureWebhookToken(ctx, client, "flux-system")
+	require.NoError(t, err)
+	require.True(t, created)
+	s, err := client.CoreV1().Secrets("flux-system").Get(ctx, addons.WebhookTokenSecret, metav1.GetOptions{})
+	require.NoError(t, err)
+	token := string(s.Data["token"])
+	require.Len(t, token, 64)
+
+	// An existing token is kept: the forge is configured with it.
+	created, err = addons.EnsureWebhookToken(ctx, client, "flux-system")
+	require.NoError(t, err)
+	require.False(t, created)
+	s, err = client.CoreV1().Secrets("flux-system").Get(ctx, addons.WebhookTokenSecret, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, token, string(s.Data["token"]))
+
+	// The Receiver of flux2-config names this Secret.
+	recv := manifestObjects(t, byName(releases(t, loadHomelab(t)))["flux2-config"]).must(t, "Receiver/github")
+	require.Equal(t, addons.WebhookTokenSecret, get(recv, "spec", "secretRef", "name"))
+}
