@@ -64,7 +64,9 @@ type Addon struct {
 	// Config is the name of the manifest release of its non-chart objects
 	// (kubernetes/<Name>/config), empty when it has none.
 	Config string
-	// DependsOn are the releases installed and ready before this one.
+	// DependsOn are the add-ons installed and ready before this one (the
+	// release of an add-on whose chart uses its config release, the NVIDIA
+	// device plugin, also waits for that one).
 	DependsOn []string
 	// GPUOnly is set when the add-on exists only with a GPU node.
 	GPUOnly bool
@@ -322,6 +324,18 @@ func newFacts(inv *inventory.Inventory) (*facts, error) {
 				f.lbIP[s.Name] = s.IP
 				f.lbServices = append(f.lbServices, s.Name)
 			}
+		}
+	}
+	for _, need := range []struct {
+		addon, field string
+		missing      bool
+	}{
+		{Longhorn, "kubernetes.nfs", inv.Kubernetes.NFS.Server == ""},
+		{CSIDriverNFS, "kubernetes.nfs", inv.Kubernetes.NFS.Server == ""},
+		{Flux2, "kubernetes.gitops", inv.Kubernetes.GitOps.URL == ""},
+	} {
+		if _, ok := inv.Kubernetes.Charts[need.addon]; ok && need.missing {
+			return nil, &InventoryError{Field: need.field, Problem: fmt.Sprintf("missing: the add-on %s needs it", need.addon)}
 		}
 	}
 	if n := inv.Kubernetes.NFS; n.Server != "" {

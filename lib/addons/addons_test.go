@@ -220,6 +220,8 @@ func TestRefused(t *testing.T) {
 			"10.10.2.241 is outside network.ranges.services"},
 		"dependency missing": {func(inv *inventory.Inventory) { delete(inv.Kubernetes.Charts, "loki") }, "kubernetes.charts.loki", "the add-on alloy needs loki"},
 		"unknown chart":      {func(inv *inventory.Inventory) { inv.Kubernetes.Charts["traefik"] = inventory.Chart{} }, "kubernetes.charts.traefik", `unknown add-on "traefik"`},
+		"no NAS":             {func(inv *inventory.Inventory) { inv.Kubernetes.NFS = inventory.NFS{} }, "kubernetes.nfs", "the add-on longhorn needs it"},
+		"no git source":      {func(inv *inventory.Inventory) { inv.Kubernetes.GitOps = inventory.GitOps{} }, "kubernetes.gitops", "the add-on flux2 needs it"},
 		"NAS not a host":     {func(inv *inventory.Inventory) { inv.Kubernetes.NFS.Server = "nas2" }, "kubernetes.nfs.server", `no entry in hosts is named "nas2"`},
 	}
 	for name, c := range cases {
