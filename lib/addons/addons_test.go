@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -242,4 +243,15 @@ func TestMissingTreeNamesTheFile(t *testing.T) {
 	var fe *addons.FileError
 	require.True(t, errors.As(err, &fe), "got %v", err)
 	require.True(t, strings.HasSuffix(fe.Path, "kubernetes/cilium/values.yaml"), fe.Path)
+}
+
+func TestWithTimeout(t *testing.T) {
+	rels, err := addons.Releases(loadHomelab(t), repoRoot, addons.WithTimeout(7*time.Minute))
+	require.NoError(t, err)
+	for _, r := range rels {
+		require.Equal(t, 7*time.Minute, r.Timeout, r.Name)
+	}
+	for _, r := range releases(t, loadHomelab(t)) {
+		require.Zero(t, r.Timeout, "%s: zero takes the deployer's default", r.Name)
+	}
 }
