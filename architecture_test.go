@@ -46,6 +46,7 @@ var allowedImports = map[string][]string{
 	"lib/ansible":                            {"internal/atomicfile", "lib/inventory"},
 	"lib/terraform":                          {"lib/inventory", "lib/preflight", "lib/proxmox"},
 	"lib/addons":                             {"lib/helmdeploy", "lib/inventory", "lib/secrets"},
+	"lib/helmdeploy":                         {"lib/netx"},
 	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 }
 
