@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,7 +86,9 @@ func TestRealServer(t *testing.T) {
 	ctx := context.Background()
 	ns := srv.Namespace(t)
 	ctrl := srv.Controllers(t)
-	d := realDeployer(t, srv.Config())
+	var mu sync.Mutex
+	var events []Event
+	d := realDeployer(t, srv.Config(), WithProgress(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }))
 	values := map[string]any{"controller": map[string]any{"replicas": 1}}
 
 	rep, err := d.Apply(ctx, []Release{csiNFS(ns, values)})
@@ -139,6 +143,12 @@ func TestRealServer(t *testing.T) {
 		dep, err := cs.AppsV1().Deployments(ns).Get(ctx, "csi-nfs-controller", metav1.GetOptions{})
 		require.NoError(t, err)
 		require.Equal(t, int32(2), *dep.Spec.Replicas, "the rollback restored revision 2's replicas")
+		mu.Lock()
+		defer mu.Unlock()
+		require.True(t, slices.ContainsFunc(events, func(e Event) bool {
+			return e.Phase == PhaseWait && slices.ContainsFunc(e.Unready, func(u string) bool { return strings.HasPrefix(u, "Deployment "+ns+"/csi-nfs-controller: ") })
+		}), "a progress event named the Deployment waited for")
+		require.True(t, slices.ContainsFunc(events, func(e Event) bool { return e.Phase == PhaseRollback && e.Message == "to revision 2" }))
 	})
 	t.Run("status lists the release", func(t *testing.T) {
 		st, err := d.Status(ctx)
@@ -234,4 +244,56 @@ func TestRealRefusedBeforeInstalling(t *testing.T) {
 		require.True(t, errors.Is(err, uerr.Err))
 		nothingIn(t)
 	})
+}
+
+const twoConfigMaps = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept
+data:
+  template: "{{ .Values.notATemplate }}"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dropped
+data:
+  a: "1"
+`
+
+func TestRealManifestsDiff(t *testing.T) {
+	srv := apiServer.Server(t)
+	ctx := context.Background()
+	ns := srv.Namespace(t)
+	d := realDeployer(t, srv.Config())
+	r := Release{Name: "config", Namespace: ns, Manifests: []byte(twoConfigMaps)}
+	_, err := d.Apply(ctx, []Release{r})
+	require.NoError(t, err)
+	cs, err := srv.Clientset()
+	require.NoError(t, err)
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "kept", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "{{ .Values.notATemplate }}", cm.Data["template"], "{{ in a manifest is text")
+
+	diffs, err := d.Diff(ctx, []Release{r})
+	require.NoError(t, err)
+	require.Empty(t, diffs)
+
+	r.Manifests = []byte(strings.Replace(strings.SplitN(twoConfigMaps, "---\n", 2)[0], "notATemplate", "other", 1) +
+		"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: added\nstringData:\n  key: s3cr3t\n")
+	diffs, err = d.Diff(ctx, []Release{r})
+	require.NoError(t, err)
+	var got []string
+	for _, o := range diffs {
+		got = append(got, o.String())
+	}
+	require.Equal(t, []string{ // Helm's install order: Secrets before ConfigMaps
+		"added v1 Secret " + ns + "/added",
+		"changed v1 ConfigMap " + ns + "/kept",
+		"removed v1 ConfigMap " + ns + "/dropped",
+	}, got)
+	require.Contains(t, diffs[1].Diff, `-  template: '{{ .Values.notATemplate }}'`)
+	require.NotContains(t, diffs[0].Diff, "s3cr3t", "Secret values are hashed")
+	require.Contains(t, diffs[0].Diff, "+  key: sha256:")
+	require.Contains(t, diffs[2].Diff, "-  a: \"1\"")
 }
