@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"helm.sh/helm/v4/pkg/action"
@@ -46,11 +45,7 @@ type ObjectDiff struct {
 
 // String gives e.g. "changed apps/v1 Deployment monitoring/grafana".
 func (o ObjectDiff) String() string {
-	id := o.Name
-	if o.Namespace != "" {
-		id = o.Namespace + "/" + o.Name
-	}
-	return fmt.Sprintf("%s %s %s %s", o.Change, o.APIVersion, o.Kind, id)
+	return fmt.Sprintf("%s %s %s %s", o.Change, o.APIVersion, o.Kind, qualified(o.Namespace, o.Name))
 }
 
 // Diff renders each release (Helm's server-side dry run: lookups see the
@@ -231,7 +226,7 @@ func objectDiff(rel string, live, want *unstructured.Unstructured) *ObjectDiff {
 		ref = live
 	}
 	od := &ObjectDiff{Release: rel, APIVersion: ref.GetAPIVersion(), Kind: ref.GetKind(), Namespace: ref.GetNamespace(), Name: ref.GetName(), Change: change}
-	name := od.Kind + " " + strings.TrimPrefix(od.Namespace+"/"+od.Name, "/")
+	name := od.Kind + " " + qualified(od.Namespace, od.Name)
 	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
 		FromFile: "a/" + name, ToFile: "b/" + name, Context: 3,

@@ -165,15 +165,19 @@ type Unready struct {
 
 // String gives "Deployment monitoring/grafana: Replicas: 0/1".
 func (u Unready) String() string {
-	id := u.Name
-	if u.Namespace != "" {
-		id = u.Namespace + "/" + u.Name
-	}
 	msg := u.Message
 	if msg == "" {
 		msg = u.Status
 	}
-	return fmt.Sprintf("%s %s: %s", u.Kind, id, msg)
+	return fmt.Sprintf("%s %s: %s", u.Kind, qualified(u.Namespace, u.Name), msg)
+}
+
+// qualified is "namespace/name", or "name" for a cluster-scoped object.
+func qualified(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
 }
 
 // ReleaseFailedError reports a release whose install or upgrade failed,

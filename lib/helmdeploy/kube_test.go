@@ -297,3 +297,29 @@ func TestRealManifestsDiff(t *testing.T) {
 	require.Contains(t, diffs[0].Diff, "+  key: sha256:")
 	require.Contains(t, diffs[2].Diff, "-  a: \"1\"")
 }
+
+const lbService = `apiVersion: v1
+kind: Service
+metadata:
+  name: ui
+  annotations:
+    lbipam.cilium.io/ips: 10.10.2.241
+spec:
+  type: LoadBalancer
+  selector: {app: ui}
+  ports:
+  - {port: 80, protocol: TCP}
+`
+
+func TestRealLoadBalancers(t *testing.T) {
+	srv := apiServer.Server(t)
+	ctx := context.Background()
+	ns := srv.Namespace(t)
+	srv.Controllers(t)
+	d := realDeployer(t, srv.Config())
+	_, err := d.Apply(ctx, []Release{{Name: "ui", Namespace: ns, Manifests: []byte(lbService)}})
+	require.NoError(t, err)
+	lbs, err := d.LoadBalancers(ctx)
+	require.NoError(t, err)
+	require.Contains(t, lbs, LoadBalancer{Namespace: ns, Name: "ui", Requested: "10.10.2.241", IPs: []string{"10.10.2.241"}, Ports: []string{"80/TCP"}})
+}
