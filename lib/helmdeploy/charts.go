@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wdiazux/infra/lib/netx"
@@ -30,11 +31,13 @@ type chartLoader struct {
 	client   *http.Client
 	cacheDir string
 	mirror   string
-	indexes  map[string]*repo.IndexFile
+	// plainHTTP are the OCI registry hosts spoken to without TLS.
+	plainHTTP []string
+	indexes   map[string]*repo.IndexFile
 }
 
 func (d *Deployer) newChartLoader() *chartLoader {
-	return &chartLoader{client: d.opts.httpClient, cacheDir: d.opts.cacheDir, mirror: d.opts.mirror, indexes: map[string]*repo.IndexFile{}}
+	return &chartLoader{client: d.opts.httpClient, cacheDir: d.opts.cacheDir, mirror: d.opts.mirror, plainHTTP: d.opts.plainHTTP, indexes: map[string]*repo.IndexFile{}}
 }
 
 // load returns the chart ref names.
@@ -228,7 +231,11 @@ func netPhase(err error, fallback string) string {
 func (l *chartLoader) pullOCI(_ context.Context, ref ChartRef) ([]byte, error) {
 	loc := strings.TrimPrefix(strings.TrimSuffix(ref.Repository, "/"), "oci://") + "/" + ref.Name + ":" + ref.Version
 	host := hostOf("oci://" + loc)
-	rc, err := registry.NewClient(registry.ClientOptHTTPClient(l.client), registry.ClientOptWriter(io.Discard))
+	ropts := []registry.ClientOption{registry.ClientOptHTTPClient(l.client), registry.ClientOptWriter(io.Discard)}
+	if slices.Contains(l.plainHTTP, host) {
+		ropts = append(ropts, registry.ClientOptPlainHTTP())
+	}
+	rc, err := registry.NewClient(ropts...)
 	if err != nil {
 		return nil, &RepositoryError{Host: host, Phase: "pull", URL: "oci://" + loc, Err: err}
 	}

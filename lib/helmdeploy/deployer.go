@@ -76,6 +76,7 @@ type options struct {
 	cacheDir     string
 	mirror       string
 	httpClient   *http.Client
+	plainHTTP    []string
 	// actionConfig replaces Helm's configuration per namespace (tests:
 	// Helm's fakes).
 	actionConfig func(namespace string) (*action.Configuration, error)
@@ -112,6 +113,13 @@ func WithMirror(folderOrURL string) Option { return func(o *options) { o.mirror 
 // errors name the host and the phase: dial, TLS handshake, response
 // header, body).
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithPlainHTTPRegistries speaks plain HTTP (no TLS) to the OCI
+// registries at these hosts ("host:port"), e.g. a registry on the local
+// network; every other registry is reached over HTTPS.
+func WithPlainHTTPRegistries(hosts ...string) Option {
+	return func(o *options) { o.plainHTTP = append(o.plainHTTP, hosts...) }
+}
 
 // WithRepositoryTimeouts sets the time limits of chart repository access
 // (dial, TLS handshake, response header, overall); it replaces the client
