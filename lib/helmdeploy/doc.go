@@ -67,6 +67,14 @@
 //     and fields Helm would drop show; managedFields, status,
 //     resourceVersion, uid, creationTimestamp, generation are left out and
 //     Secret values replaced by a sha256 prefix. Hooks are not compared.
+//   - Progress while waiting names the object Helm's status watcher
+//     reports (the first unready one by name); the error at the end names
+//     every unready object.
+//   - Cancelling ctx returns at once, but Helm finishes an install or
+//     upgrade already sent in the background (Helm's RunWithContext);
+//     the next Apply finds its revision.
+//   - CRDs in a chart's crds/ folder are installed with the first revision
+//     and not upgraded afterwards (Helm's rule).
 //   - Release records are Secrets in the release's namespace (Helm's
 //     default driver), so the helm command sees the same releases.
 package helmdeploy
