@@ -56,7 +56,7 @@ func (Cluster) Up(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos)}
+	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos), Addons: noAddons{}}
 	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d)}
 	if isSet(dryrun) {
 		opts = append(opts, cluster.WithDryRun())
@@ -83,6 +83,18 @@ func (Cluster) Up(ctx context.Context,
 		fmt.Println("\nnothing to do: the cluster is up and healthy")
 	}
 	return nil
+}
+
+// noAddons is the add-ons step until lib/addons installs the Helm
+// releases: it installs nothing and says so.
+type noAddons struct{}
+
+// Apply installs nothing.
+func (noAddons) Apply(ctx context.Context) (bool, string, error) { return noAddons{}.Plan(ctx) }
+
+// Plan finds nothing to install.
+func (noAddons) Plan(context.Context) (bool, string, error) {
+	return false, "none installed yet: the add-ons are not part of cluster:up yet", nil
 }
 
 // printStep prints each step as it ends: what it did, or that it had
@@ -116,6 +128,7 @@ func clusterAdvice(err error) error {
 		cluster.StepBootstrap:  "go run mage.go talos:health",
 		cluster.StepKubeconfig: "go run mage.go talos:kubeconfig",
 		cluster.StepHealth:     "go run mage.go talos:health -wait=10m    # or talos:support for a bundle of the nodes' logs",
+		cluster.StepAddons:     "go run mage.go talos:health    # the add-ons need a healthy cluster",
 	}[se.Step]
 	switch se.Step {
 	case cluster.StepTemplate:

@@ -1,6 +1,7 @@
 package clustersim
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -216,7 +217,20 @@ func (h *Harness) Deps(t testing.TB) cluster.Deps {
 	require.NoError(t, err)
 	lock, err := images.LoadLockFile(filepath.Join(h.Root, images.DefaultLockFile))
 	require.NoError(t, err)
-	return cluster.Deps{Proxmox: h.Client, Factory: factory, Lock: lock, NodeVMs: h.VMs}
+	return cluster.Deps{Proxmox: h.Client, Factory: factory, Lock: lock, NodeVMs: h.VMs, Addons: addonsCheck{h}}
+}
+
+// addonsCheck is the add-ons step's stand-in until lib/addons installs
+// the releases: it installs nothing, changes nothing, and says so; its
+// Plan is the same, so a dry run checks the step.
+type addonsCheck struct{ h *Harness }
+
+// Apply installs nothing.
+func (a addonsCheck) Apply(ctx context.Context) (bool, string, error) { return a.Plan(ctx) }
+
+// Plan finds nothing to install.
+func (a addonsCheck) Plan(context.Context) (bool, string, error) {
+	return false, "no add-ons yet", nil
 }
 
 // Options are cluster.Up's options for the harness: the age key, the

@@ -31,35 +31,37 @@ const (
 	StepBootstrap  Step = "bootstrap"
 	StepKubeconfig Step = "kubeconfig"
 	StepHealth     Step = "health"
+	StepAddons     Step = "add-ons"
 )
 
 // Steps returns the steps of Up, in the order they run (a new slice each call).
 func Steps() []Step {
-	return []Step{StepPreflight, StepTemplate, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth}
+	return []Step{StepPreflight, StepTemplate, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth, StepAddons}
 }
 
-// NodeVMs makes the Talos node VMs on the host match the inventory: the
-// terraform/talos stack, run through lib/terraform. Apply plans against
-// the host (which refreshes the VMs from it) and applies that plan only
-// when it has changes; changed says something was applied, summary says
-// what (e.g. "1 to add, 0 to change, 0 to destroy") or that nothing
-// differs. A plan that would destroy a VM must be refused by Apply, not
-// applied.
-type NodeVMs interface {
+// Stage is a step whose work the caller gives: the node VMs (the
+// terraform/talos stack, run through lib/terraform) and the add-ons (the
+// Helm releases of lib/addons). Apply makes the cluster match the
+// inventory and says whether it changed something (changed) and what
+// (summary, e.g. "1 VM(s) created, …" or "2 release(s) installed, …"), or
+// that nothing differs. A node VMs stage must refuse, not apply, a plan
+// that would destroy a VM.
+type Stage interface {
 	Apply(ctx context.Context) (changed bool, summary string, err error)
 }
 
-// NodeVMsPlanner is a NodeVMs that can also plan without applying: the
-// dry run's check of the node VMs step (changes says the plan has any).
-type NodeVMsPlanner interface {
+// StagePlanner is a Stage that can also check without changing anything:
+// the dry run's check of its step (changes says there are any, summary
+// what they are).
+type StagePlanner interface {
 	Plan(ctx context.Context) (changes bool, summary string, err error)
 }
 
-// NodeVMsFunc adapts a function to NodeVMs.
-type NodeVMsFunc func(ctx context.Context) (changed bool, summary string, err error)
+// StageFunc adapts a function to Stage.
+type StageFunc func(ctx context.Context) (changed bool, summary string, err error)
 
 // Apply calls f.
-func (f NodeVMsFunc) Apply(ctx context.Context) (bool, string, error) { return f(ctx) }
+func (f StageFunc) Apply(ctx context.Context) (bool, string, error) { return f(ctx) }
 
 // Deps are what Up works through.
 type Deps struct {
@@ -70,7 +72,10 @@ type Deps struct {
 	// Lock is the image lock file (images.lock next to the inventory).
 	Lock *images.LockFile
 	// NodeVMs makes the node VMs.
-	NodeVMs NodeVMs
+	NodeVMs Stage
+	// Addons installs the add-ons once the cluster is healthy, with the
+	// kubeconfig the kubeconfig step wrote (talos/generated/kubeconfig).
+	Addons Stage
 }
 
 // StepResult is what one step did.
@@ -190,8 +195,8 @@ func WithPollInterval(d time.Duration) Option { return func(o *options) { o.inte
 // WithDryRun changes nothing: each step only checks, reading (the host,
 // the files, each node's own dry run), in order, until the first step that
 // would change something; the steps after it are left unchecked, since
-// what they find depends on it. The node VMs step is checked only when
-// the NodeVMs is also a NodeVMsPlanner.
+// what they find depends on it. The node VMs and add-ons steps are
+// checked only when their Stage is also a StagePlanner.
 func WithDryRun() Option { return func(o *options) { o.dryRun = true } }
 
 // up is one run of Up.
@@ -226,6 +231,9 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 	if deps.NodeVMs == nil {
 		missing = append(missing, "NodeVMs")
 	}
+	if deps.Addons == nil {
+		missing = append(missing, "Addons")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("cluster.Up: Deps.%s not set", strings.Join(missing, ", Deps."))
 	}
@@ -233,7 +241,7 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 		nodes: talosnode.New(inv, filepath.Join(root, talosgen.DefaultOutDir), append([]talosnode.Option{talosnode.WithLogger(o.log)}, o.talos...)...)}
 	runs := map[Step]func(context.Context) (bool, string, error){
 		StepPreflight: u.preflight, StepTemplate: u.template, StepNodeVMs: u.deps.NodeVMs.Apply, StepConfigs: u.configs,
-		StepApply: u.apply, StepBootstrap: u.bootstrap, StepKubeconfig: u.kubeconfig, StepHealth: u.health,
+		StepApply: u.apply, StepBootstrap: u.bootstrap, StepKubeconfig: u.kubeconfig, StepHealth: u.health, StepAddons: u.deps.Addons.Apply,
 	}
 	if o.dryRun {
 		runs = u.checks()

@@ -91,6 +91,10 @@ func TestUp(t *testing.T) {
 	require.Equal(t, "create talos/generated/talos-cp-01.yaml, create talos/generated/talosconfig", steps[cluster.StepConfigs].Detail)
 	require.Equal(t, "wrote talos/generated/kubeconfig (0600), context admin@homelab; there was none", steps[cluster.StepKubeconfig].Detail)
 	require.Equal(t, "healthy: talos-cp-01 v1.12.7, 8/8 services, etcd 1 member(s)", steps[cluster.StepHealth].Detail)
+	require.Equal(t, []cluster.Step{cluster.StepHealth, cluster.StepAddons}, []cluster.Step{rep.Steps[len(rep.Steps)-2].Step, rep.Steps[len(rep.Steps)-1].Step},
+		"the add-ons step runs last, after health")
+	require.Equal(t, cluster.Event{Step: cluster.StepAddons, Done: true, Result: rep.Steps[len(rep.Steps)-1]}, events[len(events)-1])
+	require.Equal(t, "no add-ons yet", steps[cluster.StepAddons].Detail)
 
 	node := h.Inv.Talos.Nodes[0]
 	cfg, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, node.VMID)
@@ -125,8 +129,17 @@ func TestUp(t *testing.T) {
 	require.Empty(t, dry.Unchecked)
 	require.False(t, dry.Changed())
 	require.Equal(t, "nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
+	require.Equal(t, "no add-ons yet", stepsOf(dry)[cluster.StepAddons].Detail, "the dry run checks the add-ons through their plan")
 	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests()[before:])))
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]))
+
+	deps := h.Deps(t)
+	deps.Addons = cluster.StageFunc(func(context.Context) (bool, string, error) { return true, "installed", nil })
+	_, err = cluster.Up(ctx, h.Inv, h.Root, deps, append(h.Options(), cluster.WithDryRun())...)
+	var stepErr *cluster.StepError
+	require.ErrorAs(t, err, &stepErr)
+	require.Equal(t, cluster.StepAddons, stepErr.Step)
+	require.ErrorIs(t, err, cluster.ErrNoPlan, "a Stage that cannot plan is not applied by a dry run")
 }
 
 // TestUpResumes: a node that does not answer fails the run at the step

@@ -12,22 +12,16 @@ import (
 	"github.com/wdiazux/infra/lib/talosnode"
 )
 
-// errNoPlan is the node VMs step's check when the NodeVMs cannot plan.
-var errNoPlan = errors.New("the node VMs cannot be planned without applying: the NodeVMs given is not a NodeVMsPlanner")
+// ErrNoPlan is the dry run's check of a step whose Stage cannot plan.
+var ErrNoPlan = errors.New("cannot be checked without changing it: its Stage is not a StagePlanner")
 
 // checks are the dry run's steps: each reads, and says whether the real
 // step would change something.
 func (u *up) checks() map[Step]func(context.Context) (bool, string, error) {
 	return map[Step]func(context.Context) (bool, string, error){
-		StepPreflight: u.preflight,
-		StepTemplate:  u.checkTemplate,
-		StepNodeVMs: func(ctx context.Context) (bool, string, error) {
-			p, ok := u.deps.NodeVMs.(NodeVMsPlanner)
-			if !ok {
-				return false, "", errNoPlan
-			}
-			return p.Plan(ctx)
-		},
+		StepPreflight:  u.preflight,
+		StepTemplate:   u.checkTemplate,
+		StepNodeVMs:    planOf(u.deps.NodeVMs),
 		StepConfigs:    u.checkConfigs,
 		StepApply:      u.checkApply,
 		StepBootstrap:  u.checkBootstrap,
@@ -35,6 +29,18 @@ func (u *up) checks() map[Step]func(context.Context) (bool, string, error) {
 		StepHealth: func(ctx context.Context) (bool, string, error) {
 			return u.healthWithin(ctx, 0)
 		},
+		StepAddons: planOf(u.deps.Addons),
+	}
+}
+
+// planOf is the dry run's check of a Stage: its plan, when it can plan.
+func planOf(s Stage) func(context.Context) (bool, string, error) {
+	return func(ctx context.Context) (bool, string, error) {
+		p, ok := s.(StagePlanner)
+		if !ok {
+			return false, "", fmt.Errorf("%w (a %T)", ErrNoPlan, s)
+		}
+		return p.Plan(ctx)
 	}
 }
 

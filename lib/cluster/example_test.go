@@ -11,11 +11,11 @@ import (
 // Up refuses to start without what it works through; the steps it runs,
 // in order, are cluster.Steps().
 func ExampleUp() {
-	vms := cluster.NodeVMsFunc(func(context.Context) (bool, string, error) { return false, "no changes", nil })
+	vms := cluster.StageFunc(func(context.Context) (bool, string, error) { return false, "no changes", nil })
 	_, err := cluster.Up(context.Background(), &inventory.Inventory{}, ".", cluster.Deps{NodeVMs: vms})
 	fmt.Println(err)
 	fmt.Println(cluster.Steps())
 	// Output:
-	// cluster.Up: Deps.Proxmox, Deps.Factory, Deps.Lock not set
-	// [preflight talos template node VMs node configs apply configs bootstrap kubeconfig health]
+	// cluster.Up: Deps.Proxmox, Deps.Factory, Deps.Lock, Deps.Addons not set
+	// [preflight talos template node VMs node configs apply configs bootstrap kubeconfig health add-ons]
 }
