@@ -20,6 +20,14 @@
 // behind. A failure to start is a *StartError naming the program, the
 // phase and the tail of its log.
 //
+// WithClusterCA gives the server a Kubernetes CA instead of one of its own,
+// as a Talos control plane uses its cluster's: its serving certificate
+// (127.0.0.1, ::1, localhost) is signed by that CA and the CA is its client
+// CA, so a kubeconfig Talos would hand out for that cluster (a client
+// certificate the CA signs, O=system:masters) is an admin here; a client
+// certificate of another CA is refused (401). The admin token works
+// either way.
+//
 // Package is one server per test package: TestMain calls Run, each test
 // asks Server(t) and works in a namespace of its own (Server.Namespace).
 // When the programs are not built the test is skipped outside CI and fails

@@ -100,6 +100,7 @@ type options struct {
 	startTimeout time.Duration
 	stopTimeout  time.Duration
 	serviceCIDR  string
+	clusterCA    *clusterCA
 }
 
 // WithBinaries runs these programs instead of the tool cache's.
@@ -121,6 +122,19 @@ func WithStartTimeout(d time.Duration) Option { return func(o *options) { o.star
 // WithServiceCIDR sets the range the server allocates Service cluster IPs
 // from (default: 10.96.0.0/12, Talos' default service subnet).
 func WithServiceCIDR(cidr string) Option { return func(o *options) { o.serviceCIDR = cidr } }
+
+// WithClusterCA makes the server use this Kubernetes CA (PEM certificate
+// and private key: PKCS #8, SEC 1 or PKCS #1), as a Talos control plane
+// uses its cluster's: the serving certificate (127.0.0.1, ::1, localhost,
+// kubernetes.default.svc) is signed by it, and it is the client CA
+// (--client-ca-file), so a client certificate it signs authenticates as
+// its subject: CN the user, O the groups (O=system:masters is an admin).
+// The admin token keeps working. Without it the server makes a CA of its
+// own, which is also its client CA. A certificate that is not a CA's, or
+// a key that is not its, is refused by Start before anything runs.
+func WithClusterCA(certPEM, keyPEM []byte) Option {
+	return func(o *options) { o.clusterCA = &clusterCA{cert: certPEM, key: keyPEM} }
+}
 
 // Server is a running etcd and kube-apiserver on loopback, in a temporary
 // directory of their own that Stop removes.
@@ -180,6 +194,11 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.clusterCA != nil {
+		if _, _, err := o.clusterCA.parse(); err != nil {
+			return nil, fmt.Errorf("test API server: %w", err)
+		}
 	}
 	bins := o.binaries
 	if bins == nil {
@@ -250,7 +269,7 @@ func (s *Server) start(ctx context.Context, bins Binaries, o options) error {
 	}
 	s.log.Info("etcd is healthy", "url", etcdURL, "took", time.Since(begin).Round(time.Millisecond))
 
-	pki, err := newPKI(s.dir)
+	pki, err := newPKI(s.dir, o.clusterCA)
 	if err != nil {
 		return &StartError{Program: "kube-apiserver", Phase: "make its certificates and keys", Err: err}
 	}
@@ -260,7 +279,7 @@ func (s *Server) start(ctx context.Context, bins Binaries, o options) error {
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(ports[2]),
 		"--cert-dir="+filepath.Join(s.dir, "apiserver-certs"),
 		"--tls-cert-file="+pki.servingCert, "--tls-private-key-file="+pki.servingKey,
-		"--token-auth-file="+pki.tokenFile,
+		"--token-auth-file="+pki.tokenFile, "--client-ca-file="+pki.clientCA,
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+pki.saPublic, "--service-account-signing-key-file="+pki.saKey,
