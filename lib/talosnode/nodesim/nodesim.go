@@ -59,14 +59,17 @@ type Request struct {
 // Sim is a set of simulated Talos nodes sharing one cluster.
 type Sim struct {
 	version string
-	ca      *x509.Certificate
-	caKey   any
-	k8sCA   *x509.Certificate
-	k8sKey  any
-	mu      sync.Mutex
-	nodes   map[string]*Node
-	order   []string
-	reqs    []Request
+	// kubeEndpoint replaces the machine config's cluster endpoint in the
+	// kubeconfig, when set.
+	kubeEndpoint string
+	ca           *x509.Certificate
+	caKey        any
+	k8sCA        *x509.Certificate
+	k8sKey       any
+	mu           sync.Mutex
+	nodes        map[string]*Node
+	order        []string
+	reqs         []Request
 	// bootstrapped says etcd was bootstrapped on a control plane.
 	bootstrapped bool
 }
@@ -93,6 +96,15 @@ type Option func(*Sim)
 
 // WithVersion sets the Talos version the nodes report (default v1.12.7).
 func WithVersion(v string) Option { return func(s *Sim) { s.version = v } }
+
+// WithKubernetesEndpoint says where the simulated cluster's Kubernetes API
+// server really is (e.g. a kubetest server with the cluster's Kubernetes
+// CA, "https://127.0.0.1:PORT"): the kubeconfig a control plane hands out
+// names it instead of the cluster endpoint of the node's machine config,
+// which nothing serves here. A real Talos node hands out the config's
+// endpoint; this is a choice of the simulator, as talosnode's endpoint
+// overrides are for the Talos API.
+func WithKubernetesEndpoint(url string) Option { return func(s *Sim) { s.kubeEndpoint = url } }
 
 // New starts one node per name on loopback, in maintenance mode, for the
 // cluster whose secrets bundle is given (its OS CA signs the nodes'
@@ -424,6 +436,9 @@ func (m *machineServer) Kubeconfig(_ *emptypb.Empty, stream grpc.ServerStreaming
 	}
 	s.mu.Lock()
 	endpoint := m.node.endpoint
+	if s.kubeEndpoint != "" {
+		endpoint = s.kubeEndpoint
+	}
 	s.mu.Unlock()
 	archive, err := kubeconfigArchive(endpoint, s.k8sCA, s.k8sKey)
 	if err != nil {
