@@ -30,7 +30,8 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 }
 
 // talosOptions reach the nodes as the environment says: the endpoint
-// overrides of $INFRA_TALOS_ENDPOINTS and the limits of $INFRA_NET_TIMEOUTS.
+// overrides of $INFRA_TALOS_ENDPOINTS, the API server of
+// $INFRA_KUBERNETES_ENDPOINT and the limits of $INFRA_NET_TIMEOUTS.
 func talosOptions() ([]talosnode.Option, error) {
 	endpoints, err := talosnode.ParseEndpoints(os.Getenv(talosnode.EnvEndpoints))
 	if err != nil {
@@ -40,7 +41,8 @@ func talosOptions() ([]talosnode.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []talosnode.Option{talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits)}, nil
+	return []talosnode.Option{talosnode.WithEndpointOverrides(endpoints), talosnode.WithTimeouts(limits),
+		talosnode.WithKubernetesEndpoint(os.Getenv(talosnode.EnvKubernetesEndpoint))}, nil
 }
 
 // waitFlag is a -wait flag's duration, def when absent.

@@ -90,9 +90,9 @@ var ErrStaleKubeconfig = errors.New("the kubeconfig is not the cluster's")
 // CheckKubeconfig checks, without a call to any node, that the kubeconfig
 // in the output directory is one the cluster accepts: its current
 // context's cluster is at the endpoint of the generated control-plane
-// config and trusts that config's Kubernetes CA, and its user's client
-// certificate is signed by that CA, for client authentication, and valid
-// now — what the Kubernetes API server checks. A missing kubeconfig is a
+// config (or WithKubernetesEndpoint's) and trusts that config's
+// Kubernetes CA, and its user's client certificate is signed by that CA,
+// for client authentication, and valid now — what the Kubernetes API server checks. A missing kubeconfig is a
 // *MissingFileError; any mismatch wraps ErrStaleKubeconfig with what
 // differs.
 func (c *Cluster) CheckKubeconfig() error {
@@ -132,7 +132,10 @@ func (c *Cluster) CheckKubeconfig() error {
 	if cluster == nil || user == nil {
 		return stale("context %q names a cluster or user it does not hold", kc.CurrentContext)
 	}
-	if cluster.Server != endpoint {
+	switch {
+	case c.kubeEndpoint != "" && cluster.Server != c.kubeEndpoint:
+		return stale("server %s, the cluster's API server is reached at %s", cluster.Server, c.kubeEndpoint)
+	case c.kubeEndpoint == "" && cluster.Server != endpoint:
 		return stale("server %s, the cluster's endpoint is %s", cluster.Server, endpoint)
 	}
 	if strings.TrimSpace(string(cluster.CertificateAuthorityData)) != strings.TrimSpace(string(ca.Crt)) {

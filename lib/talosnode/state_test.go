@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosnode"
+	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
 
 // TestProbe: a fresh node says it is in maintenance mode, a configured one
@@ -108,4 +110,29 @@ func TestCheckKubeconfig(t *testing.T) {
 	err = e.cluster.CheckKubeconfig()
 	require.ErrorIs(t, err, talosnode.ErrStaleKubeconfig)
 	require.ErrorContains(t, err, "its certificate authority is not the cluster's Kubernetes CA")
+}
+
+// TestCheckKubeconfigAtAnotherEndpoint: with WithKubernetesEndpoint the
+// cluster's API server is reached elsewhere (a tunnel, a simulated
+// cluster), so the kubeconfig the cluster hands out for that address is
+// the cluster's, and one for the config's own endpoint is stale.
+func TestCheckKubeconfigAtAnotherEndpoint(t *testing.T) {
+	const elsewhere = "https://127.0.0.1:36443"
+	e := newEnv(t, homelabFile, nodesim.WithKubernetesEndpoint(elsewhere))
+	e.ready(t)
+	c := talosnode.New(e.inv, e.dir, talosnode.WithEndpoints(func(n inventory.TalosNode) string { return e.sim.Endpoint(n.Name) }),
+		talosnode.WithKubernetesEndpoint(elsewhere))
+	res, err := c.Kubeconfig(t.Context(), talosnode.KubeconfigOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.CheckKubeconfig())
+	err = e.cluster.CheckKubeconfig()
+	require.ErrorIs(t, err, talosnode.ErrStaleKubeconfig, "without the option the config's endpoint is expected")
+	require.ErrorContains(t, err, "server "+elsewhere+", the cluster's endpoint is https://10.10.2.10:6443")
+
+	data, err := os.ReadFile(res.Path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(res.Path, []byte(strings.Replace(string(data), elsewhere, "https://10.10.2.10:6443", 1)), 0o600))
+	err = c.CheckKubeconfig()
+	require.ErrorIs(t, err, talosnode.ErrStaleKubeconfig)
+	require.ErrorContains(t, err, "server https://10.10.2.10:6443, the cluster's API server is reached at "+elsewhere)
 }

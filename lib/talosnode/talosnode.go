@@ -33,8 +33,11 @@ type Cluster struct {
 	inv      *inventory.Inventory
 	dir      string
 	endpoint func(inventory.TalosNode) string
-	timeouts netx.Timeouts
-	log      *slog.Logger
+	// kubeEndpoint is where the Kubernetes API server is reached, when
+	// not at the config's cluster endpoint.
+	kubeEndpoint string
+	timeouts     netx.Timeouts
+	log          *slog.Logger
 }
 
 // Option configures a Cluster.
@@ -84,6 +87,17 @@ func WithEndpointOverrides(m map[string]string) Option {
 		}
 	}
 }
+
+// EnvKubernetesEndpoint overrides where the cluster's Kubernetes API server
+// is reached for the talos:* and cluster:* targets (WithKubernetesEndpoint),
+// e.g. "https://127.0.0.1:6443" through a tunnel, or a simulated cluster.
+const EnvKubernetesEndpoint = "INFRA_KUBERNETES_ENDPOINT"
+
+// WithKubernetesEndpoint says the cluster's Kubernetes API server is
+// reached at url (scheme, host and port) rather than at the cluster
+// endpoint of its control plane's config: CheckKubeconfig then expects a
+// kubeconfig for url. An empty url keeps the config's endpoint.
+func WithKubernetesEndpoint(url string) Option { return func(c *Cluster) { c.kubeEndpoint = url } }
 
 // WithTimeouts sets the time limits of the connections to the nodes and
 // of each call (zero fields take netx's defaults).
