@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/internal/clustersim"
 	"github.com/wdiazux/infra/lib/inventory"
@@ -15,9 +19,10 @@ import (
 // run reads only and stops at the template it would create; then each
 // step prints what it did, the real Terraform makes the node VM from the
 // repository's talos stack, the node answers at the address its VM was
-// given, and the cluster comes up; a second run changes nothing.
+// given, and the cluster comes up with a kubeconfig that reaches its API
+// server as admin; a second run changes nothing.
 func TestClusterUpTarget(t *testing.T) {
-	h := clustersim.New(t, inventory.DefaultFile)
+	h := clustersim.New(t, inventory.DefaultFile, clustersim.WithKube())
 	out, code := mageEnv(t, h.Env(), "cluster:up", "-dryrun", "-file="+h.File)
 	require.Equal(t, 0, code, out)
 	require.Regexp(t, `(?m)^talos template: would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, out)
@@ -37,8 +42,12 @@ func TestClusterUpTarget(t *testing.T) {
 	cfg, err := h.Client.VMConfig(t.Context(), h.Inv.Proxmox.Node, h.Inv.Talos.Nodes[0].VMID)
 	require.NoError(t, err)
 	require.Contains(t, cfg.Values["ipconfig0"], "ip=10.10.2.10/24", "the node came up at the address Terraform gave its VM")
-	_, err = os.Stat(filepath.Join(h.Root, "talos", "generated", "kubeconfig"))
+	kc, err := clientcmd.BuildConfigFromFlags("", filepath.Join(h.Root, "talos", "generated", "kubeconfig"))
 	require.NoError(t, err, "cluster:up leaves the admin kubeconfig")
+	cs, err := kubernetes.NewForConfig(kc)
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "made-with-the-kubeconfig"}}, metav1.CreateOptions{})
+	require.NoError(t, err, "the kubeconfig reaches the cluster's API server as admin")
 	_, err = os.Stat(filepath.Join(h.Root, "terraform", "talos", "terraform.tfstate"))
 	require.NoError(t, err, "the stack's state is beside the inventory's copy of terraform/, not in the checkout")
 

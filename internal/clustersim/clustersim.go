@@ -2,6 +2,8 @@ package clustersim
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +14,10 @@ import (
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/internal/tfaccept"
 	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/cluster"
@@ -62,7 +67,41 @@ type Harness struct {
 	TerraformEnv []string
 	// CAFile is the simulator's CA certificate (PEM), trusted by Terraform.
 	CAFile string
+	// Kube is the cluster's Kubernetes API server (WithKube; nil
+	// without): a real kube-apiserver whose CA is the secrets bundle's
+	// Kubernetes CA, so the kubeconfig the nodes hand out reaches it as
+	// admin.
+	Kube *kubetest.Server
+	// Controllers play the cluster's controllers and kubelets on Kube
+	// (nil without WithKube), and the Cilium operator's start-up: when
+	// Deployment kube-system/cilium-operator would become ready they apply
+	// ChartMirror's crds/cilium-l2-lb.yaml.
+	Controllers *kubetest.Controllers
+	// ChartMirror is the offline chart repository (shared/charts in a
+	// folder above the repository: ../shared/charts of the main checkout),
+	// "" when there is none.
+	ChartMirror string
 }
+
+// EnvChartMirror is the variable that gives the add-on tests and targets
+// run against the harness the chart mirror (Harness.Env sets it).
+const EnvChartMirror = "INFRA_CHART_MIRROR"
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	kube bool
+}
+
+// WithKube gives the simulated cluster a real Kubernetes API server
+// (Harness.Kube, about 6 to 10 s to start, so only for the tests that use
+// it), with the controllers stand-in (Harness.Controllers): the nodes'
+// kubeconfig names it (nodesim.WithKubernetesEndpoint), and Options and
+// Env make the kubeconfig step accept it as the cluster's
+// (talosnode.WithKubernetesEndpoint). When kube-apiserver or etcd is not
+// built the test is skipped outside CI and fails in CI.
+func WithKube() Option { return func(o *options) { o.kube = true } }
 
 // New builds the harness for the repository's inventory homelab (its
 // directory is the repository: talos/patches, .sops.yaml and
@@ -70,8 +109,12 @@ type Harness struct {
 // but prepared as preflight asks; the secrets bundle exists already (the
 // simulated nodes need its CAs), so node configs are still to generate.
 // Everything stops when the test ends.
-func New(t testing.TB, homelab string) *Harness {
+func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	repo := filepath.Dir(homelab)
 	tools := tfaccept.RequireTools(t, homelab)
 	h := &Harness{Root: t.TempDir()}
@@ -109,7 +152,13 @@ func New(t testing.TB, homelab string) *Harness {
 	for _, n := range h.Inv.Talos.Nodes {
 		names = append(names, n.Name)
 	}
-	h.Nodes, err = nodesim.New(bundle, names, nodesim.WithVersion(h.Inv.Talos.Version))
+	h.ChartMirror = chartMirror(repo)
+	simOpts := []nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version)}
+	if o.kube {
+		h.startKube(t, homelab, bundle.Certs.K8s.Crt, bundle.Certs.K8s.Key)
+		simOpts = append(simOpts, nodesim.WithKubernetesEndpoint(h.Kube.Config().Host))
+	}
+	h.Nodes, err = nodesim.New(bundle, names, simOpts...)
 	require.NoError(t, err)
 	t.Cleanup(h.Nodes.Close)
 	for _, n := range names {
@@ -134,6 +183,47 @@ func New(t testing.TB, homelab string) *Harness {
 		}
 	})
 	return h
+}
+
+// startKube starts the cluster's API server with its Kubernetes CA, and
+// the controllers on it; both stop when the test ends.
+func (h *Harness) startKube(t testing.TB, homelab string, caPEM, keyPEM []byte) {
+	t.Helper()
+	// A Package of one: its Server skips outside CI and fails in CI when
+	// a program is missing; the server is the harness's, stopped with it.
+	p := &kubetest.Package{Options: []kubetest.Option{kubetest.WithInventory(homelab), kubetest.WithClusterCA(caPEM, keyPEM)}}
+	h.Kube = p.Server(t)
+	t.Cleanup(func() {
+		if err := h.Kube.Stop(); err != nil {
+			t.Errorf("stop the cluster's API server: %v", err)
+		}
+	})
+	crds := filepath.Join(h.ChartMirror, "crds", "cilium-l2-lb.yaml")
+	h.Controllers = h.Kube.Controllers(t, kubetest.WithNodes(len(h.Inv.Talos.Nodes)),
+		kubetest.OnReady(kubetest.Match("Deployment", "kube-system", "cilium-operator"), func(ctx context.Context, _ kubetest.Object) error {
+			if h.ChartMirror == "" {
+				return errors.New("the Cilium operator's CRDs: no shared/charts above the repository, so no crds/cilium-l2-lb.yaml")
+			}
+			return kubetest.ApplyCRDFile(ctx, h.Kube.Config(), crds)
+		}))
+}
+
+// chartMirror is the offline chart repository: shared/charts in the
+// repository's directory or a folder above it, "" when there is none.
+func chartMirror(repo string) string {
+	abs, err := filepath.Abs(repo)
+	if err != nil {
+		return ""
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		charts := filepath.Join(d, "shared", "charts")
+		if _, err := os.Stat(filepath.Join(charts, "index.yaml")); err == nil {
+			return charts
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 // watch couples the Talos nodes to the VMs until the returned function is
@@ -221,16 +311,34 @@ func (h *Harness) Deps(t testing.TB) cluster.Deps {
 }
 
 // addonsCheck is the add-ons step's stand-in until lib/addons installs
-// the releases: it installs nothing, changes nothing, and says so; its
-// Plan is the same, so a dry run checks the step.
+// the releases: it installs nothing and changes nothing; with the
+// harness's API server (WithKube) it checks that the kubeconfig the
+// kubeconfig step wrote reaches it. Its Plan is the same, so a dry run
+// checks the step.
 type addonsCheck struct{ h *Harness }
 
 // Apply installs nothing.
 func (a addonsCheck) Apply(ctx context.Context) (bool, string, error) { return a.Plan(ctx) }
 
-// Plan finds nothing to install.
+// Plan finds nothing to install, once the API server answers.
 func (a addonsCheck) Plan(context.Context) (bool, string, error) {
-	return false, "no add-ons yet", nil
+	if a.h.Kube == nil {
+		return false, "no add-ons yet", nil
+	}
+	file := filepath.Join(a.h.Root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)
+	cfg, err := clientcmd.BuildConfigFromFlags("", file)
+	if err != nil {
+		return false, "", fmt.Errorf("read %s: %w", file, err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return false, "", fmt.Errorf("client of %s: %w", file, err)
+	}
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return false, "", fmt.Errorf("the API server %s of %s: %w", cfg.Host, file, err)
+	}
+	return false, "API server " + v.GitVersion + " answers; no add-ons yet", nil
 }
 
 // Options are cluster.Up's options for the harness: the age key, the
@@ -238,13 +346,23 @@ func (a addonsCheck) Plan(context.Context) (bool, string, error) {
 func (h *Harness) Options() []cluster.Option {
 	return []cluster.Option{
 		cluster.WithSecrets(secrets.WithIdentities(h.Identity)),
-		cluster.WithTalosOptions(talosnode.WithEndpointOverrides(h.Endpoints())),
+		cluster.WithTalosOptions(talosnode.WithEndpointOverrides(h.Endpoints()), talosnode.WithKubernetesEndpoint(h.kubeURL())),
 		cluster.WithNodeWait(time.Minute), cluster.WithHealthWait(time.Minute), cluster.WithPollInterval(50 * time.Millisecond),
 	}
 }
 
+// kubeURL is the API server's URL, "" without one.
+func (h *Harness) kubeURL() string {
+	if h.Kube == nil {
+		return ""
+	}
+	return h.Kube.Config().Host
+}
+
 // Env is the environment a target run against the harness needs: the
-// host's URL and token, the age key, the nodes' endpoints.
+// host's URL and token, the age key, the nodes' endpoints, the cluster's
+// API server (talosnode.EnvKubernetesEndpoint, empty without WithKube)
+// and the chart mirror (EnvChartMirror, empty without one).
 func (h *Harness) Env() []string {
 	id, secret := h.Sim.Token()
 	var eps []string
@@ -254,5 +372,6 @@ func (h *Harness) Env() []string {
 	return append([]string{proxmox.EnvURL + "=" + h.Sim.URL(), proxmox.EnvTokenID + "=" + id, proxmox.EnvTokenSecret + "=" + secret,
 		proxmox.EnvTLSFingerprint + "=" + h.Sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "=",
 		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ","),
-		proxmox.EnvCAFile + "=" + h.CAFile}, h.TerraformEnv...)
+		proxmox.EnvCAFile + "=" + h.CAFile, talosnode.EnvKubernetesEndpoint + "=" + h.kubeURL(),
+		EnvChartMirror + "=" + h.ChartMirror}, h.TerraformEnv...)
 }

@@ -12,8 +12,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/internal/clustersim"
+	"github.com/wdiazux/infra/lib/cluster"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
@@ -143,4 +151,82 @@ func TestTerraformVMs(t *testing.T) {
 	require.Equal(t, "nothing to do", summary)
 	_, err = os.Stat(filepath.Join(h.Root, talosgen.DefaultBundleFile))
 	require.NoError(t, err, "the harness keeps the secrets bundle next to the inventory")
+}
+
+// TestKube: with WithKube, cluster.Up's kubeconfig step writes a
+// kubeconfig that reaches the harness's real API server as admin (its
+// client certificate, signed by the bundle's Kubernetes CA, is in
+// system:masters): it lists and creates namespaces. The add-ons step runs
+// after health against it, and a second run changes nothing. A
+// cilium-operator Deployment becoming ready brings the Cilium LB CRDs, as
+// the operator's start-up does.
+func TestKube(t *testing.T) {
+	h := clustersim.New(t, homelab, clustersim.WithKube())
+	ctx := t.Context()
+	rep, err := cluster.Up(ctx, h.Inv, h.Root, h.Deps(t), h.Options()...)
+	require.NoError(t, err)
+	last := rep.Steps[len(rep.Steps)-1]
+	require.Equal(t, cluster.StepAddons, last.Step)
+	require.Equal(t, "API server v1.34.4 answers; no add-ons yet", last.Detail)
+
+	file := filepath.Join(h.Root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)
+	cfg, err := clientcmd.BuildConfigFromFlags("", file)
+	require.NoError(t, err)
+	require.Equal(t, h.Kube.Config().Host, cfg.Host, "the kubeconfig names the harness's API server")
+	require.Empty(t, cfg.BearerToken, "it authenticates with the client certificate Talos signs, not the test server's token")
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	review, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "admin", review.Status.UserInfo.Username)
+	require.Contains(t, review.Status.UserInfo.Groups, "system:masters")
+	nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	var names []string
+	for _, ns := range nss.Items {
+		names = append(names, ns.Name)
+	}
+	require.Contains(t, names, "kube-system")
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "made-with-the-kubeconfig"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	rep, err = cluster.Up(ctx, h.Inv, h.Root, h.Deps(t), h.Options()...)
+	require.NoError(t, err)
+	for _, s := range rep.Steps {
+		require.False(t, s.Changed, "%s changed on a healthy cluster: %s", s.Step, s.Detail)
+	}
+	require.Equal(t, "talos/generated/kubeconfig is the cluster's, nothing to do", stepsOf(rep)[cluster.StepKubeconfig].Detail)
+
+	if h.ChartMirror == "" {
+		require.NotEqual(t, "true", os.Getenv("CI"), "in CI the offline chart repository (shared/charts) is required")
+		t.Log("no shared/charts above the repository: the Cilium operator's CRDs are not checked")
+		return
+	}
+	labels := map[string]string{"app": "cilium-operator"}
+	_, err = cs.AppsV1().Deployments("kube-system").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "cilium-operator"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "operator", Image: "quay.io/cilium/operator-generic"}}}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		d, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "cilium-operator", metav1.GetOptions{})
+		return err == nil && d.Status.ReadyReplicas == 1
+	}, time.Minute, 50*time.Millisecond, "the controllers make the operator ready")
+	crds, err := apiextensions.NewForConfig(cfg)
+	require.NoError(t, err)
+	for _, name := range []string{"ciliumloadbalancerippools.cilium.io", "ciliuml2announcementpolicies.cilium.io"} {
+		_, err := crds.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err, "the operator's start-up created %s before it became ready", name)
+	}
+	require.NoError(t, h.Controllers.Err())
+}
+
+// stepsOf maps each step to its result.
+func stepsOf(rep *cluster.Report) map[cluster.Step]cluster.StepResult {
+	out := map[cluster.Step]cluster.StepResult{}
+	for _, s := range rep.Steps {
+		out[s.Step] = s
+	}
+	return out
 }

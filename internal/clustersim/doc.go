@@ -11,4 +11,18 @@
 // made by the real Terraform and bpg provider from the tool cache
 // (internal/tfaccept), through a root module in testdata that clones the
 // template once per talos.nodes entry.
+//
+// WithKube gives the cluster a real Kubernetes API server (internal/kubetest)
+// whose CA is the secrets bundle's Kubernetes CA, as a Talos control plane's
+// is: the nodes hand out a kubeconfig naming it (nodesim's
+// WithKubernetesEndpoint, since nothing serves the config's endpoint here),
+// whose client certificate it accepts as admin, and the controllers
+// stand-in plays the cluster's controllers and kubelets, and the Cilium
+// operator's start-up (the CiliumLoadBalancerIPPool and
+// CiliumL2AnnouncementPolicy CRDs of the chart mirror's
+// crds/cilium-l2-lb.yaml, applied when Deployment kube-system/cilium-operator
+// would become ready). Harness.ChartMirror is the offline chart repository,
+// shared/charts above the repository. Until lib/addons, the harness's
+// add-ons step installs nothing and checks that the kubeconfig reaches the
+// API server.
 package clustersim
