@@ -3,7 +3,6 @@ package addons_test
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,8 @@ import (
 	"helm.sh/helm/v4/pkg/storage/driver"
 	k8syaml "sigs.k8s.io/yaml"
 
+	"github.com/wdiazux/infra/internal/kubetest"
+	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/helmdeploy"
 )
 
@@ -29,21 +30,14 @@ import (
 // so, elsewhere.
 func requireCharts(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(repoRoot)
-	require.NoError(t, err)
-	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		charts := filepath.Join(d, "shared", "charts")
-		if _, err := os.Stat(filepath.Join(charts, "index.yaml")); err == nil {
-			return charts
-		}
-		if d == filepath.Dir(d) {
-			break
-		}
+	charts, ok := kubetest.ChartsDir(repoRoot)
+	switch {
+	case ok:
+		return charts
+	case testtool.InCI():
+		t.Fatalf("no shared/charts above %s: CI must provide the offline chart repository", repoRoot)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("no shared/charts above %s: CI must provide the offline chart repository", dir)
-	}
-	t.Skipf("no shared/charts above %s: the real charts are not rendered here", dir)
+	t.Skipf("no shared/charts above %s: the real charts are not rendered here", repoRoot)
 	return ""
 }
 

@@ -13,6 +13,8 @@ import (
 	kubefake "helm.sh/helm/v4/pkg/kube/fake"
 	"helm.sh/helm/v4/pkg/storage"
 	"helm.sh/helm/v4/pkg/storage/driver"
+
+	"github.com/wdiazux/infra/internal/kubetest"
 	"k8s.io/client-go/rest"
 )
 
@@ -20,7 +22,7 @@ import (
 // offline repository) client-side, as Diff and Apply do before anything
 // reaches the server.
 func BenchmarkRenderChart(b *testing.B) {
-	mirror := chartMirror(b)
+	mirror := kubetest.ChartMirror(b)
 	if mirror == "" {
 		b.Skip("no offline chart repository: nothing to render offline")
 	}

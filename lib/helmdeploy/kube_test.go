@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,43 +17,16 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/wdiazux/infra/internal/kubetest"
-	"github.com/wdiazux/infra/internal/testtool"
 )
 
 var apiServer kubetest.Package
 
 func TestMain(m *testing.M) { os.Exit(apiServer.Run(m)) }
 
-// chartMirror serves the offline chart repository (shared/charts beside
-// the checkout or one of its parents) over loopback. Without it the tests
-// use the charts' real repositories (and say so); in CI having neither is
-// a failure.
-func chartMirror(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		charts := filepath.Join(dir, "shared", "charts")
-		if _, err := os.Stat(filepath.Join(charts, "index.yaml")); err == nil {
-			srv := httptest.NewServer(http.FileServer(http.Dir(charts)))
-			t.Cleanup(srv.Close)
-			return srv.URL
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	if testtool.InCI() {
-		t.Fatal("no shared/charts above " + wd + ": in CI the offline chart repository is required")
-	}
-	t.Log("no shared/charts found: using the charts' real repositories")
-	return ""
-}
-
 func realDeployer(t testing.TB, cfg *rest.Config, opts ...Option) *Deployer {
 	t.Helper()
 	base := []Option{WithCacheDir(t.TempDir()), WithTimeout(time.Minute)}
-	if m := chartMirror(t); m != "" {
+	if m := kubetest.ChartMirror(t); m != "" {
 		base = append(base, WithMirror(m))
 	}
 	d, err := New(cfg, append(base, opts...)...)

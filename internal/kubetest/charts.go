@@ -1,0 +1,56 @@
+package kubetest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wdiazux/infra/internal/testtool"
+)
+
+// ChartsDir finds the offline chart repository, shared/charts (index.yaml
+// and the real upstream charts at the versions homelab.yaml pins), in dir
+// or a folder above it: ../shared/charts of a checkout, ../../shared/charts
+// of a worktree beside it.
+func ChartsDir(dir string) (string, bool) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	for {
+		charts := filepath.Join(dir, "shared", "charts")
+		if _, err := os.Stat(filepath.Join(charts, "index.yaml")); err == nil {
+			return charts, true
+		}
+		if filepath.Dir(dir) == dir {
+			return "", false
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// ChartMirror serves the offline chart repository found by ChartsDir from
+// the test's working directory over loopback until the test ends, and
+// returns its URL for helmdeploy.WithMirror. Without it, the tests use the
+// charts' real repositories and say so (it returns ""); in CI (CI=true)
+// having no offline repository is a failure, not a skip.
+func ChartMirror(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts, ok := ChartsDir(wd)
+	if !ok {
+		if testtool.InCI() {
+			t.Fatalf("no shared/charts above %s: in CI the offline chart repository is required", wd)
+		}
+		t.Logf("no shared/charts above %s: using the charts' real repositories", wd)
+		return ""
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(charts)))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
