@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/Masterminds/semver/v3"
 	"io"
 	"net"
 	"net/http"
@@ -78,7 +79,7 @@ func loadArchive(data []byte, ref ChartRef, from string) (*chart.Chart, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart %s %s from %s: not a chart archive: %w", ref.Name, ref.Version, from, err)
 	}
-	if ch.Metadata.Name != ref.Name || ch.Metadata.Version != ref.Version {
+	if ch.Metadata.Name != ref.Name || !sameVersion(ch.Metadata.Version, ref.Version) {
 		return nil, fmt.Errorf("chart archive from %s holds %s %s, not %s %s", from, ch.Metadata.Name, ch.Metadata.Version, ref.Name, ref.Version)
 	}
 	return ch, nil
@@ -100,7 +101,7 @@ func (l *chartLoader) fromIndex(ctx context.Context, source string, ref ChartRef
 	var cv *repo.ChartVersion
 	for _, v := range idx.Entries[ref.Name] {
 		available = append(available, v.Version)
-		if v.Version == ref.Version && cv == nil {
+		if sameVersion(v.Version, ref.Version) && cv == nil {
 			cv = v
 		}
 	}
@@ -248,4 +249,16 @@ func (l *chartLoader) pullOCI(_ context.Context, ref ChartRef) ([]byte, error) {
 	}
 	// oras checks every blob against its descriptor's digest while pulling.
 	return res.Chart.Data, nil
+}
+
+// sameVersion says two chart versions are the same: equal as semantic
+// versions (a leading "v" aside, as Helm matches an index's versions: an
+// index may list v4.12.1 or 4.12.1 for the same chart), else equal as text.
+func sameVersion(a, b string) bool {
+	va, errA := semver.NewVersion(a)
+	vb, errB := semver.NewVersion(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return va.Equal(vb) && va.Metadata() == vb.Metadata()
 }
