@@ -1,11 +1,15 @@
 package kubetest
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/wdiazux/infra/internal/testtool"
 )
@@ -53,4 +57,20 @@ func ChartMirror(t testing.TB) string {
 	srv := httptest.NewServer(http.FileServer(http.Dir(charts)))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// CiliumOperatorCRDs plays the Cilium operator's start-up: when Deployment
+// kube-system/cilium-operator would become ready, the CRDs it creates for
+// LB-IPAM and L2 announcements (CiliumLoadBalancerIPPool,
+// CiliumL2AnnouncementPolicy; the chart ships none) are applied from the
+// offline chart repository's crds/cilium-l2-lb.yaml and waited on until
+// established, so the operator is reported ready only once they are
+// served, as with the real one.
+func CiliumOperatorCRDs(cfg *rest.Config, chartsDir string) ControllerOption {
+	return OnReady(Match("Deployment", "kube-system", "cilium-operator"), func(ctx context.Context, _ Object) error {
+		if chartsDir == "" {
+			return errors.New("the Cilium operator's CRDs: no offline chart repository (shared/charts), so no crds/cilium-l2-lb.yaml")
+		}
+		return ApplyCRDFile(ctx, cfg, filepath.Join(chartsDir, "crds", "cilium-l2-lb.yaml"))
+	})
 }

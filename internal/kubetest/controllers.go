@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -195,6 +196,12 @@ func StartControllers(ctx context.Context, cfg *rest.Config, opts ...ControllerO
 			return nil, fmt.Errorf("kubetest controllers: list %v from %s: %w", typ, cfg.Host, context.Cause(ctx))
 		}
 	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		c.stop()
+		return nil, fmt.Errorf("kubetest controllers: dynamic client for %s: %w", cfg.Host, err)
+	}
+	c.workers.Go(func() { c.fluxLoop(runCtx, dyn, 200*time.Millisecond) })
 	const workers = 4
 	for range workers {
 		c.workers.Go(func() {
