@@ -100,30 +100,55 @@ const WebhookTokenSecret = "flux-webhook-token"
 // token goes through the API only; read it with kubectl to configure the
 // forge's webhook.
 func EnsureWebhookToken(ctx context.Context, client kubernetes.Interface, namespace string) (bool, error) {
-	_, err := client.CoreV1().Secrets(namespace).Get(ctx, WebhookTokenSecret, metav1.GetOptions{})
+	return ensureGenerated(ctx, client, namespace, WebhookTokenSecret, func(random string) map[string][]byte {
+		return map[string][]byte{"token": []byte(random)}
+	})
+}
+
+// GrafanaAdminSecret is the Secret, in kube-prometheus-stack's namespace,
+// holding Grafana's admin login (the chart's grafana.admin.existingSecret,
+// keys admin-user and admin-password).
+const GrafanaAdminSecret = "grafana-admin"
+
+// EnsureGrafanaAdmin creates the Secret namespace/grafana-admin with the
+// user "admin" and a random password when it does not exist, and keeps an
+// existing one (the operator may have changed it). It reports whether it
+// created the Secret. The password goes through the API only, never into
+// the chart's values or the Helm release.
+func EnsureGrafanaAdmin(ctx context.Context, client kubernetes.Interface, namespace string) (bool, error) {
+	return ensureGenerated(ctx, client, namespace, GrafanaAdminSecret, func(random string) map[string][]byte {
+		return map[string][]byte{"admin-user": []byte("admin"), "admin-password": []byte(random)}
+	})
+}
+
+// ensureGenerated creates the Secret namespace/name, with the data made
+// from 32 random bytes (hex), when it does not exist; an existing one is
+// kept. It reports whether it created it.
+func ensureGenerated(ctx context.Context, client kubernetes.Interface, namespace, name string, data func(random string) map[string][]byte) (bool, error) {
+	_, err := client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil:
 		return false, nil
 	case !apierrors.IsNotFound(err):
-		return false, fmt.Errorf("get Secret %s/%s: %w", namespace, WebhookTokenSecret, err)
+		return false, fmt.Errorf("get Secret %s/%s: %w", namespace, name, err)
 	}
-	token := make([]byte, 32)
-	if _, err := rand.Read(token); err != nil {
-		return false, fmt.Errorf("Secret %s/%s: random token: %w", namespace, WebhookTokenSecret, err)
+	random := make([]byte, 32)
+	if _, err := rand.Read(random); err != nil {
+		return false, fmt.Errorf("Secret %s/%s: random value: %w", namespace, name, err)
 	}
 	if _, err := client.CoreV1().Namespaces().Apply(ctx, applycorev1.Namespace(namespace), metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
 		return false, fmt.Errorf("apply Namespace %s: %w", namespace, err)
 	}
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: WebhookTokenSecret, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": FieldManager}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": FieldManager}},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"token": []byte(hex.EncodeToString(token))},
+		Data:       data(hex.EncodeToString(random)),
 	}
 	if _, err := client.CoreV1().Secrets(namespace).Create(ctx, s, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return false, nil
 		}
-		return false, fmt.Errorf("create Secret %s/%s: %w", namespace, WebhookTokenSecret, err)
+		return false, fmt.Errorf("create Secret %s/%s: %w", namespace, name, err)
 	}
 	return true, nil
 }
