@@ -3,6 +3,7 @@ package kubetest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -376,4 +377,47 @@ func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
 		}
 	}
 	return false
+}
+
+// TestFluxObjectsBecomeReady: a GitRepository gets the status
+// source-controller writes once it stored an artifact (observed
+// generation, Ready=True), which kstatus reads as Current; a withheld one
+// is never reconciled.
+func TestFluxObjectsBecomeReady(t *testing.T) {
+	srv := kube.Server(t)
+	ns := srv.Namespace(t)
+	require.NoError(t, kubetest.ApplyCRDFile(t.Context(), srv.Config(), filepath.Join("testdata", "flux-gitrepository.yaml")))
+	srv.Controllers(t, kubetest.InNamespaces(ns), kubetest.Withhold(kubetest.Match("GitRepository", ns, "held")))
+	dyn, err := dynamic.NewForConfig(srv.Config())
+	require.NoError(t, err)
+	repos := schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	for _, name := range []string{"infra", "held"} {
+		_, err := dyn.Resource(repos).Namespace(ns).Create(t.Context(), &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": map[string]any{"name": name},
+			"spec": map[string]any{"url": "https://example.invalid/infra.git", "interval": "1m"},
+		}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	var got *unstructured.Unstructured
+	waitFor(t, "the GitRepository is reconciled", func(ctx context.Context) (bool, string, error) {
+		var err error
+		got, err = dyn.Resource(repos).Namespace(ns).Get(ctx, "infra", metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		observed, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
+		return observed == got.GetGeneration(), fmt.Sprintf("observed generation %d", observed), nil
+	})
+	require.Equal(t, status.CurrentStatus, kstatusOf(t, srv.Config(), repos, ns, "infra").Status)
+	conds, _, err := unstructured.NestedSlice(got.Object, "status", "conditions")
+	require.NoError(t, err)
+	require.Len(t, conds, 1)
+	ready := conds[0].(map[string]any)
+	require.Equal(t, "Ready", ready["type"])
+	require.Equal(t, "True", ready["status"])
+	require.Equal(t, "Succeeded", ready["reason"])
+	require.Contains(t, ready["message"], "stored artifact for revision 'main@sha1:")
+	held, err := dyn.Resource(repos).Namespace(ns).Get(t.Context(), "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotContains(t, held.Object, "status", "a withheld GitRepository is never reconciled")
 }

@@ -70,13 +70,23 @@
 //     ipMode VIP, and the condition cilium.io/IPsRequestSatisfied=True, as
 //     Cilium writes them. (kstatus calls any Service with a cluster IP
 //     ready; the addresses are there for what a test asserts.)
+//   - Flux's GitRepository, Kustomization and Receiver (once their CRDs,
+//     which the flux2 chart brings, are served; polled every 200 ms, as
+//     there is no typed informer for them): status.observedGeneration and
+//     the condition Ready=True with the reason and message the source-,
+//     kustomize- and notification-controller write on success ("stored
+//     artifact for revision 'main@sha1:…'", "Applied revision: …",
+//     "Receiver initialized for path: /hook/…", and a webhookPath). Nothing
+//     is cloned or applied: the revision is made up from the object's name,
+//     and the webhook path hashes no token.
 //
 // Withhold keeps chosen objects unready, as if their pods never passed a
 // readiness probe: a Deployment then reports its replicas updated but none
 // ready or available, Available=False (MinimumReplicasUnavailable) and
 // Progressing=True (ReplicaSetUpdated); a StatefulSet, DaemonSet or
 // ReplicaSet none ready; a Job runs (startTime, active) and never
-// finishes; a PVC stays Pending; a Service gets no address. OnReady runs a
+// finishes; a PVC stays Pending; a Service gets no address; a Flux object
+// is never reconciled. OnReady runs a
 // hook when a chosen object would become ready, before its ready status is
 // written, as an operator does its start-up work before its readiness
 // probe passes: ApplyCRDFile in such a hook plays the Cilium operator,
