@@ -20,7 +20,9 @@ import (
 // step prints what it did, the real Terraform makes the node VM from the
 // repository's talos stack, the node answers at the address its VM was
 // given, and the cluster comes up with a kubeconfig that reaches its API
-// server as admin; a second run changes nothing.
+// server as admin and every add-on installed; a second run changes
+// nothing; cluster:status, cluster:addons -dryrun and -only work on that
+// cluster.
 func TestClusterUpTarget(t *testing.T) {
 	h := clustersim.New(t, inventory.DefaultFile, clustersim.WithKube())
 	out, code := mageEnv(t, h.Env(), "cluster:up", "-dryrun", "-file="+h.File)
@@ -36,6 +38,7 @@ func TestClusterUpTarget(t *testing.T) {
 	require.Regexp(t, `(?m)^preflight: ok, \d+ checks passed$`, out)
 	require.Regexp(t, `(?m)^talos template: 9000 created, Talos v1\.12\.7, \d+ API call\(s\)$`, out)
 	require.Contains(t, out, "\nnode VMs: 1 VM(s) created, 0 updated, 0 replaced, 0 destroyed (terraform)\n")
+	require.Regexp(t, `(?m)^add-ons: \d+ installed, created monitoring/grafana-admin, flux-system/flux-webhook-token$`, out)
 	require.Contains(t, out, "\nthe cluster is up;")
 	require.NotContains(t, out, `"format_version"`, "the JSON Terraform gives the library is not printed")
 	t.Logf("cluster:up on a fresh host:\n%s", out)
@@ -56,11 +59,29 @@ func TestClusterUpTarget(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "talos template: 9000 holds Talos v1.12.7, nothing to do\n")
 	require.Contains(t, out, "\nnode VMs: nothing to do\n")
+	require.Regexp(t, `(?m)^add-ons: nothing to do: \d+ release\(s\) deployed and unchanged$`, out)
 	require.Contains(t, out, "\nnothing to do: the cluster is up and healthy\n")
 	t.Logf("cluster:up again:\n%s", out)
 	for _, r := range h.Sim.Requests()[before:] {
 		require.Equal(t, "GET", r.Method, "a second run changes nothing on the host: %s %s", r.Method, r.Path)
 	}
+
+	// The add-on targets on the cluster cluster:up made (its kubeconfig
+	// beside the inventory, the chart mirror from the environment).
+	out, code = mageEnv(t, h.Env(), "cluster:status", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, `(?m)^cilium\s+kube-system\s+cilium\s+1\.19\.5\s+1\s+deployed\s`, out)
+	require.Regexp(t, `(?m)^hubble-ui\s+kube-system\s+10\.10\.2\.11\s+10\.10\.2\.11\s+80/TCP$`, out)
+	out, code = mageEnv(t, h.Env(), "cluster:addons", "-dryrun", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "dry run: nothing to do: every release matches the inventory\n")
+	out, code = mageEnv(t, h.Env(), "cluster:addons", "-only=csi-driver-nfs", "-file="+h.File)
+	require.Equal(t, 0, code, out)
+	require.Regexp(t, `(?m)^csi-driver-nfs\s+csi-driver-nfs 4\.12\.1\s+unchanged\s+revision 1\s`, out)
+	require.Regexp(t, `(?m)^csi-driver-nfs-config\s.*unchanged\s+revision 1\s`, out)
+	out, code = mageEnv(t, h.Env(), "cluster:addons", "-only=grafana", "-file="+h.File)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, `no add-on "grafana" in the inventory (kubernetes.charts); the add-ons are: cilium, `)
 
 	out, code = mageEnv(t, h.Env(), "cluster:up", "-wait=soon", "-file="+h.File)
 	require.Equal(t, 1, code, out)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/wdiazux/infra/lib/addons"
 	"github.com/wdiazux/infra/lib/cluster"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/secrets"
@@ -22,9 +23,9 @@ import (
 // Cluster brings the whole Talos cluster up.
 type Cluster mg.Namespace
 
-// Up runs the primary path: preflight, Talos template, node VMs (terraform/talos), configs, apply, bootstrap, kubeconfig, health; re-running changes nothing.
+// Up runs the primary path: preflight, Talos template, node VMs (terraform/talos), configs, apply, bootstrap, kubeconfig, health, add-ons; re-running changes nothing.
 func (Cluster) Up(ctx context.Context,
-	// how long to wait for the nodes to answer and for the cluster to be healthy (default 10m)
+	// how long to wait for the nodes to answer, for the cluster to be healthy and for each add-on to be ready (default 10m)
 	wait *string,
 	// check each step, reading only, up to the first that would change something; change nothing
 	dryrun *bool,
@@ -56,7 +57,7 @@ func (Cluster) Up(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos), Addons: noAddons{}}
+	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos), Addons: newAddonsDeploy(path, inv, "", "", addons.WithReleaseOptions(addons.WithTimeout(d)))}
 	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d)}
 	if isSet(dryrun) {
 		opts = append(opts, cluster.WithDryRun())
@@ -78,23 +79,11 @@ func (Cluster) Up(ctx context.Context,
 	case rep.DryRun:
 		fmt.Println("\ndry run: nothing was changed, and nothing would be")
 	case rep.Changed():
-		fmt.Println("\nthe cluster is up; go run mage.go talos:kubeconfig -merge makes it your current context")
+		fmt.Println("\nthe cluster is up; go run mage.go talos:kubeconfig -merge makes it your current context, go run mage.go cluster:status lists the add-ons and their addresses")
 	default:
 		fmt.Println("\nnothing to do: the cluster is up and healthy")
 	}
 	return nil
-}
-
-// noAddons is the add-ons step until lib/addons installs the Helm
-// releases: it installs nothing and says so.
-type noAddons struct{}
-
-// Apply installs nothing.
-func (noAddons) Apply(ctx context.Context) (bool, string, error) { return noAddons{}.Plan(ctx) }
-
-// Plan finds nothing to install.
-func (noAddons) Plan(context.Context) (bool, string, error) {
-	return false, "none installed yet: the add-ons are not part of cluster:up yet", nil
 }
 
 // printStep prints each step as it ends: what it did, or that it had
@@ -128,7 +117,7 @@ func clusterAdvice(err error) error {
 		cluster.StepBootstrap:  "go run mage.go talos:health",
 		cluster.StepKubeconfig: "go run mage.go talos:kubeconfig",
 		cluster.StepHealth:     "go run mage.go talos:health -wait=10m    # or talos:support for a bundle of the nodes' logs",
-		cluster.StepAddons:     "go run mage.go talos:health    # the add-ons need a healthy cluster",
+		cluster.StepAddons:     "go run mage.go cluster:addons -dryrun    # what the add-ons would change; cluster:status for each release",
 	}[se.Step]
 	switch se.Step {
 	case cluster.StepTemplate:
@@ -139,6 +128,8 @@ func clusterAdvice(err error) error {
 		err = tfAdvice(terraform.StackTalos, err)
 	case cluster.StepApply, cluster.StepBootstrap, cluster.StepKubeconfig, cluster.StepHealth:
 		err = talosAdvice(err)
+	case cluster.StepAddons:
+		err = addonsAdvice(err)
 	}
 	return fmt.Errorf("%w\nrun: %s\nthen: go run mage.go cluster:up    # it resumes where it stopped", err, next)
 }

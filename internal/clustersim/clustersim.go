@@ -2,8 +2,6 @@ package clustersim
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,13 +12,13 @@ import (
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/internal/tfaccept"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/addons"
 	"github.com/wdiazux/infra/lib/cluster"
+	"github.com/wdiazux/infra/lib/helmdeploy"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
@@ -124,6 +122,11 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	text, err := os.ReadFile(homelab)
 	require.NoError(t, err)
 	text = []byte(regexp.MustCompile(`(?m)^(\s*factory_url:).*$`).ReplaceAllString(string(text), "${1} "+h.Factory.URL()))
+	if o.kube {
+		// Forgejo's chart is not obtainable offline (shared/charts/README.md):
+		// the add-ons installed into the harness's cluster go without it.
+		text = regexp.MustCompile(`(?m)^    forgejo:\n(?:      .*\n)+`).ReplaceAll(text, nil)
+	}
 	h.File = filepath.Join(h.Root, inventory.DefaultFile)
 	require.NoError(t, os.WriteFile(h.File, text, 0o644))
 	h.Inv, err = inventory.Load(h.File)
@@ -152,7 +155,7 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	for _, n := range h.Inv.Talos.Nodes {
 		names = append(names, n.Name)
 	}
-	h.ChartMirror = chartMirror(repo)
+	h.ChartMirror, _ = kubetest.ChartsDir(repo)
 	simOpts := []nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version)}
 	if o.kube {
 		h.startKube(t, homelab, bundle.Certs.K8s.Crt, bundle.Certs.K8s.Key)
@@ -167,6 +170,7 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	stop := h.watch()
 	t.Cleanup(stop)
 
+	require.NoError(t, os.CopyFS(filepath.Join(h.Root, "kubernetes"), os.DirFS(filepath.Join(repo, "kubernetes"))))
 	require.NoError(t, tfaccept.CopyTerraform(repo, h.Root)) // the code only: no state of a checkout's own runs
 	rc, ca, err := tfaccept.WriteClientFiles(h.Root, tools.Cache, []toolchain.GoTool{tools.Provider}, h.Sim.CACertPEM())
 	require.NoError(t, err)
@@ -198,32 +202,7 @@ func (h *Harness) startKube(t testing.TB, homelab string, caPEM, keyPEM []byte) 
 			t.Errorf("stop the cluster's API server: %v", err)
 		}
 	})
-	crds := filepath.Join(h.ChartMirror, "crds", "cilium-l2-lb.yaml")
-	h.Controllers = h.Kube.Controllers(t, kubetest.WithNodes(len(h.Inv.Talos.Nodes)),
-		kubetest.OnReady(kubetest.Match("Deployment", "kube-system", "cilium-operator"), func(ctx context.Context, _ kubetest.Object) error {
-			if h.ChartMirror == "" {
-				return errors.New("the Cilium operator's CRDs: no shared/charts above the repository, so no crds/cilium-l2-lb.yaml")
-			}
-			return kubetest.ApplyCRDFile(ctx, h.Kube.Config(), crds)
-		}))
-}
-
-// chartMirror is the offline chart repository: shared/charts in the
-// repository's directory or a folder above it, "" when there is none.
-func chartMirror(repo string) string {
-	abs, err := filepath.Abs(repo)
-	if err != nil {
-		return ""
-	}
-	for d := abs; ; d = filepath.Dir(d) {
-		charts := filepath.Join(d, "shared", "charts")
-		if _, err := os.Stat(filepath.Join(charts, "index.yaml")); err == nil {
-			return charts
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
+	h.Controllers = h.Kube.Controllers(t, kubetest.WithNodes(len(h.Inv.Talos.Nodes)), kubetest.CiliumOperatorCRDs(h.Kube.Config(), h.ChartMirror))
 }
 
 // watch couples the Talos nodes to the VMs until the returned function is
@@ -307,38 +286,39 @@ func (h *Harness) Deps(t testing.TB) cluster.Deps {
 	require.NoError(t, err)
 	lock, err := images.LoadLockFile(filepath.Join(h.Root, images.DefaultLockFile))
 	require.NoError(t, err)
-	return cluster.Deps{Proxmox: h.Client, Factory: factory, Lock: lock, NodeVMs: h.VMs, Addons: addonsCheck{h}}
+	deps := cluster.Deps{Proxmox: h.Client, Factory: factory, Lock: lock, NodeVMs: h.VMs, Addons: noCluster{}}
+	if h.Kube != nil {
+		deps.Addons = h.Addons()
+	}
+	return deps
 }
 
-// addonsCheck is the add-ons step's stand-in until lib/addons installs
-// the releases: it installs nothing and changes nothing; with the
-// harness's API server (WithKube) it checks that the kubeconfig the
-// kubeconfig step wrote reaches it. Its Plan is the same, so a dry run
-// checks the step.
-type addonsCheck struct{ h *Harness }
+// Addons is the add-ons stage on the harness's API server (WithKube):
+// lib/addons with the kubeconfig the kubeconfig step writes, the offline
+// chart repository as the mirror, the harness's age key for Flux and a
+// chart cache in the harness's directory.
+func (h *Harness) Addons(opts ...addons.DeployOption) *addons.Deploy {
+	deployer := []helmdeploy.Option{helmdeploy.WithCacheDir(filepath.Join(h.Root, ".charts"))}
+	if h.ChartMirror != "" {
+		deployer = append(deployer, helmdeploy.WithMirror(h.ChartMirror))
+	}
+	return addons.NewDeploy(h.Inv, h.Root, filepath.Join(h.Root, talosgen.DefaultOutDir, talosnode.KubeconfigFile),
+		append([]addons.DeployOption{addons.WithDeployerOptions(deployer...),
+			addons.WithSecretOptions(addons.WithAgeIdentities(h.Identity)),
+			addons.WithReleaseOptions(addons.WithTimeout(2 * time.Minute))}, opts...)...)
+}
+
+// noCluster is the add-ons stage of a harness without an API server: there
+// is no cluster to install into, and it says so (its Plan too, so a dry
+// run checks the step).
+type noCluster struct{}
 
 // Apply installs nothing.
-func (a addonsCheck) Apply(ctx context.Context) (bool, string, error) { return a.Plan(ctx) }
+func (noCluster) Apply(ctx context.Context) (bool, string, error) { return noCluster{}.Plan(ctx) }
 
-// Plan finds nothing to install, once the API server answers.
-func (a addonsCheck) Plan(context.Context) (bool, string, error) {
-	if a.h.Kube == nil {
-		return false, "no add-ons yet", nil
-	}
-	file := filepath.Join(a.h.Root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)
-	cfg, err := clientcmd.BuildConfigFromFlags("", file)
-	if err != nil {
-		return false, "", fmt.Errorf("read %s: %w", file, err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return false, "", fmt.Errorf("client of %s: %w", file, err)
-	}
-	v, err := cs.Discovery().ServerVersion()
-	if err != nil {
-		return false, "", fmt.Errorf("the API server %s of %s: %w", cfg.Host, file, err)
-	}
-	return false, "API server " + v.GitVersion + " answers; no add-ons yet", nil
+// Plan finds nothing to install.
+func (noCluster) Plan(context.Context) (bool, string, error) {
+	return false, "no add-ons: this harness has no API server (clustersim.WithKube)", nil
 }
 
 // Options are cluster.Up's options for the harness: the age key, the

@@ -13,9 +13,9 @@
 //   - cilium (+ cilium-config): CNI and kube-proxy replacement through
 //     KubePrism (localhost:7445), L2 announcements; cilium-config holds the
 //     CiliumLoadBalancerIPPool "load-balancer" over
-//     network.ranges.load_balancer, the pool "services" holding exactly the
-//     addresses of services: (given only to the Services that ask for one
-//     with the annotation lbipam.cilium.io/ips) and the
+//     network.ranges.load_balancer, the pool "services" over
+//     network.ranges.services (given only to the Services that ask for one
+//     of services: addresses with the annotation lbipam.cilium.io/ips) and the
 //     CiliumL2AnnouncementPolicy. Hubble UI on the hubble-ui address.
 //   - longhorn: replicas min(3, nodes), data on /var/mnt/longhorn (the Talos
 //     user volume of lib/talosgen), backups on nfs://<NAS>:<backup_export>,
@@ -43,6 +43,16 @@
 // postgresql-ha.enabled, redis.enabled, redis-cluster.enabled — and its
 // tests check those computed values directly instead of rendering the
 // chart.
+//
+// Deploy installs them: NewDeploy(inv, root, kubeconfig, …).Run computes
+// the releases, has lib/helmdeploy check every chart, value and the
+// cluster's reachability (Deployer.Check), puts in place the Secrets no
+// chart may render (sops-age on every run; flux-webhook-token and
+// grafana-admin once, with random values), then applies the releases in
+// order; DryRun returns the objects that would change with their diffs;
+// Status lists the releases and LoadBalancer Services. Apply and Plan make
+// a Deploy the add-ons stage of lib/cluster's Up. WithOnly restricts a run
+// to some add-ons (an unknown name is an *UnknownAddonError).
 //
 // Errors: *InventoryError names the inventory field at fault (a service
 // entry missing or in another namespace than its add-on, a dependency's

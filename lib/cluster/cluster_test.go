@@ -94,7 +94,7 @@ func TestUp(t *testing.T) {
 	require.Equal(t, []cluster.Step{cluster.StepHealth, cluster.StepAddons}, []cluster.Step{rep.Steps[len(rep.Steps)-2].Step, rep.Steps[len(rep.Steps)-1].Step},
 		"the add-ons step runs last, after health")
 	require.Equal(t, cluster.Event{Step: cluster.StepAddons, Done: true, Result: rep.Steps[len(rep.Steps)-1]}, events[len(events)-1])
-	require.Equal(t, "no add-ons yet", steps[cluster.StepAddons].Detail)
+	require.Equal(t, "no add-ons: this harness has no API server (clustersim.WithKube)", steps[cluster.StepAddons].Detail)
 
 	node := h.Inv.Talos.Nodes[0]
 	cfg, err := h.Client.VMConfig(ctx, h.Inv.Proxmox.Node, node.VMID)
@@ -129,7 +129,7 @@ func TestUp(t *testing.T) {
 	require.Empty(t, dry.Unchecked)
 	require.False(t, dry.Changed())
 	require.Equal(t, "nothing to do", stepsOf(dry)[cluster.StepNodeVMs].Detail)
-	require.Equal(t, "no add-ons yet", stepsOf(dry)[cluster.StepAddons].Detail, "the dry run checks the add-ons through their plan")
+	require.Equal(t, "no add-ons: this harness has no API server (clustersim.WithKube)", stepsOf(dry)[cluster.StepAddons].Detail, "the dry run checks the add-ons through their plan")
 	require.Empty(t, tfaccept.FormatRequests(pvesim.Mutating(h.Sim.Requests()[before:])))
 	require.Empty(t, nodeCalls(h.Nodes.Requests()[nodesBefore:]))
 
