@@ -34,7 +34,7 @@ func TestMain(m *testing.M) { os.Exit(kube.Run(m)) }
 // withoutForgejo is the repository's inventory without Forgejo, whose
 // chart is not obtainable offline (shared/charts/README.md); its values
 // are checked by TestForgejoValues against the chart's documented keys.
-func withoutForgejo(t *testing.T) *inventory.Inventory {
+func withoutForgejo(t testing.TB) *inventory.Inventory {
 	t.Helper()
 	inv := loadHomelab(t)
 	delete(inv.Kubernetes.Charts, addons.Forgejo)
@@ -43,7 +43,7 @@ func withoutForgejo(t *testing.T) *inventory.Inventory {
 
 // deployOn is the Deploy of inv on the test API server, with the offline
 // chart repository served over loopback as the mirror.
-func deployOn(t *testing.T, srv *kubetest.Server, inv *inventory.Inventory, id *age.X25519Identity, opts ...addons.DeployOption) *addons.Deploy {
+func deployOn(t testing.TB, srv *kubetest.Server, inv *inventory.Inventory, id *age.X25519Identity, opts ...addons.DeployOption) *addons.Deploy {
 	t.Helper()
 	deployer := []helmdeploy.Option{helmdeploy.WithCacheDir(t.TempDir()), helmdeploy.WithTimeout(2 * time.Minute)}
 	if m := kubetest.ChartMirror(t); m != "" {
