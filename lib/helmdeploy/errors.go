@@ -25,6 +25,7 @@ type ReleaseSetError struct {
 	Reason string
 }
 
+// Error names the release, the field at fault and why.
 func (e *ReleaseSetError) Error() string {
 	return fmt.Sprintf("release %q (#%d) field %s: %s", e.Release, e.Index, e.Field, e.Reason)
 }
@@ -38,6 +39,7 @@ type CycleError struct {
 	Cycle []string
 }
 
+// Error lists the releases of the cycle.
 func (e *CycleError) Error() string {
 	return fmt.Sprintf("releases depend on each other in a cycle: %s; remove one of these DependsOn entries", strings.Join(e.Cycle, " -> "))
 }
@@ -57,6 +59,7 @@ type DependencyNotDeployedError struct {
 	State string
 }
 
+// Error names the release, its dependency and the dependency's state.
 func (e *DependencyNotDeployedError) Error() string {
 	return fmt.Sprintf("release %s depends on release %s, which is %s: apply %s first (or apply without Only)", e.Release, e.Dependency, e.State, e.Dependency)
 }
@@ -73,6 +76,7 @@ type ChartNotFoundError struct {
 	Available []string
 }
 
+// Error names the chart, the version, where it was looked up and what that source holds.
 func (e *ChartNotFoundError) Error() string {
 	avail := "no version of it"
 	if len(e.Available) > 0 {
@@ -95,6 +99,7 @@ type RepositoryError struct {
 	Err error
 }
 
+// Error names the repository host, the phase that failed and the cause.
 func (e *RepositoryError) Error() string {
 	return fmt.Sprintf("chart repository %s: %s of %s: %v", e.Host, e.Phase, e.URL, e.Err)
 }
@@ -112,6 +117,7 @@ type ValuesError struct {
 	Err error
 }
 
+// Error names the release, its chart and what the values schema refused.
 func (e *ValuesError) Error() string {
 	return fmt.Sprintf("release %s: values refused by chart %s: %v", e.Release, e.Chart, e.Err)
 }
@@ -130,6 +136,7 @@ type UnreachableError struct {
 	Err error
 }
 
+// Error names the API server and the time it was given.
 func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("kubernetes API server %s did not answer GET /version within %s: %v; check the kubeconfig's server and that the cluster is up", e.Host, e.Timeout, e.Err)
 }
@@ -149,6 +156,7 @@ type KindsNotServedError struct {
 	Timeout time.Duration
 }
 
+// Error names the release and the kinds the API server did not serve in time.
 func (e *KindsNotServedError) Error() string {
 	return fmt.Sprintf("release %s: the API server did not serve %s within %s: the release installing their CRDs (or the operator creating them) is missing or not ready", e.Release, strings.Join(e.Kinds, ", "), e.Timeout)
 }
@@ -202,6 +210,7 @@ type ReleaseFailedError struct {
 	Err error
 }
 
+// Error names the release, the revision, the objects not ready and what was undone.
 func (e *ReleaseFailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "release %s (namespace %s) revision %d failed", e.Release, e.Namespace, e.Revision)
