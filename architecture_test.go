@@ -47,6 +47,7 @@ var allowedImports = map[string][]string{
 	"lib/terraform":                          {"lib/inventory", "lib/preflight", "lib/proxmox"},
 	"lib/addons":                             {"lib/helmdeploy", "lib/inventory", "lib/secrets"},
 	"lib/helmdeploy":                         {"lib/netx"},
+	"lib/vma":                                nil,
 	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 }
 
