@@ -140,11 +140,9 @@ func newAddonsDeploy(path string, inv *inventory.Inventory, kubeconfig, mirror s
 }
 
 // addonProgress returns the printer of a run's progress on stderr: each
-// phase of a release once as it starts (the charts are loaded by the
-// check and again by the install: said once), and while a release waits
-// the objects not ready yet, at most every 5 seconds.
+// phase of a release as it starts, and while a release waits the objects
+// not ready yet, at most every 5 seconds.
 func addonProgress() func(helmdeploy.Event) {
-	seen := map[string]bool{}
 	lastWait := map[string]time.Time{}
 	return func(ev helmdeploy.Event) {
 		switch ev.Phase {
@@ -160,12 +158,7 @@ func addonProgress() func(helmdeploy.Event) {
 				return
 			}
 		}
-		line := fmt.Sprintf("%s: %s %s", ev.Release, ev.Phase, ev.Message)
-		if seen[line] {
-			return
-		}
-		seen[line] = true
-		fmt.Fprintf(os.Stderr, "%s …\n", strings.TrimSpace(line))
+		fmt.Fprintf(os.Stderr, "%s …\n", strings.TrimSpace(fmt.Sprintf("%s: %s %s", ev.Release, ev.Phase, ev.Message)))
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/lib/helmdeploy"
 	"github.com/wdiazux/infra/lib/inventory"
@@ -184,7 +182,7 @@ func (d *Deploy) releases() ([]helmdeploy.Release, []helmdeploy.ApplyOption, err
 
 // clients reads the kubeconfig and returns the deployer and a client.
 func (d *Deploy) clients() (*helmdeploy.Deployer, kubernetes.Interface, error) {
-	cfg, err := d.restConfig()
+	cfg, err := helmdeploy.KubeconfigRESTConfig(d.kubeconfig, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,15 +195,6 @@ func (d *Deploy) clients() (*helmdeploy.Deployer, kubernetes.Interface, error) {
 		return nil, nil, fmt.Errorf("kubeconfig %s: %w", d.kubeconfig, err)
 	}
 	return dep, client, nil
-}
-
-func (d *Deploy) restConfig() (*rest.Config, error) {
-	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: d.kubeconfig}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", d.kubeconfig, err)
-	}
-	return cfg, nil
 }
 
 // Run installs or upgrades the add-ons: the releases are computed and
@@ -224,15 +213,10 @@ func (d *Deploy) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every chart, value and the cluster are checked before the Secrets go in.
-	if err := dep.Check(ctx, rels, only...); err != nil {
-		return nil, err
-	}
 	res := &Result{}
-	if err := d.ensureSecrets(ctx, client, rels, res); err != nil {
-		return res, err
-	}
-	res.Report, err = dep.Apply(ctx, rels, only...)
+	// The Secrets go in once every chart, value and the cluster are checked.
+	secrets := helmdeploy.BeforeChanges(func(ctx context.Context) error { return d.ensureSecrets(ctx, client, rels, res) })
+	res.Report, err = dep.Apply(ctx, rels, append(only, secrets)...)
 	return res, err
 }
 

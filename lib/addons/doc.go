@@ -45,11 +45,11 @@
 // chart.
 //
 // Deploy installs them: NewDeploy(inv, root, kubeconfig, …).Run computes
-// the releases, has lib/helmdeploy check every chart, value and the
-// cluster's reachability (Deployer.Check), puts in place the Secrets no
-// chart may render (sops-age on every run; flux-webhook-token and
-// grafana-admin once, with random values), then applies the releases in
-// order; DryRun returns the objects that would change with their diffs;
+// the releases and applies them with lib/helmdeploy, which checks every
+// chart, value and the cluster's reachability first; once those pass
+// (helmdeploy.BeforeChanges) it puts in place the Secrets no chart may
+// render (sops-age on every run; flux-webhook-token and grafana-admin
+// once, with random values), then the releases are applied in order; DryRun returns the objects that would change with their diffs;
 // Status lists the releases and LoadBalancer Services. Apply and Plan make
 // a Deploy the add-ons stage of lib/cluster's Up. WithOnly restricts a run
 // to some add-ons (an unknown name is an *UnknownAddonError).

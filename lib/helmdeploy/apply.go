@@ -59,7 +59,8 @@ type Report struct {
 type ApplyOption func(*applyOptions)
 
 type applyOptions struct {
-	only []string
+	only   []string
+	before func(context.Context) error
 }
 
 // Only restricts the call to the named releases (dependencies are not
@@ -67,6 +68,25 @@ type applyOptions struct {
 // *DependencyNotDeployedError).
 func Only(names ...string) ApplyOption {
 	return func(o *applyOptions) { o.only = append(o.only, names...) }
+}
+
+// BeforeChanges runs f in Apply once every chart, value, the API server's
+// reachability and (with Only) the dependencies are checked, before the
+// first release is touched: a caller that must change something else on
+// the cluster first (a Secret the releases use) does it there, so a wrong
+// value or an unreachable cluster leaves the cluster untouched. An error
+// of f stops Apply with nothing installed. Diff ignores it.
+func BeforeChanges(f func(ctx context.Context) error) ApplyOption {
+	return func(o *applyOptions) { o.before = f }
+}
+
+// applyOptionsOf applies opts to the defaults.
+func applyOptionsOf(opts []ApplyOption) applyOptions {
+	var ao applyOptions
+	for _, o := range opts {
+		o(&ao)
+	}
+	return ao
 }
 
 // prepared is a release ready to install: its chart loaded and its values
@@ -80,11 +100,7 @@ type prepared struct {
 // prepare validates and orders the set, loads every chart, checks every
 // release's values against its chart's schema and checks the API server
 // answers: nothing is installed when any of this fails.
-func (d *Deployer) prepare(ctx context.Context, releases []Release, opts []ApplyOption) ([]prepared, error) {
-	var ao applyOptions
-	for _, o := range opts {
-		o(&ao)
-	}
+func (d *Deployer) prepare(ctx context.Context, releases []Release, ao applyOptions) ([]prepared, error) {
 	ordered, err := Order(releases)
 	if err != nil {
 		return nil, err
@@ -181,9 +197,15 @@ func (d *Deployer) checkDependencies(selected []prepared, all []Release) error {
 // rolled back (a failed first install uninstalled) and Apply stops with a
 // *ReleaseFailedError; the Report lists what was done until then.
 func (d *Deployer) Apply(ctx context.Context, releases []Release, opts ...ApplyOption) (*Report, error) {
-	ps, err := d.prepare(ctx, releases, opts)
+	ao := applyOptionsOf(opts)
+	ps, err := d.prepare(ctx, releases, ao)
 	if err != nil {
 		return &Report{}, err
+	}
+	if ao.before != nil {
+		if err := ao.before(ctx); err != nil {
+			return &Report{}, err
+		}
 	}
 	rep := &Report{}
 	for _, p := range ps {

@@ -169,12 +169,23 @@ func New(cfg *rest.Config, opts ...Option) (*Deployer, error) {
 // NewFromKubeconfig returns a Deployer for the cluster of a kubeconfig file
 // and context ("" for its current context).
 func NewFromKubeconfig(path, kubeContext string, opts ...Option) (*Deployer, error) {
+	cfg, err := KubeconfigRESTConfig(path, kubeContext)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, opts...)
+}
+
+// KubeconfigRESTConfig reads the client configuration of a kubeconfig file
+// and context ("" for its current context), for a Deployer and for other
+// clients of the same cluster.
+func KubeconfigRESTConfig(path, kubeContext string) (*rest.Config, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s (context %q): %w", path, kubeContext, err)
 	}
-	return New(cfg, opts...)
+	return cfg, nil
 }
 
 func (d *Deployer) emit(e Event) {

@@ -59,7 +59,7 @@ func (o ObjectDiff) String() string {
 // no ObjectDiff at all. Charts, values and reachability are checked first,
 // as by Apply. Nothing is changed on the cluster.
 func (d *Deployer) Diff(ctx context.Context, releases []Release, opts ...ApplyOption) ([]ObjectDiff, error) {
-	ps, err := d.prepare(ctx, releases, opts)
+	ps, err := d.prepare(ctx, releases, applyOptionsOf(opts))
 	if err != nil {
 		return nil, err
 	}

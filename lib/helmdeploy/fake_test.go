@@ -273,6 +273,25 @@ func TestApplyFakes(t *testing.T) {
 		require.Empty(t, env.revisions(t, "demo", "a"))
 		require.Empty(t, env.cluster.namespaces)
 	})
+	t.Run("BeforeChanges runs after the checks and before the first release", func(t *testing.T) {
+		env := newFakeEnv(t)
+		var calls []int
+		before := BeforeChanges(func(context.Context) error {
+			calls = append(calls, len(env.revisions(t, "demo", "a")))
+			return nil
+		})
+		_, err := env.d.Apply(ctx, []Release{demo("a", map[string]any{"replicas": "two"})}, before)
+		require.Error(t, err)
+		require.Empty(t, calls, "not run when a value is refused")
+		_, err = env.d.Apply(ctx, []Release{demo("a", nil)}, before)
+		require.NoError(t, err)
+		require.Equal(t, []int{0}, calls, "run once, before the release was installed")
+
+		stop := errors.New("the Secret was refused")
+		_, err = env.d.Apply(ctx, []Release{demo("b", nil)}, BeforeChanges(func(context.Context) error { return stop }))
+		require.ErrorIs(t, err, stop)
+		require.Empty(t, env.revisions(t, "demo", "b"), "nothing installed after it failed")
+	})
 	t.Run("a chart version the mirror lacks is a typed error", func(t *testing.T) {
 		env := newFakeEnv(t)
 		r := demo("a", nil)
