@@ -20,10 +20,6 @@ import (
 	"github.com/wdiazux/infra/lib/talosnode"
 )
 
-// envChartMirror names a chart mirror (a folder or URL holding index.yaml
-// and the packages) used instead of the inventory's chart repositories.
-const envChartMirror = "INFRA_CHART_MIRROR"
-
 // Addons installs or upgrades the add-ons (Cilium, Longhorn, NFS CSI, NVIDIA, Flux, monitoring, Loki, Forgejo) in order, waiting until each is ready; -dryrun shows the diff.
 func (Cluster) Addons(ctx context.Context,
 	// only these add-ons, comma-separated (e.g. longhorn,loki); those they depend on must be installed already
@@ -130,7 +126,7 @@ func newAddonsDeploy(path string, inv *inventory.Inventory, kubeconfig, mirror s
 		kubeconfig = filepath.Join(root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)
 	}
 	if mirror == "" {
-		mirror = os.Getenv(envChartMirror)
+		mirror = os.Getenv(helmdeploy.EnvChartMirror)
 	}
 	deployer := []helmdeploy.Option{helmdeploy.WithProgress(addonProgress())}
 	if mirror != "" {
@@ -197,7 +193,7 @@ func addonsAdvice(err error) error {
 	case errors.As(err, &failed):
 		return fmt.Errorf("%w\nrun: go run mage.go cluster:status    # then fix what keeps those objects unready and run cluster:addons again", err)
 	case errors.As(err, &notFound):
-		return fmt.Errorf("%w\nfix the version in homelab.yaml (kubernetes.charts), or the mirror given with -mirror or $%s", err, envChartMirror)
+		return fmt.Errorf("%w\nfix the version in homelab.yaml (kubernetes.charts), or the mirror given with -mirror or $%s", err, helmdeploy.EnvChartMirror)
 	case errors.As(err, &dep):
 		return fmt.Errorf("%w\nrun: go run mage.go cluster:addons -only %s    # or cluster:addons for all", err, dep.Dependency)
 	case errors.As(err, &values), errors.As(err, &inv):

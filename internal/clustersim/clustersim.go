@@ -81,10 +81,6 @@ type Harness struct {
 	ChartMirror string
 }
 
-// EnvChartMirror is the variable that gives the add-on tests and targets
-// run against the harness the chart mirror (Harness.Env sets it).
-const EnvChartMirror = "INFRA_CHART_MIRROR"
-
 // Option configures New.
 type Option func(*options)
 
@@ -342,7 +338,7 @@ func (h *Harness) kubeURL() string {
 // Env is the environment a target run against the harness needs: the
 // host's URL and token, the age key, the nodes' endpoints, the cluster's
 // API server (talosnode.EnvKubernetesEndpoint, empty without WithKube)
-// and the chart mirror (EnvChartMirror, empty without one).
+// and the chart mirror (helmdeploy.EnvChartMirror, empty without one).
 func (h *Harness) Env() []string {
 	id, secret := h.Sim.Token()
 	var eps []string
@@ -353,5 +349,5 @@ func (h *Harness) Env() []string {
 		proxmox.EnvTLSFingerprint + "=" + h.Sim.Fingerprint(), proxmox.EnvUser + "=", proxmox.EnvToken + "=",
 		"SOPS_AGE_KEY=" + h.Identity.String(), "SOPS_AGE_KEY_FILE=", talosnode.EnvEndpoints + "=" + strings.Join(eps, ","),
 		proxmox.EnvCAFile + "=" + h.CAFile, talosnode.EnvKubernetesEndpoint + "=" + h.kubeURL(),
-		EnvChartMirror + "=" + h.ChartMirror}, h.TerraformEnv...)
+		helmdeploy.EnvChartMirror + "=" + h.ChartMirror}, h.TerraformEnv...)
 }

@@ -66,6 +66,11 @@ type Event struct {
 	Action Action
 }
 
+// EnvChartMirror is the environment variable through which a program's
+// user names a chart mirror for WithMirror (the targets read it; the
+// library does not).
+const EnvChartMirror = "INFRA_CHART_MIRROR"
+
 // Option configures a Deployer.
 type Option func(*options)
 
