@@ -158,23 +158,23 @@ func (d *Deploy) releases() ([]helmdeploy.Release, []helmdeploy.ApplyOption, err
 	if len(d.o.only) == 0 {
 		return rels, nil, nil
 	}
-	var known, names []string
+	enabled := map[string]Addon{}
+	var known []string
 	for _, a := range Addons() {
 		if slices.ContainsFunc(rels, func(r helmdeploy.Release) bool { return r.Name == a.Name }) {
+			enabled[a.Name] = a
 			known = append(known, a.Name)
 		}
 	}
+	var names []string
 	for _, n := range d.o.only {
-		if !slices.Contains(known, n) {
+		a, ok := enabled[n]
+		if !ok {
 			return nil, nil, &UnknownAddonError{Name: n, Known: known}
 		}
-		for _, a := range Addons() {
-			if a.Name == n {
-				names = append(names, a.Name)
-				if a.Config != "" {
-					names = append(names, a.Config)
-				}
-			}
+		names = append(names, a.Name)
+		if a.Config != "" {
+			names = append(names, a.Config)
 		}
 	}
 	return rels, []helmdeploy.ApplyOption{helmdeploy.Only(names...)}, nil
