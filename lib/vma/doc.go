@@ -13,6 +13,11 @@
 // by Cluster.Zero with no data. Next returns io.EOF when the input ends exactly at an extent
 // boundary.
 //
+// Reader.Disk picks the device to convert: the archive's only disk device (every device but
+// "vmstate"), or the one named; no disk, or several and no name, is a *DiskChoiceError
+// (errors.Is ErrDiskChoice) listing the devices by ID and name. A converter then keeps the
+// clusters of that device and skips the others' (NixOS's proxmox image has one disk).
+//
 // Validated: header magic, version 1, header_size (a multiple of 512, at least 12288, at most
 // 16 MiB), the header MD5 (computed with the md5sum field zeroed, over header_size bytes), that
 // the blob buffer lies inside the header, that every config name, config data and device name
@@ -24,6 +29,9 @@
 //
 // Memory: the header (at most header_size bytes, read once), one 512-byte extent header and one
 // 64 KiB cluster buffer, whatever the image size; the data is never buffered beyond that.
+//
+// The tests build their archives with internal/vmagen, a streaming writer to the same
+// specification that shares no code with this reader.
 //
 // Choices the specification leaves open, settled from the C reference
 // (debian/patches/pve/0026-PVE-Backup-add-vma-backup-format-code.patch, vma-reader.c):

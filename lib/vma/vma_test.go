@@ -113,6 +113,16 @@ func TestErrors(t *testing.T) {
 			copy(e[24:40], s[:])
 		})
 	}
+	// resealHeader recomputes the header checksum after a change to the header.
+	resealHeader := func(f func(h []byte)) []byte {
+		return mutate(func(b []byte) {
+			h := b[:hsize]
+			f(h)
+			clear(h[32:48])
+			s := md5.Sum(h)
+			copy(h[32:48], s[:])
+		})
+	}
 	tests := []struct {
 		name      string
 		data      []byte
@@ -129,6 +139,11 @@ func TestErrors(t *testing.T) {
 		{name: "truncated before last block", data: good[:len(good)-BlockSize], field: "extent data", offset: int64(len(good) - BlockSize), unexpEOF: true},
 		{name: "header magic", data: mutate(func(b []byte) { b[1] = 'X' }), field: "header.magic", offset: 0, atNewRead: true},
 		{name: "header md5", data: mutate(func(b []byte) { b[3000] ^= 1 }), field: "header.md5sum", offset: 32, atNewRead: true},
+		{name: "header version", data: mutate(func(b []byte) { b[7] = 2 }), field: "header.version", offset: 4, atNewRead: true},
+		{name: "header size not a multiple of 512", data: mutate(func(b []byte) { b[59]++ }), field: "header.header_size", offset: 56, atNewRead: true},
+		{name: "blob buffer outside the header", data: resealHeader(func(h []byte) { h[52] = 0x7f }), field: "header.blob_buffer_offset", offset: 48, atNewRead: true},
+		{name: "device name not a blob", data: resealHeader(func(h []byte) { h[4096+32+3] = 2 }), field: "header.dev_info[1].devname", offset: 4096 + 32, atNewRead: true},
+		{name: "device size zero", data: resealHeader(func(h []byte) { clear(h[4096+32+8 : 4096+32+16]) }), field: "header.dev_info[1].size", offset: 4096 + 32 + 8, atNewRead: true},
 		{name: "extent magic", data: mutate(func(b []byte) { b[hsize] = 'X' }), field: "extent.magic", offset: int64(hsize)},
 		{name: "extent md5", data: mutate(func(b []byte) { b[hsize+45] ^= 1 }), field: "extent.md5sum", offset: int64(hsize + 24)},
 		{name: "extent block_count", data: reseal(func(e []byte) { e[7]++ }), field: "extent.block_count", offset: int64(hsize + 6)},
