@@ -3,6 +3,7 @@ package diskimage_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -195,4 +196,37 @@ func TestSparseQCOW2WriteErrorSticks(t *testing.T) {
 	require.ErrorContains(t, q.Close(), "failed earlier")
 	_, err = diskimage.NewSparseQCOW2(&failing{}, 4*c)
 	require.ErrorIs(t, err, io.ErrShortWrite)
+}
+
+// ExampleSparseQCOW2 writes two clusters of a 10 GiB disk, out of order:
+// the file holds the header, the two data clusters, an L2 table for each of
+// their 512 MiB ranges, the L1 table and the refcount block and table: 8
+// clusters.
+func ExampleSparseQCOW2() {
+	f, err := os.CreateTemp("", "example-*.qcow2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	q, err := diskimage.NewSparseQCOW2(f, 10<<30)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data := bytes.Repeat([]byte("nixos!"), diskimage.ClusterSize/6)
+	for _, off := range []int64{5 << 30, 0} {
+		if err := q.WriteCluster(off, data); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	if err := q.Close(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	info, err := diskimage.Inspect(f, q.Size(), diskimage.QCOW2)
+	fmt.Println(q.DataClusters(), q.Size()/diskimage.ClusterSize, info.VirtualSize, err)
+	// Output: 2 8 10737418240 <nil>
 }
