@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // Format is a disk image format.
@@ -68,13 +69,34 @@ func Inspect(r io.ReaderAt, size int64, want Format) (Info, error) {
 	return Info{}, fmt.Errorf("unknown image format %q", want)
 }
 
+// HeaderError is a qcow2 image qemu would refuse to open. It matches
+// ErrFormatMismatch (errors.Is).
+type HeaderError struct {
+	// Reason is qemu's own message, as `qemu-img info` prints it after
+	// "Could not open '<file>': ".
+	Reason string
+}
+
+// Error names the reason.
+func (e *HeaderError) Error() string { return ErrFormatMismatch.Error() + ": " + e.Reason }
+
+// Is reports whether target is ErrFormatMismatch.
+func (e *HeaderError) Is(target error) bool { return target == ErrFormatMismatch }
+
+func headerError(format string, args ...any) error {
+	return &HeaderError{Reason: fmt.Sprintf(format, args...)}
+}
+
 func inspectQCOW2(r io.ReaderAt, head []byte) (Info, error) {
 	if len(head) < 72 || !bytes.Equal(head[:4], qcow2Magic) {
-		return Info{}, fmt.Errorf("%w: Image is not in qcow2 format", ErrFormatMismatch)
+		return Info{}, headerError("Image is not in qcow2 format")
 	}
 	be := binary.BigEndian
 	if v := be.Uint32(head[4:8]); v != 2 && v != 3 {
-		return Info{}, fmt.Errorf("%w: unsupported qcow2 version %d", ErrFormatMismatch, v)
+		return Info{}, headerError("Unsupported qcow2 version %d", v)
+	}
+	if err := qcow2Open(head); err != nil {
+		return Info{}, err
 	}
 	info := Info{Format: QCOW2, VirtualSize: int64(be.Uint64(head[24:32]))}
 	if off, n := be.Uint64(head[8:16]), be.Uint32(head[16:20]); off != 0 && n > 0 && n < 1024 {
@@ -131,7 +153,75 @@ func qcow2DataFile(r io.ReaderAt, head []byte) (string, error) {
 	return name, nil
 }
 
+// qcow2Open checks the header fields qemu's qcow2_do_open (block/qcow2.c)
+// checks before it reads any table, in its order and with its messages:
+// cluster size, header length, backing file offset, refcount width, the
+// refcount, snapshot and L1 tables' sizes and alignment, and that the L1
+// table covers the virtual size. head holds at least 104 bytes.
+func qcow2Open(head []byte) error {
+	be := binary.BigEndian
+	bits := be.Uint32(head[20:24])
+	if bits < 9 || bits > 21 {
+		return headerError("Unsupported cluster size: 2^%d", bits)
+	}
+	cluster := uint64(1) << bits
+	headerLength, refcountOrder, incompat := uint64(72), uint32(4), uint64(0)
+	if be.Uint32(head[4:8]) == 3 {
+		incompat, refcountOrder = be.Uint64(head[72:80]), be.Uint32(head[96:100])
+		if headerLength = uint64(be.Uint32(head[100:104])); headerLength < 104 {
+			return headerError("qcow2 header too short")
+		}
+	}
+	if headerLength > cluster {
+		return headerError("qcow2 header exceeds cluster size")
+	}
+	if be.Uint64(head[8:16]) > cluster {
+		return headerError("Invalid backing file offset")
+	}
+	if refcountOrder > 6 {
+		return headerError("Reference count entry width too large; may not exceed 64 bits")
+	}
+	refTableClusters := uint64(be.Uint32(head[56:60]))
+	if refTableClusters == 0 {
+		return headerError("Image does not contain a reference count table")
+	}
+	table := func(name string, offset, entries, entryLen, maxBytes uint64) error {
+		if entries > maxBytes/entryLen {
+			return headerError("%s too large", name)
+		}
+		if uint64(math.MaxInt64)-entries*entryLen < offset || offset%cluster != 0 {
+			return headerError("%s offset invalid", name)
+		}
+		return nil
+	}
+	if err := table("Reference count table", be.Uint64(head[48:56]), refTableClusters, cluster, 8<<20); err != nil {
+		return err
+	}
+	if err := table("Snapshot table", be.Uint64(head[64:72]), uint64(be.Uint32(head[60:64])), 40, 40*65536); err != nil {
+		return err
+	}
+	l1Size := uint64(be.Uint32(head[36:40]))
+	if err := table("Active L1 table", be.Uint64(head[40:48]), l1Size, 8, 32<<20); err != nil {
+		return err
+	}
+	l2Bits := uint64(bits) - 3 // 8-byte L2 entries
+	if incompat&qcow2IncompatExtL2 != 0 {
+		l2Bits-- // 16-byte extended L2 entries
+	}
+	shift := uint64(bits) + l2Bits
+	need := (be.Uint64(head[24:32]) + (1 << shift) - 1) >> shift
+	if need > math.MaxInt32 {
+		return headerError("Image is too big")
+	}
+	if l1Size < need {
+		return headerError("L1 table is too small")
+	}
+	return nil
+}
+
 const (
+	// qcow2IncompatExtL2 is the incompatible feature bit of extended L2 entries.
+	qcow2IncompatExtL2 = 1 << 4
 	// qcow2ExtDataFile is the header extension naming the external data file.
 	qcow2ExtDataFile = 0x44415441
 	// qcow2IncompatDataFile is the incompatible feature bit of an image

@@ -118,3 +118,27 @@ func TestContractUntrustedImages(t *testing.T) {
 		require.NotContains(t, s.config("101"), "scsi0")
 	})
 }
+
+// TestContractUploadedImageQemuCannotOpen pins pve-storage 9.1
+// src/PVE/Storage/Common.pm run_qemu_img_json, which file_size_info runs
+// through qemu_img_info: when `qemu-img info` prints nothing on stdout, its
+// stderr is the error, and for an upload the imgcopy task ends with it. A
+// qcow2 whose header qemu's qcow2_do_open refuses (here an L1 table too
+// small for the virtual size) fails with "qemu-img: Could not open
+// '<file>': <qemu's reason>", and nothing is kept.
+func TestContractUploadedImageQemuCannotOpen(t *testing.T) {
+	img := testtool.QCOW2(t, 1<<30, []byte("nixos"))
+	copy(img[24:32], []byte{0, 0, 1, 0, 0, 0, 0, 0}) // virtual size 1 TiB, L1 table still sized for 1 GiB
+	s := newSim(t)
+	s.enableImport()
+	body, ctype := multipartUpload(t, [][2]string{{"content", "import"}}, "broken.qcow2", img, false)
+	req, err := http.NewRequest("POST", s.URL()+"/nodes/pve/storage/local/upload", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", ctype)
+	exit, log := s.waitTask(s.upid(s.do(req)))
+	require.Regexp(t, `^qemu-img: Could not open '/var/tmp/pveupload-[^/:']+': L1 table is too small$`, exit)
+	require.NotContains(t, strings.Join(log, "\n"), "target file:", "the image is checked before it is copied")
+	var vols []map[string]any
+	s.call("GET", "/nodes/pve/storage/local/content", map[string]string{"content": "import"}).data(t, &vols)
+	require.Empty(t, vols)
+}

@@ -287,7 +287,11 @@ func untrustedImage(content, file, real, shown string) (int64, error) {
 	}
 	defer f.Close()
 	di, err := diskimage.Inspect(f, info.Size(), format)
+	var he *diskimage.HeaderError
 	switch {
+	case errors.As(err, &he):
+		// qemu-img's stderr, which run_qemu_img_json dies with.
+		return 0, fmt.Errorf("qemu-img: Could not open '%s': %s", shown, he.Reason)
 	case err != nil:
 		return 0, fmt.Errorf("qemu-img: Could not open '%s': %v", shown, err)
 	case di.DataFile != "":
