@@ -5,6 +5,12 @@
 // (WriteQCOW2), and writing a large sparse qcow2 as its clusters arrive
 // (SparseQCOW2, used to convert a NixOS VMA disk).
 //
+// Inspect refuses a qcow2 header that qemu's qcow2_do_open (block/qcow2.c)
+// refuses — cluster size, header length, backing file offset, refcount
+// width, the refcount, snapshot and L1 tables' size and alignment, an L1
+// table too small for the virtual size — with a *HeaderError carrying qemu's
+// own message, which `qemu-img info` prints and PVE passes on.
+//
 // The qcow2 layout follows qemu's specification, docs/interop/qcow2.txt in
 // the qemu repository: a version 3 header (104 bytes, no extensions), 64 KiB
 // clusters (cluster_bits 16, the cluster size of a VMA archive), 16-bit
