@@ -335,3 +335,89 @@ func TestUploadVMAFails(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertVMARoundTrip converts archives written the way vzdump may
+// write them — the disk's clusters out of order and interleaved with another
+// device's, the disk not the first device, a cluster rewritten, a cluster
+// zeroed after a write, a last cluster past the disk's end — and has the
+// real qemu-img check the image and compare it with the disk the archive
+// describes.
+func TestConvertVMARoundTrip(t *testing.T) {
+	const c = vmagen.ClusterSize
+	type write struct {
+		dev  uint8
+		num  uint32
+		seed int64 // -1: a zero cluster
+	}
+	tests := []struct {
+		name     string
+		devs     []vmagen.Device
+		disk     uint8
+		writes   []write
+		clusters int64
+	}{
+		{name: "out of order, interleaved with vmstate", disk: 1,
+			devs:     []vmagen.Device{{Name: "drive-scsi0", Size: 40 * c}, {Name: vma.VMStateDevice, Size: 8 * c}},
+			writes:   []write{{1, 39, 1}, {2, 0, 2}, {1, 0, 3}, {2, 7, 4}, {1, 17, 5}, {1, 18, -1}, {1, 2, 6}},
+			clusters: 4},
+		{name: "disk after vmstate", disk: 2,
+			devs:     []vmagen.Device{{Name: vma.VMStateDevice, Size: 4 * c}, {Name: "drive-virtio0", Size: 6 * c}},
+			writes:   []write{{1, 0, 1}, {2, 5, 2}, {1, 3, 3}, {2, 1, 4}},
+			clusters: 2},
+		{name: "rewritten and zeroed", disk: 1,
+			devs:     []vmagen.Device{{Name: "drive-scsi0", Size: 8 * c}},
+			writes:   []write{{1, 1, 1}, {1, 2, 2}, {1, 1, 3}, {1, 2, -1}},
+			clusters: 2},
+		{name: "last cluster past the end", disk: 1,
+			devs:     []vmagen.Device{{Name: "drive-scsi0", Size: 3*c + 8192}},
+			writes:   []write{{1, 3, 1}, {1, 0, 2}},
+			clusters: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			size := tt.devs[tt.disk-1].Size
+			rawPath := filepath.Join(dir, "disk.raw")
+			raw, err := os.Create(rawPath)
+			require.NoError(t, err)
+			defer raw.Close()
+			require.NoError(t, raw.Truncate(size))
+			var zst bytes.Buffer
+			enc, err := zstd.NewWriter(&zst)
+			require.NoError(t, err)
+			vw, err := vmagen.NewWriter(enc, [16]byte{9}, 1764200000, nil, tt.devs)
+			require.NoError(t, err)
+			buf := make([]byte, c)
+			for _, w := range tt.writes {
+				data := []byte(nil)
+				if w.seed >= 0 {
+					clusterData(buf, w.seed, 16)
+					data = buf
+				}
+				require.NoError(t, vw.WriteCluster(w.dev, w.num, data))
+				if w.dev == tt.disk {
+					off := int64(w.num) * c
+					want := make([]byte, min(c, size-off))
+					copy(want, data)
+					_, err := raw.WriteAt(want, off)
+					require.NoError(t, err)
+				}
+			}
+			require.NoError(t, vw.Close())
+			require.NoError(t, enc.Close())
+
+			imgPath := filepath.Join(dir, "disk.qcow2")
+			img, err := os.Create(imgPath)
+			require.NoError(t, err)
+			defer img.Close()
+			res, err := convertVMA(context.Background(), &zst, img, func(string, int64, int64) {})
+			require.NoError(t, err)
+			require.Equal(t, size, res.VirtualSize)
+			require.Equal(t, tt.clusters*c, res.DataBytes)
+			st, err := img.Stat()
+			require.NoError(t, err)
+			require.Equal(t, st.Size(), res.Uploaded)
+			qemuImgVerify(t, imgPath, rawPath)
+		})
+	}
+}
