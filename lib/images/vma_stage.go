@@ -37,8 +37,9 @@ const (
 )
 
 // vmaMaxWindow bounds the zstd window the decoder accepts, and with it the
-// decoder's memory. zstd levels 1-19 use at most 8 MiB; a stream made with
-// --long or --ultra needs more and is refused with ErrVMAWindow's advice.
+// decoder's memory. zstd levels 1-19 use at most 8 MiB (nixpkgs'
+// proxmox-image.nix compresses with plain `zstd`, level 3); a stream made
+// with --long or --ultra needs more and is refused with advice.
 const vmaMaxWindow = 32 << 20
 
 // vmaProgressStep is how many compressed bytes pass between two convert
@@ -85,6 +86,9 @@ type vmaResult struct {
 	Volume                           pve.VolumeID
 	SHA256                           string
 	VirtualSize, DataBytes, Uploaded int64
+	// QemuServerConf is the archive's qemu-server.conf (the VM it was made
+	// from: bios, machine, disk bus), "" when it has none.
+	QemuServerConf string
 }
 
 // vmaUploader is what uploadVMA needs from Proxmox (lib/proxmox's Client).
@@ -247,7 +251,13 @@ func convertVMA(ctx context.Context, source io.Reader, spool io.WriteSeeker, pro
 	if err := q.Close(); err != nil {
 		return vmaResult{}, writeErr(err)
 	}
-	return vmaResult{VirtualSize: disk.Size, DataBytes: q.DataClusters() * diskimage.ClusterSize, Uploaded: q.Size()}, nil
+	res := vmaResult{VirtualSize: disk.Size, DataBytes: q.DataClusters() * diskimage.ClusterSize, Uploaded: q.Size()}
+	for _, c := range r.Configs() {
+		if c.Name == "qemu-server.conf" {
+			res.QemuServerConf = string(c.Data)
+		}
+	}
+	return res, nil
 }
 
 // hashSpool reads the closed image once, from the start, for its sha256.

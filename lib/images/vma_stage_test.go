@@ -183,6 +183,7 @@ func TestUploadVMA(t *testing.T) {
 	require.Equal(t, fileSHA256(t, registered), res.SHA256)
 	require.Equal(t, st.Size(), res.Uploaded)
 	require.Equal(t, d.Size, res.VirtualSize)
+	require.Equal(t, "virtio0: local:vm-100-disk-0\n", res.QemuServerConf)
 	clusters := (d.Size/vma.ClusterSize + 1 + d.Every - 1) / d.Every
 	require.Equal(t, clusters*vma.ClusterSize, res.DataBytes)
 	// header, data, one L2 table, L1 table, refcount block and table
