@@ -248,6 +248,11 @@ func convertVMA(ctx context.Context, source io.Reader, spool io.WriteSeeker, pro
 			return vmaResult{}, writeErr(err)
 		}
 	}
+	// Read the source to its end whatever the decoder did: a verifying
+	// source (cloudimage's Open) reports a checksum mismatch only there.
+	if _, err := io.Copy(io.Discard, src); err != nil || src.err != nil {
+		return vmaResult{}, fail(err)
+	}
 	if err := q.Close(); err != nil {
 		return vmaResult{}, writeErr(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -211,6 +212,14 @@ func TestUploadVMA(t *testing.T) {
 	requireEmptyDir(t, tmp)
 }
 
+// errSourceEnd stands for the error a verifying source returns at its end.
+var errSourceEnd = errors.New("sha256 of the download differs from the published one")
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
 // cancelAfter cancels a context once n bytes were read through it.
 type cancelAfter struct {
 	r      io.Reader
@@ -283,6 +292,9 @@ func TestUploadVMAFails(t *testing.T) {
 		{name: "upload refused", fault: func(s *pvesim.Server) {
 			s.FailNextTask("imgcopy", "cp: error writing '/var/lib/vz/import/nixos.qcow2': No space left on device")
 		}, phase: VMAPhaseUpload, msg: []string{"No space left on device", `storage "local" on node "pve" must have import content`}, uploads: 1},
+		{name: "source fails at its end (a checksum mismatch)", source: func(context.CancelFunc) io.Reader {
+			return io.MultiReader(bytes.NewReader(good), failingReader{errSourceEnd})
+		}, phase: VMAPhaseDecode, is: errSourceEnd, msg: []string{"reading the download failed"}},
 		{name: "cancelled while converting", source: func(cancel context.CancelFunc) io.Reader {
 			return &cancelAfter{r: bytes.NewReader(good), n: len(good) / 2, cancel: cancel}
 		}, is: context.Canceled},
