@@ -135,6 +135,9 @@ func uploadVMA(ctx context.Context, up vmaUploader, req vmaUpload) (vmaResult, e
 		Body: spool, Size: res.Uploaded, Checksum: sum, ChecksumAlgorithm: "sha256",
 		Sent: func(sent, total int64) { progress(vmaStageUpload, sent, total) },
 	}, nil)
+	if err != nil && ctx.Err() != nil {
+		return vmaResult{}, ctx.Err()
+	}
 	if err != nil {
 		return vmaResult{}, &VMAError{Phase: VMAPhaseUpload, Offset: -1, Err: err,
 			Advice: fmt.Sprintf("storage %q on node %q must have import content and room for %d bytes; the conversion is redone on the next run", req.Storage, req.Node, res.Uploaded)}
