@@ -48,6 +48,7 @@ var allowedImports = map[string][]string{
 	"lib/addons":                             {"lib/helmdeploy", "lib/inventory", "lib/secrets"},
 	"lib/helmdeploy":                         {"lib/netx"},
 	"lib/vma":                                nil,
+	"lib/cloudimage":                         {"lib/netx"},
 	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 }
 

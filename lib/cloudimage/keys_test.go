@@ -46,7 +46,7 @@ func publishedKeyring(t *testing.T, osName string) []string {
 	var paths []string
 	switch osName {
 	case cloudimage.OSUbuntu:
-		paths = []string{"/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg", "testdata/published/ubuntu-cloudimage-keyring.gpg"}
+		paths = []string{"/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg", "testdata/published/ubuntu-cloudimage-keyring.asc"}
 	case cloudimage.OSArch:
 		// arch-boxes' key is published in its README, not in archlinux-keyring.
 		paths = []string{"testdata/published/arch-boxes-README.md"}
