@@ -125,6 +125,15 @@ func (s *Sim) render(os string) error {
 	return err
 }
 
+// withAlias lists a build's directory and, for the newest build, the
+// publisher's alias of it ("release/", "latest/").
+func withAlias(dir, alias string, newest bool) []string {
+	if newest {
+		return []string{dir, alias}
+	}
+	return []string{dir}
+}
+
 func (s *Sim) renderUbuntu(p string, t Tamper, builds []build, served func([]byte) []byte) error {
 	root := p + "/releases/noble/"
 	var dirs []string
@@ -137,11 +146,7 @@ func (s *Sim) renderUbuntu(p string, t Tamper, builds []build, served func([]byt
 		if err != nil {
 			return err
 		}
-		targets := []string{root + "release-" + b.serial + "/"}
-		if i == len(builds)-1 {
-			targets = append(targets, root+"release/")
-		}
-		for _, d := range targets {
+		for _, d := range withAlias(root+"release-"+b.serial+"/", root+"release/", i == len(builds)-1) {
 			s.files[d+img] = served(b.image)
 			s.files[d+"SHA256SUMS"] = sums
 			s.files[d+"SHA256SUMS.gpg"] = sig
@@ -196,11 +201,7 @@ func (s *Sim) renderArch(p string, t Tamper, builds []build, served func([]byte)
 		if err != nil {
 			return err
 		}
-		targets := []string{p + "/v" + b.serial + "/"}
-		if i == len(builds)-1 {
-			targets = append(targets, p+"/latest/")
-		}
-		for _, d := range targets {
+		for _, d := range withAlias(p+"/v"+b.serial+"/", p+"/latest/", i == len(builds)-1) {
 			names := []string{img, "Arch-Linux-x86_64-cloudimg.qcow2"}
 			if !strings.HasSuffix(d, "/latest/") {
 				names = names[:1]

@@ -3,7 +3,6 @@ package cloudimage
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -200,9 +199,9 @@ func (r *Resolver) publisher(os, release string) (publisher, error) {
 	var p publisher
 	switch os {
 	case OSUbuntu:
-		p = ubuntu{}
+		p = ubuntu()
 	case OSDebian:
-		p = debian{}
+		p = debian()
 	case OSArch:
 		p = arch{}
 	case OSNixOS:
@@ -256,7 +255,7 @@ func (r *Resolver) get(ctx context.Context, os, what, u string, accept string) (
 	start := time.Now()
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cloud image: %s: GET %s (%s): %w", os, u, what, unwrapURLError(err))
+		return nil, fmt.Errorf("cloud image: %s: GET %s (%s): %w", os, u, what, netx.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	r.log.Debug("cloud image request", "os", os, "url", u, "status", resp.StatusCode, "took", time.Since(start).Round(time.Millisecond))
@@ -265,20 +264,12 @@ func (r *Resolver) get(ctx context.Context, os, what, u string, accept string) (
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxMeta+1))
 	if err != nil {
-		return nil, fmt.Errorf("cloud image: %s: GET %s (%s): read answer: %w", os, u, what, unwrapURLError(err))
+		return nil, fmt.Errorf("cloud image: %s: GET %s (%s): read answer: %w", os, u, what, netx.WithoutURL(err))
 	}
 	if len(b) > maxMeta {
 		return nil, fmt.Errorf("cloud image: %s: GET %s (%s): answer larger than %d bytes; this is not the publisher's %s", os, u, what, maxMeta, what)
 	}
 	return b, nil
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // sumsFile fetches a checksum file and, where the OS is signed, its

@@ -52,41 +52,71 @@ func badSerial(os, release, serial, form string) error {
 	return fmt.Errorf("cloud image: %s %s: %w %q: the publisher names builds like %s; fix images.lock", os, release, ErrBadSerial, serial, form)
 }
 
-// ---- Ubuntu: cloud-images.ubuntu.com/releases/<codename>/release-<serial>/
-
-type ubuntu struct{}
-
-var (
-	ubuntuSerial = regexp.MustCompile(`^[0-9]{8}(\.[0-9]+)?$`)
-	ubuntuHref   = regexp.MustCompile(`href="release-([0-9]{8}(?:\.[0-9]+)?)/"`)
-)
-
-func (ubuntu) releases() []string { return []string{"24.04"} }
-
-// ubuntuCodename names the directory of a release.
-func ubuntuCodename(release string) string {
-	if release == "24.04" {
-		return "noble"
-	}
-	return ""
+// listed is a publisher whose builds are directories named by their
+// serial, found in the directory listing of the release (Ubuntu, Debian).
+type listed struct {
+	os, release, codename string
+	// serial is the form of a build name, form says it in words.
+	serial *regexp.Regexp
+	form   string
+	// href finds the serials in the listing.
+	href *regexp.Regexp
+	// list is the listing's path, dir a build's directory (below the base).
+	list func(codename string) string
+	dir  func(codename, serial string) string
+	// file is the image's file name in a build's directory.
+	file func(release, serial string) string
+	// algo and sums name the checksum file; sig its signature ("" when the
+	// publisher signs nothing).
+	algo, sums, sig string
 }
 
-func (ubuntu) latest(ctx context.Context, r *Resolver, release string) (string, error) {
-	u := r.bases[OSUbuntu] + "/releases/" + ubuntuCodename(release) + "/"
-	s, err := r.listing(ctx, OSUbuntu, u, ubuntuHref, numericParts)
+// Ubuntu: cloud-images.ubuntu.com/releases/<codename>/release-<serial>/.
+func ubuntu() listed {
+	return listed{
+		os: OSUbuntu, release: "24.04", codename: "noble",
+		serial: regexp.MustCompile(`^[0-9]{8}(\.[0-9]+)?$`), form: "20261120 or 20261120.1",
+		href: regexp.MustCompile(`href="release-([0-9]{8}(?:\.[0-9]+)?)/"`),
+		list: func(c string) string { return "/releases/" + c + "/" },
+		dir:  func(c, s string) string { return "/releases/" + c + "/release-" + s + "/" },
+		file: func(r, _ string) string { return "ubuntu-" + r + "-server-cloudimg-amd64.img" },
+		algo: SHA256, sums: "SHA256SUMS", sig: "SHA256SUMS.gpg",
+	}
+}
+
+// Debian: cloud.debian.org/images/cloud/<codename>/<YYYYMMDD-NNNN>/.
+func debian() listed {
+	return listed{
+		os: OSDebian, release: "13", codename: "trixie",
+		serial: regexp.MustCompile(`^[0-9]{8}-[0-9]+$`), form: "20261118-2301",
+		href: regexp.MustCompile(`href="([0-9]{8}-[0-9]+)/"`),
+		list: func(c string) string { return "/" + c + "/" },
+		dir:  func(c, s string) string { return "/" + c + "/" + s + "/" },
+		file: func(r, s string) string { return "debian-" + r + "-genericcloud-amd64-" + s + ".qcow2" },
+		algo: SHA512, sums: "SHA512SUMS",
+	}
+}
+
+func (l listed) releases() []string { return []string{l.release} }
+
+func (l listed) latest(ctx context.Context, r *Resolver, _ string) (string, error) {
+	s, err := r.listing(ctx, l.os, r.bases[l.os]+l.list(l.codename), l.href, numericParts)
 	if err != nil {
 		return "", err
 	}
 	return s[len(s)-1], nil
 }
 
-func (ubuntu) build(ctx context.Context, r *Resolver, release, serial string) (Build, error) {
-	if !ubuntuSerial.MatchString(serial) {
-		return Build{}, badSerial(OSUbuntu, release, serial, "20261120 or 20261120.1")
+func (l listed) build(ctx context.Context, r *Resolver, release, serial string) (Build, error) {
+	if !l.serial.MatchString(serial) {
+		return Build{}, badSerial(l.os, release, serial, l.form)
 	}
-	dir := r.bases[OSUbuntu] + "/releases/" + ubuntuCodename(release) + "/release-" + serial + "/"
-	file := "ubuntu-" + release + "-server-cloudimg-amd64.img"
-	return r.signedBuild(ctx, OSUbuntu, release, serial, dir, file, FormatQCOW2, SHA256, dir+"SHA256SUMS", dir+"SHA256SUMS.gpg")
+	dir := r.bases[l.os] + l.dir(l.codename, serial)
+	sig := ""
+	if l.sig != "" {
+		sig = dir + l.sig
+	}
+	return r.signedBuild(ctx, l.os, release, serial, dir, l.file(release, serial), FormatQCOW2, l.algo, dir+l.sums, sig)
 }
 
 // signedBuild reads a build from a checksum file (verified where the OS is
@@ -106,43 +136,6 @@ func (r *Resolver) signedBuild(ctx context.Context, os, release, serial, dir, fi
 		b.SignatureURL = sigURL
 	}
 	return b, nil
-}
-
-// ---- Debian: cloud.debian.org/images/cloud/<codename>/<YYYYMMDD-NNNN>/
-
-type debian struct{}
-
-var (
-	debianSerial = regexp.MustCompile(`^[0-9]{8}-[0-9]+$`)
-	debianHref   = regexp.MustCompile(`href="([0-9]{8}-[0-9]+)/"`)
-)
-
-func (debian) releases() []string { return []string{"13"} }
-
-// debianCodename names the directory of a release.
-func debianCodename(release string) string {
-	if release == "13" {
-		return "trixie"
-	}
-	return ""
-}
-
-func (debian) latest(ctx context.Context, r *Resolver, release string) (string, error) {
-	u := r.bases[OSDebian] + "/" + debianCodename(release) + "/"
-	s, err := r.listing(ctx, OSDebian, u, debianHref, numericParts)
-	if err != nil {
-		return "", err
-	}
-	return s[len(s)-1], nil
-}
-
-func (debian) build(ctx context.Context, r *Resolver, release, serial string) (Build, error) {
-	if !debianSerial.MatchString(serial) {
-		return Build{}, badSerial(OSDebian, release, serial, "20261118-2301")
-	}
-	dir := r.bases[OSDebian] + "/" + debianCodename(release) + "/" + serial + "/"
-	file := "debian-" + release + "-genericcloud-amd64-" + serial + ".qcow2"
-	return r.signedBuild(ctx, OSDebian, release, serial, dir, file, FormatQCOW2, SHA512, dir+"SHA512SUMS", "")
 }
 
 // ---- Arch: geo.mirror.pkgbuild.com/images/v<serial>/ (arch-boxes)

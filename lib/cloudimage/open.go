@@ -36,7 +36,7 @@ func (r *Resolver) Open(ctx context.Context, b Build) (io.ReadCloser, error) {
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cloud image: %s: GET %s (image): %w", b.OS, b.URL, unwrapURLError(err))
+		return nil, fmt.Errorf("cloud image: %s: GET %s (image): %w", b.OS, b.URL, netx.WithoutURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -69,7 +69,7 @@ func (v *verifying) Read(p []byte) (int, error) {
 		}
 		v.err = io.EOF
 	case err != nil:
-		v.err = fmt.Errorf("cloud image: %s: GET %s (image) after %d bytes: %w", v.b.OS, v.b.URL, v.n, unwrapURLError(err))
+		v.err = fmt.Errorf("cloud image: %s: GET %s (image) after %d bytes: %w", v.b.OS, v.b.URL, v.n, netx.WithoutURL(err))
 		return n, v.err
 	}
 	return n, err

@@ -5,8 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"time"
 )
+
+// WithoutURL drops net/http's *url.Error from err, keeping its cause (a
+// *PhaseError from this package's transport): a caller whose message already
+// names the method and URL does not repeat them.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
 
 // Phase is the part of a request under way.
 type Phase string

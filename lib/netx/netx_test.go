@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -284,4 +286,15 @@ func TestParseTimeouts(t *testing.T) {
 	require.Equal(t, 30*time.Second, def.ResponseHeader)
 	require.Equal(t, time.Minute, def.Overall)
 	require.False(t, errors.Is(nil, context.DeadlineExceeded))
+}
+
+// TestWithoutURL drops net/http's *url.Error and keeps what it wraps.
+func TestWithoutURL(t *testing.T) {
+	cause := &netx.PhaseError{Host: "h:1", Phase: netx.PhaseDial, Err: errors.New("refused")}
+	wrapped := &url.Error{Op: "Get", URL: "https://h:1/x", Err: cause}
+	require.Same(t, cause, netx.WithoutURL(wrapped))
+	require.Same(t, cause, netx.WithoutURL(fmt.Errorf("context: %w", wrapped)))
+	plain := errors.New("plain")
+	require.Same(t, plain, netx.WithoutURL(plain))
+	require.NoError(t, netx.WithoutURL(nil))
 }

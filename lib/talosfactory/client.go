@@ -103,7 +103,7 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("image factory: %s %s: %w", method, c.URL(path), unwrapURLError(err))
+		return nil, fmt.Errorf("image factory: %s %s: %w", method, c.URL(path), netx.WithoutURL(err))
 	}
 	c.log.Debug("image factory request", "method", method, "url", c.URL(path), "status", resp.StatusCode, "took", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -112,16 +112,6 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte
 		return nil, &Error{Method: method, URL: c.URL(path), StatusCode: resp.StatusCode, Body: string(b)}
 	}
 	return resp, nil
-}
-
-// unwrapURLError drops net/http's *url.Error, which repeats the method and
-// URL the message already names.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {
@@ -271,7 +261,7 @@ func (c *Client) Digest(ctx context.Context, imageURL string, progress func(done
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("image factory: GET %s: %w", imageURL, unwrapURLError(err))
+		return 0, "", fmt.Errorf("image factory: GET %s: %w", imageURL, netx.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
