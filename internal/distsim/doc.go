@@ -10,7 +10,7 @@
 //	/nixos/job/nixos/release-25.11/nixos.proxmoxImage.x86_64-linux/latest, /nixos/build/<id>[/download/1/<file>]
 //
 // Images are small valid qcow2 files (lib/diskimage's writer) and, for NixOS,
-// a zstd-compressed VMA (lib/vma's writer) holding one disk. Checksum files
+// a zstd-compressed VMA (internal/vmagen's writer) holding one disk. Checksum files
 // are signed with an OpenPGP key generated when the Sim starts (Key,
 // Fingerprint); Debian and NixOS stay unsigned as their publishers are.
 //
