@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +21,10 @@ import (
 
 func get(t *testing.T, c *http.Client, url string) (int, string, []byte) {
 	t.Helper()
-	resp, err := c.Get(url)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -73,6 +77,14 @@ func TestLayout(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "a directory without its slash redirects")
 	require.Contains(t, string(body), "latest/")
 	require.Contains(t, sim.Requests(), "GET /debian/images/cloud/trixie/")
+	resp, err := c.Get(u + "/nixos/build/" + id)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"), "Hydra answers HTML unless asked for JSON")
+	reqs := sim.Requests()
+	at := slices.Index(reqs, "GET /nixos/job/nixos/release-25.11/nixos.proxmoxImage.x86_64-linux/latest")
+	require.GreaterOrEqual(t, at, 0)
+	require.Equal(t, "GET /nixos/build/"+id, reqs[at+1], "the job's latest redirects to the build, as Hydra does")
 }
 
 // TestImages: the qcow2 images are valid qcow2, the NixOS image a zstd VMA

@@ -254,11 +254,15 @@ func (s *Sim) renderNixOS(p string, t Tamper, builds []build, served func([]byte
 		s.files[p+"/build/"+id] = j
 		s.files[p+"/build/"+id+"/download/1/vzdump-qemu-nixos-"+b.label+".vma.zst"] = served(b.image)
 		if i == len(builds)-1 {
-			s.files[p+"/job/"+cloudimage.NixOSJob("25.11")+"/latest"] = j
+			// Hydra answers a job's latest with a redirect to the build.
+			s.files[p+"/job/"+cloudimage.NixOSJob("25.11")+"/latest"] = []byte(redirectTo + p + "/build/" + id)
 		}
 	}
 	return nil
 }
+
+// redirectTo marks a rendered file that is a redirect to the path after it.
+const redirectTo = "\x00redirect:"
 
 // serve answers from the rendered files; a directory without its slash
 // redirects as a web server does.
@@ -280,10 +284,21 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if target, ok := strings.CutPrefix(string(body), redirectTo); ok {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	hydra := strings.HasPrefix(r.URL.Path, sitePrefix(cloudimage.OSNixOS)+"/") && !strings.Contains(r.URL.Path, "/download/")
+	if hydra && !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		// Hydra serves its HTML pages unless JSON is asked for.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><head><title>Hydra</title></head><body></body></html>\n"))
+		return
+	}
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/"):
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	case strings.HasPrefix(r.URL.Path, sitePrefix(cloudimage.OSNixOS)+"/") && !strings.Contains(r.URL.Path, "/download/"):
+	case hydra:
 		w.Header().Set("Content-Type", "application/json")
 	default:
 		w.Header().Set("Content-Type", "application/octet-stream")

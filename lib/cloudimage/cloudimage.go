@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -313,4 +314,22 @@ func entry(os, release, serial, sumsURL string, sums []byte, algo, file string) 
 		names = append(names[:10], "…")
 	}
 	return "", &MissingEntryError{OS: os, Release: release, Serial: serial, URL: sumsURL, File: file, Files: names}
+}
+
+// Provenance says in one line what the build's sum rests on, for a record
+// such as a VM's description: "sha256 from SHA256SUMS, signed by <fingerprint>"
+// or "sha512 from SHA512SUMS over TLS from cloud.debian.org (the publisher
+// signs nothing)".
+func (b Build) Provenance() string {
+	name, host := b.ChecksumURL, ""
+	if u, err := url.Parse(b.ChecksumURL); err == nil {
+		name, host = path.Base(u.Path), u.Host
+	}
+	if b.OS == OSNixOS {
+		name = "Hydra build " + name
+	}
+	if b.SignedBy != "" {
+		return fmt.Sprintf("%s from %s, signed by %s", b.Algorithm, name, b.SignedBy)
+	}
+	return fmt.Sprintf("%s from %s over TLS from %s (the publisher signs nothing)", b.Algorithm, name, host)
 }

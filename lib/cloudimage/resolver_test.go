@@ -320,3 +320,25 @@ func TestTimeLimits(t *testing.T) {
 func tlsFor(s *netxtest.Server) *tls.Config {
 	return &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}
 }
+
+// TestProvenance names the checksum file and the signer, or the host whose
+// TLS the sum rests on.
+func TestProvenance(t *testing.T) {
+	sim, r := newSim(t, distsim.WithTLS())
+	host := strings.TrimPrefix(sim.URL(), "https://")
+	want := map[string]string{
+		cloudimage.OSUbuntu: "sha256 from SHA256SUMS, signed by " + sim.Fingerprint(),
+		cloudimage.OSArch:   "sha256 from Arch-Linux-x86_64-cloudimg-%s.qcow2.SHA256, signed by " + sim.Fingerprint(),
+		cloudimage.OSDebian: "sha512 from SHA512SUMS over TLS from " + host + " (the publisher signs nothing)",
+		cloudimage.OSNixOS:  "sha256 from Hydra build %s over TLS from " + host + " (the publisher signs nothing)",
+	}
+	for _, osName := range cloudimage.OSes() {
+		b, err := r.Latest(t.Context(), osName, releases[osName])
+		require.NoError(t, err)
+		id := b.Serial[strings.LastIndex(b.Serial, "-")+1:]
+		if osName != cloudimage.OSNixOS {
+			id = b.Serial
+		}
+		require.Equal(t, strings.ReplaceAll(want[osName], "%s", id), b.Provenance(), osName)
+	}
+}
