@@ -6,8 +6,10 @@ import (
 	"crypto/sha512"
 	"crypto/tls"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,5 +342,28 @@ func TestProvenance(t *testing.T) {
 			id = b.Serial
 		}
 		require.Equal(t, strings.ReplaceAll(want[osName], "%s", id), b.Provenance(), osName)
+	}
+}
+
+// TestConcurrentUse: one Resolver serves the parallel imports of "all".
+func TestConcurrentUse(t *testing.T) {
+	sim, r := newSim(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*len(cloudimage.OSes()))
+	for range 4 {
+		for _, osName := range cloudimage.OSes() {
+			wg.Go(func() {
+				b, err := r.Latest(t.Context(), osName, releases[osName])
+				if err == nil && b.Serial != sim.Latest(osName) {
+					err = fmt.Errorf("%s: got %s, want %s", osName, b.Serial, sim.Latest(osName))
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }
