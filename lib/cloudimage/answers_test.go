@@ -112,3 +112,22 @@ func TestOpenRefusesIncompleteBuild(t *testing.T) {
 		require.ErrorContains(t, err, "use a Build from Latest or Build")
 	}
 }
+
+// TestHydraTwoProducts: a Hydra build with two VMA products resolves to the
+// first by product number, every time.
+func TestHydraTwoProducts(t *testing.T) {
+	h64, h64b := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	body := `{"id":9,"finished":1,"buildstatus":0,"project":"nixos","jobset":"release-25.11","job":"nixos.proxmoxImage.x86_64-linux","buildproducts":{` +
+		`"10":{"name":"vzdump-qemu-nixos-25.11.1.abcdef0.vma.zst","type":"file","sha256hash":"` + h64b + `"},` +
+		`"2":{"name":"vzdump-qemu-nixos-25.11.1.abcdef0.vma.zst","type":"file","sha256hash":"` + h64 + `"}}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }))
+	defer srv.Close()
+	r, err := cloudimage.NewResolver(cloudimage.WithBaseURL(cloudimage.OSNixOS, srv.URL), cloudimage.AllowPlainHTTP())
+	require.NoError(t, err)
+	for range 20 {
+		b, err := r.Build(t.Context(), cloudimage.OSNixOS, "25.11", "25.11.1.abcdef0-9")
+		require.NoError(t, err)
+		require.Equal(t, srv.URL+"/build/9/download/2/vzdump-qemu-nixos-25.11.1.abcdef0.vma.zst", b.URL)
+		require.Equal(t, h64, b.Checksum)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -267,7 +268,12 @@ func hydraGet(ctx context.Context, r *Resolver, release, u string) (Build, hydra
 	if hb.Finished != 1 || hb.BuildStatus == nil || *hb.BuildStatus != 0 {
 		return Build{}, hb, fmt.Errorf("cloud image: nixos %s: Hydra build %d (%s) did not finish successfully; choose another build", release, hb.ID, u)
 	}
-	for nr, p := range hb.BuildProducts {
+	// Product numbers in order, so a build with two VMAs resolves the same
+	// way every time.
+	nrs := slices.Collect(maps.Keys(hb.BuildProducts))
+	slices.SortFunc(nrs, numericParts)
+	for _, nr := range nrs {
+		p := hb.BuildProducts[nr]
 		fm := nixosFile.FindStringSubmatch(p.Name)
 		if fm == nil || p.Type != "file" {
 			continue
