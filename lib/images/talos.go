@@ -146,32 +146,25 @@ func ImportTalos(ctx context.Context, inv *inventory.Inventory, pveClient PVE, f
 
 // talosImport is one run of ImportTalos.
 type talosImport struct {
+	vmImport
 	inv       *inventory.Inventory
-	pve       PVE
 	factory   Factory
 	lock      *LockFile
 	opts      TalosImportOptions
-	log       *slog.Logger
 	schematic talosfactory.Schematic
-	file      string       // the image's file name on the import storage
-	volume    pve.VolumeID // and its volume
 	rep       *TalosImportReport
 }
 
 func newTalosImport(inv *inventory.Inventory, pveClient PVE, factory Factory, lock *LockFile, opts TalosImportOptions) (*talosImport, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tc, px := inv.Talos, inv.Proxmox
+	tc := inv.Talos
 	schematic := talosfactory.SchematicFor(inv)
 	id, err := schematic.ID()
 	if err != nil {
 		return nil, err
 	}
-	t := &talosImport{inv: inv, pve: pveClient, factory: factory, lock: lock, opts: opts, log: log, schematic: schematic,
-		file: fmt.Sprintf("talos-%s-%s.qcow2", tc.Version, id[:schematicPrefixLen])}
-	t.volume = proxmox.VolumeFor(px.Storage.Import, "import", t.file)
+	file := fmt.Sprintf("talos-%s-%s.qcow2", tc.Version, id[:schematicPrefixLen])
+	t := &talosImport{vmImport: newVMImport(inv, pveClient, tc.TemplateID, "talos.template_id", file, opts.Replace, opts.Logger, opts.Events),
+		inv: inv, factory: factory, lock: lock, opts: opts, schematic: schematic}
 	t.rep = &TalosImportReport{TemplateID: tc.TemplateID, Name: "talos-" + strings.ReplaceAll(tc.Version, ".", "-"), Version: tc.Version,
 		SchematicID: id, Extensions: schematic.Customization.SystemExtensions.OfficialExtensions,
 		InstallerRef: factory.InstallerRef(id, tc.Version), ImageURL: factory.ImageURL(id, tc.Version, talosImageFile),
@@ -180,11 +173,6 @@ func newTalosImport(inv *inventory.Inventory, pveClient PVE, factory Factory, lo
 		t.rep.Checksum = sum
 	}
 	return t, nil
-}
-
-// marker is what a template's description records about its image.
-type marker struct {
-	version, schematic string
 }
 
 // description writes the template's description: for people, and the
@@ -198,85 +186,22 @@ func description(version, schematic string, exts []string, source, sum string) s
 		version, markerImage, version, schematic, strings.Join(exts, ", "), source, sum)
 }
 
-// readMarker finds the marker in a description.
-func readMarker(desc string) (marker, bool) {
-	fields := map[string]string{}
-	for _, line := range strings.Split(desc, "\n") {
-		if k, v, ok := strings.Cut(line, ": "); ok {
-			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	if fields[markerImage] != "talos" {
-		return marker{}, false
-	}
-	return marker{version: fields["version"], schematic: fields["schematic"]}, true
-}
-
-// emit reports a step the plan does not run: the factory check and the
-// cleanup.
-func (t *talosImport) emit(step, msg string, done bool) {
-	if t.opts.Events != nil {
-		t.opts.Events(plan.Event{Step: step, Message: msg, Percent: -1, Done: done})
-	}
-}
-
-// inspect decides what to do about what holds the template's VM ID, and
-// names the holder. It reads the VM's config, which is current (the VM
-// list is pvestatd's cache: right after a change it shows the VM as it
-// was, or with no statistics at all).
-func (t *talosImport) inspect(ctx context.Context) (action plan.Action, holder string, err error) {
-	tc, node, schematic := t.inv.Talos, t.inv.Proxmox.Node, t.rep.SchematicID
-	cfg, err := t.pve.VMConfig(ctx, node, tc.TemplateID)
-	if errors.Is(err, proxmox.ErrVMNotFound) {
-		return plan.Create, "", nil
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("read the config of talos.template_id %d: %w", tc.TemplateID, err)
-	}
-	holder = fmt.Sprintf("VM %d %q", tc.TemplateID, cfg.Get("name"))
-	if !cfg.HasTag(inventory.ManagedTag) {
-		if !t.opts.Replace {
-			return 0, holder, fmt.Errorf("%w: talos.template_id %d is held by %s (tags %s), which this project did not create: free the ID, choose another talos.template_id in homelab.yaml, or run with -replace to delete it",
-				ErrVMIDTaken, tc.TemplateID, holder, strings.Join(cfg.Tags(), ";"))
-		}
-		return plan.Replace, holder, nil
-	}
-	m, ok := readMarker(cfg.Get("description"))
-	if why := unfinished(cfg, tc.TemplateID, ok); why != "" {
-		// Our VM, but not a finished template: an earlier run stopped
-		// half-way. Rebuild it.
-		t.log.Warn("found a half-made VM from an earlier run; rebuilding it", "vmid", tc.TemplateID, "name", cfg.Get("name"), "why", why)
-		return plan.Repair, fmt.Sprintf("%s (left half-made by an earlier run: %s)", holder, why), nil
-	}
-	switch {
-	case m.version == tc.Version && m.schematic == schematic:
-		return plan.Unchanged, holder, nil
-	case !t.opts.Replace:
-		return 0, holder, fmt.Errorf("%w: talos.template_id %d holds the Talos %s template (schematic %s); run with -replace to replace it with %s (schematic %s)",
-			ErrVMIDTaken, tc.TemplateID, m.version, short(m.schematic), tc.Version, short(schematic))
-	default:
-		return plan.Replace, fmt.Sprintf("%s (Talos %s, schematic %s)", holder, m.version, short(m.schematic)), nil
-	}
-}
-
-// unfinished says why a VM of ours is not a finished template, or "": not
-// a template yet, no marker, a config lock (an operation that never
-// finished), or a half conversion. qemu-server writes template: 1 before it
-// renames the disks (API2/Qemu.pm, template), so a conversion that failed
-// part-way leaves template: 1 with disks not named base-<id>-disk-<n>.
-func unfinished(cfg proxmox.VMConfig, vmid int, marked bool) string {
-	switch {
-	case !cfg.Template():
-		return "not a template"
-	case !marked:
-		return "no marker in its description"
-	case cfg.Lock() != "":
-		return "locked (" + cfg.Lock() + ")"
-	}
-	if pending := cfg.PendingBaseDisks(vmid); len(pending) > 0 {
-		return "template conversion unfinished: " + strings.Join(pending, ", ") + " not base volumes"
-	}
-	return ""
+// inspect decides what to do about what holds talos.template_id.
+func (t *talosImport) inspect(ctx context.Context) (plan.Action, string, error) {
+	tc, schematic := t.inv.Talos, t.rep.SchematicID
+	return t.vmImport.inspect(ctx, wantImage{
+		kind: "talos",
+		matches: func(m marker) bool {
+			return m[markerImage] == "talos" && m["version"] == tc.Version && m["schematic"] == schematic
+		},
+		holds: func(m marker) string {
+			if m[markerImage] != "talos" {
+				return "the " + m[markerImage] + " image, build " + m["build"]
+			}
+			return fmt.Sprintf("the Talos %s template (schematic %s)", m["version"], short(m["schematic"]))
+		},
+		want: fmt.Sprintf("Talos %s (schematic %s)", tc.Version, short(schematic)),
+	})
 }
 
 func short(id string) string {
@@ -296,27 +221,4 @@ func (t *talosImport) checkFactory(ctx context.Context) error {
 	}
 	t.emit(StepCheckFactory, "the factory offers Talos "+version+" and every extension", true)
 	return nil
-}
-
-// cleanup is the Undo of the VM's creation: it removes the VM this run
-// created after a failure, with its own deadline, and returns the failure.
-func (t *talosImport) cleanup(ctx context.Context, cause error) error {
-	node, vmid := t.inv.Proxmox.Node, t.inv.Talos.TemplateID
-	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
-	defer cancel()
-	t.emit(StepCleanup, fmt.Sprintf("VM %d", vmid), false)
-	cfg, err := t.pve.VMConfig(ctx, node, vmid)
-	exists := !errors.Is(err, proxmox.ErrVMNotFound)
-	if err != nil && exists {
-		return fmt.Errorf("%w; and checking for a half-made VM %d failed too (%v): the next run will find and rebuild it", cause, vmid, err)
-	}
-	if !exists || !cfg.HasTag(inventory.ManagedTag) {
-		t.emit(StepCleanup, "nothing was left behind", true)
-		return cause
-	}
-	if _, err := t.pve.DeleteVM(ctx, node, vmid, true); err != nil {
-		return fmt.Errorf("%w; and removing the half-made VM %d failed too (%v): the next run will find and rebuild it", cause, vmid, err)
-	}
-	t.emit(StepCleanup, fmt.Sprintf("removed the half-made VM %d", vmid), true)
-	return fmt.Errorf("%w (the half-made VM %d was removed; nothing is left behind)", cause, vmid)
 }
