@@ -145,25 +145,30 @@ func ImportClouds(ctx context.Context, inv *inventory.Inventory, pveClient Cloud
 	}
 	wg.Wait()
 	// One storage, one content change: the first plan that enables import
-	// content keeps the step, the others drop it.
-	enabling := false
+	// content keeps the step, the others drop it and wait for it.
+	needs := []int{}
 	for i := range plans {
 		if res[i].Err != nil {
 			continue
 		}
 		plans[i].Steps = slices.DeleteFunc(plans[i].Steps, func(s plan.Step) bool {
-			drop := s.Name == StepEnableImport && len(s.Calls) > 0 && enabling
-			enabling = enabling || s.Name == StepEnableImport && len(s.Calls) > 0
-			return drop
+			enables := s.Name == StepEnableImport && len(s.Calls) > 0
+			if enables {
+				needs = append(needs, i)
+			}
+			return enables && len(needs) > 1
 		})
 	}
-	if i := slices.IndexFunc(plans, func(p plan.Plan) bool { return len(p.Steps) > 0 && p.Steps[0].Name == StepEnableImport }); i >= 0 && !opts.DryRun {
+	if len(needs) > 0 && !opts.DryRun {
 		// Enable it before the others start, so that they find it on.
+		i := needs[0]
 		first := plan.Plan{Action: plans[i].Action, Steps: plans[i].Steps[:1]}
 		plans[i].Steps = plans[i].Steps[1:]
 		sent, err := first.Execute(ctx, imports[i].execOptions())
 		if err != nil {
-			res[i].Err = err
+			for _, j := range needs {
+				res[j].Err = err
+			}
 		}
 		imports[i].enabled = sent
 	}
