@@ -44,3 +44,37 @@ func (r *TalosImportReport) WriteSummary(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// WriteCloudSummary writes what cloud imports did (or, for a dry run, the
+// calls real runs would send): one row per OS, then a dry run's calls.
+func WriteCloudSummary(w io.Writer, reports ...*CloudImportReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OS\tRELEASE\tBASE VM\tBUILD\tACTION\tCALLS")
+	for _, r := range reports {
+		action := r.Action.String()
+		if r.DryRun && r.Action != plan.Unchanged {
+			action = "would " + action
+		}
+		if r.Locked {
+			action += ", recorded in the lock"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d %s\t%s\t%s\t%d\n", r.OS, r.Release, r.BaseVMID, r.Name, r.Build.Serial, action, len(r.Calls))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		if !r.DryRun || len(r.Calls) == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\nDry run: nothing was changed. A real run would make these calls for %s:\n", r.OS); err != nil {
+			return err
+		}
+		for _, c := range r.Calls {
+			if _, err := fmt.Fprintf(w, "  %s\n", c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
