@@ -42,7 +42,13 @@ func (r *cloudRig) mutatingSince(n int) []pvesim.Request {
 // listed, in order, with the parameters listed.
 func (r *cloudRig) requireSentWhatWasPlanned(n int, calls []plan.Call) {
 	r.t.Helper()
-	sent := r.mutatingSince(n)
+	requireCallsSent(r.t, calls, r.mutatingSince(n))
+}
+
+// requireCallsSent: PVE received the calls, in order, with their
+// parameters.
+func requireCallsSent(t testing.TB, calls []plan.Call, sent []pvesim.Request) {
+	t.Helper()
 	var want, got []string
 	for _, c := range calls {
 		want = append(want, c.Method+" "+c.Path)
@@ -50,10 +56,10 @@ func (r *cloudRig) requireSentWhatWasPlanned(n int, calls []plan.Call) {
 	for _, req := range sent {
 		got = append(got, req.Method+" "+req.Path)
 	}
-	require.Equal(r.t, want, got, "PVE received what the dry run listed, in order")
+	require.Equal(t, want, got, "PVE received what the dry run listed, in order")
 	for i, c := range calls {
 		for _, p := range c.Params {
-			require.Equal(r.t, p.Value, sent[i].Params[p.Key], "%s: parameter %s", c.Method+" "+c.Path, p.Key)
+			require.Equal(t, p.Value, sent[i].Params[p.Key], "%s: parameter %s", c.Method+" "+c.Path, p.Key)
 		}
 	}
 }
