@@ -106,7 +106,7 @@ func imagesImportAdvice(results []images.CloudResult) error {
 			run = "go run mage.go images:import ubuntu (and debian, arch): NixOS needs a build with the VMA conversion"
 		case errors.Is(r.Err, proxmox.ErrChecksumMismatch):
 			run = "go run mage.go images:import " + r.OS + " -update, once you know why the sums differ"
-		case strings.Contains(r.Err.Error(), "resolve "+r.OS):
+		case errors.Is(r.Err, images.ErrSource):
 			run = "go run mage.go images:import " + r.OS + " -update, if the publisher no longer serves the build images.lock records; a signature or key error means the download site is not the publisher's: do not work around it"
 		}
 		err := proxmoxAdvice(r.Err)

@@ -85,6 +85,11 @@ type CloudImportReport struct {
 	Calls []plan.Call
 }
 
+// ErrSource is returned (wrapped, with the source's own error) when the
+// download site's answer stops an import: a bad signature, an unknown key,
+// a missing entry, a build it no longer serves. Nothing was changed.
+var ErrSource = errors.New("cloud image source")
+
 // ErrUnknownOS is returned (wrapped) for an OS ImportCloud does not import,
 // or one the inventory has no image for.
 var ErrUnknownOS = errors.New("unknown OS")

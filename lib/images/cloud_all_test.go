@@ -84,7 +84,7 @@ func TestCloudImportAllOneFails(t *testing.T) {
 	r.site.failWith("debian", errBadSignature)
 	res, err := r.importAll(images.CloudImportOptions{})
 	require.ErrorIs(t, err, errBadSignature)
-	require.ErrorContains(t, err, "debian: resolve debian 13")
+	require.ErrorContains(t, err, "debian: cloud image source: resolve debian 13 (the newest build)")
 	for _, x := range res {
 		if x.OS == "debian" {
 			require.Error(t, x.Err)

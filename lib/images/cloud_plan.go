@@ -91,7 +91,7 @@ func (c *cloudImport) resolve(ctx context.Context, get func(context.Context) (Cl
 	c.emit(StepResolve, fmt.Sprintf("%s %s: %s", c.os, c.image.Release, what), false)
 	b, err := get(ctx)
 	if err != nil {
-		return CloudBuild{}, fmt.Errorf("resolve %s %s (%s): %w", c.os, c.image.Release, what, err)
+		return CloudBuild{}, fmt.Errorf("%w: resolve %s %s (%s): %w", ErrSource, c.os, c.image.Release, what, err)
 	}
 	wantFormat := "qcow2"
 	if c.os == "nixos" {

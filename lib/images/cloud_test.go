@@ -205,6 +205,7 @@ func TestCloudImportSourceRefusals(t *testing.T) {
 					r.site.failWith(osName, refusal)
 					_, err := r.importOS(osName, images.CloudImportOptions{})
 					require.ErrorIs(t, err, refusal)
+					require.ErrorIs(t, err, images.ErrSource)
 					for _, req := range r.sim.Requests() {
 						require.Equal(t, http.MethodGet, req.Method, "only reads before the refusal: %s %s", req.Method, req.Path)
 					}
@@ -321,9 +322,13 @@ func (r *cloudRig) requireNoOpCloudRerun(osName string) {
 // changed something, without cleanup (as kill -9 would): the next run
 // recognises what was left and finishes the job.
 func TestCloudImportKilledBetweenSteps(t *testing.T) {
-	steps := map[string][]string{
-		"ubuntu": {images.StepEnableImport, images.StepDownload, images.StepCreateVM, images.StepTemplate},
-		"nixos":  {images.StepEnableImport, images.StepUpload, images.StepCreateVM, images.StepTemplate},
+	steps := map[string][]string{}
+	for _, osName := range images.CloudOSes() {
+		fetch := images.StepDownload
+		if osName == "nixos" {
+			fetch = images.StepUpload
+		}
+		steps[osName] = []string{images.StepEnableImport, fetch, images.StepCreateVM, images.StepTemplate}
 	}
 	for osName, list := range steps {
 		for _, step := range list {
