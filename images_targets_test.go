@@ -64,6 +64,26 @@ func TestImagesImportTargetNoOp(t *testing.T) {
 	}
 }
 
+// TestImagesImportTargetAll: with every base VM holding its locked build,
+// all is a no-op, with one line per OS and one row each in the table.
+func TestImagesImportTargetAll(t *testing.T) {
+	h := newImportHost(t, pvesim.SetupFor(mustInventory(t), false))
+	for _, b := range []struct {
+		os, release, serial string
+		vmid                int
+	}{{"arch", "rolling", "20261101.412345", 9300}, {"debian", "13", "20261118-2301", 9110}, {"nixos", "25.11", "25.11.1234.abcdef0-312345678", 9200}, {"ubuntu", "24.04", "20261120", 9100}} {
+		baseVM(t, h, b.os, b.release, b.vmid, b.serial)
+	}
+	mark := len(h.sim.Requests())
+	out, code := mageEnv(t, h.env, "images:import", "all", "-file="+h.file)
+	require.Equal(t, 0, code, out)
+	for _, line := range []string{"arch    ✓ unchanged\n", "debian  ✓ unchanged\n", "nixos   ✓ unchanged\n", "ubuntu  ✓ unchanged\n"} {
+		require.Contains(t, out, line)
+	}
+	require.Regexp(t, `nixos +25\.11 +9200 nixos-25-11-base +25\.11\.1234\.abcdef0-312345678 +unchanged +0`, out)
+	require.Empty(t, pvesim.Mutating(h.sim.Requests()[mark:]))
+}
+
 // TestImagesImportTargetSaysWhatToRun: a base VM ID held by a VM this
 // project did not create is refused, naming the field and -replace.
 func TestImagesImportTargetSaysWhatToRun(t *testing.T) {

@@ -19,9 +19,6 @@ var hexSum = map[string]*regexp.Regexp{"sha256": regexp.MustCompile(`^[0-9a-f]{6
 // import's steps with the calls each will send.
 func (c *cloudImport) plan(ctx context.Context) (plan.Plan, error) {
 	rel := c.image.Release
-	if c.os == "nixos" && c.opts.stageVMA == nil {
-		return plan.Plan{}, fmt.Errorf("%w: NixOS is published as a VMA, which is converted on this machine, and this build cannot convert it yet: import the other operating systems", ErrNoVMAStage)
-	}
 	resolved := c.opts.Update || c.locked.Serial == ""
 	if resolved {
 		b, err := c.resolve(ctx, func(ctx context.Context) (CloudBuild, error) { return c.src.Latest(ctx, c.os, rel) }, "the newest build")
@@ -44,6 +41,9 @@ func (c *cloudImport) plan(ctx context.Context) (plan.Plan, error) {
 			p.Steps = []plan.Step{c.recordBuild()}
 		}
 		return p, nil
+	}
+	if c.os == "nixos" && c.opts.stageVMA == nil {
+		return plan.Plan{}, fmt.Errorf("%w: NixOS is published as a VMA, which is converted on this machine, and this build cannot convert it yet: import the other operating systems", ErrNoVMAStage)
 	}
 	if !resolved {
 		// The locked build, verified again: the checksum file and its

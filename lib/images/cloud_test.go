@@ -239,13 +239,24 @@ func TestCloudImportUnknownOS(t *testing.T) {
 }
 
 // TestCloudImportNixOSWithoutVMAStage: a build without the VMA stage
-// refuses NixOS before anything changes.
+// refuses to build NixOS's base VM before anything changes, and still
+// finds one that holds the locked build good.
 func TestCloudImportNixOSWithoutVMAStage(t *testing.T) {
 	r := newCloudRig(t)
-	_, err := images.ImportCloud(context.Background(), r.inv, r.client, r.site, r.loadLock(), "nixos", images.CloudImportOptions{})
+	noStage := func() (*images.CloudImportReport, error) {
+		return images.ImportCloud(context.Background(), r.inv, r.client, r.site, r.loadLock(), "nixos", images.CloudImportOptions{})
+	}
+	_, err := noStage()
 	require.ErrorIs(t, err, images.ErrNoVMAStage)
 	require.Zero(t, r.mutations())
-	require.Empty(t, r.site.resolverCalls())
+
+	_, err = r.importOS("nixos", images.CloudImportOptions{})
+	require.NoError(t, err)
+	before := r.mutations()
+	res, err := noStage()
+	require.NoError(t, err)
+	require.Equal(t, plan.Unchanged, res.Action)
+	require.Equal(t, before, r.mutations())
 }
 
 // TestCloudImportFaults: each fault leaves a clear error and no orphan VM
