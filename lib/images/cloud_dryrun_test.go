@@ -96,11 +96,7 @@ func TestCloudImportDryRunListsWhatTheRunSends(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var setup []func(*pvesim.Setup)
-			if tt.setup != nil {
-				setup = append(setup, tt.setup)
-			}
-			r := newCloudRig(t, setup...)
+			r := newCloudRig(t, tt.setup)
 			if tt.before != nil {
 				tt.before(r)
 			}

@@ -95,11 +95,7 @@ func TestTalosImportDryRunListsWhatTheRunSends(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var setup []func(*pvesim.Setup)
-			if tt.setup != nil {
-				setup = append(setup, tt.setup)
-			}
-			r := newRig(t, setup...)
+			r := newRig(t, tt.setup)
 			if tt.before != nil {
 				tt.before(r)
 			}
