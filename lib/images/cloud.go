@@ -134,6 +134,11 @@ type CloudResult struct {
 // others. The results are in the order of oses; the error joins the
 // failures.
 func ImportClouds(ctx context.Context, inv *inventory.Inventory, pveClient CloudPVE, src Sources, lock *LockFile, oses []string, opts CloudImportOptions) ([]CloudResult, error) {
+	for i, osName := range oses {
+		if slices.Contains(oses[:i], osName) {
+			return nil, fmt.Errorf("import %s: %q is listed twice: two imports of one base VM would race", strings.Join(oses, ", "), osName)
+		}
+	}
 	res := make([]CloudResult, len(oses))
 	imports := make([]*cloudImport, len(oses))
 	plans := make([]plan.Plan, len(oses))

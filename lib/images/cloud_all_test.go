@@ -110,3 +110,13 @@ func TestCloudImportAllContentFails(t *testing.T) {
 	require.Equal(t, 1, r.mutations(), "only the failed PUT")
 	require.Empty(t, r.vmIDs())
 }
+
+// TestCloudImportAllRefusesTheSameOSTwice: two imports of one base VM
+// would race; the list is refused before anything is read.
+func TestCloudImportAllRefusesTheSameOSTwice(t *testing.T) {
+	r := newCloudRig(t)
+	_, err := images.ImportClouds(context.Background(), r.inv, r.client, r.site, r.loadLock(), []string{"ubuntu", "debian", "ubuntu"}, images.CloudImportOptions{})
+	require.ErrorContains(t, err, `"ubuntu" is listed twice`)
+	require.Empty(t, r.sim.Requests())
+	require.Empty(t, r.site.resolverCalls())
+}
