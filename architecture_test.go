@@ -39,7 +39,7 @@ var allowedImports = map[string][]string{
 	"lib/secrets":                            {"internal/atomicfile"},
 	"lib/talosfactory":                       {"lib/inventory", "lib/netx"},
 	"lib/talosfactory/factorysim":            {"lib/diskimage", "lib/talosfactory"},
-	"lib/images":                             {"internal/atomicfile", "lib/diskimage", "lib/inventory", "lib/plan", "lib/proxmox", "lib/proxmox/pve", "lib/talosfactory", "lib/vma"},
+	"lib/images":                             {"internal/atomicfile", "lib/cloudimage", "lib/diskimage", "lib/inventory", "lib/plan", "lib/proxmox", "lib/proxmox/pve", "lib/talosfactory", "lib/vma"},
 	"lib/talosgen":                           {"internal/atomicfile", "lib/inventory", "lib/secrets", "lib/talosfactory"},
 	"lib/talosnode":                          {"internal/atomicfile", "lib/inventory", "lib/netx", "lib/talosgen"},
 	"lib/talosnode/nodesim":                  nil,

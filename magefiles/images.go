@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wdiazux/infra/lib/cloudimage"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,7 +45,12 @@ func (Images) Import(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	if _, err := netTimeouts(); err != nil {
+	limits, err := netTimeouts()
+	if err != nil {
+		return err
+	}
+	sources, err := cloudimage.NewResolver(cloudimage.WithTimeouts(limits), cloudimage.WithLogger(logger()))
+	if err != nil {
 		return err
 	}
 	pveClient, err := proxmox.NewFromEnv(proxmox.WithLogger(logger()))
@@ -58,7 +64,7 @@ func (Images) Import(ctx context.Context,
 	opts := images.CloudImportOptions{Update: isSet(update), Replace: isSet(replace), DryRun: isSet(dryrun), Logger: logger()}
 	lines := progress.NewLines(os.Stderr, oses)
 	opts.Events = func(osName string, ev plan.Event) { lines.Events(osName)(ev) }
-	results, err := images.ImportClouds(ctx, inv, pveClient, cloudSources(), lock, oses, opts)
+	results, err := images.ImportClouds(ctx, inv, pveClient, sources, lock, oses, opts)
 	var reports []*images.CloudImportReport
 	for _, r := range results {
 		if r.Err != nil {
@@ -102,8 +108,6 @@ func imagesImportAdvice(results []images.CloudResult) error {
 		switch {
 		case errors.Is(r.Err, images.ErrVMIDTaken):
 			run = "go run mage.go images:import " + r.OS + " -replace (or -update, to move the base VM this project made to the newest build)"
-		case errors.Is(r.Err, images.ErrNoVMAStage):
-			run = "go run mage.go images:import ubuntu (and debian, arch): NixOS needs a build with the VMA conversion"
 		case errors.Is(r.Err, proxmox.ErrChecksumMismatch):
 			run = "go run mage.go images:import " + r.OS + " -update, once you know why the sums differ"
 		case errors.Is(r.Err, images.ErrSource):
@@ -116,28 +120,4 @@ func imagesImportAdvice(results []images.CloudResult) error {
 		errs = append(errs, fmt.Errorf("%s: %w", r.OS, err))
 	}
 	return errors.Join(errs...)
-}
-
-// cloudSources are the distributions' download sites, each checksum file
-// verified against the distribution's pinned key (lib/cloudimage). Until
-// lib/cloudimage is merged, a build cannot resolve a cloud image: a re-run
-// whose base VM holds the build images.lock records still works (it asks
-// no publisher), anything else says what is missing.
-func cloudSources() images.Sources { return noSources{} }
-
-// noSources is the stand-in for lib/cloudimage's Resolver until it is merged.
-type noSources struct{}
-
-var errNoSources = errors.New("this build cannot resolve cloud images yet (lib/cloudimage is missing)")
-
-func (noSources) Latest(context.Context, string, string) (images.CloudBuild, error) {
-	return images.CloudBuild{}, errNoSources
-}
-
-func (noSources) Build(context.Context, string, string, string) (images.CloudBuild, error) {
-	return images.CloudBuild{}, errNoSources
-}
-
-func (noSources) Open(context.Context, images.CloudBuild) (io.ReadCloser, error) {
-	return nil, errNoSources
 }

@@ -57,7 +57,7 @@ type CloudImportOptions struct {
 	// Logger receives the import's log (default: discard).
 	Logger *slog.Logger
 
-	stageVMA vmaStage // nil = realVMAStage()
+	stageVMA vmaStage // nil = convertAndUploadVMA
 }
 
 // CloudImportReport says what a cloud import did or, for a dry run, would
@@ -219,7 +219,7 @@ func newCloudImport(inv *inventory.Inventory, pveClient CloudPVE, src Sources, l
 		return nil, fmt.Errorf("%w %q: want one of %s (and an entry under images: in the inventory)", ErrUnknownOS, osName, strings.Join(CloudOSes(), ", "))
 	}
 	if opts.stageVMA == nil {
-		opts.stageVMA = realVMAStage()
+		opts.stageVMA = convertAndUploadVMA
 	}
 	var events func(plan.Event)
 	if opts.Events != nil {

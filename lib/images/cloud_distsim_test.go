@@ -1,9 +1,3 @@
-//go:build i15merge
-
-// This file needs lib/cloudimage and internal/distsim (engineer "sources")
-// and the VMA stage (engineer "vma"): at the merge, delete the build
-// constraint above and these comment lines.
-
 package images_test
 
 import (

@@ -42,9 +42,6 @@ func (c *cloudImport) plan(ctx context.Context) (plan.Plan, error) {
 		}
 		return p, nil
 	}
-	if c.os == "nixos" && c.opts.stageVMA == nil {
-		return plan.Plan{}, fmt.Errorf("%w: NixOS is published as a VMA, which is converted on this machine, and this build cannot convert it yet: import the other operating systems", ErrNoVMAStage)
-	}
 	if !resolved {
 		// The locked build, verified again: the checksum file and its
 		// signature are read before anything changes.
@@ -152,7 +149,7 @@ func (c *cloudImport) upload() plan.Step {
 				return "", fmt.Errorf("open %s: %w", b.URL, err)
 			}
 			defer r.Close()
-			sum, err := c.opts.stageVMA(ctx, c.up, vmaJob{Node: c.node, Storage: c.storage, File: c.file, Source: r, TempDir: c.opts.TempDir,
+			sum, err := c.opts.stageVMA(ctx, c.up, vmaUpload{Node: c.node, Storage: c.storage, File: c.file, Source: r, TempDir: c.opts.TempDir,
 				Progress: func(stage string, done, total int64) {
 					if total > 0 {
 						progress(float64(done)*100/float64(total), stage)

@@ -238,27 +238,6 @@ func TestCloudImportUnknownOS(t *testing.T) {
 	require.Zero(t, r.mutations())
 }
 
-// TestCloudImportNixOSWithoutVMAStage: a build without the VMA stage
-// refuses to build NixOS's base VM before anything changes, and still
-// finds one that holds the locked build good.
-func TestCloudImportNixOSWithoutVMAStage(t *testing.T) {
-	r := newCloudRig(t)
-	noStage := func() (*images.CloudImportReport, error) {
-		return images.ImportCloud(context.Background(), r.inv, r.client, r.site, r.loadLock(), "nixos", images.CloudImportOptions{})
-	}
-	_, err := noStage()
-	require.ErrorIs(t, err, images.ErrNoVMAStage)
-	require.Zero(t, r.mutations())
-
-	_, err = r.importOS("nixos", images.CloudImportOptions{})
-	require.NoError(t, err)
-	before := r.mutations()
-	res, err := noStage()
-	require.NoError(t, err)
-	require.Equal(t, plan.Unchanged, res.Action)
-	require.Equal(t, before, r.mutations())
-}
-
 // TestCloudImportFaults: each fault leaves a clear error and no orphan VM
 // or half template; the next run succeeds and a re-run changes nothing.
 func TestCloudImportFaults(t *testing.T) {

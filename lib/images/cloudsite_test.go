@@ -34,7 +34,9 @@ var (
 
 // site is a loopback stand-in for the distributions' download sites and a
 // fake of lib/cloudimage's Resolver over it (the images.Sources the
-// imports use), until internal/distsim lands: it serves each build's image
+// imports use), for the tests of the import's own logic, which choose what
+// the resolver answers (cloud_distsim_test.go runs the imports against
+// internal/distsim through the real resolver and VMA stage): it serves each build's image
 // (a small qcow2; NixOS: opaque bytes the fake VMA stage wraps), resolves
 // builds with the publisher's checksum, and refuses as the real resolver
 // does when told to. rate limits each connection's bytes per second.

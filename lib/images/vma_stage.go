@@ -91,17 +91,12 @@ type vmaResult struct {
 	QemuServerConf string
 }
 
-// vmaUploader is what uploadVMA needs from Proxmox (lib/proxmox's Client).
-type vmaUploader interface {
-	Upload(ctx context.Context, req proxmox.UploadRequest, progress proxmox.Progress) (*proxmox.TaskResult, error)
-}
-
 // uploadVMA converts and uploads in one pass over the source: zstd decoder
 // (one goroutine, window at most vmaMaxWindow) → vma.Reader → one
 // diskimage.SparseQCOW2 in a temporary file, one sequential read of that
 // file for its sha256, then the upload with checksum-algorithm sha256. The
 // temporary file is removed on every path.
-func uploadVMA(ctx context.Context, up vmaUploader, req vmaUpload) (vmaResult, error) {
+func uploadVMA(ctx context.Context, up Uploader, req vmaUpload) (vmaResult, error) {
 	if f, ok := diskimage.FormatFromName(req.File); !ok || f != diskimage.QCOW2 || pve.NormalizeFilename(req.File) != req.File {
 		return vmaResult{}, fmt.Errorf("NixOS image: file name %q must end in .qcow2 and be a name PVE keeps as given (letters, digits, '-', '_', '.')", req.File)
 	}
