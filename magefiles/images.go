@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/wdiazux/infra/lib/cloudimage"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
