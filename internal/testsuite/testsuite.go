@@ -43,14 +43,16 @@ func Tools() []toolchain.Tool {
 // Terraform acceptance test against pvesim (internal/tfaccept) and the
 // Terraform static checks (internal/tfcheck), tflint and trivy, the
 // linters those checks run, and kube-apiserver and etcd, the Kubernetes
-// API server the add-on tests install into (internal/kubetest). Each is
+// API server the add-on tests install into (internal/kubetest), and Packer
+// with its proxmox plugin, for the template checks and builds of
+// lib/packer (the plugin installed for Packer by EnsureGoTools). Each is
 // built at the version the inventory file lists under tools: (the
 // repository's homelab.yaml for the suite), the one place every tool's
 // version lives; TestToolVersionsAgree holds a tool whose module go.mod
 // also requires (sops, linked by lib/secrets) to the version go.mod
 // requires, and toolchain.GoTool.CheckModule holds a tool built from a
-// pinned tools module (the provider, tflint, trivy, kube-apiserver and
-// etcd, each from
+// pinned tools module (the provider, tflint, trivy, kube-apiserver,
+// etcd, packer and its plugin, each from
 // internal/toolchain/modules/<command>) to the version that module's go.mod
 // requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
@@ -115,6 +117,44 @@ var goModuleTools = []toolchain.GoTool{
 		Command: "etcd", Module: "go.etcd.io/etcd/server/v3", Package: "go.etcd.io/etcd/server/v3",
 		ModuleDir: filepath.Join("internal", "toolchain", "modules", "etcd"),
 	},
+	{
+		Command: "packer", Module: "github.com/hashicorp/packer", Package: "github.com/hashicorp/packer",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "packer"),
+	},
+	{
+		Command: "packer-plugin-proxmox", Module: "github.com/hashicorp/packer-plugin-proxmox",
+		Package:   "github.com/hashicorp/packer-plugin-proxmox",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "packer-plugin-proxmox"),
+		// Installed for Packer after the build (toolchain.EnsurePackerPlugins).
+		PackerPlugin: "github.com/hashicorp/proxmox",
+	},
+}
+
+// EnsureGoTools builds the tools of GoTools missing from the tool cache,
+// then installs the Packer plugins among them into the cache's plugin
+// directory (toolchain.PackerPluginDir) with the cached packer; tools
+// already there are left as they are.
+func EnsureGoTools(ctx context.Context, tools []toolchain.GoTool, opts ...toolchain.Option) error {
+	if err := toolchain.EnsureGo(ctx, tools, opts...); err != nil {
+		return err
+	}
+	var packer *toolchain.GoTool
+	var plugins []toolchain.GoTool
+	for i, t := range tools {
+		switch {
+		case t.Command == "packer":
+			packer = &tools[i]
+		case t.PackerPlugin != "":
+			plugins = append(plugins, t)
+		}
+	}
+	if len(plugins) == 0 {
+		return nil
+	}
+	if packer == nil {
+		return fmt.Errorf("packer plugins %v need the packer tool among the tools built", plugins)
+	}
+	return toolchain.EnsurePackerPlugins(ctx, *packer, plugins, opts...)
 }
 
 // goTools is GoTools with the inventory's tools: given; file names it in
@@ -215,7 +255,7 @@ func New(root string, opts ...Option) *Suite {
 			}
 			return errors.Join(
 				toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log)),
-				toolchain.EnsureGo(ctx, goTools, toolchain.WithLogger(s.log)))
+				EnsureGoTools(ctx, goTools, toolchain.WithLogger(s.log)))
 		}
 	}
 	return s
@@ -309,7 +349,8 @@ func (s *Suite) tools(ctx context.Context) error {
 	err := s.ensure(ctx)
 	var missing *toolchain.MissingError
 	var build *toolchain.BuildError
-	if (errors.As(err, &missing) || errors.As(err, &build)) && !s.ci {
+	var plugin *toolchain.PluginError
+	if (errors.As(err, &missing) || errors.As(err, &build) || errors.As(err, &plugin)) && !s.ci {
 		s.log.Warn("tests that need these tools will skip (in CI they fail)", "err", err)
 		return nil
 	}

@@ -69,6 +69,7 @@ func TestRun(t *testing.T) {
 	goTools, err := testsuite.GoTools(homelab)
 	require.NoError(t, err)
 	build := &toolchain.BuildError{Tool: goTools[0], Err: errors.New("exit status 1")}
+	plugin := &toolchain.PluginError{Plugin: goTools[len(goTools)-1], Err: errors.New("exit status 1")}
 	tests := []struct {
 		name       string
 		ci         bool
@@ -82,6 +83,8 @@ func TestRun(t *testing.T) {
 		{name: "a missing tool fails in CI", ci: true, install: missing, wantFailed: []string{"tools"}},
 		{name: "a tool that does not build warns outside CI", install: build},
 		{name: "a tool that does not build fails in CI", ci: true, install: build, wantFailed: []string{"tools"}},
+		{name: "a Packer plugin that does not install warns outside CI", install: plugin},
+		{name: "a Packer plugin that does not install fails in CI", ci: true, install: plugin, wantFailed: []string{"tools"}},
 		{name: "a plaintext secret fails the secrets check", leak: true, wantFailed: []string{"secrets"}},
 		{name: "failing tests do not stop the summary", fail: "go test", wantFailed: []string{"test"}},
 		{name: "failing vet still runs the tests", fail: "vet ./...", wantFailed: []string{"vet"}},
@@ -125,6 +128,39 @@ func TestRun(t *testing.T) {
 			require.Contains(t, out.String(), "FAIL")
 		})
 	}
+}
+
+// TestEnsureGoToolsInstallsPackerPlugins: the suite's tool step builds
+// the tools, then installs the Packer plugins among them with the cached
+// packer, once: a second run installs nothing.
+func TestEnsureGoToolsInstallsPackerPlugins(t *testing.T) {
+	cache := t.TempDir()
+	packer := toolchain.GoTool{Command: "packer", Package: "example.com/packer", Version: "v1.12.0"}
+	plugin := toolchain.GoTool{Command: "packer-plugin-proxmox", Package: "example.com/packer-plugin-proxmox", Version: "v1.1.0",
+		PackerPlugin: "github.com/hashicorp/proxmox"}
+	var built, installed []string
+	opts := []toolchain.Option{
+		toolchain.WithCacheDir(cache),
+		toolchain.WithGoInstaller(func(_ context.Context, gobin, pkg string) error {
+			built = append(built, pkg)
+			return os.WriteFile(filepath.Join(gobin, filepath.Base(strings.Split(pkg, "@")[0])), []byte("bin"), 0o755)
+		}),
+		toolchain.WithPackerPluginInstaller(func(_ context.Context, req toolchain.PluginInstall) error {
+			installed = append(installed, req.Address)
+			require.Equal(t, packer.Path(cache), req.Packer, "the cached packer installs it")
+			writeFile(t, filepath.Join(req.Dir, "github.com", "hashicorp", "proxmox", "packer-plugin-proxmox_v1.1.0_x5.0_linux_amd64"), "bin")
+			writeFile(t, filepath.Join(req.Dir, "github.com", "hashicorp", "proxmox", "packer-plugin-proxmox_v1.1.0_x5.0_linux_amd64_SHA256SUM"), "sum")
+			return nil
+		}),
+	}
+	for range 2 {
+		require.NoError(t, testsuite.EnsureGoTools(context.Background(), []toolchain.GoTool{packer, plugin}, opts...))
+	}
+	require.Equal(t, []string{"example.com/packer@v1.12.0", "example.com/packer-plugin-proxmox@v1.1.0"}, built)
+	require.Equal(t, []string{"github.com/hashicorp/proxmox"}, installed)
+
+	err := testsuite.EnsureGoTools(context.Background(), []toolchain.GoTool{plugin}, opts...)
+	require.ErrorContains(t, err, "need the packer tool among the tools built")
 }
 
 func TestRunStopsWhenCancelled(t *testing.T) {
@@ -187,7 +223,17 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 		Command: "etcd", Module: "go.etcd.io/etcd/server/v3", Package: "go.etcd.io/etcd/server/v3",
 		ModuleDir: filepath.Join(modules, "etcd"),
 	}
-	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0", "kube-apiserver": "1.34.4", "etcd": "3.6.16"}
+	packer := toolchain.GoTool{
+		Command: "packer", Module: "github.com/hashicorp/packer", Package: "github.com/hashicorp/packer",
+		ModuleDir: filepath.Join(modules, "packer"),
+	}
+	packerPlugin := toolchain.GoTool{
+		Command: "packer-plugin-proxmox", Module: "github.com/hashicorp/packer-plugin-proxmox",
+		Package:   "github.com/hashicorp/packer-plugin-proxmox",
+		ModuleDir: filepath.Join(modules, "packer-plugin-proxmox"), PackerPlugin: "github.com/hashicorp/proxmox",
+	}
+	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0", "kube-apiserver": "1.34.4", "etcd": "3.6.16",
+		"packer": "1.12.0", "packer-plugin-proxmox": "1.1.0"}
 	with := func(tools map[string]string) map[string]string {
 		out := maps.Clone(linters)
 		maps.Copy(out, tools)
@@ -229,7 +275,8 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
 			tflint.Version, trivy.Version = "v0.64.0", "v0.74.0"
 			kubeAPIServer.Version, etcd.Version = "v1.34.4", "v3.6.16"
-			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd}, tools)
+			packer.Version, packerPlugin.Version = "v1.12.0", "v1.1.0"
+			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd, packer, packerPlugin}, tools)
 		})
 	}
 
@@ -242,15 +289,18 @@ func TestGoToolFindsOneByCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "registry.terraform.io/bpg/proxmox", tool.TerraformProvider)
 	require.DirExists(t, tool.ModuleDir)
-	for _, command := range []string{"kube-apiserver", "etcd"} {
+	for _, command := range []string{"kube-apiserver", "etcd", "packer", "packer-plugin-proxmox"} {
 		tool, err := testsuite.GoTool(homelab, command)
 		require.NoError(t, err)
 		require.DirExists(t, tool.ModuleDir, "%s is built from its pinned tools module", command)
 		_, err = tool.LinkFlags()
 		require.NoError(t, err)
 	}
-	_, err = testsuite.GoTool(homelab, "packer")
-	require.ErrorContains(t, err, `no tool "packer" is built from a Go module for the tests`)
+	plugin, err := testsuite.GoTool(homelab, "packer-plugin-proxmox")
+	require.NoError(t, err)
+	require.Equal(t, "github.com/hashicorp/proxmox", plugin.PackerPlugin, "installed for Packer after the build")
+	_, err = testsuite.GoTool(homelab, "packer-plugin-qemu")
+	require.ErrorContains(t, err, `no tool "packer-plugin-qemu" is built from a Go module for the tests`)
 }
 
 // TestToolVersionsAgree: a tool built from a module go.mod also requires

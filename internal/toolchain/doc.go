@@ -6,5 +6,7 @@
 // A tool that cannot be go installed is built from a pinned tools module
 // kept under modules/ (a go.mod and go.sum requiring it); a Terraform
 // provider is laid out as a filesystem mirror, and WriteTerraformCLIConfig
-// writes the CLI configuration that installs providers from it offline.
+// writes the CLI configuration that installs providers from it offline; a
+// Packer plugin is installed with the cached packer into PackerPluginDir
+// (EnsurePackerPlugins), where packer init finds it offline.
 package toolchain

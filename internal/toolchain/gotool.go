@@ -42,6 +42,11 @@ type GoTool struct {
 	// binary is laid out in the tool's directory as a Terraform filesystem
 	// mirror, <address>/<version>/<os>_<arch>/<command>_v<version>.
 	TerraformProvider string
+	// PackerPlugin, when set, is the source address of the Packer plugin
+	// the tool is (e.g. "github.com/hashicorp/proxmox"): after the build,
+	// EnsurePackerPlugins installs the binary under that address into
+	// PackerPluginDir, where Packer finds it offline.
+	PackerPlugin string
 	// BuildEnv are environment variables the build from ModuleDir needs,
 	// "NAME=value" each, e.g. "GOEXPERIMENT=jsonv2" for trivy, whose
 	// code does not compile without Go's encoding/json/v2 experiment.

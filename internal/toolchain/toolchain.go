@@ -50,6 +50,8 @@ type options struct {
 	goInstall GoInstaller
 	goBuild   GoBuilder
 	cache     string
+	// pluginInstall installs a Packer plugin (EnsurePackerPlugins).
+	pluginInstall PackerPluginInstaller
 }
 
 func newOptions(opts []Option) options {
@@ -60,6 +62,8 @@ func newOptions(opts []Option) options {
 		root:      os.Geteuid() == 0,
 		goInstall: goInstall,
 		goBuild:   goBuild,
+		// The default installer of Packer plugins.
+		pluginInstall: installPackerPlugin,
 	}
 	for _, opt := range opts {
 		opt(&o)
