@@ -44,15 +44,16 @@ func Tools() []toolchain.Tool {
 // Terraform static checks (internal/tfcheck), tflint and trivy, the
 // linters those checks run, and kube-apiserver and etcd, the Kubernetes
 // API server the add-on tests install into (internal/kubetest), and Packer
-// with its proxmox plugin, for the template checks and builds of
-// lib/packer (the plugin installed for Packer by EnsureGoTools). Each is
+// with its proxmox and ansible plugins, for the template checks and builds of
+// lib/packer (the proxmox and ansible plugins installed for Packer by
+// EnsureGoTools). Each is
 // built at the version the inventory file lists under tools: (the
 // repository's homelab.yaml for the suite), the one place every tool's
 // version lives; TestToolVersionsAgree holds a tool whose module go.mod
 // also requires (sops, linked by lib/secrets) to the version go.mod
 // requires, and toolchain.GoTool.CheckModule holds a tool built from a
 // pinned tools module (the provider, tflint, trivy, kube-apiserver,
-// etcd, packer and its plugin, each from
+// etcd, packer and its plugins, each from
 // internal/toolchain/modules/<command>) to the version that module's go.mod
 // requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
@@ -127,6 +128,12 @@ var goModuleTools = []toolchain.GoTool{
 		ModuleDir: filepath.Join("internal", "toolchain", "modules", "packer-plugin-proxmox"),
 		// Installed for Packer after the build (toolchain.EnsurePackerPlugins).
 		PackerPlugin: "github.com/hashicorp/proxmox",
+	},
+	{
+		Command: "packer-plugin-ansible", Module: "github.com/hashicorp/packer-plugin-ansible",
+		Package:      "github.com/hashicorp/packer-plugin-ansible",
+		ModuleDir:    filepath.Join("internal", "toolchain", "modules", "packer-plugin-ansible"),
+		PackerPlugin: "github.com/hashicorp/ansible",
 	},
 }
 

@@ -232,8 +232,13 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 		Package:   "github.com/hashicorp/packer-plugin-proxmox",
 		ModuleDir: filepath.Join(modules, "packer-plugin-proxmox"), PackerPlugin: "github.com/hashicorp/proxmox",
 	}
+	ansiblePlugin := toolchain.GoTool{
+		Command: "packer-plugin-ansible", Module: "github.com/hashicorp/packer-plugin-ansible",
+		Package:   "github.com/hashicorp/packer-plugin-ansible",
+		ModuleDir: filepath.Join(modules, "packer-plugin-ansible"), PackerPlugin: "github.com/hashicorp/ansible",
+	}
 	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0", "kube-apiserver": "1.34.4", "etcd": "3.6.16",
-		"packer": "1.12.0", "packer-plugin-proxmox": "1.1.0"}
+		"packer": "1.12.0", "packer-plugin-proxmox": "1.1.0", "packer-plugin-ansible": "1.1.2"}
 	with := func(tools map[string]string) map[string]string {
 		out := maps.Clone(linters)
 		maps.Copy(out, tools)
@@ -275,8 +280,8 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
 			tflint.Version, trivy.Version = "v0.64.0", "v0.74.0"
 			kubeAPIServer.Version, etcd.Version = "v1.34.4", "v3.6.16"
-			packer.Version, packerPlugin.Version = "v1.12.0", "v1.1.0"
-			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd, packer, packerPlugin}, tools)
+			packer.Version, packerPlugin.Version, ansiblePlugin.Version = "v1.12.0", "v1.1.0", "v1.1.2"
+			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd, packer, packerPlugin, ansiblePlugin}, tools)
 		})
 	}
 
@@ -289,7 +294,7 @@ func TestGoToolFindsOneByCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "registry.terraform.io/bpg/proxmox", tool.TerraformProvider)
 	require.DirExists(t, tool.ModuleDir)
-	for _, command := range []string{"kube-apiserver", "etcd", "packer", "packer-plugin-proxmox"} {
+	for _, command := range []string{"kube-apiserver", "etcd", "packer", "packer-plugin-proxmox", "packer-plugin-ansible"} {
 		tool, err := testsuite.GoTool(homelab, command)
 		require.NoError(t, err)
 		require.DirExists(t, tool.ModuleDir, "%s is built from its pinned tools module", command)
