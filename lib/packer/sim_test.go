@@ -118,7 +118,8 @@ func TestMain(m *testing.M) {
 
 // baseVM creates the base VM of an image as images:import leaves it: a
 // template tagged as ours, with its disk, cloud-init drive, serial console
-// and the agent on, listed by name (pvestatd has run since).
+// and the agent on, listed by name (pvestatd has run since). It and the
+// template built from it are deleted when the test ends.
 func (h *simHost) baseVM(t *testing.T, os string) {
 	t.Helper()
 	ctx := context.Background()
@@ -133,6 +134,12 @@ func (h *simHost) baseVM(t *testing.T, os string) {
 	require.NoError(t, err)
 	require.NoError(t, h.client.ConvertToTemplate(ctx, px.Node, img.BaseVMID))
 	h.sim.Tick()
+	t.Cleanup(func() { // the next test starts from an empty host
+		for _, id := range []int{img.TemplateID, img.BaseVMID} {
+			_, err := h.client.DeleteVM(ctx, px.Node, id, true)
+			require.NoError(t, err)
+		}
+	})
 }
 
 // requireClean fails on an answer of 500 or more (501 included) among

@@ -1,0 +1,3 @@
+source "docker" "docker" {
+  image = "debian"
+}

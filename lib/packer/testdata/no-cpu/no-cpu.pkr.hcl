@@ -1,0 +1,3 @@
+source "proxmox-clone" "no-cpu" {
+  scsi_controller = "virtio-scsi-single"
+}
