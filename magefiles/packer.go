@@ -1,0 +1,197 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/packer"
+	"github.com/wdiazux/infra/lib/proxmox"
+)
+
+// Images builds the golden VM images. (Declared here and in images.go,
+// images:import's file: when both are merged, keep one declaration.)
+type Images mg.Namespace
+
+// Build builds golden templates with Packer from the base VMs: ubuntu, debian, arch, nixos, windows or all; a template that exists is left alone.
+func (Images) Build(ctx context.Context, name string,
+	// rebuild a template that already exists (it is deleted first, only when tagged infra-managed)
+	replace *bool,
+	// run packer fmt -check and validate, check the base VM and print what would be built; change nothing
+	dryrun *bool,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	path, inv, err := loadInventory(file)
+	if err != nil {
+		return err
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		return err
+	}
+	templates, err := buildTemplates(root, name)
+	if err != nil {
+		return err
+	}
+	cfg, err := proxmox.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	client, err := proxmox.New(cfg, proxmox.WithLogger(logger()))
+	if err != nil {
+		return err
+	}
+	var results []packer.BuildResult
+	for _, tpl := range templates {
+		vars, err := templateVars(ctx, root, tpl)
+		if err != nil {
+			return err
+		}
+		r, err := packer.New(append(packerTools(inv), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
+			packer.WithLogger(logger()), packer.WithOutput(prefixed(os.Stderr, tpl.Name+" | ")),
+			packer.WithEvents(stepPrinter(os.Stderr, tpl.Name)))...)
+		if err != nil {
+			return packerAdvice(err, tpl)
+		}
+		res, err := r.BuildTemplate(ctx, client, packer.BuildRequest{Template: tpl, Inventory: inv,
+			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: vars})
+		if err != nil {
+			return packerAdvice(err, tpl)
+		}
+		results = append(results, res)
+	}
+	return printBuilds(os.Stdout, results)
+}
+
+// buildTemplates are the templates name means: one of packer/<name>/, or
+// every one for "all".
+func buildTemplates(root, name string) ([]packer.Template, error) {
+	if name == "all" {
+		return packer.Templates(root)
+	}
+	tpl, err := packer.FindTemplate(root, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nrun: go run mage.go images:build <ubuntu|debian|arch|nixos|windows|all>", err)
+	}
+	return []packer.Template{tpl}, nil
+}
+
+// templateVars are a template's variables beyond the inventory and the
+// connection: none for the Linux templates. The Windows template's (its
+// ISOs and the administrator password from secrets/windows.enc.yaml) are
+// its engineer's seam: fill them in here.
+func templateVars(_ context.Context, _ string, tpl packer.Template) (map[string]string, error) {
+	switch tpl.Name {
+	case "windows":
+		return nil, nil
+	default:
+		return nil, nil
+	}
+}
+
+// packerTools points the runner at Packer and its plugins in the tool
+// cache when `go run mage.go test` built them there (at the inventory's
+// tools.packer); otherwise packer comes from PATH (the Nix shell) and
+// packer init installs the plugins as usual.
+func packerTools(inv *inventory.Inventory) []packer.Option {
+	cache, err := toolchain.CacheDir()
+	if err != nil {
+		return nil
+	}
+	var opts []packer.Option
+	bin := filepath.Join(cache, "packer-v"+strings.TrimPrefix(inv.Tools["packer"], "v"), "packer")
+	if _, err := os.Stat(bin); err == nil {
+		opts = append(opts, packer.WithBinary(bin))
+	}
+	if dir := toolchain.PackerPluginDir(cache); dirExists(dir) {
+		opts = append(opts, packer.WithPluginDir(dir))
+	}
+	return opts
+}
+
+func dirExists(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
+}
+
+// stepPrinter prints a line each time a template's build moves to another
+// step or provisioner.
+func stepPrinter(w io.Writer, name string) func(packer.Event) {
+	last := ""
+	return func(e packer.Event) {
+		if e.Step == "" || e.Step == last {
+			return
+		}
+		last = e.Step
+		if e.Provisioner != "" {
+			fmt.Fprintf(w, "==> %s: provisioner %s: %s\n", name, e.Provisioner, e.Step)
+			return
+		}
+		fmt.Fprintf(w, "==> %s: %s\n", name, e.Step)
+	}
+}
+
+// prefixed writes each line after prefix.
+func prefixed(w io.Writer, prefix string) io.Writer { return &prefixWriter{w: w, prefix: prefix} }
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// packerAdvice adds what to run to the errors a person fixes with a target.
+func packerAdvice(err error, tpl packer.Template) error {
+	var base *packer.BaseVMError
+	var verify *packer.VerifyError
+	var binary *packer.BinaryNotFoundError
+	switch {
+	case errors.As(err, &base):
+		return fmt.Errorf("%w\nrun: go run mage.go images:import %s", err, tpl.Name)
+	case errors.As(err, &verify):
+		return fmt.Errorf("%w\nrun: go run mage.go images:build %s -replace", err, tpl.Name)
+	case errors.As(err, &binary):
+		return fmt.Errorf("%w\nrun: nix-shell (it has packer), or go run mage.go test (builds it into the tool cache)", err)
+	}
+	return proxmoxAdvice(err)
+}
+
+// printBuilds prints what each build did.
+func printBuilds(w io.Writer, results []packer.BuildResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nTEMPLATE\tRESULT\tVM\tNAME\tFROM\tPACKER BUILD")
+	for _, r := range results {
+		from, took := "ISO", "-"
+		if r.BaseVMID != 0 {
+			from = fmt.Sprintf("%d %s", r.BaseVMID, r.BaseName)
+		}
+		if r.Took > 0 {
+			took = r.Took.Round(100 * 1e6).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Template.Name, r.Action, r.VMID, r.Name, from, took)
+	}
+	return tw.Flush()
+}
