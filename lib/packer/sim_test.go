@@ -49,7 +49,7 @@ func requireTools(t *testing.T) tools {
 		}
 		out.pluginDir = toolchain.PackerPluginDir(cache)
 		if _, ok := toolchain.InstalledPackerPlugin(out.pluginDir, tool); !ok {
-			msg := fmt.Sprintf("%s is not installed in %s (go run mage.go test installs it)", tool, out.pluginDir)
+			msg := fmt.Sprintf("%s is not installed in %s (the test suite's tools step installs it)", tool, out.pluginDir)
 			if testtool.InCI() {
 				t.Fatal(msg)
 			}
@@ -197,6 +197,7 @@ func TestBuildEveryLinuxTemplateAgainstTheSimulator(t *testing.T) {
 			require.NoError(t, err, "output:\n%s", out.String())
 
 			img := h.inv.Images[os]
+			t.Logf("%s: packer build took %s against the simulator", os, res.Took.Round(10*time.Millisecond))
 			require.Equal(t, packer.ActionBuilt, res.Action)
 			require.Equal(t, img.TemplateID, res.VMID)
 			reqs := h.sim.Requests()[start:]
