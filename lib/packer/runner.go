@@ -56,18 +56,8 @@ func (e *BinaryNotFoundError) Error() string {
 func (e *BinaryNotFoundError) Unwrap() error { return e.Err }
 
 // FingerprintError is a connection pinned by fingerprint only, which the
-// Packer plugin cannot do: it needs a CA file or an explicit insecure.
-type FingerprintError struct {
-	// Fingerprint is the pinned fingerprint.
-	Fingerprint string
-}
-
-// Error says what to set instead.
-func (e *FingerprintError) Error() string {
-	return fmt.Sprintf("%s=%s pins the host certificate, which Packer's proxmox plugin cannot do: set %s to the host's CA certificate "+
-		"(/etc/pve/pve-root-ca.pem on the host) so the plugin verifies TLS, or %s=1 to skip verification explicitly",
-		proxmox.EnvTLSFingerprint, e.Fingerprint, proxmox.EnvCAFile, proxmox.EnvTLSInsecure)
-}
+// Packer plugin cannot check: it needs a CA file or an explicit insecure.
+type FingerprintError = proxmox.PinUnsupportedError
 
 // ConnectionEnv translates the Go client's connection into the templates'
 // variables (PKR_VAR_proxmox_url, PKR_VAR_proxmox_token_id,
@@ -89,7 +79,7 @@ func ConnectionEnv(cfg proxmox.Config) (map[string]string, error) {
 	case cfg.CAFile != "":
 		env[EnvSSLCertFile] = cfg.CAFile
 	case cfg.Fingerprint != "":
-		return nil, &FingerprintError{Fingerprint: cfg.Fingerprint}
+		return nil, &FingerprintError{Tool: "Packer's proxmox plugin", Fingerprint: cfg.Fingerprint}
 	}
 	return env, nil
 }

@@ -1,7 +1,6 @@
 package terraform
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -18,17 +17,7 @@ const (
 
 // FingerprintError is a connection pinned by fingerprint only: the
 // provider cannot pin a certificate, so it needs a CA file.
-type FingerprintError struct {
-	// Fingerprint is the pinned fingerprint.
-	Fingerprint string
-}
-
-// Error says what to set instead.
-func (e *FingerprintError) Error() string {
-	return fmt.Sprintf("%s=%s pins the host certificate, which the Terraform provider cannot do: set %s to the host's CA certificate "+
-		"(/etc/pve/pve-root-ca.pem on the host) so the provider verifies TLS, or %s=1 to skip verification explicitly",
-		proxmox.EnvTLSFingerprint, e.Fingerprint, proxmox.EnvCAFile, proxmox.EnvTLSInsecure)
-}
+type FingerprintError = proxmox.PinUnsupportedError
 
 // ProviderEnv translates the Go client's connection into the provider's
 // environment: PROXMOX_VE_ENDPOINT (the URL without /api2/json),
@@ -50,7 +39,7 @@ func ProviderEnv(cfg proxmox.Config) (map[string]string, error) {
 	case cfg.CAFile != "":
 		env[EnvSSLCertFile] = cfg.CAFile
 	case cfg.Fingerprint != "":
-		return nil, &FingerprintError{Fingerprint: cfg.Fingerprint}
+		return nil, &FingerprintError{Tool: "the Terraform provider", Fingerprint: cfg.Fingerprint}
 	}
 	return env, nil
 }
