@@ -64,6 +64,11 @@ type BuildRequest struct {
 	// Vars are extra template variables for the build (PKR_VAR_<name>),
 	// e.g. the ISO paths a proxmox-iso template takes.
 	Vars map[string]string
+	// AfterBuild, when set, runs after packer build succeeded and before
+	// the template is tagged and checked: what a template needs that the
+	// plugin cannot do (the Windows template's Secure Boot EFI disk and
+	// TPM state). An error stops the build there.
+	AfterBuild func(ctx context.Context, node string, vmid int) error
 }
 
 // BuildResult is what BuildTemplate did.
@@ -198,6 +203,11 @@ func (r *Runner) BuildTemplate(ctx context.Context, api API, req BuildRequest) (
 	if built.ArtifactID != strconv.Itoa(img.TemplateID) {
 		return res, &VerifyError{Template: t, VMID: img.TemplateID,
 			Problems: []string{fmt.Sprintf("packer reported artifact %q, not VM %d", built.ArtifactID, img.TemplateID)}}
+	}
+	if req.AfterBuild != nil {
+		if err := req.AfterBuild(ctx, node, img.TemplateID); err != nil {
+			return res, fmt.Errorf("%s: after the build of VM %d: %w", t.File, img.TemplateID, err)
+		}
 	}
 	if err := finalize(ctx, api, node, t, img.TemplateID); err != nil {
 		return res, err

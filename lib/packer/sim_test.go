@@ -244,8 +244,17 @@ func TestBuildEveryLinuxTemplateAgainstTheSimulator(t *testing.T) {
 			require.Empty(t, pvesim.Mutating(h.sim.Requests()[start:]), "a re-run changes nothing")
 
 			start = len(h.sim.Requests())
-			replaced, err := r.BuildTemplate(ctx, h.client, packer.BuildRequest{Template: tpl, Inventory: h.inv, Replace: true})
+			var after []int
+			replaced, err := r.BuildTemplate(ctx, h.client, packer.BuildRequest{Template: tpl, Inventory: h.inv, Replace: true,
+				AfterBuild: func(_ context.Context, node string, vmid int) error {
+					cfg, err := h.client.VMConfig(ctx, node, vmid)
+					require.NoError(t, err)
+					require.Equal(t, "1", cfg.Get("template"), "after packer build")
+					after = append(after, vmid)
+					return nil
+				}})
 			require.NoError(t, err, "output:\n%s", out.String())
+			require.Equal(t, []int{img.TemplateID}, after)
 			require.Equal(t, packer.ActionBuilt, replaced.Action)
 			requireClean(t, h.sim.Requests()[start:], 0)
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -127,6 +128,70 @@ func TestBuildRefusesBeforeChangingAnything(t *testing.T) {
 			require.ErrorAs(t, err, tt.want)
 			require.ErrorContains(t, err, tt.msg)
 			require.Empty(t, pvesim.Mutating(h.sim.Requests()[start:]))
+		})
+	}
+}
+
+// listAPI is fakeAPI with a VM list that changes between calls.
+type listAPI struct {
+	fakeAPI
+	lists [][]proxmox.VMInfo
+	calls int
+}
+
+func (l *listAPI) VMs(context.Context) ([]proxmox.VMInfo, error) {
+	i := min(l.calls, len(l.lists)-1)
+	l.calls++
+	return l.lists[i], nil
+}
+
+// TestBuildWaitsForTheBaseVMsName: the plugin finds the VM to clone by
+// name in /cluster/resources, which pvestatd fills within 10 s of a new
+// VM: the build waits for the name, refuses a name two VMs share, and
+// gives up after ListWait, naming why.
+func TestBuildWaitsForTheBaseVMsName(t *testing.T) {
+	inv, err := inventory.Load(filepath.Join(repo, inventory.DefaultFile))
+	require.NoError(t, err)
+	tpl, err := packer.FindTemplate(repo, "debian")
+	require.NoError(t, err)
+	base := map[string]string{"name": "debian-13-base", "template": "1", "tags": "base;debian;infra-managed"}
+	unnamed := []proxmox.VMInfo{{VMID: 9110, Status: "unknown"}}
+	named := []proxmox.VMInfo{{VMID: 9110, Name: "debian-13-base"}}
+	twice := []proxmox.VMInfo{{VMID: 9110, Name: "debian-13-base"}, {VMID: 120, Name: "debian-13-base"}}
+	tests := []struct {
+		name      string
+		lists     [][]proxmox.VMInfo
+		wait      time.Duration
+		wantCalls int // 0: any number
+		wantErr   string
+	}{
+		{name: "listed at once", lists: [][]proxmox.VMInfo{named}, wantCalls: 1},
+		{name: "listed after a refresh", lists: [][]proxmox.VMInfo{unnamed, named}, wantCalls: 2},
+		{name: "a name two VMs share", lists: [][]proxmox.VMInfo{twice}, wantCalls: 1, wantErr: `shares its name "debian-13-base" with VMs [120]; the plugin clones by name: rename those`},
+		{name: "never listed", lists: [][]proxmox.VMInfo{unnamed}, wait: time.Millisecond, wantErr: `is not listed as "debian-13-base" in /cluster/resources after 1ms`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &listAPI{fakeAPI: fakeAPI{configs: map[int]map[string]string{9110: base}}, lists: tt.lists}
+			r, err := packer.New(packer.WithBinary(fakePacker(t, t.TempDir(), "", 0)))
+			require.NoError(t, err)
+			wait := tt.wait
+			if wait == 0 {
+				wait = time.Minute
+			}
+			res, err := r.BuildTemplate(context.Background(), api, packer.BuildRequest{Template: tpl, Inventory: inv, DryRun: true, ListWait: wait})
+			if tt.wantCalls > 0 {
+				require.Equal(t, tt.wantCalls, api.calls)
+			}
+			if tt.wantErr != "" {
+				var berr *packer.BaseVMError
+				require.ErrorAs(t, err, &berr)
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, packer.ActionWouldBuild, res.Action)
+			require.Equal(t, "debian-13-base", res.BaseName)
 		})
 	}
 }
