@@ -55,7 +55,7 @@ func (Images) Build(ctx context.Context, name string,
 	}
 	var results []packer.BuildResult
 	for _, tpl := range templates {
-		vars, err := templateVars(ctx, root, tpl)
+		vars, after, err := templateInputs(ctx, root, tpl)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (Images) Build(ctx context.Context, name string,
 			return packerAdvice(err, tpl)
 		}
 		res, err := r.BuildTemplate(ctx, client, packer.BuildRequest{Template: tpl, Inventory: inv,
-			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: vars})
+			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: vars, AfterBuild: after})
 		if err != nil {
 			return packerAdvice(err, tpl)
 		}
@@ -88,16 +88,20 @@ func buildTemplates(root, name string) ([]packer.Template, error) {
 	return []packer.Template{tpl}, nil
 }
 
-// templateVars are a template's variables beyond the inventory and the
-// connection: none for the Linux templates. The Windows template's (its
-// ISOs and the administrator password from secrets/windows.enc.yaml) are
-// its engineer's seam: fill them in here.
-func templateVars(_ context.Context, _ string, tpl packer.Template) (map[string]string, error) {
+// templateInputs are what a template needs besides the inventory and the
+// connection: its variables (PKR_VAR_<name>, in Packer's environment only,
+// used by validate and build) and what runs after packer build, before the
+// check. The Linux templates need nothing. The Windows template is its
+// engineer's seam: its ISOs (windows_iso_file, or windows_iso_url with
+// windows_iso_checksum; virtio_iso_file), the administrator password
+// (windows_admin_password, read in memory from secrets/windows.enc.yaml)
+// and its Secure Boot EFI disk and TPM state as AfterBuild.
+func templateInputs(_ context.Context, _ string, tpl packer.Template) (map[string]string, func(context.Context, string, int) error, error) {
 	switch tpl.Name {
 	case "windows":
-		return nil, nil
+		return nil, nil, nil
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 }
 

@@ -156,10 +156,14 @@ func (r *Runner) BuildTemplate(ctx context.Context, api API, req BuildRequest) (
 	}
 	node := req.Inventory.Proxmox.Node
 	res := BuildResult{Template: t, VMID: img.TemplateID, Name: TemplateName(t.Name, img.Release)}
-	for _, step := range []func(context.Context, Template) error{r.Init, r.FmtCheck, r.Validate} {
-		if err := step(ctx, t); err != nil {
-			return res, err
-		}
+	if err := r.Init(ctx, t); err != nil {
+		return res, err
+	}
+	if err := r.FmtCheck(ctx, t); err != nil {
+		return res, err
+	}
+	if err := r.Validate(ctx, t, req.Vars); err != nil {
+		return res, err
 	}
 	existing, exists, err := r.existing(ctx, api, node, t, img.TemplateID)
 	if err != nil {

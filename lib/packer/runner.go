@@ -240,10 +240,20 @@ func (r *Runner) FmtCheck(ctx context.Context, t Template) error {
 	return err
 }
 
-// Validate runs packer validate on the template's directory.
-func (r *Runner) Validate(ctx context.Context, t Template) error {
-	_, err := r.runWith(ctx, t, "validate", nil, ".")
+// Validate runs packer validate on the template's directory, with extra
+// variables (PKR_VAR_<name>) as Build takes them.
+func (r *Runner) Validate(ctx context.Context, t Template, vars map[string]string) error {
+	_, err := r.runWith(ctx, t, "validate", varEnv(vars), ".")
 	return err
+}
+
+// varEnv is template variables as Packer's environment variables.
+func varEnv(vars map[string]string) map[string]string {
+	env := make(map[string]string, len(vars))
+	for k, v := range vars {
+		env[VarPrefix+k] = v
+	}
+	return env
 }
 
 // Built is what a packer build reported.
@@ -260,12 +270,8 @@ type Built struct {
 // exit status alone proves little (the proxmox plugin swallows start and
 // shutdown errors): check the VM afterwards (see Runner.BuildTemplate).
 func (r *Runner) Build(ctx context.Context, t Template, vars map[string]string) (Built, error) {
-	args := []string{"-machine-readable", "-color=false", "-timestamp-ui=false"}
-	extra := map[string]string{}
-	for k, v := range vars {
-		extra[VarPrefix+k] = v
-	}
-	return r.runWith(ctx, t, "build", extra, append(args, ".")...)
+	args := []string{"-machine-readable", "-color=false", "-timestamp-ui=false", "."}
+	return r.runWith(ctx, t, "build", varEnv(vars), args...)
 }
 
 // runWith runs packer command args in the template's directory with the

@@ -35,12 +35,18 @@ func TestEveryTemplateIsFormattedAndValid(t *testing.T) {
 	r, err := packer.New(packer.WithBinary(tl.packer), packer.WithPluginDir(tl.pluginDir), packer.WithProxmox(offline),
 		packer.WithInventoryFile(filepath.Join(repo, inventory.DefaultFile)))
 	require.NoError(t, err)
+	// What a template needs besides the inventory and the connection: the
+	// Windows template's ISOs and administrator password (placeholders).
+	inputs := map[string]map[string]string{
+		"windows": {"windows_iso_file": "local:iso/windows.iso", "virtio_iso_file": "local:iso/virtio-win.iso",
+			"windows_admin_password": "Placeholder-Only-1234"},
+	}
 	ctx := context.Background()
 	for _, tpl := range all {
 		t.Run(tpl.Name, func(t *testing.T) {
 			require.NoError(t, r.FmtCheck(ctx, tpl))
 			require.NoError(t, r.Init(ctx, tpl))
-			require.NoError(t, r.Validate(ctx, tpl))
+			require.NoError(t, r.Validate(ctx, tpl, inputs[tpl.Name]))
 		})
 	}
 }
