@@ -20,6 +20,7 @@ type API interface {
 	VMs(ctx context.Context) ([]proxmox.VMInfo, error)
 	UpdateVMConfig(ctx context.Context, node string, vmid int, params proxmox.Params, digest string) error
 	DeleteVM(ctx context.Context, node string, vmid int, purge bool) (bool, error)
+	VMTasks(ctx context.Context, node string, vmid, limit int) ([]proxmox.TaskInfo, error)
 }
 
 // TemplateTag marks a VM as one of the golden templates images:build makes.
@@ -208,6 +209,9 @@ func (r *Runner) BuildTemplate(ctx context.Context, api API, req BuildRequest) (
 		return res, &VerifyError{Template: t, VMID: img.TemplateID,
 			Problems: []string{fmt.Sprintf("packer reported artifact %q, not VM %d", built.ArtifactID, img.TemplateID)}}
 	}
+	if err := checkTasks(ctx, api, node, t, img.TemplateID, start); err != nil {
+		return res, err
+	}
 	if req.AfterBuild != nil {
 		if err := req.AfterBuild(ctx, node, img.TemplateID); err != nil {
 			return res, fmt.Errorf("%s: after the build of VM %d: %w", t.File, img.TemplateID, err)
@@ -221,6 +225,51 @@ func (r *Runner) BuildTemplate(ctx context.Context, api API, req BuildRequest) (
 	}
 	res.Action = ActionBuilt
 	return res, nil
+}
+
+// buildTasks are the tasks a proxmox build runs on its VM that the plugin
+// does not check: it reports success when one of them failed.
+var buildTasks = []struct {
+	types []string
+	what  string
+}{
+	{[]string{"qmstart"}, "start (qmstart)"},
+	{[]string{"qmshutdown", "qmstop"}, "shutdown (qmshutdown or qmstop)"},
+	{[]string{"qmtemplate"}, "template conversion (qmtemplate)"},
+}
+
+// checkTasks reads the VM's task list: since the build started, a start,
+// a shutdown and the template conversion must each have ended OK, which
+// the plugin's exit status does not tell.
+func checkTasks(ctx context.Context, api API, node string, t Template, vmid int, since time.Time) error {
+	tasks, err := api.VMTasks(ctx, node, vmid, 200)
+	if err != nil {
+		return fmt.Errorf("%s: read the tasks of VM %d after the build: %w", t.File, vmid, err)
+	}
+	from := since.Truncate(time.Second) // PVE's task times are whole seconds
+	var problems []string
+	for _, want := range buildTasks {
+		var seen []string
+		ok := false
+		for _, task := range tasks {
+			if task.Start.Before(from) || !slices.Contains(want.types, task.Type) {
+				continue
+			}
+			seen = append(seen, task.Status)
+			ok = ok || task.OK()
+		}
+		if !ok {
+			p := fmt.Sprintf("no %s of VM %d ended OK during the build", want.what, vmid)
+			if len(seen) > 0 {
+				p += fmt.Sprintf(" (ended: %s)", strings.Join(seen, "; "))
+			}
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return &VerifyError{Template: t, VMID: vmid, Problems: problems}
+	}
+	return nil
 }
 
 // existing reads the VM at the template's ID: whether there is one, and

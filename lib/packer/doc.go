@@ -14,7 +14,9 @@
 // Build wraps one template build in the checks Packer's exit code cannot
 // give (its proxmox plugin swallows start and shutdown errors): before,
 // the base VM a proxmox-clone template clones exists as a template and is
-// listed by name; after, the VM at images.<os>.template_id is a template
+// listed by name; after, the VM's task list holds a start, a shutdown and
+// the template conversion that ended OK, and the VM at
+// images.<os>.template_id is a template
 // with its disks, the guest agent on and the SCSI controller and CPU type
 // the file sets, named and tagged as the templates are, with the build's
 // throw-away SSH key removed from its cloud-init settings.

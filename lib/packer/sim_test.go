@@ -260,3 +260,68 @@ func TestBuildEveryLinuxTemplateAgainstTheSimulator(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildCatchesWhatThePluginSwallows: the plugin's client tries a
+// start or shutdown three times; when the host refuses every request (an
+// HTTP error, no task), it goes on and reports success. The build's check
+// reads the VM's tasks and refuses such a build, naming the step. A start
+// task that fails once is retried (the build is good); one that fails
+// every time, and a VM left running by refused shutdowns (the template
+// conversion then fails), the plugin reports itself.
+func TestBuildCatchesWhatThePluginSwallows(t *testing.T) {
+	tl := requireTools(t)
+	h := sharedHost(t)
+	ctx := context.Background()
+	failRequests := func(action string) func(vmid int) {
+		return func(vmid int) {
+			for range 3 {
+				h.sim.FailNextRequest("POST", fmt.Sprintf("/nodes/pve/qemu/%d/status/%s", vmid, action), 500, action+" failed")
+			}
+		}
+	}
+	failTasks := func(n int) func(int) {
+		return func(int) {
+			for range n {
+				h.sim.FailNextTask("qmstart", "start failed: QEMU exited with code 1")
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		inject func(vmid int)
+		runErr bool // the plugin reports this one itself
+		want   string
+	}{
+		{name: "start refused every try: swallowed, caught", inject: failRequests("start"),
+			want: "no start (qmstart) of VM 9112 ended OK during the build"},
+		{name: "a start task failed once: retried", inject: failTasks(1)},
+		{name: "start tasks failed every try: reported", inject: failTasks(3), runErr: true,
+			want: "debian.pkr.hcl exited with status 1: ==> debian.proxmox-clone.debian: Error starting VM: start failed: QEMU exited with code 1"},
+		{name: "shutdown refused every try: the conversion fails", inject: failRequests("shutdown"), runErr: true,
+			want: "Error converting VM to template: 500 you can't convert a VM to template if VM is running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.baseVM(t, "debian")
+			tpl, err := packer.FindTemplate(repo, "debian")
+			require.NoError(t, err)
+			var out, log bytes.Buffer
+			var events []packer.Event
+			r := h.runner(t, tl, &out, &log, &events)
+			tt.inject(h.inv.Images["debian"].TemplateID)
+			_, err = r.BuildTemplate(ctx, h.client, packer.BuildRequest{Template: tpl, Inventory: h.inv})
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.want, "packer's output:\n%s", out.String())
+			if tt.runErr {
+				var rerr *packer.RunError
+				require.ErrorAs(t, err, &rerr)
+				return
+			}
+			var verr *packer.VerifyError
+			require.ErrorAs(t, err, &verr, "the plugin reported success")
+		})
+	}
+}
