@@ -20,10 +20,6 @@ import (
 	"github.com/wdiazux/infra/lib/proxmox"
 )
 
-// Images builds the golden VM images. (Declared here and in images.go,
-// images:import's file: when both are merged, keep one declaration.)
-type Images mg.Namespace
-
 // Build builds golden templates with Packer from the base VMs: ubuntu, debian, arch, nixos, windows or all; a template that exists is left alone.
 func (Images) Build(ctx context.Context, name string,
 	// rebuild a template that already exists (it is deleted first, only when tagged infra-managed)
