@@ -27,14 +27,15 @@ import (
 	"github.com/wdiazux/infra/lib/proxmox/pve"
 )
 
-// checkExtension applies PVE's per-content extension rules (case-sensitive).
+// checkExtension applies PVE's per-content extension rules (case-sensitive
+// but for ISOs, iso.go).
 func checkExtension(content, name string) error {
 	var ok bool
 	switch content {
 	case "import":
 		_, ok = diskimage.FormatFromName(name)
 	case "iso":
-		ok = strings.HasSuffix(name, ".iso") || strings.HasSuffix(name, ".img")
+		return checkISOExtension(name)
 	case "vztmpl":
 		ok = regexp.MustCompile(`\.tar\.(gz|xz|zst|bz2)$`).MatchString(name)
 	}
@@ -276,6 +277,9 @@ func untrustedImage(content, file, real, shown string) (int64, error) {
 	info, err := os.Stat(real)
 	if err != nil {
 		return 0, fmt.Errorf("failed to stat '%s'", shown)
+	}
+	if content == "iso" {
+		return assertISOContent(real, shown)
 	}
 	if content != "import" {
 		return info.Size(), nil

@@ -101,5 +101,6 @@ func handlers() map[string]handler {
 		"POST /nodes/{node}/qemu/{vmid}/template":                    onNode(convertToTemplate),
 		"POST /nodes/{node}/qemu/{vmid}/clone":                       onNode(cloneVM),
 		"POST /nodes/{node}/qemu/{vmid}/move_disk":                   onNode(moveDisk),
+		"PUT /nodes/{node}/qemu/{vmid}/sendkey":                      onNode(sendKey),
 	}
 }

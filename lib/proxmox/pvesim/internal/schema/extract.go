@@ -70,6 +70,7 @@ func Endpoints() []Endpoint {
 		{"POST", "/nodes/{node}/qemu/{vmid}/template"},
 		{"POST", "/nodes/{node}/qemu/{vmid}/clone"},
 		{"POST", "/nodes/{node}/qemu/{vmid}/move_disk"},
+		{"PUT", "/nodes/{node}/qemu/{vmid}/sendkey"},
 	}
 }
 
