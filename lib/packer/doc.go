@@ -24,4 +24,11 @@
 // The package never prints: progress goes to the slog.Logger of
 // WithLogger, Packer's output lines to the writer of WithOutput and its
 // events to the function of WithEvents.
+//
+// For the Windows template (packer/windows, proxmox-iso), WindowsPassword
+// reads the Administrator password from its SOPS-encrypted secret in
+// memory and hands it to Packer through the environment as a sensitive
+// variable (windows_secret.go), and EnsureSecureBootTPM gives the template
+// the Secure Boot EFI disk and TPM 2.0 state plugin 1.1.0 cannot create
+// (windows_firmware.go).
 package packer
