@@ -1,0 +1,166 @@
+package infra_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wdiazux/infra/internal/testtool"
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/proxmox/pvesim"
+)
+
+// simAPI is a raw client of the simulator for the build test's setup and
+// checks.
+type simAPI struct {
+	t    *testing.T
+	s    *pvesim.Server
+	http *http.Client
+	auth string
+}
+
+func newSimAPI(t *testing.T, s *pvesim.Server) simAPI {
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(s.CACertPEM()))
+	id, secret := s.Token()
+	return simAPI{t: t, s: s, http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, auth: "PVEAPIToken=" + id + "=" + secret}
+}
+
+func (a simAPI) do(req *http.Request) json.RawMessage {
+	a.t.Helper()
+	req.Header.Set("Authorization", a.auth)
+	resp, err := a.http.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(a.t, err)
+	require.Equal(a.t, http.StatusOK, resp.StatusCode, "%s %s: %s", req.Method, req.URL.Path, body)
+	var env struct{ Data json.RawMessage }
+	require.NoError(a.t, json.Unmarshal(body, &env))
+	return env.Data
+}
+
+func (a simAPI) get(path string, v any) {
+	a.t.Helper()
+	req, err := http.NewRequest("GET", a.s.URL()+path, nil)
+	require.NoError(a.t, err)
+	require.NoError(a.t, json.Unmarshal(a.do(req), v))
+}
+
+// uploadISO puts an ISO on storage local as the operator would beforehand.
+func (a simAPI) uploadISO(node, name string, data []byte) {
+	a.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	require.NoError(a.t, w.WriteField("content", "iso"))
+	fw, err := w.CreateFormFile("filename", name)
+	require.NoError(a.t, err)
+	_, err = fw.Write(data)
+	require.NoError(a.t, err)
+	require.NoError(a.t, w.Close())
+	req, err := http.NewRequest("POST", a.s.URL()+"/nodes/"+node+"/storage/local/upload", &buf)
+	require.NoError(a.t, err)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	a.do(req)
+	a.s.WaitTasks()
+}
+
+// TestPackerWindowsBuildOnSimulator runs packer build of packer/windows
+// against the simulator with the communicator off: the ISO path as far as
+// the simulator serves it (answer-file CD built, uploaded, VM created with
+// the ISOs, started, boot command typed, shut down, template, ISOs
+// unmounted, the CD deleted). It judges the build by the simulator's request
+// log and the template's config, not by Packer's exit code, which the
+// plugin makes meaningless (it swallows start and shutdown errors).
+func TestPackerWindowsBuildOnSimulator(t *testing.T) {
+	p := newWindowsPacker(t)
+	testtool.Require(t, "xorriso") // Packer builds the answer-file CD with it
+	inv, err := inventory.Load("homelab.yaml")
+	require.NoError(t, err)
+	s, err := pvesim.New(pvesim.WithSetup(pvesim.SetupFor(inv, false)), pvesim.WithDataDir(t.TempDir()))
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	api := newSimAPI(t, s)
+	node := inv.Proxmox.Node
+	api.uploadISO(node, "SERVER_EVAL_x64FRE_en-us.iso", []byte("CD001 installer stand-in"))
+	api.uploadISO(node, "virtio-win.iso", []byte("CD001 virtio-win stand-in"))
+	before := len(s.Requests())
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, s.CACertPEM(), 0o600))
+	id, secret := s.Token()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := p.run(ctx, "", []string{"SSL_CERT_FILE=" + ca, "PROXMOX_URL=" + s.URL(), "PROXMOX_TOKEN_ID=" + id, "PROXMOX_TOKEN_SECRET=" + secret},
+		"build", "-var", "communicator=none", "-var", "boot_wait=1s",
+		"-var", "windows_iso_file=local:iso/SERVER_EVAL_x64FRE_en-us.iso", "-var", "virtio_iso_file=local:iso/virtio-win.iso", ".")
+	t.Logf("packer build against the simulator took %s (exit: %v)", time.Since(start).Round(time.Second), err)
+	s.WaitTasks()
+	require.NotContains(t, out, windowsTestPassword, "Packer's output never shows the password")
+
+	reqs := s.Requests()[before:]
+	var log []string
+	var keys []string
+	var cdUpload, cdDelete string
+	for _, r := range reqs {
+		log = append(log, fmt.Sprintf("%d %s %s", r.Status, r.Method, r.Path))
+		require.Less(t, r.Status, 500, "%s %s answered %d\npacker output:\n%s", r.Method, r.Path, r.Status, out)
+		switch {
+		case r.Method == "PUT" && strings.HasSuffix(r.Path, "/sendkey"):
+			require.Equal(t, http.StatusOK, r.Status)
+			keys = append(keys, r.Params["key"])
+		case r.Method == "POST" && strings.HasSuffix(r.Path, "/storage/local/upload"):
+			cdUpload = r.Params["filename"]
+		case r.Method == "DELETE" && strings.Contains(r.Path, "/storage/local/content/"):
+			cdDelete = r.Path
+		}
+	}
+	t.Logf("requests:\n%s", strings.Join(log, "\n"))
+	require.NotEmpty(t, keys, "the boot command was typed")
+	require.Equal(t, "spc", keys[0])
+	require.Regexp(t, `^packer.*\.iso$`, cdUpload, "the answer-file CD was uploaded as an ISO")
+	require.Contains(t, cdDelete, cdUpload, "the answer-file CD was deleted after the build")
+
+	id9402 := fmt.Sprint(inv.Images["windows"].TemplateID)
+	var cfg map[string]any
+	api.get("/nodes/"+node+"/qemu/"+id9402+"/config", &cfg)
+	t.Logf("template config: %v", cfg)
+	require.Equal(t, "1", fmt.Sprint(cfg["template"]))
+	require.Equal(t, "windows-2025-template", cfg["name"])
+	require.Equal(t, "ovmf", cfg["bios"])
+	require.Equal(t, "q35", cfg["machine"])
+	require.Equal(t, "win11", cfg["ostype"])
+	require.Equal(t, "virtio-scsi-single", cfg["scsihw"])
+	require.Equal(t, "host", cfg["cpu"])
+	require.Equal(t, "1", fmt.Sprint(cfg["agent"]))
+	require.Contains(t, cfg["efidisk0"], inv.Proxmox.Storage.Disks+":")
+	require.Contains(t, cfg["scsi0"], inv.Proxmox.Storage.Disks+":")
+	require.Regexp(t, `iothread=(1|true)`, cfg["scsi0"])
+	require.Contains(t, cfg["net0"], "virtio=")
+	require.Contains(t, cfg["net0"], "bridge="+inv.Proxmox.Bridge)
+	for _, cd := range []string{"ide2", "sata0", "sata1"} {
+		require.Equal(t, "none,media=cdrom", cfg[cd], "%s is empty in the template", cd)
+	}
+
+	var isos []map[string]any
+	api.get("/nodes/"+node+"/storage/local/content?content=iso", &isos)
+	var names []string
+	for _, v := range isos {
+		names = append(names, v["volid"].(string))
+	}
+	require.ElementsMatch(t, []string{"local:iso/SERVER_EVAL_x64FRE_en-us.iso", "local:iso/virtio-win.iso"}, names, "no answer-file CD is left on the ISO storage")
+}
