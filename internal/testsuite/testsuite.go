@@ -34,6 +34,7 @@ func Tools() []toolchain.Tool {
 		{Command: "ansible-lint", Debian: "ansible-lint"},
 		{Command: "yamllint", Debian: "yamllint"},
 		{Command: "debootstrap", Debian: "debootstrap"},
+		{Command: "xorriso", Debian: "xorriso"}, // Packer builds packer/windows' answer-file CD with it
 	}
 }
 
