@@ -20,6 +20,8 @@ import (
 
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/packer"
+	"github.com/wdiazux/infra/lib/proxmox"
 	"github.com/wdiazux/infra/lib/proxmox/pvesim"
 )
 
@@ -155,6 +157,18 @@ func TestPackerWindowsBuildOnSimulator(t *testing.T) {
 	for _, cd := range []string{"ide2", "sata0", "sata1"} {
 		require.Equal(t, "none,media=cdrom", cfg[cd], "%s is empty in the template", cd)
 	}
+
+	// What plugin 1.1.0 cannot create: Secure Boot keys and a TPM.
+	require.NotContains(t, cfg, "tpmstate0")
+	client, err := proxmox.New(proxmox.Config{URL: s.URL(), TokenID: id, TokenSecret: secret, Fingerprint: s.Fingerprint()})
+	require.NoError(t, err)
+	changed, err := packer.EnsureSecureBootTPM(ctx, client, node, inv.Images["windows"].TemplateID, inv.Proxmox.Storage.Disks)
+	require.NoError(t, err)
+	require.True(t, changed)
+	api.get("/nodes/"+node+"/qemu/"+id9402+"/config", &cfg)
+	require.Contains(t, cfg["efidisk0"], "efitype=4m")
+	require.Contains(t, cfg["efidisk0"], "pre-enrolled-keys=1")
+	require.Contains(t, cfg["tpmstate0"], "version=v2.0")
 
 	var isos []map[string]any
 	api.get("/nodes/"+node+"/storage/local/content?content=iso", &isos)
