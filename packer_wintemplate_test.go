@@ -103,32 +103,36 @@ func TestPackerWindowsFmtAndValidate(t *testing.T) {
 	}
 }
 
-// unattend is the part of an answer file the tests look at.
+// unattendComponent is the part of an answer file's component the tests
+// look at.
+type unattendComponent struct {
+	Name          string   `xml:"name,attr"`
+	UILanguage    string   `xml:"UILanguage"`
+	SetupUI       string   `xml:"SetupUILanguage>UILanguage"`
+	InputLocale   string   `xml:"InputLocale"`
+	SystemLocale  string   `xml:"SystemLocale"`
+	UserLocale    string   `xml:"UserLocale"`
+	TimeZone      string   `xml:"TimeZone"`
+	ComputerName  string   `xml:"ComputerName"`
+	AdminPassword string   `xml:"UserAccounts>AdministratorPassword>Value"`
+	AutoLogonPW   string   `xml:"AutoLogon>Password>Value"`
+	AutoLogonUser string   `xml:"AutoLogon>Username"`
+	DriverPaths   []string `xml:"DriverPaths>PathAndCredentials>Path"`
+	ImageIndex    string   `xml:"ImageInstall>OSImage>InstallFrom>MetaData>Value"`
+	PartitionType []string `xml:"DiskConfiguration>Disk>CreatePartitions>CreatePartition>Type"`
+	Commands      []string `xml:"FirstLogonCommands>SynchronousCommand>CommandLine"`
+}
+
+// unattend is an answer file: its passes and their components.
 type unattend struct {
 	Settings []struct {
-		Pass       string `xml:"pass,attr"`
-		Components []struct {
-			Name          string   `xml:"name,attr"`
-			UILanguage    string   `xml:"UILanguage"`
-			SetupUI       string   `xml:"SetupUILanguage>UILanguage"`
-			InputLocale   string   `xml:"InputLocale"`
-			SystemLocale  string   `xml:"SystemLocale"`
-			UserLocale    string   `xml:"UserLocale"`
-			TimeZone      string   `xml:"TimeZone"`
-			ComputerName  string   `xml:"ComputerName"`
-			AdminPassword string   `xml:"UserAccounts>AdministratorPassword>Value"`
-			AutoLogonPW   string   `xml:"AutoLogon>Password>Value"`
-			AutoLogonUser string   `xml:"AutoLogon>Username"`
-			DriverPaths   []string `xml:"DriverPaths>PathAndCredentials>Path"`
-			ImageIndex    string   `xml:"ImageInstall>OSImage>InstallFrom>MetaData>Value"`
-			PartitionType []string `xml:"DiskConfiguration>Disk>CreatePartitions>CreatePartition>Type"`
-			Commands      []string `xml:"FirstLogonCommands>SynchronousCommand>CommandLine"`
-		} `xml:"component"`
+		Pass       string              `xml:"pass,attr"`
+		Components []unattendComponent `xml:"component"`
 	} `xml:"settings"`
 }
 
-// component returns the settings of component name in pass.
-func (u unattend) value(t *testing.T, pass, name string, get func(c any) string) string {
+// value returns get of component name in pass.
+func (u unattend) value(t *testing.T, pass, name string, get func(c *unattendComponent) string) string {
 	t.Helper()
 	for _, s := range u.Settings {
 		if s.Pass != pass {
@@ -189,24 +193,6 @@ func TestPackerWindowsAnswerFilesFromTheInventory(t *testing.T) {
 		{abs, "en-US", "Central America Standard Time"},
 		{madrid, "es-ES", "Romance Standard Time"},
 	}
-	type comp = struct {
-		Name          string   `xml:"name,attr"`
-		UILanguage    string   `xml:"UILanguage"`
-		SetupUI       string   `xml:"SetupUILanguage>UILanguage"`
-		InputLocale   string   `xml:"InputLocale"`
-		SystemLocale  string   `xml:"SystemLocale"`
-		UserLocale    string   `xml:"UserLocale"`
-		TimeZone      string   `xml:"TimeZone"`
-		ComputerName  string   `xml:"ComputerName"`
-		AdminPassword string   `xml:"UserAccounts>AdministratorPassword>Value"`
-		AutoLogonPW   string   `xml:"AutoLogon>Password>Value"`
-		AutoLogonUser string   `xml:"AutoLogon>Username"`
-		DriverPaths   []string `xml:"DriverPaths>PathAndCredentials>Path"`
-		ImageIndex    string   `xml:"ImageInstall>OSImage>InstallFrom>MetaData>Value"`
-		PartitionType []string `xml:"DiskConfiguration>Disk>CreatePartitions>CreatePartition>Type"`
-		Commands      []string `xml:"FirstLogonCommands>SynchronousCommand>CommandLine"`
-	}
-	field := func(f func(c *comp) string) func(c any) string { return func(c any) string { return f(c.(*comp)) } }
 	for _, tt := range tests {
 		t.Run(tt.zone, func(t *testing.T) {
 			out, err := renderAnswerFile(t, p, tt.inventory, "autounattend.xml.pkrtpl")
@@ -214,33 +200,33 @@ func TestPackerWindowsAnswerFilesFromTheInventory(t *testing.T) {
 			require.NotContains(t, out, windowsTestPassword, "the password only appears XML-escaped")
 			u := wellFormed(t, out)
 			const shell, intl, pe = "Microsoft-Windows-Shell-Setup", "Microsoft-Windows-International-Core", "Microsoft-Windows-International-Core-WinPE"
-			require.Equal(t, "en-US", u.value(t, "windowsPE", pe, field(func(c *comp) string { return c.SetupUI })), "setup speaks the media's language")
+			require.Equal(t, "en-US", u.value(t, "windowsPE", pe, (func(c *unattendComponent) string { return c.SetupUI })), "setup speaks the media's language")
 			for _, pass := range [][2]string{{"windowsPE", pe}, {"oobeSystem", intl}} {
-				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], field(func(c *comp) string { return c.SystemLocale })))
-				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], field(func(c *comp) string { return c.UserLocale })))
-				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], field(func(c *comp) string { return c.InputLocale })))
+				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], (func(c *unattendComponent) string { return c.SystemLocale })))
+				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], (func(c *unattendComponent) string { return c.UserLocale })))
+				require.Equal(t, tt.locale, u.value(t, pass[0], pass[1], (func(c *unattendComponent) string { return c.InputLocale })))
 			}
-			require.Equal(t, tt.zone, u.value(t, "specialize", shell, field(func(c *comp) string { return c.TimeZone })))
-			require.Equal(t, tt.zone, u.value(t, "oobeSystem", shell, field(func(c *comp) string { return c.TimeZone })))
-			require.Equal(t, windowsTestPassword, u.value(t, "oobeSystem", shell, field(func(c *comp) string { return c.AdminPassword })))
-			require.Equal(t, windowsTestPassword, u.value(t, "oobeSystem", shell, field(func(c *comp) string { return c.AutoLogonPW })))
-			require.Equal(t, "Administrator", u.value(t, "oobeSystem", shell, field(func(c *comp) string { return c.AutoLogonUser })))
-			require.Equal(t, "4", u.value(t, "windowsPE", "Microsoft-Windows-Setup", field(func(c *comp) string { return c.ImageIndex })))
-			require.Equal(t, "EFI MSR Primary", u.value(t, "windowsPE", "Microsoft-Windows-Setup", field(func(c *comp) string { return strings.Join(c.PartitionType, " ") })), "a UEFI layout")
-			paths := u.value(t, "windowsPE", "Microsoft-Windows-PnpCustomizationsWinPE", field(func(c *comp) string { return strings.Join(c.DriverPaths, " ") }))
+			require.Equal(t, tt.zone, u.value(t, "specialize", shell, (func(c *unattendComponent) string { return c.TimeZone })))
+			require.Equal(t, tt.zone, u.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return c.TimeZone })))
+			require.Equal(t, windowsTestPassword, u.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return c.AdminPassword })))
+			require.Equal(t, windowsTestPassword, u.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return c.AutoLogonPW })))
+			require.Equal(t, "Administrator", u.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return c.AutoLogonUser })))
+			require.Equal(t, "4", u.value(t, "windowsPE", "Microsoft-Windows-Setup", (func(c *unattendComponent) string { return c.ImageIndex })))
+			require.Equal(t, "EFI MSR Primary", u.value(t, "windowsPE", "Microsoft-Windows-Setup", (func(c *unattendComponent) string { return strings.Join(c.PartitionType, " ") })), "a UEFI layout")
+			paths := u.value(t, "windowsPE", "Microsoft-Windows-PnpCustomizationsWinPE", (func(c *unattendComponent) string { return strings.Join(c.DriverPaths, " ") }))
 			require.Contains(t, paths, `E:\vioscsi\2k25\amd64`, "the virtio-scsi driver loads during setup")
 			require.Contains(t, paths, `E:\NetKVM\2k25\amd64`)
-			cmds := u.value(t, "oobeSystem", shell, field(func(c *comp) string { return strings.Join(c.Commands, "\n") }))
+			cmds := u.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return strings.Join(c.Commands, "\n") }))
 			require.Contains(t, cmds, `setup\guest-agent.ps1`)
 			require.Contains(t, cmds, `setup\winrm-https.ps1`)
 
 			out, err = renderAnswerFile(t, p, tt.inventory, "sysprep-unattend.xml.pkrtpl")
 			require.NoError(t, err, out)
 			s := wellFormed(t, out)
-			require.Equal(t, "*", s.value(t, "specialize", shell, field(func(c *comp) string { return c.ComputerName })), "each clone gets its own name")
-			require.Equal(t, tt.zone, s.value(t, "specialize", shell, field(func(c *comp) string { return c.TimeZone })))
-			require.Equal(t, tt.locale, s.value(t, "oobeSystem", intl, field(func(c *comp) string { return c.UserLocale })))
-			require.Equal(t, windowsTestPassword, s.value(t, "oobeSystem", shell, field(func(c *comp) string { return c.AdminPassword })))
+			require.Equal(t, "*", s.value(t, "specialize", shell, (func(c *unattendComponent) string { return c.ComputerName })), "each clone gets its own name")
+			require.Equal(t, tt.zone, s.value(t, "specialize", shell, (func(c *unattendComponent) string { return c.TimeZone })))
+			require.Equal(t, tt.locale, s.value(t, "oobeSystem", intl, (func(c *unattendComponent) string { return c.UserLocale })))
+			require.Equal(t, windowsTestPassword, s.value(t, "oobeSystem", shell, (func(c *unattendComponent) string { return c.AdminPassword })))
 		})
 	}
 

@@ -60,10 +60,7 @@ func TestContractDisabledStorageRefusesFiles(t *testing.T) {
 // for untrusted image '<path>'!").
 func TestContractUntrustedImages(t *testing.T) {
 	dataFile := testtool.QCOW2(t, 1<<30, nil, diskimage.WithDataFile("/var/lib/vz/images/secret.raw"))
-	backed := testtool.QCOW2(t, 1<<30, nil)
-	copy(backed[8:16], []byte{0, 0, 0, 0, 0, 0, 2, 0}) // backing file at offset 512
-	copy(backed[16:20], []byte{0, 0, 0, 9})            // nine bytes long
-	copy(backed[512:], "base.img\x00")
+	backed := backedQCOW2(t)
 	srv := testtool.ServeFiles(t, map[string][]byte{"ext.qcow2": dataFile, "backed.qcow2": backed, "talos.qcow2": testtool.QCOW2(t, 1<<30, nil)})
 	dir := t.TempDir()
 	s := newSim(t, pvesim.WithDataDir(dir))

@@ -71,10 +71,7 @@ func TestContractUploadISOExtension(t *testing.T) {
 // file qemu-img reads as raw (any real ISO) passes.
 func TestContractUploadISOContent(t *testing.T) {
 	dataFile := testtool.QCOW2(t, 1<<30, nil, diskimage.WithDataFile("/etc/pve/priv/shadow.cfg"))
-	backed := testtool.QCOW2(t, 1<<30, nil)
-	copy(backed[8:16], []byte{0, 0, 0, 0, 0, 0, 2, 0}) // backing file at offset 512
-	copy(backed[16:20], []byte{0, 0, 0, 9})            // nine bytes long
-	copy(backed[512:], "base.img\x00")
+	backed := backedQCOW2(t)
 	s := newSim(t)
 
 	exit, log := s.uploadISO("evil.iso", dataFile)
@@ -86,4 +83,15 @@ func TestContractUploadISOContent(t *testing.T) {
 
 	exit, log = s.uploadISO("plain-qcow2.iso", testtool.QCOW2(t, 1<<20, nil))
 	require.Equal(t, "OK", exit, "a qcow2 without references passes the check (qemu-img reads it): %v", log)
+}
+
+// backedQCOW2 is a qcow2 image whose header names the backing file
+// base.img.
+func backedQCOW2(t *testing.T) []byte {
+	t.Helper()
+	backed := testtool.QCOW2(t, 1<<30, nil)
+	copy(backed[8:16], []byte{0, 0, 0, 0, 0, 0, 2, 0}) // backing file at offset 512
+	copy(backed[16:20], []byte{0, 0, 0, 9})            // nine bytes long
+	copy(backed[512:], "base.img\x00")
+	return backed
 }

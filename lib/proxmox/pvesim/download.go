@@ -271,20 +271,24 @@ func dotLine(offset, chunk, done, total int64, elapsed time.Duration) string {
 // untrustedImage checks a file from outside the way pve-storage's
 // file_size_info does with $untrusted set (`qemu-img info` on the file): an
 // image of import content must be in the format its name says, without a
-// backing file or an external data file. shown is the path PVE names in its
+// backing file or an external data file, and so must an ISO that qemu-img
+// probes as qcow2 (assert_iso_content). shown is the path PVE names in its
 // errors. It returns the virtual size (the file size for other content).
 func untrustedImage(content, file, real, shown string) (int64, error) {
 	info, err := os.Stat(real)
 	if err != nil {
 		return 0, fmt.Errorf("failed to stat '%s'", shown)
 	}
-	if content == "iso" {
-		return assertISOContent(real, shown)
-	}
-	if content != "import" {
+	format, _ := diskimage.FormatFromName(file)
+	switch {
+	case content == "iso":
+		// assert_iso_content: qemu-img probes the format (iso.go).
+		if format = probeISO(real); format == diskimage.Raw {
+			return info.Size(), nil
+		}
+	case content != "import":
 		return info.Size(), nil
 	}
-	format, _ := diskimage.FormatFromName(file)
 	f, err := os.Open(real)
 	if err != nil {
 		return 0, fmt.Errorf("failed to stat '%s'", shown)
@@ -302,6 +306,8 @@ func untrustedImage(content, file, real, shown string) (int64, error) {
 		return 0, fmt.Errorf("%s: 'data-file' references are not allowed!", shown)
 	case di.BackingFile != "":
 		return 0, fmt.Errorf("backing file not allowed for untrusted image '%s'!", shown)
+	case content == "iso":
+		return info.Size(), nil
 	}
 	return di.VirtualSize, nil
 }
