@@ -301,10 +301,11 @@ build {
   sources = ["source.proxmox-iso.windows"]
 
   # windows_baseline over WinRM, then sysprep (generalize, OOBE, shutdown).
-  # Packer 1.12 no longer bundles the ansible provisioner and only the
-  # proxmox plugin is installed, so ansible-playbook runs from shell-local.
-  # The password reaches Ansible through the environment Packer inherited
-  # (PKR_VAR_windows_admin_password), never the command line.
+  # ansible-playbook runs from shell-local rather than the ansible
+  # provisioner: with WinRM and use_proxy = false, packer-plugin-ansible
+  # 1.1.2 puts the password on ansible-playbook's command line
+  # (-e ansible_password=..., provisioner.go). Here it reaches Ansible only
+  # through the environment Packer inherited (PKR_VAR_windows_admin_password).
   provisioner "shell-local" {
     # With the communicator off there is no guest to provision.
     except = local.provision ? [] : ["proxmox-iso.windows"]
