@@ -152,8 +152,8 @@ variable "memory" {
 
 variable "boot_wait" {
   type        = string
-  default     = "5s"
-  description = "Wait after start before pressing keys at OVMF's \"Press any key to boot from CD or DVD\"."
+  default     = "2s"
+  description = "Wait after start before pressing keys at OVMF's \"Press any key to boot from CD or DVD\" (it shows for about 5 s)."
 }
 
 locals {
@@ -279,11 +279,13 @@ source "proxmox-iso" "windows" {
     firewall = false
   }
 
-  # OVMF asks to press a key to boot from the CD; a few presses cover a slow
-  # start. Once Windows is on the disk, scsi0 boots first and nothing waits.
+  # OVMF asks to press a key to boot from the CD, for about 5 s: a press a
+  # second for 8 s from boot_wait covers a slow start (later presses land on
+  # setup's loading screen, harmlessly). Once Windows is on the disk, scsi0
+  # boots first and nothing waits.
   boot_wait         = var.boot_wait
   boot_key_interval = "100ms"
-  boot_command      = ["<spacebar><wait1s><spacebar><wait1s><spacebar><wait1s><spacebar>"]
+  boot_command      = [join("<wait1s>", [for i in range(8) : "<spacebar>"])]
 
   communicator   = var.communicator
   winrm_username = local.image.default_user
