@@ -49,7 +49,7 @@ var allowedImports = map[string][]string{
 	"lib/helmdeploy":                         {"lib/netx"},
 	"lib/vma":                                nil,
 	"lib/cloudimage":                         {"lib/netx"},
-	"lib/packer":                             {"lib/inventory", "lib/proxmox", "lib/proxmox/pve"},
+	"lib/packer":                             {"lib/inventory", "lib/proxmox", "lib/proxmox/pve", "lib/secrets"},
 	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 }
 
