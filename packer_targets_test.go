@@ -22,8 +22,9 @@ import (
 // the tool cache and the communicator off (PKR_VAR_communicator=none, as
 // for proxmox:sim): the dry run names what it would build and changes
 // nothing, the build streams its steps and reports the template, a re-run
-// leaves it alone, and a template whose base VM is missing says which
-// import to run. The token secret is never in the output.
+// leaves it alone, a template whose base VM is missing says which
+// import to run, and the Windows template without its ISOs says what to
+// set. The token secret is never in the output.
 func TestImagesBuildTarget(t *testing.T) {
 	for _, command := range []string{"packer", "packer-plugin-proxmox", "packer-plugin-ansible"} {
 		tool, err := testsuite.GoTool(inventory.DefaultFile, command)
@@ -79,6 +80,11 @@ func TestImagesBuildTarget(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "packer/arch/arch.pkr.hcl clones base VM 9300 (images.arch.base_vm_id), which does not exist on node pve")
 	require.Contains(t, out, "run: go run mage.go images:import arch")
+
+	out, code = mageEnv(t, env, "images:build", "windows", "-dryrun")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "images.windows.media is not set in the inventory")
+	require.Contains(t, out, "see: packer/windows/README.md")
 
 	out, code = mageEnv(t, env, "images:build", "gentoo")
 	require.Equal(t, 1, code, out)

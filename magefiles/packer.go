@@ -12,8 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/magefile/mage/mg"
-
 	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/packer"
@@ -51,11 +49,15 @@ func (Images) Build(ctx context.Context, name string,
 	}
 	var results []packer.BuildResult
 	for _, tpl := range templates {
-		vars, after, err := templateInputs(ctx, root, tpl)
+		extra, vars, after, err := templateInputs(ctx, root, inv, client, tpl)
+		if name == "all" && errors.Is(err, packer.ErrNoMedia) {
+			fmt.Fprintf(os.Stderr, "%s: skipped: images.windows.media is not set (see packer/windows/README.md)\n", tpl.Name)
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		r, err := packer.New(append(packerTools(inv), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
+		r, err := packer.New(append(append(packerTools(inv), extra...), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
 			packer.WithLogger(logger()), packer.WithOutput(prefixed(os.Stderr, tpl.Name+" | ")),
 			packer.WithEvents(stepPrinter(os.Stderr, tpl.Name)))...)
 		if err != nil {
@@ -85,20 +87,26 @@ func buildTemplates(root, name string) ([]packer.Template, error) {
 }
 
 // templateInputs are what a template needs besides the inventory and the
-// connection: its variables (PKR_VAR_<name>, in Packer's environment only,
+// connection: runner options (the Windows admin password, a sensitive
+// variable), its variables (PKR_VAR_<name>, in Packer's environment only,
 // used by validate and build) and what runs after packer build, before the
-// check. The Linux templates need nothing. The Windows template is its
-// engineer's seam: its ISOs (windows_iso_file, or windows_iso_url with
-// windows_iso_checksum; virtio_iso_file), the administrator password
-// (windows_admin_password, read in memory from secrets/windows.enc.yaml)
-// and its Secure Boot EFI disk and TPM state as AfterBuild.
-func templateInputs(_ context.Context, _ string, tpl packer.Template) (map[string]string, func(context.Context, string, int) error, error) {
-	switch tpl.Name {
-	case "windows":
-		return nil, nil, nil
-	default:
-		return nil, nil, nil
+// check. The Linux templates need nothing; the Windows template needs its
+// ISOs (images.windows.media), the password read in memory from
+// secrets/windows.enc.yaml, and its Secure Boot EFI disk and TPM state.
+func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, client *proxmox.Client, tpl packer.Template) ([]packer.Option, map[string]string, func(context.Context, string, int) error, error) {
+	if tpl.Name != "windows" {
+		return nil, nil, nil, nil
 	}
+	vars, err := packer.WindowsMediaVars(inv)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w\nsee: packer/windows/README.md (what to provide)", err)
+	}
+	secret := filepath.Join(root, packer.WindowsSecretFile)
+	pw, err := packer.WindowsPassword(ctx, secret)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
+	}
+	return []packer.Option{packer.WithSecretVar(packer.WindowsPasswordKey, pw)}, vars, packer.WindowsFirmware(client, inv.Proxmox.Storage.Disks), nil
 }
 
 // packerTools points the runner at Packer and its plugins in the tool

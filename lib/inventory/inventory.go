@@ -162,7 +162,26 @@ type Image struct {
 	TemplateID int `yaml:"template_id" json:"template_id"`
 	// DefaultUser is the account the vendor image ships with.
 	DefaultUser string `yaml:"default_user" json:"default_user"`
+	// Media are the installation ISOs of an image installed from media
+	// instead of a cloud image (Windows); zero when none are set.
+	Media Media `yaml:"media,omitempty" json:"media,omitzero"`
 }
+
+// Media are an image's installation ISOs. Each is a volume already on
+// proxmox.storage.iso ("local:iso/windows.iso") or an http(s) URL Packer
+// downloads and uploads, which then needs its checksum ("sha256:<hex>").
+type Media struct {
+	// ISO is the installer ISO; ISOChecksum its checksum when ISO is a URL.
+	ISO         string `yaml:"iso" json:"iso"`
+	ISOChecksum string `yaml:"iso_checksum,omitempty" json:"iso_checksum,omitempty"`
+	// VirtioISO is the virtio-win drivers ISO; VirtioISOChecksum its
+	// checksum when VirtioISO is a URL.
+	VirtioISO         string `yaml:"virtio_iso" json:"virtio_iso"`
+	VirtioISOChecksum string `yaml:"virtio_iso_checksum,omitempty" json:"virtio_iso_checksum,omitempty"`
+}
+
+// Set reports whether any ISO is given.
+func (m Media) Set() bool { return m != Media{} }
 
 // Talos is the Talos Linux cluster.
 type Talos struct {

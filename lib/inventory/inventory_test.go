@@ -96,6 +96,16 @@ func TestThreeControlPlanesUseTheVIP(t *testing.T) {
 	require.True(t, inv.GPUExtensionsNeeded())
 }
 
+// TestWindowsMedia reads the Windows template's ISOs: a volume, and a URL
+// with its checksum; the cloud images have none.
+func TestWindowsMedia(t *testing.T) {
+	inv, err := inventory.Load("testdata/valid/three-nodes.yaml")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Media{ISO: "local:iso/Windows_Server_2025_EVAL.ISO", VirtioISO: "https://example.com/virtio-win-0.1.271.iso",
+		VirtioISOChecksum: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, inv.Images["windows"].Media)
+	require.False(t, inv.Images["debian"].Media.Set())
+}
+
 // TestInvalidInventories loads every fixture under testdata/invalid and
 // compares the complete report, so each case proves both the message (with
 // its line and field path) and that nothing else was reported.
@@ -111,6 +121,11 @@ func TestInvalidInventories(t *testing.T) {
 		"anchor-alias": {
 			`anchor-alias.yaml:23: proxmox.hardware: anchors (&hw) are not supported: Terraform, Packer and Ansible read this file too; write values out in full`,
 			`anchor-alias.yaml:59: vms[0].cores: aliases (*hw) are not supported: Terraform, Packer and Ansible read this file too; write the value out in full`,
+		},
+		"bad-media": {
+			`bad-media.yaml:30: images.debian.media: only windows installs from ISOs; debian is imported from its cloud image: remove media`,
+			`bad-media.yaml:38: images.windows.media.iso_checksum: "md5:abc" is not a checksum such as sha256:<64 hex digits>; a URL needs one, so the download is verified`,
+			`bad-media.yaml:39: images.windows.media.virtio_iso: "/var/lib/vz/template/iso/virtio-win.iso" is neither a volume such as local:iso/windows-server-2025.iso nor an http(s) URL`,
 		},
 		"missing-required":             {`missing-required.yaml:3: network.gateway: required field is missing`},
 		"null-required":                {`null-required.yaml:21: proxmox.bridge: required field has no value`},

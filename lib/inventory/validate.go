@@ -254,8 +254,49 @@ func (c *checker) images() {
 		}
 		c.checkText(p+".release", img.Release)
 		c.checkUser(p+".default_user", img.DefaultUser)
+		c.checkMedia(name, p+".media", img.Media)
 	}
 }
+
+// mediaOSes are the images installed from ISOs rather than a cloud image.
+var mediaOSes = []string{"windows"}
+
+// checkMedia checks an image's installation ISOs: only for an image
+// installed from media, each a volume on the ISO storage or an http(s)
+// URL with its checksum.
+func (c *checker) checkMedia(name, p string, m Media) {
+	if !m.Set() {
+		return
+	}
+	if !slices.Contains(mediaOSes, name) {
+		c.report(p, "only %s installs from ISOs; %s is imported from its cloud image: remove media", strings.Join(mediaOSes, ", "), name)
+		return
+	}
+	c.checkISO(p+".iso", m.ISO, p+".iso_checksum", m.ISOChecksum)
+	c.checkISO(p+".virtio_iso", m.VirtioISO, p+".virtio_iso_checksum", m.VirtioISOChecksum)
+}
+
+// checkISO checks one ISO: a volume such as local:iso/x.iso (no checksum:
+// PVE holds the file), or an http(s) URL with a sha256:<hex> checksum.
+func (c *checker) checkISO(p, iso, sumPath, sum string) {
+	u, err := url.Parse(iso)
+	isURL := err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	switch {
+	case iso == "":
+		c.report(p, "missing: a volume on proxmox.storage.iso such as local:iso/windows-server-2025.iso, or an http(s) URL with %s", sumPath)
+	case isURL && !isoSumRe.MatchString(sum):
+		c.report(sumPath, "%q is not a checksum such as sha256:<64 hex digits>; a URL needs one, so the download is verified", sum)
+	case !isURL && !isoVolumeRe.MatchString(iso):
+		c.report(p, "%q is neither a volume such as local:iso/windows-server-2025.iso nor an http(s) URL", iso)
+	case !isURL && sum != "":
+		c.report(sumPath, "set only for a URL: PVE already holds %s", iso)
+	}
+}
+
+var (
+	isoVolumeRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]*:iso/[^/\s]+\.(?i:iso)$`)
+	isoSumRe    = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
 
 func (c *checker) talos() {
 	t := c.inv.Talos

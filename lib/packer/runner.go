@@ -93,6 +93,7 @@ type options struct {
 	proxmox   *proxmox.Config
 	inventory string
 	vars      map[string]string
+	secrets   []string
 	logger    *slog.Logger
 	out       io.Writer
 	events    func(Event)
@@ -118,6 +119,16 @@ func WithInventoryFile(path string) Option { return func(o *options) { o.invento
 // template does not mark sensitive.
 func WithVar(name, value string) Option { return func(o *options) { o.vars[name] = value } }
 
+// WithSecretVar sets a sensitive template variable through
+// PKR_VAR_<name> (the Windows template's windows_admin_password): like the
+// token secret, its value is scrubbed from every line of Packer's output.
+func WithSecretVar(name string, s Secret) Option {
+	return func(o *options) {
+		o.vars[name] = s.Reveal()
+		o.secrets = append(o.secrets, s.Reveal())
+	}
+}
+
 // WithLogger receives progress (what runs, with which binary); the secret
 // is never in it.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -132,11 +143,11 @@ func WithEvents(f func(Event)) Option { return func(o *options) { o.events = f }
 
 // Runner runs Packer on the repository's templates.
 type Runner struct {
-	bin    string
-	env    map[string]string
-	secret string
-	opts   options
-	log    *slog.Logger
+	bin     string
+	env     map[string]string
+	secrets []string // scrubbed from Packer's output
+	opts    options
+	log     *slog.Logger
 }
 
 // New finds the packer binary (WithBinary, else packer on PATH) and
@@ -158,14 +169,14 @@ func New(opts ...Option) (*Runner, error) {
 	if o.pluginDir != "" {
 		env[EnvPluginPath] = o.pluginDir
 	}
-	r := &Runner{bin: bin, env: env, opts: o, log: o.logger}
+	r := &Runner{bin: bin, env: env, opts: o, log: o.logger, secrets: slices.Clone(o.secrets)}
 	if o.proxmox != nil {
 		penv, err := ConnectionEnv(*o.proxmox)
 		if err != nil {
 			return nil, err
 		}
 		maps.Copy(env, penv)
-		r.secret = o.proxmox.TokenSecret
+		r.secrets = append(r.secrets, o.proxmox.TokenSecret)
 	}
 	if o.inventory != "" {
 		abs, err := filepath.Abs(o.inventory)
@@ -340,11 +351,13 @@ func (r *Runner) runWith(ctx context.Context, t Template, command string, extra 
 	return built, nil
 }
 
-// scrub removes the token secret from a line of output, should a plugin
-// print it.
+// scrub removes the secrets (the token, WithSecretVar's values) from a
+// line of output, should a plugin print them.
 func (r *Runner) scrub(line string) string {
-	if r.secret == "" {
-		return line
+	for _, s := range r.secrets {
+		if s != "" {
+			line = strings.ReplaceAll(line, s, "<sensitive>")
+		}
 	}
-	return strings.ReplaceAll(line, r.secret, "<sensitive>")
+	return line
 }

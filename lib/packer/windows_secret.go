@@ -36,6 +36,10 @@ var ErrWeakWindowsPassword = errors.New("Windows admin password too short")
 // print it gives "<sensitive>"; Reveal and Env hand out the value.
 type Secret struct{ value string }
 
+// NewSecret wraps value, e.g. a password read from elsewhere than
+// WindowsPassword's file.
+func NewSecret(value string) Secret { return Secret{value: value} }
+
 // String hides the value.
 func (Secret) String() string { return "<sensitive>" }
 
