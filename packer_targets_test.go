@@ -63,7 +63,7 @@ func TestImagesBuildTarget(t *testing.T) {
 	out, code = mageEnv(t, env, "images:build", "ubuntu")
 	require.Equal(t, 0, code, out)
 	for _, step := range []string{"==> ubuntu: Creating VM", "==> ubuntu: Starting VM", "==> ubuntu: Converting VM to template",
-		"ubuntu | ==> ubuntu.proxmox-clone.ubuntu: Creating VM"} {
+		"ubuntu | ==> golden.proxmox-clone.golden: Creating VM"} {
 		require.Contains(t, out, step)
 	}
 	require.Regexp(t, `ubuntu +built +9102 +ubuntu-24-04-template +9100 ubuntu-24-04-base +\d`, out)

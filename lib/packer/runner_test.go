@@ -40,14 +40,14 @@ func TestRunnerStreamsStepsAndKeepsTheTokenSecret(t *testing.T) {
 	tpl, err := packer.FindTemplate(repo, "ubuntu")
 	require.NoError(t, err)
 	lines := strings.Join([]string{
-		"1795749030,,ui,say,==> ubuntu.proxmox-clone.ubuntu: Creating VM",
-		"1795749031,,ui,say,==> ubuntu.proxmox-clone.ubuntu: Waiting for SSH to become available...",
-		"1795749032,,ui,say,==> ubuntu.proxmox-clone.ubuntu: Provisioning with Ansible...",
-		"1795749033,,ui,message,    ubuntu.proxmox-clone.ubuntu: TASK [baseline : Install packages]",
-		"1795749034,,ui,say,==> ubuntu.proxmox-clone.ubuntu: Provisioning with shell script: /tmp/x",
+		"1795749030,,ui,say,==> golden.proxmox-clone.golden: Creating VM",
+		"1795749031,,ui,say,==> golden.proxmox-clone.golden: Waiting for SSH to become available...",
+		"1795749032,,ui,say,==> golden.proxmox-clone.golden: Provisioning with Ansible...",
+		"1795749033,,ui,message,    golden.proxmox-clone.golden: TASK [baseline : Install packages]",
+		"1795749034,,ui,say,==> golden.proxmox-clone.golden: Provisioning with shell script: /tmp/x",
 		"a plugin's debug line with the token $SECRET",
-		"1795749035,,ui,say,==> ubuntu.proxmox-clone.ubuntu: Converting VM to template",
-		"1795749036,ubuntu.proxmox-clone.ubuntu,artifact,0,id,9102",
+		"1795749035,,ui,say,==> golden.proxmox-clone.golden: Converting VM to template",
+		"1795749036,golden.proxmox-clone.golden,artifact,0,id,9102",
 	}, "\n")
 	secret := "0b1c2d3e-s3cret-token"
 	cfg := proxmox.Config{URL: "https://pve:8006", TokenID: "infra@pve!packer", TokenSecret: secret, CAFile: "/etc/pve-ca.pem"}
@@ -83,7 +83,7 @@ func TestRunnerStreamsStepsAndKeepsTheTokenSecret(t *testing.T) {
 		require.Contains(t, strings.Split(string(env), "\n"), kv)
 	}
 	require.Contains(t, out.String(), "a plugin's debug line with the token <sensitive>")
-	require.Contains(t, out.String(), "==> ubuntu.proxmox-clone.ubuntu: Creating VM")
+	require.Contains(t, out.String(), "==> golden.proxmox-clone.golden: Creating VM")
 	for name, text := range map[string]string{"output": out.String(), "log": log.String(), "args": string(args)} {
 		require.NotContains(t, text, secret, "the secret is in the %s", name)
 	}
@@ -95,14 +95,14 @@ func TestRunErrorNamesTheTemplateAndPackersErrors(t *testing.T) {
 	dir := t.TempDir()
 	tpl, err := packer.FindTemplate(repo, "debian")
 	require.NoError(t, err)
-	bin := fakePacker(t, dir, "1795749030,,ui,error,Build 'debian.proxmox-clone.debian' errored after 37 milliseconds: Error creating VM: vm 'debian-13-base' not found", 1)
+	bin := fakePacker(t, dir, "1795749030,,ui,error,Build 'golden.proxmox-clone.golden' errored after 37 milliseconds: Error creating VM: vm 'debian-13-base' not found", 1)
 	r, err := packer.New(packer.WithBinary(bin))
 	require.NoError(t, err)
 	_, err = r.Build(context.Background(), tpl, nil)
 	var runErr *packer.RunError
 	require.ErrorAs(t, err, &runErr)
 	require.Equal(t, 1, runErr.ExitCode)
-	require.ErrorContains(t, err, "packer build of "+tpl.File+" exited with status 1: Build 'debian.proxmox-clone.debian' errored after 37 milliseconds: Error creating VM: vm 'debian-13-base' not found; read packer's output above")
+	require.ErrorContains(t, err, "packer build of "+tpl.File+" exited with status 1: Build 'golden.proxmox-clone.golden' errored after 37 milliseconds: Error creating VM: vm 'debian-13-base' not found; read packer's output above")
 
 	_, err = packer.New(packer.WithBinary(bin), packer.WithProxmox(proxmox.Config{URL: "https://pve:8006", TokenID: "infra@pve!packer", TokenSecret: "x",
 		Fingerprint: "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"}))

@@ -296,7 +296,7 @@ func TestBuildCatchesWhatThePluginSwallows(t *testing.T) {
 			want: "no start (qmstart) of VM 9112 ended OK during the build"},
 		{name: "a start task failed once: retried", inject: failTasks(1)},
 		{name: "start tasks failed every try: reported", inject: failTasks(3), runErr: true,
-			want: "debian.pkr.hcl exited with status 1: ==> debian.proxmox-clone.debian: Error starting VM: start failed: QEMU exited with code 1"},
+			want: "debian.pkr.hcl exited with status 1: ==> golden.proxmox-clone.golden: Error starting VM: start failed: QEMU exited with code 1"},
 		{name: "shutdown refused every try: the conversion fails", inject: failRequests("shutdown"), runErr: true,
 			want: "Error converting VM to template: 500 you can't convert a VM to template if VM is running"},
 	}

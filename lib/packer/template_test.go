@@ -15,7 +15,7 @@ func TestLoadTemplate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ubuntu", ubuntu.Name)
 	require.Equal(t, packer.SourceClone, ubuntu.SourceType)
-	require.Equal(t, "ubuntu", ubuntu.SourceName)
+	require.Equal(t, "golden", ubuntu.SourceName)
 	require.Equal(t, "virtio-scsi-single", ubuntu.SCSIController)
 	require.Equal(t, "host", ubuntu.CPUType)
 	require.True(t, filepath.IsAbs(ubuntu.File))

@@ -1,0 +1,155 @@
+# The golden template of an operating system imported from its cloud image
+# and provisioned with Ansible: Ubuntu, Debian and Arch Linux. Each of
+# packer/ubuntu/ubuntu.pkr.hcl, packer/debian/debian.pkr.hcl and
+# packer/arch/arch.pkr.hcl is a link to this file, and the directory Packer
+# runs in names the OS. The template is a full clone of the base VM
+# `images:import` made from the distribution's official cloud image,
+# provisioned with ansible/playbooks/packer_provision.yml (the baseline
+# role, then template_cleanup) and converted to a template at
+# images.<os>.template_id. Every fact comes from homelab.yaml; the
+# connection comes from the environment. Build it with the images:build
+# target (see packer/<os>/README.md).
+
+packer {
+  required_version = ">= 1.12.0"
+  required_plugins {
+    proxmox = {
+      version = ">= 1.1.0"
+      source  = "github.com/hashicorp/proxmox"
+    }
+    ansible = {
+      version = ">= 1.1.2"
+      source  = "github.com/hashicorp/ansible"
+    }
+  }
+}
+
+variable "inventory_file" {
+  type        = string
+  default     = ""
+  description = "The homelab.yaml to read; empty: the repository's, two directories above this file."
+}
+
+variable "base_vm_name" {
+  type        = string
+  default     = ""
+  description = "Name of the base VM at images.<os>.base_vm_id (the plugin clones by name); empty: the name images:import gives it. The images:build target reads it from the VM."
+}
+
+variable "proxmox_url" {
+  type        = string
+  default     = env("PROXMOX_URL")
+  description = "The API URL, https://<host>:8006/api2/json."
+}
+
+variable "proxmox_token_id" {
+  type        = string
+  default     = env("PROXMOX_TOKEN_ID")
+  description = "The API token's ID, user@realm!name."
+}
+
+variable "proxmox_token_secret" {
+  type        = string
+  default     = env("PROXMOX_TOKEN_SECRET")
+  sensitive   = true
+  description = "The API token's secret; from the environment only, never in a file."
+}
+
+variable "insecure_skip_tls_verify" {
+  type        = bool
+  default     = false
+  description = "Skip TLS verification of the API; only when the operator asks for it (PROXMOX_TLS_INSECURE=1)."
+}
+
+variable "communicator" {
+  type        = string
+  default     = "ssh"
+  description = "ssh (a real build) or none: no connection to the guest and no provisioner (a build against the simulator)."
+  validation {
+    condition     = contains(["ssh", "none"], var.communicator)
+    error_message = "The communicator is ssh or none."
+  }
+}
+
+locals {
+  # The OS is the name of the directory Packer builds in (packer/<os>).
+  os             = basename(abspath(path.root))
+  title          = { ubuntu = "Ubuntu", debian = "Debian", arch = "Arch Linux" }[local.os]
+  inventory_file = abspath(var.inventory_file != "" ? var.inventory_file : "${path.root}/../../homelab.yaml")
+  homelab        = yamldecode(file(local.inventory_file))
+  image          = local.homelab.images[local.os]
+  proxmox        = local.homelab.proxmox
+  release        = replace(local.image.release, ".", "-")
+  base_vm_name   = var.base_vm_name != "" ? var.base_vm_name : "${local.os}-${local.release}-base"
+  template_name  = "${local.os}-${local.release}-template"
+  repository     = abspath("${path.root}/../..")
+  provision      = var.communicator != "none"
+}
+
+source "proxmox-clone" "golden" {
+  proxmox_url              = var.proxmox_url
+  username                 = var.proxmox_token_id
+  token                    = var.proxmox_token_secret
+  insecure_skip_tls_verify = var.insecure_skip_tls_verify
+  node                     = local.proxmox.node
+  task_timeout             = "10m"
+
+  clone_vm   = local.base_vm_name
+  full_clone = true
+  vm_id      = local.image.template_id
+  vm_name    = local.template_name
+
+  # Plugin 1.1.0 writes all of these to the clone and puts its own defaults
+  # (lsi, kvm64, 512 MiB, one core, ostype other, no VGA, empty boot order)
+  # in place of any left unset: each is what the base VM has.
+  scsi_controller = "virtio-scsi-single"
+  cpu_type        = "host"
+  cores           = 2
+  sockets         = 1
+  memory          = 2048
+  os              = "l26"
+  bios            = "seabios"
+  boot            = "order=scsi0"
+  qemu_agent      = true
+  onboot          = false
+  vga {
+    type = "serial0"
+  }
+  network_adapters {
+    model    = "virtio"
+    bridge   = local.proxmox.bridge
+    firewall = false
+  }
+  # The base VM's disk (scsi0, on proxmox.storage.disks) and cloud-init
+  # drive (ide2) come with the clone: no disk and no second cloud-init
+  # drive are added.
+  cloud_init = false
+
+  # The plugin puts a throw-away key for ssh_username in the clone's
+  # cloud-init; the image's default user logs in with it.
+  communicator = var.communicator
+  ssh_username = local.image.default_user
+  ssh_timeout  = "20m"
+
+  template_name        = local.template_name
+  template_description = "${local.title} ${local.image.release} golden template (VM ${local.image.template_id}), built by Packer from packer/${local.os}/${local.os}.pkr.hcl (packer/cloud-clone.pkr.hcl): a full clone of base VM ${local.image.base_vm_id} (${local.base_vm_name}), ${local.provision ? "provisioned with ansible/playbooks/packer_provision.yml (baseline, template_cleanup) for ${local.homelab.user.name}" : "not provisioned (communicator off)"}. Built ${timestamp()}."
+}
+
+build {
+  name    = "golden"
+  sources = ["source.proxmox-clone.golden"]
+
+  provisioner "ansible" {
+    # With the communicator off there is no guest to provision.
+    except          = local.provision ? [] : ["proxmox-clone.golden"]
+    playbook_file   = "${local.repository}/ansible/playbooks/packer_provision.yml"
+    user            = local.image.default_user
+    use_proxy       = false
+    extra_arguments = ["--extra-vars", "homelab_file=${local.inventory_file}"]
+    ansible_env_vars = [
+      "ANSIBLE_CONFIG=${local.repository}/ansible/ansible.cfg",
+      "ANSIBLE_ROLES_PATH=${local.repository}/ansible/roles",
+      "ANSIBLE_HOST_KEY_CHECKING=False",
+    ]
+  }
+}
