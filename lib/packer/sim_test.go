@@ -221,7 +221,7 @@ func TestBuildEveryLinuxTemplateAgainstTheSimulator(t *testing.T) {
 			require.Contains(t, cfg.Get("ide2"), "cloudinit", "the base VM's cloud-init drive came with the clone")
 			require.Empty(t, cfg.Get("sshkeys"), "the build's throw-away key is gone")
 			require.Empty(t, cfg.Get("ciuser"))
-			require.Contains(t, cfg.Get("description"), "built by Packer from packer/"+os+"/"+os+".pkr.hcl")
+			require.Contains(t, cfg.Get("description"), "built by Packer from packer/"+os+"/ (packer/clone.pkr.hcl)")
 			require.Contains(t, cfg.Get("description"), fmt.Sprintf("base VM %d", img.BaseVMID))
 
 			var steps []string

@@ -1,1 +1,1 @@
-../cloud-clone.pkr.hcl
+../clone.pkr.hcl

@@ -1,14 +1,14 @@
-# The golden template of an operating system imported from its cloud image
-# and provisioned with Ansible: Ubuntu, Debian and Arch Linux. Each of
-# packer/ubuntu/ubuntu.pkr.hcl, packer/debian/debian.pkr.hcl and
-# packer/arch/arch.pkr.hcl is a link to this file, and the directory Packer
-# runs in names the OS. The template is a full clone of the base VM
-# `images:import` made from the distribution's official cloud image,
-# provisioned with ansible/playbooks/packer_provision.yml (the baseline
-# role, then template_cleanup) and converted to a template at
-# images.<os>.template_id. Every fact comes from homelab.yaml; the
-# connection comes from the environment. Build it with the images:build
-# target (see packer/<os>/README.md).
+# The golden template of a Linux distribution imported from its cloud image:
+# Ubuntu, Debian, Arch Linux and NixOS. packer/<os>/<os>.pkr.hcl is a link
+# to this file, and the directory Packer runs in names the OS. The template
+# is a full clone of the base VM `images:import` made (images.<os>.base_vm_id),
+# converted to a template at images.<os>.template_id. How the clone is
+# provisioned is the other file of the directory: packer/ansible.pkr.hcl
+# (Ubuntu, Debian, Arch: ansible/playbooks/packer_provision.yml) or
+# packer/nixos/configure.pkr.hcl (NixOS: configuration.nix and
+# nixos-rebuild switch). Every fact comes from homelab.yaml; the connection
+# comes from the environment. Build it with the images:build target (see
+# packer/<os>/README.md).
 
 packer {
   required_version = ">= 1.12.0"
@@ -16,10 +16,6 @@ packer {
     proxmox = {
       version = ">= 1.1.0"
       source  = "github.com/hashicorp/proxmox"
-    }
-    ansible = {
-      version = ">= 1.1.2"
-      source  = "github.com/hashicorp/ansible"
     }
   }
 }
@@ -74,7 +70,7 @@ variable "communicator" {
 locals {
   # The OS is the name of the directory Packer builds in (packer/<os>).
   os             = basename(abspath(path.root))
-  title          = { ubuntu = "Ubuntu", debian = "Debian", arch = "Arch Linux" }[local.os]
+  title          = { ubuntu = "Ubuntu", debian = "Debian", arch = "Arch Linux", nixos = "NixOS" }[local.os]
   inventory_file = abspath(var.inventory_file != "" ? var.inventory_file : "${path.root}/../../homelab.yaml")
   homelab        = yamldecode(file(local.inventory_file))
   image          = local.homelab.images[local.os]
@@ -83,6 +79,7 @@ locals {
   base_vm_name   = var.base_vm_name != "" ? var.base_vm_name : "${local.os}-${local.release}-base"
   template_name  = "${local.os}-${local.release}-template"
   repository     = abspath("${path.root}/../..")
+  user           = local.homelab.user
   provision      = var.communicator != "none"
 }
 
@@ -132,24 +129,5 @@ source "proxmox-clone" "golden" {
   ssh_timeout  = "20m"
 
   template_name        = local.template_name
-  template_description = "${local.title} ${local.image.release} golden template (VM ${local.image.template_id}), built by Packer from packer/${local.os}/${local.os}.pkr.hcl (packer/cloud-clone.pkr.hcl): a full clone of base VM ${local.image.base_vm_id} (${local.base_vm_name}), ${local.provision ? "provisioned with ansible/playbooks/packer_provision.yml (baseline, template_cleanup) for ${local.homelab.user.name}" : "not provisioned (communicator off)"}. Built ${timestamp()}."
-}
-
-build {
-  name    = "golden"
-  sources = ["source.proxmox-clone.golden"]
-
-  provisioner "ansible" {
-    # With the communicator off there is no guest to provision.
-    except          = local.provision ? [] : ["proxmox-clone.golden"]
-    playbook_file   = "${local.repository}/ansible/playbooks/packer_provision.yml"
-    user            = local.image.default_user
-    use_proxy       = false
-    extra_arguments = ["--extra-vars", "homelab_file=${local.inventory_file}"]
-    ansible_env_vars = [
-      "ANSIBLE_CONFIG=${local.repository}/ansible/ansible.cfg",
-      "ANSIBLE_ROLES_PATH=${local.repository}/ansible/roles",
-      "ANSIBLE_HOST_KEY_CHECKING=False",
-    ]
-  }
+  template_description = "${local.title} ${local.image.release} golden template (VM ${local.image.template_id}), built by Packer from packer/${local.os}/ (packer/clone.pkr.hcl): a full clone of base VM ${local.image.base_vm_id} (${local.base_vm_name}), ${local.provision ? local.provisioned : "not provisioned (communicator off)"}. Built ${timestamp()}."
 }

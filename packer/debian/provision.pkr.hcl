@@ -1,0 +1,1 @@
+../ansible.pkr.hcl
