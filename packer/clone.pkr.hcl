@@ -3,12 +3,12 @@
 # to this file, and the directory Packer runs in names the OS. The template
 # is a full clone of the base VM `images:import` made (images.<os>.base_vm_id),
 # converted to a template at images.<os>.template_id. How the clone is
-# provisioned is the other file of the directory: packer/ansible.pkr.hcl
+# provisioned is another file of the directory: packer/ansible.pkr.hcl
 # (Ubuntu, Debian, Arch: ansible/playbooks/packer_provision.yml) or
 # packer/nixos/configure.pkr.hcl (NixOS: configuration.nix and
 # nixos-rebuild switch). Every fact comes from homelab.yaml; the connection
-# comes from the environment. Build it with the images:build target (see
-# packer/<os>/README.md).
+# comes from the environment (packer/connection.pkr.hcl, linked beside it).
+# Build it with the images:build target (see packer/<os>/README.md).
 
 packer {
   required_version = ">= 1.12.0"
@@ -20,41 +20,10 @@ packer {
   }
 }
 
-variable "inventory_file" {
-  type        = string
-  default     = ""
-  description = "The homelab.yaml to read; empty: the repository's, two directories above this file."
-}
-
 variable "base_vm_name" {
   type        = string
   default     = ""
   description = "Name of the base VM at images.<os>.base_vm_id (the plugin clones by name); empty: the name images:import gives it. The images:build target reads it from the VM."
-}
-
-variable "proxmox_url" {
-  type        = string
-  default     = env("PROXMOX_URL")
-  description = "The API URL, https://<host>:8006/api2/json."
-}
-
-variable "proxmox_token_id" {
-  type        = string
-  default     = env("PROXMOX_TOKEN_ID")
-  description = "The API token's ID, user@realm!name."
-}
-
-variable "proxmox_token_secret" {
-  type        = string
-  default     = env("PROXMOX_TOKEN_SECRET")
-  sensitive   = true
-  description = "The API token's secret; from the environment only, never in a file."
-}
-
-variable "insecure_skip_tls_verify" {
-  type        = bool
-  default     = false
-  description = "Skip TLS verification of the API; only when the operator asks for it (PROXMOX_TLS_INSECURE=1)."
 }
 
 variable "communicator" {

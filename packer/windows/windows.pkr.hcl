@@ -16,37 +16,6 @@ packer {
   }
 }
 
-variable "inventory_file" {
-  type        = string
-  default     = ""
-  description = "homelab.yaml to read; empty means the repository's, two levels up."
-}
-
-variable "proxmox_url" {
-  type        = string
-  default     = env("PROXMOX_URL")
-  description = "API URL, https://<host>:8006/api2/json."
-}
-
-variable "proxmox_token_id" {
-  type        = string
-  default     = env("PROXMOX_TOKEN_ID")
-  description = "The API token's ID, user@realm!name."
-}
-
-variable "proxmox_token_secret" {
-  type        = string
-  default     = env("PROXMOX_TOKEN_SECRET")
-  sensitive   = true
-  description = "The API token's secret; from the environment only, never in a file."
-}
-
-variable "insecure_skip_tls_verify" {
-  type        = bool
-  default     = false
-  description = "Skip TLS verification of the API; only when the operator asks for it (SSL_CERT_FILE with the host's CA is better)."
-}
-
 variable "windows_admin_password" {
   type        = string
   sensitive   = true
