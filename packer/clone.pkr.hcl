@@ -50,6 +50,9 @@ locals {
   repository     = abspath("${path.root}/../..")
   user           = local.homelab.user
   provision      = var.communicator != "none"
+  # The drive images:import attaches the image as: NixOS's image installs
+  # GRUB for virtio0 (/dev/vda), the others boot from scsi0.
+  boot_drive = local.os == "nixos" ? "virtio0" : "scsi0"
 }
 
 source "proxmox-clone" "golden" {
@@ -75,7 +78,7 @@ source "proxmox-clone" "golden" {
   memory          = 2048
   os              = "l26"
   bios            = "seabios"
-  boot            = "order=scsi0"
+  boot            = "order=${local.boot_drive}"
   qemu_agent      = true
   onboot          = false
   vga {
@@ -86,7 +89,7 @@ source "proxmox-clone" "golden" {
     bridge   = local.proxmox.bridge
     firewall = false
   }
-  # The base VM's disk (scsi0, on proxmox.storage.disks) and cloud-init
+  # The base VM's disk (local.boot_drive, on proxmox.storage.disks) and cloud-init
   # drive (ide2) come with the clone: no disk and no second cloud-init
   # drive are added.
   cloud_init = false

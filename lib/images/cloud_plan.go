@@ -75,7 +75,7 @@ func (c *cloudImport) plan(ctx context.Context) (plan.Plan, error) {
 	if action == plan.Repair || action == plan.Replace {
 		p.Steps = append(p.Steps, c.removeOld(holder))
 	}
-	p.Steps = append(p.Steps, c.createVM(c.rep.Name, c.systemDisk(), c.params), c.convertToTemplate(c.rep.Name))
+	p.Steps = append(p.Steps, c.createVM(c.rep.Name, c.drive(), c.systemDisk(), c.params), c.convertToTemplate(c.rep.Name))
 	if c.needsRecord() {
 		p.Steps = append(p.Steps, c.recordBuild())
 	}
@@ -149,7 +149,7 @@ func (c *cloudImport) upload() plan.Step {
 				return "", fmt.Errorf("open %s: %w", b.URL, err)
 			}
 			defer r.Close()
-			sum, err := c.opts.stageVMA(ctx, c.up, vmaUpload{Node: c.node, Storage: c.storage, File: c.file, Source: r, TempDir: c.opts.TempDir,
+			sum, err := c.opts.stageVMA(ctx, c.up, vmaUpload{Node: c.node, Storage: c.storage, File: c.file, Drive: nixosDrive, Source: r, TempDir: c.opts.TempDir,
 				Progress: func(stage string, done, total int64) {
 					if total > 0 {
 						progress(float64(done)*100/float64(total), stage)
@@ -163,9 +163,25 @@ func (c *cloudImport) upload() plan.Step {
 	}
 }
 
-// systemDisk is scsi0, imported from the image file.
+// nixosDrive is the drive NixOS's Proxmox image is built for: nixpkgs'
+// proxmox-image.nix archives its disk as drive-virtio0 and installs GRUB
+// to /dev/vda, so a clone's nixos-rebuild switch finds its boot disk only
+// on virtio0. uploadVMA checks the archive says so.
+const nixosDrive = "virtio0"
+
+// drive is the base VM's system drive: scsi0 (virtio-scsi-single), or for
+// NixOS the drive its image is built for.
+func (c *cloudImport) drive() string {
+	if c.os == "nixos" {
+		return nixosDrive
+	}
+	return "scsi0"
+}
+
+// systemDisk is the system drive, imported from the image file; a virtio
+// block drive has no ssd flag.
 func (c *cloudImport) systemDisk() string {
-	return c.importedDisk(c.inv.Proxmox.Storage.Disks)
+	return c.importedDisk(c.inv.Proxmox.Storage.Disks, c.drive() == "scsi0")
 }
 
 // params are the base VM's settings: what Packer's proxmox-clone needs to
@@ -181,9 +197,9 @@ func (c *cloudImport) params() proxmox.Params {
 		"memory":      "2048",
 		"ostype":      "l26",
 		"scsihw":      "virtio-scsi-single",
-		"scsi0":       c.systemDisk(),
+		c.drive():     c.systemDisk(),
 		"ide2":        px.Storage.Disks + ":cloudinit",
-		"boot":        "order=scsi0",
+		"boot":        "order=" + c.drive(),
 		"serial0":     "socket",
 		"vga":         "serial0",
 		"net0":        proxmox.NIC{Bridge: px.Bridge}.String(),

@@ -72,12 +72,17 @@ func TestCloudImportEndToEnd(t *testing.T) {
 			v := r.requireBaseVM(osName).Values
 			require.Equal(t, res.Name, v["name"])
 			require.Equal(t, "virtio-scsi-single", v["scsihw"])
-			require.Regexp(t, `^local-zfs:base-\d+-disk-\d+,discard=on,iothread=1,size=1G,ssd=1$`, v["scsi0"])
+			// NixOS's image boots from virtio0 (GRUB on /dev/vda); the others from scsi0.
+			drive, disk := "scsi0", `^local-zfs:base-\d+-disk-\d+,discard=on,iothread=1,size=1G,ssd=1$`
+			if osName == "nixos" {
+				drive, disk = "virtio0", `^local-zfs:base-\d+-disk-\d+,discard=on,iothread=1,size=1G$`
+			}
+			require.Regexp(t, disk, v[drive])
 			require.Regexp(t, `^local-zfs:(base|vm)-\d+-cloudinit,media=cdrom`, v["ide2"], "a cloud-init drive")
 			require.Equal(t, "socket", v["serial0"])
 			require.Equal(t, "serial0", v["vga"])
 			require.Equal(t, "enabled=1", v["agent"])
-			require.Equal(t, "order=scsi0", v["boot"])
+			require.Equal(t, "order="+drive, v["boot"])
 			tags := []string{"base", "infra-managed", osName}
 			slices.Sort(tags)
 			require.ElementsMatch(t, tags, proxmox.VMConfig{Values: v}.Tags())

@@ -48,7 +48,7 @@ func (t *talosImport) plan(ctx context.Context) (plan.Plan, error) {
 	if action == plan.Repair || action == plan.Replace {
 		p.Steps = append(p.Steps, t.removeOld(holder))
 	}
-	p.Steps = append(p.Steps, t.createVM(t.rep.Name, t.systemDisk(), t.params), t.resizeDisk(), t.convertToTemplate(t.rep.Name))
+	p.Steps = append(p.Steps, t.createVM(t.rep.Name, "scsi0", t.systemDisk(), t.params), t.resizeDisk(), t.convertToTemplate(t.rep.Name))
 	return p, nil
 }
 
@@ -117,7 +117,7 @@ func algorithm(sum string) string {
 
 // systemDisk is scsi0, imported from the downloaded image.
 func (t *talosImport) systemDisk() string {
-	return t.importedDisk(t.inv.Proxmox.Storage.Disks)
+	return t.importedDisk(t.inv.Proxmox.Storage.Disks, true)
 }
 
 // params are the template VM's settings: what a Talos node needs. They are

@@ -46,7 +46,7 @@ func runVMAChild(ctx context.Context, cfg vmaChildConfig, src io.Reader) error {
 	if err != nil {
 		return err
 	}
-	res, err := uploadVMA(ctx, client, vmaUpload{Node: "pve", Storage: "local", File: cfg.File, Source: src, TempDir: cfg.TempDir})
+	res, err := uploadVMA(ctx, client, vmaUpload{Node: "pve", Storage: "local", File: cfg.File, Drive: nixosDrive, Source: src, TempDir: cfg.TempDir})
 	if err != nil {
 		return err
 	}

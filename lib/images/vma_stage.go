@@ -74,6 +74,7 @@ func (e *VMAError) Unwrap() error { return e.Err }
 // memory), and uploads it as import content with its sha256 passed to PVE.
 type vmaUpload struct {
 	Node, Storage, File string    // File ends in .qcow2
+	Drive               string    // the drive the base VM attaches it as ("virtio0"): the archive's disk must be drive-<Drive>
 	Source              io.Reader // zstd-compressed VMA
 	TempDir             string    // "" = os.TempDir()
 	Progress            func(stage string, done, total int64)
@@ -86,9 +87,6 @@ type vmaResult struct {
 	Volume                           pve.VolumeID
 	SHA256                           string
 	VirtualSize, DataBytes, Uploaded int64
-	// QemuServerConf is the archive's qemu-server.conf (the VM it was made
-	// from: bios, machine, disk bus), "" when it has none.
-	QemuServerConf string
 }
 
 // uploadVMA converts and uploads in one pass over the source: zstd decoder
@@ -113,7 +111,7 @@ func uploadVMA(ctx context.Context, up Uploader, req vmaUpload) (vmaResult, erro
 		spool.Close()
 		os.Remove(spool.Name())
 	}()
-	res, err := convertVMA(ctx, req.Source, spool, progress)
+	res, err := convertVMA(ctx, req.Source, req.Drive, spool, progress)
 	if err != nil {
 		return vmaResult{}, err
 	}
@@ -179,8 +177,9 @@ func (t *trackedDecoder) Read(p []byte) (int, error) {
 }
 
 // convertVMA decodes and converts the stream's disk into spool and closes
-// the image. Uploaded is the spool's size.
-func convertVMA(ctx context.Context, source io.Reader, spool io.WriteSeeker, progress func(string, int64, int64)) (vmaResult, error) {
+// the image; the disk must be drive-<drive> unless drive is "". Uploaded is
+// the spool's size.
+func convertVMA(ctx context.Context, source io.Reader, drive string, spool io.WriteSeeker, progress func(string, int64, int64)) (vmaResult, error) {
 	src := &countingSource{r: source, progress: progress}
 	dec, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(vmaMaxWindow))
 	if err != nil {
@@ -211,6 +210,10 @@ func convertVMA(ctx context.Context, source io.Reader, spool io.WriteSeeker, pro
 	disk, err := r.Disk("")
 	if err != nil {
 		return vmaResult{}, &VMAError{Phase: VMAPhaseVMA, Offset: src.n, Err: err, Advice: "a NixOS proxmox image has one disk; this archive is not one"}
+	}
+	if want := "drive-" + drive; drive != "" && disk.Name != want {
+		return vmaResult{}, &VMAError{Phase: VMAPhaseVMA, Offset: src.n, Err: fmt.Errorf("the archive's disk is %q, not %q", disk.Name, want),
+			Advice: "the base VM attaches the image as " + drive + ", the drive NixOS's proxmox image installs its boot loader for; an archive built for another drive would not boot there"}
 	}
 	writeErr := func(err error) error {
 		if ctx.Err() != nil {
@@ -254,13 +257,7 @@ func convertVMA(ctx context.Context, source io.Reader, spool io.WriteSeeker, pro
 	if err := q.Close(); err != nil {
 		return vmaResult{}, writeErr(err)
 	}
-	res := vmaResult{VirtualSize: disk.Size, DataBytes: q.DataClusters() * diskimage.ClusterSize, Uploaded: q.Size()}
-	for _, c := range r.Configs() {
-		if c.Name == "qemu-server.conf" {
-			res.QemuServerConf = string(c.Data)
-		}
-	}
-	return res, nil
+	return vmaResult{VirtualSize: disk.Size, DataBytes: q.DataClusters() * diskimage.ClusterSize, Uploaded: q.Size()}, nil
 }
 
 // hashSpool reads the closed image once, from the start, for its sha256.

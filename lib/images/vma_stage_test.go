@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -34,6 +35,7 @@ type vmaDisk struct {
 	Size   int64
 	Every  int64
 	Blocks int
+	Drive  string // the disk device is drive-<Drive>; "" = virtio0, as nixpkgs builds it
 	Extra  []vmagen.Device
 }
 
@@ -60,7 +62,7 @@ func writeVMA(w io.Writer, raw io.WriterAt, d vmaDisk) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	devs := append([]vmagen.Device{{Name: "drive-virtio0", Size: d.Size}}, d.Extra...)
+	devs := append([]vmagen.Device{{Name: "drive-" + cmp.Or(d.Drive, nixosDrive), Size: d.Size}}, d.Extra...)
 	vw, err := vmagen.NewWriter(enc, [16]byte{0x4e, 0x49, 0x58}, 1764200000,
 		[]vmagen.Config{{Name: "qemu-server.conf", Data: []byte("virtio0: local:vm-100-disk-0\n")}}, devs)
 	if err != nil {
@@ -172,7 +174,7 @@ func TestUploadVMA(t *testing.T) {
 	tmp := t.TempDir()
 	last := map[string][2]int64{}
 	res, err := uploadVMA(context.Background(), client, vmaUpload{
-		Node: "pve", Storage: "local", File: "nixos-25.11.qcow2", Source: bytes.NewReader(zst), TempDir: tmp,
+		Node: "pve", Storage: "local", File: "nixos-25.11.qcow2", Drive: nixosDrive, Source: bytes.NewReader(zst), TempDir: tmp,
 		Progress: func(stage string, done, total int64) { last[stage] = [2]int64{done, total} },
 	})
 	require.NoError(t, err)
@@ -184,7 +186,6 @@ func TestUploadVMA(t *testing.T) {
 	require.Equal(t, fileSHA256(t, registered), res.SHA256)
 	require.Equal(t, st.Size(), res.Uploaded)
 	require.Equal(t, d.Size, res.VirtualSize)
-	require.Equal(t, "virtio0: local:vm-100-disk-0\n", res.QemuServerConf)
 	clusters := (d.Size/vma.ClusterSize + 1 + d.Every - 1) / d.Every
 	require.Equal(t, clusters*vma.ClusterSize, res.DataBytes)
 	// header, data, one L2 table, L1 table, refcount block and table
@@ -253,6 +254,7 @@ func TestUploadVMAFails(t *testing.T) {
 	corrupt := bytes.Clone(archive)
 	corrupt[3000] ^= 1 // inside the header: its MD5 no longer matches
 	twoDisks, _ := vmaSource(t, vmaDisk{Size: 1 << 20, Every: 1, Blocks: 1, Extra: []vmagen.Device{{Name: "drive-efidisk0", Size: 1 << 20}}})
+	scsiDisk, _ := vmaSource(t, vmaDisk{Size: 1 << 20, Every: 1, Blocks: 1, Drive: "scsi0"})
 	var bigWindow bytes.Buffer
 	enc, err := zstd.NewWriter(&bigWindow, zstd.WithWindowSize(64<<20), zstd.WithEncoderConcurrency(1))
 	require.NoError(t, err)
@@ -288,6 +290,8 @@ func TestUploadVMAFails(t *testing.T) {
 			phase: VMAPhaseVMA, msg: []string{"header.md5sum"}},
 		{name: "two disks", source: func(context.CancelFunc) io.Reader { return bytes.NewReader(twoDisks) },
 			phase: VMAPhaseVMA, is: vma.ErrDiskChoice, msg: []string{`2 disk devices (1 "drive-virtio0", 2 "drive-efidisk0")`}},
+		{name: "disk of another drive", source: func(context.CancelFunc) io.Reader { return bytes.NewReader(scsiDisk) },
+			phase: VMAPhaseVMA, msg: []string{`the archive's disk is "drive-scsi0", not "drive-virtio0"`, "would not boot there"}},
 		{name: "temporary directory missing", tempDir: func(t *testing.T) string { return filepath.Join(t.TempDir(), "gone") },
 			phase: VMAPhaseWrite, is: os.ErrNotExist, msg: []string{"temporary directory must exist"}},
 		{name: "upload refused", fault: func(s *pvesim.Server) {
@@ -332,7 +336,7 @@ func TestUploadVMAFails(t *testing.T) {
 			if tt.progress != nil {
 				progress = tt.progress(cancel)
 			}
-			_, err := uploadVMA(ctx, client, vmaUpload{Node: "pve", Storage: "local", File: file, Source: src, TempDir: tmp, Progress: progress})
+			_, err := uploadVMA(ctx, client, vmaUpload{Node: "pve", Storage: "local", File: file, Drive: nixosDrive, Source: src, TempDir: tmp, Progress: progress})
 			require.Error(t, err)
 			var ve *VMAError
 			if tt.phase != "" {
@@ -439,7 +443,7 @@ func TestConvertVMARoundTrip(t *testing.T) {
 			img, err := os.Create(imgPath)
 			require.NoError(t, err)
 			defer img.Close()
-			res, err := convertVMA(context.Background(), &zst, img, func(string, int64, int64) {})
+			res, err := convertVMA(context.Background(), &zst, "", img, func(string, int64, int64) {})
 			require.NoError(t, err)
 			require.Equal(t, size, res.VirtualSize)
 			require.Equal(t, tt.clusters*c, res.DataBytes)

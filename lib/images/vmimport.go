@@ -298,21 +298,23 @@ func (v *vmImport) removeOld(holder string) plan.Step {
 	}
 }
 
-// importedDisk is scsi0, imported from the image file.
-func (v *vmImport) importedDisk(disks string) string {
-	return proxmox.Disk{Storage: disks, ImportFrom: v.volume.String(), Discard: true, SSD: true, IOThread: true}.String()
+// importedDisk is the system disk on storage disks, imported from the
+// image file; ssd marks it for a SCSI drive (a virtio block drive has no
+// such flag).
+func (v *vmImport) importedDisk(disks string, ssd bool) string {
+	return proxmox.Disk{Storage: disks, ImportFrom: v.volume.String(), Discard: true, SSD: ssd, IOThread: true}.String()
 }
 
 // createVM creates the VM named name with the settings params returns
-// (read when the step runs), importing scsi0 from the image. From here on,
-// a failure removes the VM again.
-func (v *vmImport) createVM(name, disk string, params func() proxmox.Params) plan.Step {
+// (read when the step runs), importing drive (scsi0, virtio0) from the
+// image as disk. From here on, a failure removes the VM again.
+func (v *vmImport) createVM(name, drive, disk string, params func() proxmox.Params) plan.Step {
 	return plan.Step{
 		Name:    StepCreateVM,
 		Detail:  fmt.Sprintf("VM %d %s, importing %s", v.vmid, name, v.file),
 		Metered: true,
 		Calls: []plan.Call{{Method: http.MethodPost, Path: "/nodes/" + v.node + "/qemu",
-			Params: []plan.Param{{Key: "vmid", Value: strconv.Itoa(v.vmid)}, {Key: "name", Value: name}, {Key: "scsi0", Value: disk}}}},
+			Params: []plan.Param{{Key: "vmid", Value: strconv.Itoa(v.vmid)}, {Key: "name", Value: name}, {Key: drive, Value: disk}}}},
 		Run: func(ctx context.Context, progress plan.Progress) (string, error) {
 			_, err := v.pve.CreateVM(ctx, v.node, v.vmid, params(), func(ev proxmox.TaskEvent) {
 				if ev.Percent >= 0 {

@@ -116,6 +116,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// bootDrive is the drive images:import attaches an OS's image as: virtio0
+// for NixOS (its image installs GRUB for /dev/vda), else scsi0.
+func bootDrive(os string) string {
+	if os == "nixos" {
+		return "virtio0"
+	}
+	return "scsi0"
+}
+
 // baseVM creates the base VM of an image as images:import leaves it: a
 // template tagged as ours, with its disk, cloud-init drive, serial console
 // and the agent on, listed by name (pvestatd has run since). It and the
@@ -124,10 +133,11 @@ func (h *simHost) baseVM(t *testing.T, os string) {
 	t.Helper()
 	ctx := context.Background()
 	img, px := h.inv.Images[os], h.inv.Proxmox
+	drive := bootDrive(os)
 	_, err := h.client.CreateVM(ctx, px.Node, img.BaseVMID, proxmox.Params{
 		"name": os + "-" + strings.ReplaceAll(img.Release, ".", "-") + "-base", "machine": "q35", "cpu": "host", "cores": 2,
-		"memory": "2048", "ostype": "l26", "scsihw": "virtio-scsi-single", "scsi0": proxmox.Disk{Storage: px.Storage.Disks, SizeGiB: 4}.String(),
-		"ide2": px.Storage.Disks + ":cloudinit", "boot": "order=scsi0", "serial0": "socket", "vga": "serial0",
+		"memory": "2048", "ostype": "l26", "scsihw": "virtio-scsi-single", drive: proxmox.Disk{Storage: px.Storage.Disks, SizeGiB: 4}.String(),
+		"ide2": px.Storage.Disks + ":cloudinit", "boot": "order=" + drive, "serial0": "socket", "vga": "serial0",
 		"net0": proxmox.NIC{Bridge: px.Bridge}.String(), "agent": "enabled=1", "tags": inventory.ManagedTag + ";" + os + ";base",
 		"description": os + " base VM",
 	}, nil)
@@ -215,9 +225,10 @@ func TestBuildEveryLinuxTemplateAgainstTheSimulator(t *testing.T) {
 			require.Equal(t, "l26", cfg.Get("ostype"))
 			require.Equal(t, "1", cfg.Get("agent"))
 			require.Contains(t, cfg.Get("vga"), "serial0", "the serial console the cloud images log to")
-			require.Equal(t, "order=scsi0", cfg.Get("boot"))
+			drive := bootDrive(os)
+			require.Equal(t, "order="+drive, cfg.Get("boot"))
 			require.Contains(t, cfg.Get("net0"), "bridge="+px.Bridge)
-			require.True(t, strings.HasPrefix(cfg.Get("scsi0"), px.Storage.Disks+":"), "scsi0 %q on %s", cfg.Get("scsi0"), px.Storage.Disks)
+			require.True(t, strings.HasPrefix(cfg.Get(drive), px.Storage.Disks+":"), "%s %q on %s", drive, cfg.Get(drive), px.Storage.Disks)
 			require.Contains(t, cfg.Get("ide2"), "cloudinit", "the base VM's cloud-init drive came with the clone")
 			require.Empty(t, cfg.Get("sshkeys"), "the build's throw-away key is gone")
 			require.Empty(t, cfg.Get("ciuser"))
