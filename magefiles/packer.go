@@ -92,7 +92,8 @@ func buildTemplates(root, name string) ([]packer.Template, error) {
 // used by validate and build) and what runs after packer build, before the
 // check. The Linux templates need nothing; the Windows template needs its
 // ISOs (images.windows.media), the password read in memory from
-// secrets/windows.enc.yaml, and its Secure Boot EFI disk and TPM state.
+// secrets/windows.enc.yaml, Packer's temporary files in memory, and its
+// Secure Boot EFI disk and TPM state.
 func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, client *proxmox.Client, tpl packer.Template) ([]packer.Option, map[string]string, func(context.Context, string, int) error, error) {
 	if tpl.Name != "windows" {
 		return nil, nil, nil, nil
@@ -106,7 +107,15 @@ func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
 	}
-	return []packer.Option{packer.WithSecretVar(packer.WindowsPasswordKey, pw)}, vars, packer.WindowsFirmware(client, inv.Proxmox.Storage.Disks), nil
+	opts := []packer.Option{packer.WithSecretVar(packer.WindowsPasswordKey, pw)}
+	// Packer writes the answer files, password included, to its temporary
+	// directory before it puts them on the CD: keep them in memory.
+	if dir, err := packer.MemoryTempDir(); err == nil {
+		opts = append(opts, packer.WithTempDir(dir))
+	} else {
+		fmt.Fprintf(os.Stderr, "windows: warning: Packer's temporary copy of the answer files (with the password) goes to disk until the CD is built: %v\n", err)
+	}
+	return opts, vars, packer.WindowsFirmware(client, inv.Proxmox.Storage.Disks), nil
 }
 
 // packerTools points the runner at Packer and its plugins in the tool

@@ -94,6 +94,7 @@ type options struct {
 	inventory string
 	vars      map[string]string
 	secrets   []string
+	tempDir   string
 	logger    *slog.Logger
 	out       io.Writer
 	events    func(Event)
@@ -128,6 +129,12 @@ func WithSecretVar(name string, s Secret) Option {
 		o.secrets = append(o.secrets, s.Reveal())
 	}
 }
+
+// WithTempDir sets Packer's temporary directory (TMPDIR), e.g.
+// MemoryTempDir's, so the files Packer writes there while it builds (the
+// Windows answer files with the password, before they go on a CD) never
+// reach a disk.
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
 
 // WithLogger receives progress (what runs, with which binary); the secret
 // is never in it.
@@ -168,6 +175,9 @@ func New(opts ...Option) (*Runner, error) {
 	env := map[string]string{"CHECKPOINT_DISABLE": "1", "PACKER_NO_COLOR": "1"}
 	if o.pluginDir != "" {
 		env[EnvPluginPath] = o.pluginDir
+	}
+	if o.tempDir != "" {
+		env["TMPDIR"] = o.tempDir
 	}
 	r := &Runner{bin: bin, env: env, opts: o, log: o.logger, secrets: slices.Clone(o.secrets)}
 	if o.proxmox != nil {
