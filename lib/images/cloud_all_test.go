@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/lib/cloudimage"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/plan"
 )
@@ -81,9 +82,9 @@ func TestCloudImportAll(t *testing.T) {
 // stop the others; the error names it.
 func TestCloudImportAllOneFails(t *testing.T) {
 	r := newCloudRig(t)
-	r.site.failWith("debian", errBadSignature)
+	r.site.failWith("debian", cloudimage.ErrBadSignature)
 	res, err := r.importAll(images.CloudImportOptions{})
-	require.ErrorIs(t, err, errBadSignature)
+	require.ErrorIs(t, err, cloudimage.ErrBadSignature)
 	require.ErrorContains(t, err, "debian: cloud image source: resolve debian 13 (the newest build)")
 	for _, x := range res {
 		if x.OS == "debian" {

@@ -104,11 +104,7 @@ func (c *cloudImport) resolve(ctx context.Context, get func(context.Context) (Cl
 	case !known || !re.MatchString(b.Checksum):
 		return CloudBuild{}, fmt.Errorf("resolve %s %s: build %s has checksum %s:%q, want a lower-case hex sha256 or sha512", c.os, c.image.Release, b.Serial, b.Algorithm, b.Checksum)
 	}
-	signed := b.SignedBy
-	if signed == "" {
-		signed = "not signed by the publisher"
-	}
-	c.emit(StepResolve, fmt.Sprintf("build %s, %s %s…, checksum file signed by %s", b.Serial, b.Algorithm, b.Checksum[:12], signed), true)
+	c.emit(StepResolve, fmt.Sprintf("build %s, %s…: %s", b.Serial, b.Checksum[:12], b.Provenance()), true)
 	return b, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/lib/cloudimage"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/plan"
 	"github.com/wdiazux/infra/lib/proxmox"
@@ -194,7 +195,7 @@ func TestCloudImportVMIDHeldElsewhere(t *testing.T) {
 // missing entry stops the import before any mutating call, whether the
 // build is the newest (no lock) or the locked one (base VM missing).
 func TestCloudImportSourceRefusals(t *testing.T) {
-	for _, refusal := range []error{errBadSignature, errUnknownKey, errMissingEntry} {
+	for _, refusal := range []error{cloudimage.ErrBadSignature, cloudimage.ErrUnknownKey, cloudimage.ErrMissingEntry} {
 		for _, locked := range []bool{false, true} {
 			for _, osName := range images.CloudOSes() {
 				name := refusal.Error() + ", " + osName

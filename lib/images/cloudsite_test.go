@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,17 +18,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/lib/cloudimage"
 	"github.com/wdiazux/infra/lib/diskimage"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/proxmox"
-)
-
-// The resolver's refusals, as lib/cloudimage reports them (typed errors
-// there; sentinels here).
-var (
-	errBadSignature = errors.New("openpgp: invalid signature")
-	errUnknownKey   = errors.New("signed by an unknown key")
-	errMissingEntry = errors.New("no entry for the image in the checksum file")
 )
 
 // site is a loopback stand-in for the distributions' download sites and a
@@ -146,7 +138,7 @@ func (s *site) Build(ctx context.Context, os, release, serial string) (images.Cl
 			return b.b, nil
 		}
 	}
-	return images.CloudBuild{}, fmt.Errorf("%s %s build %s: %w", os, release, serial, errMissingEntry)
+	return images.CloudBuild{}, fmt.Errorf("%s %s build %s: %w", os, release, serial, cloudimage.ErrMissingEntry)
 }
 
 func (s *site) Open(ctx context.Context, b images.CloudBuild) (io.ReadCloser, error) {
