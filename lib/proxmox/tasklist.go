@@ -23,7 +23,7 @@ type TaskInfo struct {
 
 // OK reports a task that ended without an error (warnings allowed).
 func (t TaskInfo) OK() bool {
-	return t.Status == "OK" || len(t.Status) > 9 && t.Status[:9] == "WARNINGS:"
+	return exitOK(t.Status)
 }
 
 // VMTasks lists the recent tasks of a node about one VM, newest first

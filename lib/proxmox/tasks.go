@@ -121,12 +121,16 @@ func waitError(ctx context.Context, u pve.UPID, err error) error {
 	return fmt.Errorf("wait for task %s: %w", u.Describe(), err)
 }
 
+// warningsPrefix starts the exit status of a task that succeeded with
+// warnings: "WARNINGS: n".
+const warningsPrefix = "WARNINGS: "
+
+// exitOK reports an exit status of success: "OK" or "WARNINGS: n".
+func exitOK(exit string) bool { return exit == "OK" || strings.HasPrefix(exit, warningsPrefix) }
+
 func taskOutcome(u pve.UPID, exit string, log []string) (*TaskResult, error) {
-	if exit == "OK" {
-		return &TaskResult{UPID: u, ExitStatus: exit, Log: log}, nil
-	}
-	if n, ok := strings.CutPrefix(exit, "WARNINGS: "); ok {
-		w, _ := strconv.Atoi(n)
+	if exitOK(exit) {
+		w, _ := strconv.Atoi(strings.TrimPrefix(exit, warningsPrefix))
 		return &TaskResult{UPID: u, ExitStatus: exit, Warnings: w, Log: log}, nil
 	}
 	tail := log
