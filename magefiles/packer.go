@@ -49,7 +49,7 @@ func (Images) Build(ctx context.Context, name string,
 	}
 	var results []packer.BuildResult
 	for _, tpl := range templates {
-		extra, vars, after, err := templateInputs(ctx, root, inv, client, tpl)
+		in, err := templateInputs(ctx, root, inv, client, tpl)
 		if name == "all" && errors.Is(err, packer.ErrNoMedia) {
 			fmt.Fprintf(os.Stderr, "%s: skipped: images.windows.media is not set (see packer/windows/README.md)\n", tpl.Name)
 			continue
@@ -57,14 +57,14 @@ func (Images) Build(ctx context.Context, name string,
 		if err != nil {
 			return err
 		}
-		r, err := packer.New(append(append(packerTools(inv), extra...), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
+		r, err := packer.New(append(append(packerTools(inv), in.Options...), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
 			packer.WithLogger(logger()), packer.WithOutput(prefixed(os.Stderr, tpl.Name+" | ")),
 			packer.WithEvents(stepPrinter(os.Stderr, tpl.Name)))...)
 		if err != nil {
 			return packerAdvice(err, tpl)
 		}
 		res, err := r.BuildTemplate(ctx, client, packer.BuildRequest{Template: tpl, Inventory: inv,
-			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: vars, AfterBuild: after})
+			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: in.Vars, AfterBuild: in.AfterBuild})
 		if err != nil {
 			return packerAdvice(err, tpl)
 		}
@@ -86,36 +86,23 @@ func buildTemplates(root, name string) ([]packer.Template, error) {
 	return []packer.Template{tpl}, nil
 }
 
-// templateInputs are what a template needs besides the inventory and the
-// connection: runner options (the Windows admin password, a sensitive
-// variable), its variables (PKR_VAR_<name>, in Packer's environment only,
-// used by validate and build) and what runs after packer build, before the
-// check. The Linux templates need nothing; the Windows template needs its
-// ISOs (images.windows.media), the password read in memory from
-// secrets/windows.enc.yaml, Packer's temporary files in memory, and its
-// Secure Boot EFI disk and TPM state.
-func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, client *proxmox.Client, tpl packer.Template) ([]packer.Option, map[string]string, func(context.Context, string, int) error, error) {
-	if tpl.Name != "windows" {
-		return nil, nil, nil, nil
+// templateInputs are packer.TemplateInputs, with what to run added to
+// its errors and its warnings printed.
+func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, client *proxmox.Client, tpl packer.Template) (packer.Inputs, error) {
+	in, err := packer.TemplateInputs(ctx, root, inv, client, tpl)
+	var pwErr *packer.WindowsPasswordError
+	switch {
+	case errors.Is(err, packer.ErrNoMedia):
+		return in, fmt.Errorf("%w\nsee: packer/windows/README.md (what to provide)", err)
+	case errors.As(err, &pwErr):
+		return in, fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
+	case err != nil:
+		return in, err
 	}
-	vars, err := packer.WindowsMediaVars(inv)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w\nsee: packer/windows/README.md (what to provide)", err)
+	for _, w := range in.Warnings {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", tpl.Name, w)
 	}
-	secret := filepath.Join(root, packer.WindowsSecretFile)
-	pw, err := packer.WindowsPassword(ctx, secret)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
-	}
-	opts := []packer.Option{packer.WithSecretVar(packer.WindowsPasswordKey, pw)}
-	// Packer writes the answer files, password included, to its temporary
-	// directory before it puts them on the CD: keep them in memory.
-	if dir, err := packer.MemoryTempDir(); err == nil {
-		opts = append(opts, packer.WithTempDir(dir))
-	} else {
-		fmt.Fprintf(os.Stderr, "windows: warning: Packer's temporary copy of the answer files (with the password) goes to disk until the CD is built: %v\n", err)
-	}
-	return opts, vars, packer.WindowsFirmware(client, inv.Proxmox.Storage.Disks), nil
+	return in, nil
 }
 
 // packerTools points the runner at Packer and its plugins in the tool

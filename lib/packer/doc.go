@@ -25,7 +25,10 @@
 // WithLogger, Packer's output lines to the writer of WithOutput and its
 // events to the function of WithEvents.
 //
-// For the Windows template (packer/windows, proxmox-iso), WindowsPassword
+// TemplateInputs gathers what a template needs besides the inventory and
+// the connection (nothing for the Linux templates). For the Windows
+// template (packer/windows, proxmox-iso), WindowsMediaVars turns
+// images.windows.media into its ISO variables, WindowsPassword
 // reads the Administrator password from its SOPS-encrypted secret in
 // memory and hands it to Packer through the environment as a sensitive
 // variable (windows_secret.go), and EnsureSecureBootTPM gives the template

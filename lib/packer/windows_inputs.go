@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 
 	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/secrets"
 )
 
 // The Windows template's variables for its installation media: a volume
@@ -56,4 +58,48 @@ func WindowsFirmware(c FirmwareClient, storage string) func(ctx context.Context,
 		_, err := EnsureSecureBootTPM(ctx, c, node, vmid, storage)
 		return err
 	}
+}
+
+// Inputs are what a template needs besides the inventory and the
+// connection.
+type Inputs struct {
+	// Options are Runner options: the Windows admin password as a
+	// sensitive variable, Packer's temporary directory in memory.
+	Options []Option
+	// Vars are template variables for validate and build
+	// (BuildRequest.Vars).
+	Vars map[string]string
+	// AfterBuild is BuildRequest.AfterBuild.
+	AfterBuild func(ctx context.Context, node string, vmid int) error
+	// Warnings are what the person running the build should be told.
+	Warnings []string
+}
+
+// TemplateInputs returns tpl's Inputs. The Linux templates need none. The
+// Windows template needs its ISOs (WindowsMediaVars: ErrNoMedia without
+// images.windows.media), the password of WindowsSecretFile under root
+// (WindowsPassword, with opts), Packer's temporary directory in memory
+// (MemoryTempDir; a warning when there is none: Packer writes the answer
+// files, password included, there before it puts them on the CD) and the
+// Secure Boot EFI disk and TPM state after the build (WindowsFirmware on
+// proxmox.storage.disks).
+func TemplateInputs(ctx context.Context, root string, inv *inventory.Inventory, fw FirmwareClient, tpl Template, opts ...secrets.Option) (Inputs, error) {
+	if tpl.Name != "windows" {
+		return Inputs{}, nil
+	}
+	vars, err := WindowsMediaVars(inv)
+	if err != nil {
+		return Inputs{}, err
+	}
+	pw, err := WindowsPassword(ctx, filepath.Join(root, WindowsSecretFile), opts...)
+	if err != nil {
+		return Inputs{}, err
+	}
+	in := Inputs{Options: []Option{WithSecretVar(WindowsPasswordKey, pw)}, Vars: vars, AfterBuild: WindowsFirmware(fw, inv.Proxmox.Storage.Disks)}
+	if dir, err := MemoryTempDir(); err == nil {
+		in.Options = append(in.Options, WithTempDir(dir))
+	} else {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("Packer's temporary copy of the answer files (with the password) goes to disk until the CD is built: %v", err))
+	}
+	return in, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/packer"
+	"github.com/wdiazux/infra/lib/secrets"
 )
 
 // TestWindowsMediaVars: each ISO becomes the template's volume variable,
@@ -63,4 +64,43 @@ func TestSecretVarReachesOnlyPackersEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, strings.Split(string(env), "\n"), "PKR_VAR_windows_admin_password="+password)
 	require.Equal(t, "a plugin prints <sensitive>\n", out.String())
+}
+
+// TestTemplateInputs: the Linux templates need nothing; the Windows
+// template gets its ISOs, its password as a sensitive variable and its
+// firmware step, and is refused without media or without its secret.
+func TestTemplateInputs(t *testing.T) {
+	ctx := context.Background()
+	linux, err := packer.FindTemplate(repo, "ubuntu")
+	require.NoError(t, err)
+	windows, err := packer.FindTemplate(repo, "windows")
+	require.NoError(t, err)
+	media := inventory.Media{ISO: "local:iso/win.iso", VirtioISO: "local:iso/virtio-win.iso"}
+	inv := &inventory.Inventory{Images: map[string]inventory.Image{"windows": {Media: media}}}
+	inv.Proxmox.Storage.Disks = "local-zfs"
+
+	in, err := packer.TemplateInputs(ctx, repo, inv, nil, linux)
+	require.NoError(t, err)
+	require.Zero(t, in.Options)
+	require.Nil(t, in.Vars)
+	require.Nil(t, in.AfterBuild)
+
+	path, id := sealed(t, "windows_admin_password: "+testPassword+"\n")
+	root := filepath.Dir(filepath.Dir(path))
+	in, err = packer.TemplateInputs(ctx, root, inv, nil, windows, secrets.WithIdentities(id))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{packer.VarWindowsISOFile: media.ISO, packer.VarVirtioISOFile: media.VirtioISO}, in.Vars)
+	require.NotNil(t, in.AfterBuild)
+	require.NotEmpty(t, in.Options)
+	if len(in.Warnings) > 0 {
+		require.Contains(t, in.Warnings[0], "goes to disk")
+	}
+
+	_, err = packer.TemplateInputs(ctx, t.TempDir(), inv, nil, windows, secrets.WithIdentities(id))
+	var pwErr *packer.WindowsPasswordError
+	require.ErrorAs(t, err, &pwErr)
+
+	noMedia := &inventory.Inventory{Images: map[string]inventory.Image{"windows": {}}}
+	_, err = packer.TemplateInputs(ctx, root, noMedia, nil, windows, secrets.WithIdentities(id))
+	require.ErrorIs(t, err, packer.ErrNoMedia)
 }
