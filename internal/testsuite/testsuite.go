@@ -35,6 +35,7 @@ func Tools() []toolchain.Tool {
 		{Command: "yamllint", Debian: "yamllint"},
 		{Command: "debootstrap", Debian: "debootstrap"},
 		{Command: "xorriso", Debian: "xorriso"}, // Packer builds packer/windows' answer-file CD with it
+		{Command: "shellcheck", Debian: "shellcheck"},
 	}
 }
 
@@ -44,7 +45,8 @@ func Tools() []toolchain.Tool {
 // Terraform acceptance test against pvesim (internal/tfaccept) and the
 // Terraform static checks (internal/tfcheck), tflint and trivy, the
 // linters those checks run, and kube-apiserver and etcd, the Kubernetes
-// API server the add-on tests install into (internal/kubetest), and Packer
+// API server the add-on tests install into (internal/kubetest), staticcheck,
+// actionlint and kubeconform, linters internal/lint runs, and Packer
 // with its proxmox and ansible plugins, for the template checks and builds of
 // lib/packer (the proxmox and ansible plugins installed for Packer by
 // EnsureGoTools). Each is
@@ -54,7 +56,7 @@ func Tools() []toolchain.Tool {
 // also requires (sops, linked by lib/secrets) to the version go.mod
 // requires, and toolchain.GoTool.CheckModule holds a tool built from a
 // pinned tools module (the provider, tflint, trivy, kube-apiserver,
-// etcd, packer and its plugins, each from
+// etcd, staticcheck, actionlint, kubeconform, packer and its plugins, each from
 // internal/toolchain/modules/<command>) to the version that module's go.mod
 // requires. An error wraps ErrToolVersion.
 func GoTools(file string) ([]toolchain.GoTool, error) {
@@ -118,6 +120,18 @@ var goModuleTools = []toolchain.GoTool{
 	{
 		Command: "etcd", Module: "go.etcd.io/etcd/server/v3", Package: "go.etcd.io/etcd/server/v3",
 		ModuleDir: filepath.Join("internal", "toolchain", "modules", "etcd"),
+	},
+	{
+		Command: "staticcheck", Module: "honnef.co/go/tools", Package: "honnef.co/go/tools/cmd/staticcheck",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "staticcheck"),
+	},
+	{
+		Command: "actionlint", Module: "github.com/rhysd/actionlint", Package: "github.com/rhysd/actionlint/cmd/actionlint",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "actionlint"),
+	},
+	{
+		Command: "kubeconform", Module: "github.com/yannh/kubeconform", Package: "github.com/yannh/kubeconform/cmd/kubeconform",
+		ModuleDir: filepath.Join("internal", "toolchain", "modules", "kubeconform"),
 	},
 	{
 		Command: "packer", Module: "github.com/hashicorp/packer", Package: "github.com/hashicorp/packer",

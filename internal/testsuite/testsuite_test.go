@@ -237,7 +237,20 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 		Package:   "github.com/hashicorp/packer-plugin-ansible",
 		ModuleDir: filepath.Join(modules, "packer-plugin-ansible"), PackerPlugin: "github.com/hashicorp/ansible",
 	}
+	staticcheck := toolchain.GoTool{
+		Command: "staticcheck", Module: "honnef.co/go/tools", Package: "honnef.co/go/tools/cmd/staticcheck",
+		ModuleDir: filepath.Join(modules, "staticcheck"),
+	}
+	actionlint := toolchain.GoTool{
+		Command: "actionlint", Module: "github.com/rhysd/actionlint", Package: "github.com/rhysd/actionlint/cmd/actionlint",
+		ModuleDir: filepath.Join(modules, "actionlint"),
+	}
+	kubeconform := toolchain.GoTool{
+		Command: "kubeconform", Module: "github.com/yannh/kubeconform", Package: "github.com/yannh/kubeconform/cmd/kubeconform",
+		ModuleDir: filepath.Join(modules, "kubeconform"),
+	}
 	linters := map[string]string{"tflint": "0.64.0", "trivy": "v0.74.0", "kube-apiserver": "1.34.4", "etcd": "3.6.16",
+		"staticcheck": "0.8.2", "actionlint": "1.7.12", "kubeconform": "0.8.0",
 		"packer": "1.12.0", "packer-plugin-proxmox": "1.1.0", "packer-plugin-ansible": "1.1.2"}
 	with := func(tools map[string]string) map[string]string {
 		out := maps.Clone(linters)
@@ -280,8 +293,10 @@ func TestGoToolsTakeTheVersionFromTheInventory(t *testing.T) {
 			sops.Version, bpg.Version = tt.wantSops, tt.wantBpg
 			tflint.Version, trivy.Version = "v0.64.0", "v0.74.0"
 			kubeAPIServer.Version, etcd.Version = "v1.34.4", "v3.6.16"
+			staticcheck.Version, actionlint.Version, kubeconform.Version = "v0.8.2", "v1.7.12", "v0.8.0"
 			packer.Version, packerPlugin.Version, ansiblePlugin.Version = "v1.12.0", "v1.1.0", "v1.1.2"
-			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd, packer, packerPlugin, ansiblePlugin}, tools)
+			require.Equal(t, []toolchain.GoTool{sops, bpg, tflint, trivy, kubeAPIServer, etcd, staticcheck, actionlint, kubeconform,
+				packer, packerPlugin, ansiblePlugin}, tools)
 		})
 	}
 
@@ -294,7 +309,7 @@ func TestGoToolFindsOneByCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "registry.terraform.io/bpg/proxmox", tool.TerraformProvider)
 	require.DirExists(t, tool.ModuleDir)
-	for _, command := range []string{"kube-apiserver", "etcd", "packer", "packer-plugin-proxmox", "packer-plugin-ansible"} {
+	for _, command := range []string{"kube-apiserver", "etcd", "staticcheck", "actionlint", "kubeconform", "packer", "packer-plugin-proxmox", "packer-plugin-ansible"} {
 		tool, err := testsuite.GoTool(homelab, command)
 		require.NoError(t, err)
 		require.DirExists(t, tool.ModuleDir, "%s is built from its pinned tools module", command)

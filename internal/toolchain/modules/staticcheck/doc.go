@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package tools is the pinned tools module of staticcheck: its go.mod requires
+// honnef.co/go/tools at the version homelab.yaml's tools.staticcheck lists, and its go.sum
+// is committed, so internal/toolchain builds staticcheck with go build
+// -mod=readonly, offline once the modules are downloaded. The lint target
+// runs it. Bump the version here (go get, then go mod tidy with tools.go's
+// build tag) and in homelab.yaml together; the build refuses the two out of
+// step.
+package tools
