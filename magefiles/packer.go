@@ -47,30 +47,21 @@ func (Images) Build(ctx context.Context, name string,
 	if err != nil {
 		return err
 	}
-	var results []packer.BuildResult
-	for _, tpl := range templates {
-		in, err := templateInputs(ctx, root, inv, client, tpl)
-		if name == "all" && errors.Is(err, packer.ErrNoMedia) {
+	results, err := packer.BuildTemplates(ctx, client, packer.Batch{
+		Root: root, Inventory: inv, Replace: isSet(replace), DryRun: isSet(dryrun), SkipWithoutMedia: name == "all",
+		Options: func(tpl packer.Template) []packer.Option {
+			return append(packerTools(inv), packer.WithProxmox(cfg), packer.WithInventoryFile(path), packer.WithLogger(logger()),
+				packer.WithOutput(prefixed(os.Stderr, tpl.Name+" | ")), packer.WithEvents(stepPrinter(os.Stderr, tpl.Name)))
+		},
+		OnWarning: func(tpl packer.Template, w string) { fmt.Fprintf(os.Stderr, "%s: warning: %s\n", tpl.Name, w) },
+		OnSkip: func(tpl packer.Template, _ error) {
 			fmt.Fprintf(os.Stderr, "%s: skipped: images.windows.media is not set (see packer/windows/README.md)\n", tpl.Name)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		r, err := packer.New(append(append(packerTools(inv), in.Options...), packer.WithProxmox(cfg), packer.WithInventoryFile(path),
-			packer.WithLogger(logger()), packer.WithOutput(prefixed(os.Stderr, tpl.Name+" | ")),
-			packer.WithEvents(stepPrinter(os.Stderr, tpl.Name)))...)
-		if err != nil {
-			return packerAdvice(err, tpl)
-		}
-		res, err := r.BuildTemplate(ctx, client, packer.BuildRequest{Template: tpl, Inventory: inv,
-			Replace: isSet(replace), DryRun: isSet(dryrun), Vars: in.Vars, AfterBuild: in.AfterBuild})
-		if err != nil {
-			return packerAdvice(err, tpl)
-		}
-		results = append(results, res)
+		},
+	}, templates)
+	if printErr := printBuilds(os.Stdout, results); printErr != nil && err == nil {
+		err = printErr
 	}
-	return printBuilds(os.Stdout, results)
+	return packerAdvice(err)
 }
 
 // buildTemplates are the templates name means: one of packer/<name>/, or
@@ -84,25 +75,6 @@ func buildTemplates(root, name string) ([]packer.Template, error) {
 		return nil, fmt.Errorf("%w\nrun: go run mage.go images:build <ubuntu|debian|arch|nixos|windows|all>", err)
 	}
 	return []packer.Template{tpl}, nil
-}
-
-// templateInputs are packer.TemplateInputs, with what to run added to
-// its errors and its warnings printed.
-func templateInputs(ctx context.Context, root string, inv *inventory.Inventory, client *proxmox.Client, tpl packer.Template) (packer.Inputs, error) {
-	in, err := packer.TemplateInputs(ctx, root, inv, client, tpl)
-	var pwErr *packer.WindowsPasswordError
-	switch {
-	case errors.Is(err, packer.ErrNoMedia):
-		return in, fmt.Errorf("%w\nsee: packer/windows/README.md (what to provide)", err)
-	case errors.As(err, &pwErr):
-		return in, fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
-	case err != nil:
-		return in, err
-	}
-	for _, w := range in.Warnings {
-		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", tpl.Name, w)
-	}
-	return in, nil
 }
 
 // packerTools points the runner at Packer and its plugins in the tool
@@ -168,11 +140,21 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 // packerAdvice adds what to run to the errors a person fixes with a target.
-func packerAdvice(err error, tpl packer.Template) error {
+func packerAdvice(err error) error {
+	var batch *packer.BatchError
+	if !errors.As(err, &batch) {
+		return err
+	}
+	tpl := batch.Template
 	var base *packer.BaseVMError
 	var verify *packer.VerifyError
 	var binary *packer.BinaryNotFoundError
+	var pwErr *packer.WindowsPasswordError
 	switch {
+	case errors.Is(err, packer.ErrNoMedia):
+		return fmt.Errorf("%w\nsee: packer/windows/README.md (what to provide)", err)
+	case errors.As(err, &pwErr):
+		return fmt.Errorf("%w\nrun: go run mage.go secrets:edit %s", err, packer.WindowsSecretFile)
 	case errors.As(err, &base):
 		return fmt.Errorf("%w\nrun: go run mage.go images:import %s", err, tpl.Name)
 	case errors.As(err, &verify):
