@@ -18,7 +18,7 @@ import (
 var homelab = filepath.Join("..", "..", inventory.DefaultFile)
 
 // proxmoxVM is the module under test.
-var proxmoxVM = filepath.Join(modulesDir, "proxmox-vm")
+var proxmoxVM = filepath.Join("..", "..", "terraform", "modules", "proxmox-vm")
 
 // rootWorkspace returns a workspace of testdata/root with the module copied
 // beside it, at the path its module block names, trusting caPEM.

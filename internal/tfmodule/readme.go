@@ -2,9 +2,7 @@ package tfmodule
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,19 +13,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
-
-// The markers between which README writes the generated tables; the text
-// around them is the module author's.
-const (
-	// BeginMarker opens the generated part and says how to regenerate it.
-	BeginMarker = "<!-- BEGIN GENERATED: go test ./internal/tfmodule -update -->"
-	// EndMarker closes the generated part.
-	EndMarker = "<!-- END GENERATED -->"
-)
-
-// ErrNoMarkers says a README lacks the markers the generated part goes
-// between.
-var ErrNoMarkers = errors.New("README has no generated part")
 
 // Variable is one input of a module: a variable block.
 type Variable struct {
@@ -193,30 +178,4 @@ func code(s string) string {
 		return ""
 	}
 	return "`" + cell(s) + "`"
-}
-
-// README returns the module's README.md (in dir) with the part between
-// BeginMarker and EndMarker replaced by the module's tables.
-func README(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "README.md")
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("terraform module README: %w", err)
-	}
-	before, rest, ok1 := bytes.Cut(old, []byte(BeginMarker))
-	_, after, ok2 := bytes.Cut(rest, []byte(EndMarker))
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("%w: %s needs the lines %s and %s, in that order, around it", ErrNoMarkers, path, BeginMarker, EndMarker)
-	}
-	m, err := Parse(dir)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Write(before)
-	b.WriteString(BeginMarker + "\n\n")
-	b.Write(m.Markdown())
-	b.WriteString("\n" + EndMarker)
-	b.Write(after)
-	return b.Bytes(), nil
 }

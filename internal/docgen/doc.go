@@ -1,0 +1,10 @@
+// Package docgen writes the repository's generated documentation and
+// reports where it drifted: the inputs/outputs tables of each Terraform
+// module's README (from its .tf files, through internal/tfmodule).
+//
+// Each generated part of a file lies between a BEGIN and an END marker
+// (Begin, End), which say how to regenerate it; the text around the markers
+// is written by hand and kept. Write rewrites every generated part, Check
+// compares without writing and reports each drifted file with the line of
+// its first difference.
+package docgen
