@@ -21,6 +21,20 @@ import (
 )
 
 // Addons installs or upgrades the add-ons (Cilium, Longhorn, NFS CSI, NVIDIA, Flux, monitoring, Loki, Forgejo) in order, waiting until each is ready; -dryrun shows the diff.
+//
+// Installs or upgrades the add-ons of `homelab.yaml` (Cilium, Longhorn, NFS
+// CSI, NVIDIA, kube-prometheus-stack, Loki, Alloy, Flux, Forgejo and their
+// config releases) in dependency order through the Helm v4 SDK, waiting until
+// each release's objects are ready (progress on stderr); a release that does
+// not become ready within `-wait` (default `10m`) is rolled back and named
+// with its unready objects. Charts, values and the cluster's reachability are
+// checked before anything changes. A release whose chart version and values
+// are unchanged gets no new revision. `-only` takes add-on names (each with
+// its config release; what they depend on must be installed). `-dryrun` prints
+// each object that would change with its diff against the cluster. `-mirror`
+// (or `INFRA_CHART_MIRROR`) fetches charts from a mirror instead of their
+// repositories. The kubeconfig defaults to `talos/generated/kubeconfig`. See
+// the add-ons (docs/reference/addons.md).
 func (Cluster) Addons(ctx context.Context,
 	// only these add-ons, comma-separated (e.g. longhorn,loki); those they depend on must be installed already
 	only *string,
@@ -78,6 +92,10 @@ func (Cluster) Addons(ctx context.Context,
 }
 
 // Status lists each Helm release on the cluster (chart, version, revision, state) and each LoadBalancer service with its address.
+//
+// For each Helm release: chart, version, revision, state and last update;
+// for each Service of type LoadBalancer: the address it asked for and the
+// one it got.
 func (Cluster) Status(ctx context.Context,
 	// the cluster's kubeconfig (default: talos/generated/kubeconfig beside the inventory)
 	kubeconfig *string,

@@ -27,6 +27,10 @@ func ansibleRunner(file *string) (*ansible.Runner, *inventory.Inventory, error) 
 }
 
 // Inventory writes ansible/inventory/hosts.yml from homelab.yaml: the enabled VMs, grouped by OS.
+//
+// Writes `ansible/inventory/hosts.yml` from the inventory: the enabled VMs,
+// grouped by OS (`debian`, `ubuntu`, `arch` under `linux`; `windows`). NixOS
+// VMs are not there.
 func (Ansible) Inventory(
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
@@ -48,6 +52,10 @@ func (Ansible) Inventory(
 }
 
 // Run runs PLAYBOOK, such as day1_all_vms, against the VMs of homelab.yaml; -check -diff shows what would change.
+//
+// Writes the inventory, then runs `ansible/playbooks/PLAYBOOK.yml` (e.g.
+// `day1_all_vms`) with `ansible/ansible.cfg`. `-check -diff` reports what
+// would change. See Ansible (docs/operations/ansible.md).
 func (Ansible) Run(ctx context.Context, playbook string,
 	// only these hosts or groups (ansible-playbook --limit)
 	limit *string,

@@ -24,6 +24,20 @@ import (
 type Cluster mg.Namespace
 
 // Up runs the primary path: preflight, Talos template, node VMs (terraform/talos), configs, apply, bootstrap, kubeconfig, health, add-ons; re-running changes nothing.
+//
+// It is the whole primary path, resumable and idempotent: `proxmox:preflight` →
+// `talos:import` → the node VMs (`terraform/talos`) → `talos:genconfig` →
+// `talos:apply` (maintenance mode) → `talos:bootstrap` → `talos:kubeconfig` →
+// `talos:health` → `cluster:addons`. Prints one line per step, what it did or
+// that it had nothing to do; each step decides from the host, the files and
+// the nodes' own answers, so a re-run on a healthy cluster changes nothing and
+// a run stopped after any step completes when run again. `-wait` (default
+// `10m`) bounds the waits for the nodes, for health and for each add-on to be
+// ready. `-dryrun` only checks, step by step, reading, up to the first step
+// that would change something, and lists the steps it could not check because
+// they depend on it. A failed step is named, with the command that shows more.
+// See the Talos cluster
+// (docs/deployment/talos-cluster.md#one-command-clusterup).
 func (Cluster) Up(ctx context.Context,
 	// how long to wait for the nodes to answer, for the cluster to be healthy and for each add-on to be ready (default 10m)
 	wait *string,

@@ -16,6 +16,9 @@ import (
 type Config mg.Namespace
 
 // Check validates the inventory and lists every problem (-file=PATH to check another file).
+//
+// Each problem comes with its line and field path; the first 50 are
+// listed, then a count of the rest. Exits 1 when there is any.
 func (Config) Check(
 	// inventory file to check (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
@@ -40,6 +43,9 @@ func (Config) Check(
 }
 
 // Show prints the inventory as tables, or as JSON with -json or JSON=1 (-file=PATH for another file).
+//
+// The tables: ranges, addresses sorted, Proxmox, VM IDs sorted, Talos, VMs,
+// charts, user, tools.
 func (Config) Show(
 	// inventory file to show (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,

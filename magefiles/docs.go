@@ -9,14 +9,24 @@ import (
 	"github.com/wdiazux/infra/internal/docgen"
 )
 
-// Docs regenerates the generated documentation: the Terraform module READMEs' inputs and outputs tables.
+// go run mage.go reads the targets' doc comments with their line breaks;
+// the next line makes an installed mage binary do the same, so that its -h
+// prints the paragraphs docs/reference/targets.md shows (the first line
+// stays -l's summary):
+//
+// mage:multiline
+
+// Docs regenerates the generated documentation: the Terraform module READMEs' tables and docs/reference/targets.md.
 //
 // Each generated part lies between a BEGIN GENERATED and an END GENERATED
 // marker; the text around the markers is written by hand and kept. The
-// module READMEs get their tables from the modules' .tf files. Only files
-// that changed are written. -check writes nothing and prints each file
-// that differs, with the line of the first difference, and fails; the
-// tests of internal/docgen check the same. See docs/operations/quality.md.
+// module READMEs get their inputs and outputs tables from the modules' .tf
+// files; the targets reference gets every target, its usage line, its doc
+// comment and its flags from magefiles/, as -l and -h read them. Only
+// files that changed are written.
+// -check writes nothing and prints each file that differs, with the line
+// of the first difference, and fails; the tests of internal/docgen check
+// the same. See docs/operations/quality.md.
 func Docs(
 	// report each drifted file and fail, writing nothing
 	check *bool,

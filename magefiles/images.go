@@ -24,6 +24,19 @@ import (
 type Images mg.Namespace
 
 // Import builds the base VM of <ubuntu|debian|arch|nixos|all> from the distribution's official cloud image through the Proxmox API; re-running changes nothing.
+//
+// Builds the base VM (`images.<os>.base_vm_id`) of `ubuntu`, `debian`, `arch`
+// or `nixos` — or of `all` four, in parallel, one progress line each — from
+// the distribution's official cloud image through the Proxmox API: the build
+// `images.lock` records (else the newest, resolved to a concrete build
+// serial), its checksum taken from the publisher's signed checksum file
+// (signature verified against the pinned key; a bad signature, unknown key or
+// missing entry stops before any change) and passed to PVE, which downloads
+// the image itself (NixOS: the VMA is converted on the workstation and
+// uploaded); a template with the image imported, a cloud-init drive, serial
+// console and the agent. Idempotent (a re-run asks no publisher), repairs what
+// a killed run left, removes a half-made VM after any failure; `-update` moves
+// to the newest build. See the base VMs (docs/deployment/base-images.md).
 func (Images) Import(ctx context.Context,
 	// ubuntu, debian, arch, nixos, or all (in parallel)
 	name string,

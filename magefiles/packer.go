@@ -19,6 +19,34 @@ import (
 )
 
 // Build builds golden templates with Packer from the base VMs: ubuntu, debian, arch, nixos, windows or all; a template that exists is left alone.
+//
+// Builds golden templates with Packer from `packer/<os>/<os>.pkr.hcl` (`all`:
+// every template under `packer/`, one after another): `packer init`, `fmt
+// -check`, `validate`, then — for a `proxmox-clone` template — checks that the
+// base VM at `images.<os>.base_vm_id` is a template tagged `infra-managed` and
+// listed by a unique name, then `packer build`, streaming each step (`==>
+// ubuntu: Creating VM`) and Packer's lines. Afterwards it tags the template
+// (`infra-managed;<os>;template`), drops the build's throw-away SSH key from
+// its cloud-init settings and checks it through the API (template flag, disk,
+// agent, `scsihw` and CPU type as the file sets them, name
+// `<os>-<release>-template`, VM ID `images.<os>.template_id`, and in the VM's
+// task list a start, a shutdown and the template conversion that ended OK
+// during the build — the plugin goes on when the host refuses a start or
+// shutdown) rather than trusting Packer's exit code. A template that exists is
+// left alone; `-replace` rebuilds it (deleting it first, only when it is
+// ours). `-dryrun` runs `fmt -check` and `validate`, checks the base VM and
+// prints what would be built. Uses Packer and its plugins from the tool cache
+// when `go run mage.go test` built them, else `packer` on PATH. The connection
+// comes from the environment (token never in arguments or files; TLS verified
+// unless `PROXMOX_TLS_INSECURE=1`; a CA file through `PROXMOX_CA_FILE`; a
+// pinned fingerprint is refused, the plugin cannot check one).
+// `PKR_VAR_communicator=none` builds without connecting to the guest and
+// without provisioners (against `proxmox:sim`). The Windows template
+// (`proxmox-iso`, no base VM) takes its ISOs from `images.windows.media` and
+// its Administrator password from `secrets/windows.enc.yaml` (decrypted in
+// memory, handed to Packer as a sensitive variable, scrubbed from its output),
+// and gets its Secure Boot EFI disk and TPM 2.0 state through the API after
+// Packer; `all` skips it when `media` is not set. See `packer/<os>/README.md`.
 func (Images) Build(ctx context.Context, name string,
 	// rebuild a template that already exists (it is deleted first, only when tagged infra-managed)
 	replace *bool,

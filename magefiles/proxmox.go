@@ -20,6 +20,17 @@ import (
 type Proxmox mg.Namespace
 
 // Preflight checks the host, the token and the inventory fit together (PVE version, privileges, storages, bridge, VM IDs, GPU mapping).
+//
+// Checks that the Proxmox host, the API token and the inventory fit together:
+// PVE version (9.x; 8.4 warns), authentication, the privileges every planned
+// operation needs, the storages and their content types (`import` is off by
+// default), the bridge, the planned VM IDs (free, or already ours), the GPU's
+// PCI mapping. Prints each step as it starts (`checking TLS, API token and PVE
+// version on pve:8006 …`; `-v` adds how each ended), then one table, then a
+// fix per failure that names what was tried (the port of `PROXMOX_URL`, the
+// pinned and presented fingerprints); exits 1 on any failure. A host that
+// stops answering fails within the network time limits
+// (docs/reference/environment.md#network-time-limits). Changes nothing.
 func (Proxmox) Preflight(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
@@ -65,6 +76,11 @@ func printCheckProgress() func(preflight.Event) {
 }
 
 // Sim runs the Proxmox VE 9 simulator on loopback (default 127.0.0.1:8006) shaped like the inventory's host, until Ctrl-C.
+//
+// Runs the Proxmox VE 9 simulator on loopback (default `127.0.0.1:8006`)
+// shaped like the inventory's host, until Ctrl-C, and prints the `export`
+// lines that point the tools at it. `-prepared` starts from a host preflight
+// accepts. See the simulator (docs/reference/simulator.md).
 func (Proxmox) Sim(ctx context.Context,
 	// loopback address to listen on (default 127.0.0.1:8006)
 	addr *string,

@@ -87,6 +87,11 @@ func secretsAdvice(err error, file string, encrypt bool) error {
 }
 
 // Keygen creates your age key (0600) at the standard path, prints its public key, and never overwrites one.
+//
+// Creates an age key (mode 0600, directory 0700) at `$SOPS_AGE_KEY_FILE`, else
+// `~/.config/sops/age/keys.txt`, and prints its public key and the
+// `secrets:recipient` command that puts it in `.sops.yaml`. Never overwrites a
+// key.
 func (Secrets) Keygen(
 	// where to write the key (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt)
 	file *string,
@@ -114,6 +119,14 @@ func (Secrets) Keygen(
 }
 
 // Encrypt encrypts FILE in place as the matching .sops.yaml rule says, once it has proved your key opens the result.
+//
+// Encrypts a plaintext YAML or JSON file in place (0600) as its `.sops.yaml`
+// creation rule says: recipients, and `data`/`stringData` only for Kubernetes
+// Secrets. Replaces the plaintext only after decrypting the result in memory
+// with your key; refuses, writing nothing, when no key you hold opens it or
+// the rule lists a placeholder recipient, and prints the commands that fix it.
+// `-forothers` keeps FILE and writes the ciphertext beside it (`x.dec.yaml` or
+// `x.yaml` to `x.enc.yaml`), never over a file.
 func (Secrets) Encrypt(file string,
 	// for the recipients only: keep FILE, write the ciphertext beside it (x.dec.yaml or x.yaml to x.enc.yaml)
 	forothers *bool,
@@ -146,6 +159,11 @@ func (Secrets) Encrypt(file string,
 }
 
 // Decrypt prints FILE decrypted (verifying its MAC), or writes it with mode 0600 to -out=PATH.
+//
+// Prints the decrypted file after verifying its MAC, or writes it to `PATH`
+// with mode 0600. A damaged file is named by line: a truncated file, or a
+// plaintext value or key where ciphertext belongs (key path and line, the
+// value not repeated).
 func (Secrets) Decrypt(file string,
 	// write the plaintext to this file (mode 0600) instead of stdout
 	out *string,
@@ -172,6 +190,12 @@ func (Secrets) Decrypt(file string,
 }
 
 // Edit opens FILE decrypted in $EDITOR and re-encrypts it on save; a new FILE is created under its rule.
+//
+// Decrypts into a private 0600 temporary file, opens `$VISUAL`/`$EDITOR`,
+// re-encrypts what was saved; creates `FILE` when it does not exist. The
+// temporary file is removed on every way out. Refuses before the editor opens
+// a file it could not save (placeholder recipients, a new file no key you hold
+// would open); saves only what your key opens.
 func (Secrets) Edit(ctx context.Context, file string,
 	// check the file opens (or may be created under a rule) and start no editor
 	dryrun *bool,
@@ -193,6 +217,12 @@ func (Secrets) Edit(ctx context.Context, file string,
 }
 
 // Updatekeys re-keys every encrypted file to the recipients .sops.yaml lists now (after adding or removing a key).
+//
+// Re-keys every encrypted file to the recipients its rule lists now (after a
+// key was added to or removed from `.sops.yaml`), keeping the values; says
+// which files changed and which recipients they gained or lost, and prints the
+// `secrets:rotate` commands for files that lost one. Refuses a file its new
+// recipients would lock you out of, or that would go to a placeholder.
 func (Secrets) Updatekeys(ctx context.Context,
 	// say which files would be re-keyed and write nothing
 	dryrun *bool,
@@ -253,6 +283,11 @@ func recipientChanges(r secrets.KeyUpdate) string {
 }
 
 // Rotate gives FILE a new data key and re-encrypts every value (after a key was removed and secrets:updatekeys ran).
+//
+// Gives the file a new data key and re-encrypts every value, then prints what
+// remains: commit, and replace the secrets at their source. Refuses a file
+// still encrypted to a recipient its rule no longer lists (run
+// `secrets:updatekeys` first).
 func (Secrets) Rotate(file string,
 	// check that the file can be rotated and write nothing
 	dryrun *bool,
@@ -272,6 +307,12 @@ func (Secrets) Rotate(file string,
 }
 
 // Check fails on plaintext secrets in the repository's files, naming file and line (-staged checks what the next commit holds).
+//
+// This is the plaintext guard: it fails, naming file and line, on a file that should be
+// encrypted and is not, a damaged, truncated or tampered SOPS file, a SOPS
+// file nobody can open (placeholder or unknown recipients only), a Kubernetes
+// Secret with plaintext values, a private key or a token. `-staged` checks the
+// git index. See secrets (docs/operations/secrets.md).
 func (Secrets) Check(ctx context.Context,
 	// check the git index (what the next commit holds) instead of the working tree
 	staged *bool,
@@ -327,6 +368,11 @@ func checkFixes(findings []secrets.Finding) []string {
 }
 
 // Recipient puts a public key in .sops.yaml in place of the recipient &NAME (admin, cluster), changing nothing else; your own key by default.
+//
+// Puts a public key (default: your own) in `.sops.yaml` in place of the
+// recipient the anchor `&NAME` defines (`admin`, `cluster`), changing nothing
+// else in the file; this is how the shipped placeholders are replaced. Refuses
+// a placeholder or a malformed key.
 func (Secrets) Recipient(name string,
 	// the public key (age1...) to put in; default: your own key's
 	key *string,
@@ -354,6 +400,10 @@ func (Secrets) Recipient(name string,
 }
 
 // Hook installs secrets:check as the git pre-commit hook of this clone.
+//
+// Installs `secrets:check -staged` as this clone's git pre-commit hook; leaves
+// a hook it did not write alone, saying which line to add to it or to move it
+// away and run `secrets:hook` again.
 func (Secrets) Hook(ctx context.Context,
 	// say what would be installed and write nothing
 	dryrun *bool,

@@ -21,6 +21,13 @@ import (
 type Talos mg.Namespace
 
 // Import builds the Talos template from the Image Factory through the Proxmox API; re-running changes nothing.
+//
+// Builds the Talos template (`talos.template_id`) from the Image Factory
+// through the Proxmox API: schematic from the inventory, PVE downloads the
+// image, template VM as Talos needs it. Idempotent; decides from the VM's
+// config, never from the lagging VM list; removes a half-made VM after any
+// failure; repairs what a killed run left, a half-converted template included.
+// See the Talos template (docs/deployment/talos-template.md).
 func (Talos) Import(ctx context.Context,
 	// stream the image once through this machine to pin (or check) its sha256 in images.lock
 	verify *bool,

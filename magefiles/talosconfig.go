@@ -12,6 +12,15 @@ import (
 )
 
 // Genconfig builds each node's Talos machine config and the talosconfig into talos/generated (0600), with a diff against what is there.
+//
+// Builds each Talos node's machine config and the talosconfig into
+// `talos/generated/` (gitignored; files 0600, directory 0700) from the
+// inventory, the patches under `talos/patches/` and the cluster's secrets
+// bundle, which the first run makes and keeps SOPS-encrypted in
+// `secrets/talos-secrets.enc.yaml`. Every config is strictly validated for
+// metal first; changes are shown as a diff with secrets redacted. Re-running
+// with nothing new changes nothing. See the Talos cluster
+// (docs/deployment/talos-cluster.md).
 func (Talos) Genconfig(ctx context.Context,
 	// show what would change and write nothing
 	dryrun *bool,

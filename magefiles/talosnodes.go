@@ -75,6 +75,13 @@ func talosAdvice(err error) error {
 }
 
 // Apply sends each node its config from talos/generated: insecurely to a fresh node in maintenance mode, authenticated afterwards.
+//
+// Sends each node (or one) its config from `talos/generated/`. A fresh node in
+// maintenance mode gets it over TLS without client authentication, as its API
+// requires; a configured node is reached with the talosconfig. Modes: `auto`
+// (default), `no-reboot`, `reboot`, `staged`, `try`. `-dryrun` asks each node
+// for its own dry run and prints the diff. An unchanged config is applied
+// without a reboot.
 func (Talos) Apply(ctx context.Context,
 	// apply to this node only (default: every node)
 	node *string,
@@ -101,6 +108,10 @@ func (Talos) Apply(ctx context.Context,
 }
 
 // Bootstrap starts etcd on the first control plane (or -node), once; it refuses when etcd already runs.
+//
+// Starts etcd on the first control plane (or `-node`). Refuses, changing
+// nothing, when any control plane already reports etcd members or the node
+// says its etcd data is not empty.
 func (Talos) Bootstrap(ctx context.Context,
 	// the control plane to bootstrap (default: the first)
 	node *string,
@@ -126,6 +137,10 @@ func (Talos) Bootstrap(ctx context.Context,
 }
 
 // Kubeconfig writes the cluster's admin kubeconfig to talos/generated (0600); -merge also merges it into ~/.kube/config.
+//
+// Fetches the admin kubeconfig into `talos/generated/kubeconfig` (0600);
+// `-merge` also merges it into `$KUBECONFIG`'s first file or `~/.kube/config`
+// (0600) and makes its context current.
 func (Talos) Kubeconfig(ctx context.Context,
 	// the control plane to ask (default: the first)
 	node *string,
@@ -156,6 +171,11 @@ func (Talos) Kubeconfig(ctx context.Context,
 }
 
 // Health checks every node through the Talos API (version, services, etcd members); -wait=10m keeps checking until healthy.
+//
+// Checks every node through the Talos API: reachable, running the inventory's
+// Talos version, every service running and healthy, one etcd member per
+// control plane. Prints a table and the problems; `-wait=10m` keeps checking
+// until healthy. Exits 1 when unhealthy.
 func (Talos) Health(ctx context.Context,
 	// keep checking until healthy or this long (e.g. 10m; default: check once)
 	wait *string,
@@ -186,6 +206,10 @@ func (Talos) Health(ctx context.Context,
 }
 
 // Support writes a support bundle (logs, service states, resources of every node) to talos/generated/support.zip, 0600.
+//
+// Collects a support bundle as `talosctl support` does (logs, service states,
+// dmesg, processes, Talos resources of every node; `-kubernetes` adds nodes
+// and system pods) into `talos/generated/support.zip` (0600), with progress.
 func (Talos) Support(ctx context.Context,
 	// the zip to write (default: talos/generated/support.zip)
 	out *string,

@@ -24,6 +24,11 @@ import (
 type Tf mg.Namespace
 
 // Init runs terraform init in every stack (terraform/talos, terraform/traditional-vms).
+//
+// Runs `terraform init -input=false` in `terraform/talos` and
+// `terraform/traditional-vms` with `terraform` or `tofu` (see Terraform
+// (docs/operations/terraform.md)); providers come from the registry, or from
+// the mirror `TF_CLI_CONFIG_FILE` names.
 func (Tf) Init(ctx context.Context,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml); the stacks are those beside it
 	file *string,
@@ -42,6 +47,12 @@ func (Tf) Init(ctx context.Context,
 }
 
 // Plan shows what tf:apply STACK would change (talos or vms): counts and each resource; changes nothing.
+//
+// Plans `talos` or `vms` into a saved plan and prints its summary:
+// create/update/replace/destroy counts, each resource with its action, the
+// attributes an update changes. Says which binary ran. Checks the host first
+// (templates, GPU mapping, disk storage with `images` content) with read-only
+// calls. Initialises a stack that never was. Changes nothing on the host.
 func (Tf) Plan(ctx context.Context, stack string,
 	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
 	file *string,
@@ -50,6 +61,11 @@ func (Tf) Plan(ctx context.Context, stack string,
 }
 
 // Apply applies STACK (talos or vms) exactly as planned, asking nothing; a plan that destroys or replaces a VM needs -allowdestroy.
+//
+// Plans and applies exactly that saved plan, asking nothing; `-dryrun` is
+// `tf:plan`. A plan with no change prints `nothing to do` and runs no apply; a
+// plan that destroys or replaces a VM is refused, naming the VMs, unless
+// `-allowdestroy`.
 func (Tf) Apply(ctx context.Context, stack string,
 	// apply a plan that destroys or replaces VMs
 	allowdestroy *bool,
@@ -62,6 +78,9 @@ func (Tf) Apply(ctx context.Context, stack string,
 }
 
 // Destroy removes every resource of STACK (talos or vms); it prints what it removes and needs -allowdestroy to remove VMs.
+//
+// Prints the destroy plan (what it removes), then applies it only with
+// `-allowdestroy`; `-dryrun` only prints it.
 func (Tf) Destroy(ctx context.Context, stack string,
 	// remove the VMs the destroy plan lists
 	allowdestroy *bool,
@@ -74,6 +93,9 @@ func (Tf) Destroy(ctx context.Context, stack string,
 }
 
 // Output prints the outputs of STACK (talos or vms) as a table, or as JSON with -json.
+//
+// Prints the stack's outputs as a table, or JSON with `-json`; sensitive
+// values are hidden.
 func (Tf) Output(ctx context.Context, stack string,
 	// print JSON
 	json *bool,

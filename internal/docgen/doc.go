@@ -1,6 +1,9 @@
 // Package docgen writes the repository's generated documentation and
 // reports where it drifted: the inputs/outputs tables of each Terraform
-// module's README (from its .tf files, through internal/tfmodule).
+// module's README (from its .tf files, through internal/tfmodule) and the
+// targets reference docs/reference/targets.md (from the targets' doc and
+// flag comments, as `go run mage.go -l` and `-h` read them through
+// internal/magerun).
 //
 // Each generated part of a file lies between a BEGIN and an END marker
 // (Begin, End), which say how to regenerate it; the text around the markers

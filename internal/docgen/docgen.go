@@ -182,7 +182,11 @@ func firstDifference(a, b []byte) int {
 }
 
 // All is every generated doc of the repository at root: the Terraform
-// module READMEs.
+// module READMEs and the targets reference.
 func All(root string) ([]Doc, error) {
-	return Modules(root)
+	docs, err := Modules(root)
+	if err != nil {
+		return nil, err
+	}
+	return append(docs, Targets(root)), nil
 }

@@ -14,12 +14,12 @@ import (
 var repoRoot = filepath.Join("..", "..")
 
 // fixtureRoot is a repository with one module whose README lacks an
-// input.
+// input and a targets page that lacks a target.
 var fixtureRoot = filepath.Join("testdata", "repo")
 
 // fixtureDocs are the fixture's generated docs.
 func fixtureDocs(root string) []docgen.Doc {
-	return []docgen.Doc{docgen.Module(root, "terraform/modules/ok")}
+	return []docgen.Doc{docgen.Module(root, "terraform/modules/ok"), docgen.Targets(root)}
 }
 
 // TestRepositoryDocsAreFresh fails while a generated part of the
@@ -27,24 +27,26 @@ func fixtureDocs(root string) []docgen.Doc {
 func TestRepositoryDocsAreFresh(t *testing.T) {
 	docs, err := docgen.All(repoRoot)
 	require.NoError(t, err)
-	require.Len(t, docs, 2, "two module READMEs")
+	require.Len(t, docs, 3, "two module READMEs and the targets reference")
 	drifts, err := docgen.Check(repoRoot, docs)
 	require.NoError(t, err)
 	require.Empty(t, drifts, "run: go run mage.go docs")
 }
 
 // TestCheckFindsEachDrift catches a module README whose table lacks an
-// input, at the first line that differs, and writes nothing.
+// input and a targets page that lacks a target, at the first line that
+// differs, and writes nothing.
 func TestCheckFindsEachDrift(t *testing.T) {
-	before, err := os.ReadFile(filepath.Join(fixtureRoot, "terraform", "modules", "ok", "README.md"))
+	before, err := os.ReadFile(filepath.Join(fixtureRoot, "docs", "reference", "targets.md"))
 	require.NoError(t, err)
 	drifts, err := docgen.Check(fixtureRoot, fixtureDocs(fixtureRoot))
 	require.NoError(t, err)
 	require.Equal(t, []docgen.Drift{
 		{Path: "terraform/modules/ok/README.md", Line: 12},
+		{Path: "docs/reference/targets.md", Line: 9},
 	}, drifts)
-	require.Equal(t, "terraform/modules/ok/README.md:12: generated section differs; run: go run mage.go docs", drifts[0].String())
-	after, err := os.ReadFile(filepath.Join(fixtureRoot, "terraform", "modules", "ok", "README.md"))
+	require.Equal(t, "docs/reference/targets.md:9: generated section differs; run: go run mage.go docs", drifts[1].String())
+	after, err := os.ReadFile(filepath.Join(fixtureRoot, "docs", "reference", "targets.md"))
 	require.NoError(t, err)
 	require.Equal(t, string(before), string(after))
 }
@@ -56,9 +58,10 @@ func TestWriteRegenerates(t *testing.T) {
 	require.NoError(t, os.CopyFS(root, os.DirFS(fixtureRoot)))
 	written, err := docgen.Write(root, fixtureDocs(root))
 	require.NoError(t, err)
-	require.Equal(t, []string{"terraform/modules/ok/README.md"}, written)
+	require.Equal(t, []string{"terraform/modules/ok/README.md", "docs/reference/targets.md"}, written)
 	for file, golden := range map[string]string{
 		"terraform/modules/ok/README.md": "README.md",
+		"docs/reference/targets.md":      "targets.md",
 	} {
 		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
 		require.NoError(t, err)

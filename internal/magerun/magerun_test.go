@@ -190,3 +190,20 @@ func TestBuildNotesStopBeforeBuildReturns(t *testing.T) {
 	notes.WriteString("the run writes here now\n") // a race with a late note fails under -race
 	require.Contains(t, notes.String(), "building the targets")
 }
+
+// TestListDescribesEachTarget gives a reference page what -l and -h say:
+// name, usage, summary, the doc without the function's name, arguments and
+// flags with their comments.
+func TestListDescribesEachTarget(t *testing.T) {
+	list := fixtureTargets(t).List()
+	require.Len(t, list, 3)
+	require.Equal(t, Target{
+		Name:    "play:run",
+		Usage:   "go run mage.go play:run <playbook> [<flags>]",
+		Summary: "runs PLAYBOOK, e.g. site, against every host. It prints what it ran.",
+		Doc:     "runs PLAYBOOK, e.g. site, against every host. It prints what it ran.",
+		Args:    []string{"playbook"},
+		Flags:   []Flag{{Name: "limit", Type: "string", Help: "only these hosts"}, {Name: "check", Type: "bool", Help: "change nothing"}},
+	}, list[1])
+	require.Equal(t, []Flag{{Name: "every", Type: "time.Duration", Help: "how long one round takes"}}, list[2].Flags)
+}

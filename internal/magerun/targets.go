@@ -189,3 +189,50 @@ func (t *Targets) WriteHelp(w io.Writer, target string) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Target is what -l and -h say about one target, for a reference page.
+type Target struct {
+	// Name is the target's name as typed (namespace:name).
+	Name string
+	// Usage is the usage line -h prints.
+	Usage string
+	// Summary is the line -l prints.
+	Summary string
+	// Doc is the whole doc comment, without the function's name at its
+	// start: the summary line, then what -h adds.
+	Doc string
+	// Args are the required positional arguments, in order.
+	Args []string
+	// Flags are the optional arguments, in order.
+	Flags []Flag
+}
+
+// Flag is one optional argument of a target.
+type Flag struct {
+	// Name is the flag's name, without the dash.
+	Name string
+	// Type is its Go type: bool, string, int or time.Duration.
+	Type string
+	// Help is its comment, as -h prints it.
+	Help string
+}
+
+// List describes every target, sorted by name, as -l and -h do.
+func (t *Targets) List() []Target {
+	list := make([]Target, len(t.funcs))
+	for i, fn := range t.funcs {
+		doc := strings.TrimSpace(fn.Comment)
+		if rest, ok := strings.CutPrefix(doc, fn.Name+" "); ok {
+			doc = rest
+		}
+		tg := Target{Name: name(fn), Usage: usage(fn), Summary: summary(fn), Doc: doc}
+		for _, a := range fn.RequiredArgs() {
+			tg.Args = append(tg.Args, a.Name)
+		}
+		for _, a := range fn.OptionalArgs() {
+			tg.Flags = append(tg.Flags, Flag{Name: a.Name, Type: a.Type, Help: a.Comment})
+		}
+		list[i] = tg
+	}
+	return list
+}
