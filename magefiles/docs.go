@@ -16,14 +16,15 @@ import (
 //
 // mage:multiline
 
-// Docs regenerates the generated documentation: the Terraform module READMEs' tables and docs/reference/targets.md.
+// Docs regenerates the generated documentation: the Terraform module READMEs' tables, docs/reference/targets.md and docs/reference/inventory.md.
 //
 // Each generated part lies between a BEGIN GENERATED and an END GENERATED
 // marker; the text around the markers is written by hand and kept. The
 // module READMEs get their inputs and outputs tables from the modules' .tf
 // files; the targets reference gets every target, its usage line, its doc
-// comment and its flags from magefiles/, as -l and -h read them. Only
-// files that changed are written.
+// comment and its flags from magefiles/, as -l and -h read them; the
+// inventory reference gets its tables from lib/inventory's structs, yaml
+// tags and field doc comments. Only files that changed are written.
 // -check writes nothing and prints each file that differs, with the line
 // of the first difference, and fails; the tests of internal/docgen check
 // the same. See docs/operations/quality.md.

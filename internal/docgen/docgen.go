@@ -182,11 +182,11 @@ func firstDifference(a, b []byte) int {
 }
 
 // All is every generated doc of the repository at root: the Terraform
-// module READMEs and the targets reference.
+// module READMEs, the targets reference and the inventory reference.
 func All(root string) ([]Doc, error) {
 	docs, err := Modules(root)
 	if err != nil {
 		return nil, err
 	}
-	return append(docs, Targets(root)), nil
+	return append(docs, Targets(root), Inventory(root)), nil
 }

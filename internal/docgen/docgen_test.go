@@ -27,7 +27,7 @@ func fixtureDocs(root string) []docgen.Doc {
 func TestRepositoryDocsAreFresh(t *testing.T) {
 	docs, err := docgen.All(repoRoot)
 	require.NoError(t, err)
-	require.Len(t, docs, 3, "two module READMEs and the targets reference")
+	require.Len(t, docs, 4, "two module READMEs, the targets and the inventory reference")
 	drifts, err := docgen.Check(repoRoot, docs)
 	require.NoError(t, err)
 	require.Empty(t, drifts, "run: go run mage.go docs")
@@ -106,4 +106,77 @@ func TestSplice(t *testing.T) {
 	got, err := docgen.Splice("page.md", []byte(text), []docgen.Section{{Name: "b", Body: []byte("new b\n")}, {Name: "a", Body: []byte("new a")}})
 	require.NoError(t, err)
 	require.Equal(t, "head\n"+docgen.Begin("a")+"\n\nnew a\n\n"+docgen.End("a")+"\nmiddle\n"+docgen.Begin("b")+"\n\nnew b\n\n"+docgen.End("b")+"\ntail\n", string(got))
+}
+
+// TestInventoryFields lists every field with its type and description:
+// types from the Go types unless a Type line says more, "optional" from
+// omitempty, a shared struct once under its placeholder, mapping keys from
+// the Key line, a mapping of scalars' values from the Value lines.
+func TestInventoryFields(t *testing.T) {
+	rows, err := docgen.InventoryFields(filepath.Join("testdata", "inventory", "ok"), "File")
+	require.NoError(t, err)
+	require.Equal(t, []docgen.Field{
+		{Path: "schema", Type: "integer", Description: "Format version."},
+		{Path: "ranges", Type: "mapping", Description: "The LAN's two ranges."},
+		{Path: "ranges.hosts", Type: "range", Description: "Where the hosts are."},
+		{Path: "ranges.vms", Type: "range", Description: "Where the VMs are."},
+		{Path: "ranges.<range>.start", Type: "IPv4 address", Description: "First address."},
+		{Path: "hosts", Type: "list, optional", Description: "The machines."},
+		{Path: "hosts[].name", Type: "name", Description: "Host name; see docs/reference/other.md."},
+		{Path: "hosts[].dns", Type: "list of IPv4 addresses", Description: "Resolvers."},
+		{Path: "hosts[].search", Type: "list of strings, optional", Description: "Search domains."},
+		{Path: "hosts[].enabled", Type: "boolean", Description: "Enabled or not."},
+		{Path: "images", Type: "mapping", Description: "Images keyed by OS."},
+		{Path: "images.<os>.id", Type: "VM ID", Description: "Its VM ID."},
+		{Path: "images.<os>.cidr", Type: "IPv4 CIDR", Description: "The network it lives in."},
+		{Path: "tools", Type: "mapping", Description: "Tool versions."},
+		{Path: "tools.<name>", Type: "version", Description: "The version of a tool, e.g. `sops: 3.13.3`."},
+	}, rows)
+
+	sections := docgen.InventoryMarkdown(rows, "docs/reference")
+	names := make([]string, len(sections))
+	for i, s := range sections {
+		names[i] = s.Name
+	}
+	require.Equal(t, []string{"top-level", "ranges", "hosts", "images", "tools"}, names)
+	require.Equal(t, "| Field | Type | Description |\n|---|---|---|\n"+
+		"| `hosts[].name` | name | Host name; see [docs/reference/other.md](other.md). |\n"+
+		"| `hosts[].dns` | list of IPv4 addresses | Resolvers. |\n"+
+		"| `hosts[].search` | list of strings, optional | Search domains. |\n"+
+		"| `hosts[].enabled` | boolean | Enabled or not. |\n", string(sections[2].Body))
+}
+
+// TestInventoryFieldsRefuses names the field whose comment lacks what the
+// reference needs, with its file and line.
+func TestInventoryFieldsRefuses(t *testing.T) {
+	tests := []struct{ dir, want string }{
+		{dir: "nodoc", want: "testdata/inventory/nodoc/schema.go:8:2: field B (b) has no doc comment"},
+		{dir: "nokey", want: `testdata/inventory/nokey/schema.go:7:2: mapping tools has no "Key:" line`},
+		{dir: "novalue", want: `testdata/inventory/novalue/schema.go:8:2: mapping tools.<name> has no "Value:" line`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			_, err := docgen.InventoryFields(filepath.Join("testdata", "inventory", tt.dir), "File")
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// TestInventoryReferenceCoversTheSchema holds the real inventory to the
+// reference's shape: every field has a row (a field without a doc comment
+// fails generation), under its section.
+func TestInventoryReferenceCoversTheSchema(t *testing.T) {
+	rows, err := docgen.InventoryFields(filepath.Join(repoRoot, "lib", "inventory"), "Inventory")
+	require.NoError(t, err)
+	require.Greater(t, len(rows), 80)
+	paths := map[string]string{}
+	for _, r := range rows {
+		paths[r.Path] = r.Type
+	}
+	require.Equal(t, "range", paths["network.ranges.vms"])
+	require.Equal(t, "IPv4 address", paths["network.ranges.<range>.start"])
+	require.Equal(t, "VM ID", paths["talos.nodes[].vm_id"])
+	require.Equal(t, "mapping name, optional", paths["talos.nodes[].gpu.mapping"])
+	require.Equal(t, "version", paths["tools.<name>"])
+	require.Contains(t, paths, "kubernetes.charts.<name>.repository")
 }

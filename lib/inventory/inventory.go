@@ -14,73 +14,106 @@ const (
 
 // Inventory is the whole homelab.yaml. Fields tagged omitempty are optional;
 // every other field is required.
+//
+// The doc comment of each field of Inventory and of the structs below it is
+// that field's row in docs/reference/inventory.md, which internal/docgen
+// generates from this source: the comment is the description, the Type
+// column comes from the Go type unless a line "Type: …" says more, a
+// mapping names its keys in a line "Key: <name>", and a mapping of scalars
+// describes its values in the lines "Value type: …" and "Value: …" (to the
+// comment's end).
 type Inventory struct {
-	// Schema is the inventory format version; it must equal SchemaVersion.
+	// Format version of the file. Must be `1`; a newer file is rejected rather
+	// than misread.
 	Schema int `yaml:"schema" json:"schema"`
-	// Network is the LAN and its address plan.
+	// The LAN and its address plan.
 	Network Network `yaml:"network" json:"network"`
-	// Hosts are the physical machines and core infrastructure with fixed addresses.
+	// Physical machines and core infrastructure with fixed addresses.
 	Hosts []Host `yaml:"hosts" json:"hosts"`
-	// Proxmox describes the hypervisor: node, bridge, storages and hardware.
+	// The Proxmox VE host: node name, bridge, storages, hardware.
 	Proxmox Proxmox `yaml:"proxmox" json:"proxmox"`
-	// Images are the golden VM templates of the traditional operating systems,
-	// keyed by OS name (arch, debian, nixos, ubuntu, windows).
+	// Golden templates of the traditional operating systems, keyed by OS.
+	// Key: <os>
 	Images map[string]Image `yaml:"images" json:"images"`
-	// Talos is the Talos Linux cluster: version, image extensions and nodes.
+	// The Talos Linux cluster.
 	Talos Talos `yaml:"talos" json:"talos"`
-	// Kubernetes holds the cluster version, its internal networks and add-on charts.
+	// Kubernetes version, cluster networks and add-on charts.
 	Kubernetes Kubernetes `yaml:"kubernetes" json:"kubernetes"`
-	// Services are the Kubernetes services published on fixed LoadBalancer addresses.
+	// Kubernetes services published on fixed LoadBalancer addresses.
 	Services []Service `yaml:"services,omitempty" json:"services,omitempty"`
-	// VMs are the traditional virtual machines cloned from the images.
+	// Traditional VMs cloned from the images.
 	VMs []VM `yaml:"vms,omitempty" json:"vms,omitempty"`
-	// User is the admin account created on every traditional VM.
+	// The admin account created on every traditional VM.
 	User User `yaml:"user" json:"user"`
-	// Tools maps each external tool to the version the project is tested with.
+	// Versions of the external tools the project builds and tests with.
+	// Key: <name>
+	// Value type: version
+	// Value: Version of an external tool the project builds and tests with, e.g.
+	// `tflint: 0.64.0`. Names are lower-case letters, digits, `-` and `_`. The Nix
+	// shell provides these or newer for daily use. `go run mage.go test` builds
+	// the `sops` CLI at `tools.sops`, which must be the sops version `go.mod`
+	// requires (a test checks it), and Terraform's bpg provider at
+	// `tools.terraform-provider-proxmox`, which must be the version
+	// `internal/toolchain/modules/terraform-provider-proxmox/go.mod` requires (the
+	// build refuses otherwise), and likewise `tflint` and `trivy` at
+	// `tools.tflint` and `tools.trivy` from `internal/toolchain/modules/tflint/`
+	// and `internal/toolchain/modules/trivy/`, and the tests' Kubernetes API
+	// server, `kube-apiserver` at `tools.kube-apiserver` (the `k8s.io/kubernetes`
+	// version, its version variables linked from it) and `etcd` at `tools.etcd`,
+	// from `internal/toolchain/modules/kube-apiserver/` and
+	// `internal/toolchain/modules/etcd/`, and `packer` at `tools.packer` and its
+	// proxmox and ansible plugins at `tools.packer-plugin-proxmox` and
+	// `tools.packer-plugin-ansible` from `internal/toolchain/modules/packer/`,
+	// `internal/toolchain/modules/packer-plugin-proxmox/` and
+	// `internal/toolchain/modules/packer-plugin-ansible/`.
 	Tools map[string]string `yaml:"tools" json:"tools"`
 }
 
 // Network is the homelab LAN.
 type Network struct {
-	// CIDR is the LAN prefix; every static address lies inside it.
+	// The LAN, e.g. `10.10.2.0/24`. Host bits must be zero; prefix length /8 to
+	// /30.
 	CIDR netip.Prefix `yaml:"cidr" json:"cidr"`
-	// Gateway is the default router; it belongs to the infrastructure range.
+	// Default router. Must lie in the `infrastructure` range.
 	Gateway netip.Addr `yaml:"gateway" json:"gateway"`
-	// Domain is the DNS domain of the homelab.
+	// Domain of the homelab, e.g. `home-infra.net`.
+	// Type: DNS name
 	Domain string `yaml:"domain" json:"domain"`
-	// SearchDomains are appended to unqualified names by resolvers.
+	// Search domains for resolvers.
+	// Type: list of DNS names
 	SearchDomains []string `yaml:"search_domains,omitempty" json:"search_domains,omitempty"`
-	// DNSServers are the resolvers every machine uses, in order.
+	// Resolvers, in order; at least one. They may lie outside the LAN.
 	DNSServers []netip.Addr `yaml:"dns_servers" json:"dns_servers"`
-	// NTPServers are the time servers every machine uses.
+	// Time servers; at least one.
+	// Type: list of host names or addresses
 	NTPServers []string `yaml:"ntp_servers" json:"ntp_servers"`
-	// Ranges splits the LAN into allocation ranges.
+	// The allocation plan: five ranges that must not overlap.
 	Ranges Ranges `yaml:"ranges" json:"ranges"`
 }
 
 // Ranges is the address allocation plan. The ranges must not overlap.
 type Ranges struct {
-	// Infrastructure holds physical computers and core infrastructure: the
-	// gateway, hosts[], Talos nodes and the Talos VIP.
+	// Physical computers and core infrastructure: the gateway, `hosts[]`, Talos
+	// nodes and the Talos VIP.
 	Infrastructure Range `yaml:"infrastructure" json:"infrastructure"`
-	// Services holds the fixed LoadBalancer addresses of services[].
+	// Fixed LoadBalancer addresses of `services[]`.
 	Services Range `yaml:"services" json:"services"`
-	// Applications is reserved for applications and services outside the cluster.
+	// Applications and services outside the cluster.
 	Applications Range `yaml:"applications" json:"applications"`
-	// VMs holds the addresses of vms[].
+	// Addresses of `vms[]`.
 	VMs Range `yaml:"vms" json:"vms"`
-	// LoadBalancer is the pool Cilium allocates LoadBalancer addresses from; no
-	// static address may fall inside it.
+	// The pool Cilium hands LoadBalancer addresses out of. No static address may
+	// fall inside it.
 	LoadBalancer Range `yaml:"load_balancer" json:"load_balancer"`
 }
 
 // Range is an inclusive range of addresses.
 type Range struct {
-	// Start is the first address of the range.
+	// First address of the range (inside the LAN).
 	Start netip.Addr `yaml:"start" json:"start"`
-	// End is the last address of the range.
+	// Last address of the range, inclusive; not before `start`.
 	End netip.Addr `yaml:"end" json:"end"`
-	// Purpose says what the range is for.
+	// What the range is for; shown by `config:show`.
 	Purpose string `yaml:"purpose" json:"purpose"`
 }
 
@@ -107,63 +140,79 @@ func (r Range) String() string { return r.Start.String() + "–" + r.End.String(
 
 // Host is a physical machine or core infrastructure device with a fixed address.
 type Host struct {
-	// Name is the host name (an RFC 1123 label).
+	// Host name: lower-case letters, digits and `-`, at most 63 characters. Unique
+	// across hosts, Talos nodes, services and VMs.
+	// Type: name
 	Name string `yaml:"name" json:"name"`
-	// IP is the host's fixed address in the infrastructure range.
+	// Fixed address in the `infrastructure` range.
 	IP netip.Addr `yaml:"ip" json:"ip"`
-	// Description says what the host is.
+	// What the machine is.
 	Description string `yaml:"description" json:"description"`
 }
 
 // Proxmox describes the Proxmox VE host. Its API URL and token are never part
 // of the inventory: they come from the environment.
 type Proxmox struct {
-	// Node is the PVE node name; it must equal the name of an entry in hosts.
+	// The PVE node name. Must equal the `name` of an entry in `hosts`, which gives
+	// its address.
+	// Type: name
 	Node string `yaml:"node" json:"node"`
-	// Bridge is the Linux bridge VMs attach their network interface to.
+	// Linux bridge VM network interfaces attach to, e.g. `vmbr0`.
+	// Type: interface name
 	Bridge string `yaml:"bridge" json:"bridge"`
-	// Storage names the PVE storages the tools use.
+	// Which PVE storage holds what.
 	Storage Storage `yaml:"storage" json:"storage"`
-	// Hardware records the host's capacity, used to check the VM plan fits.
+	// Capacity of the host, used to check that the plan fits.
 	Hardware Hardware `yaml:"hardware" json:"hardware"`
 }
 
 // Storage names PVE storages by their role.
 type Storage struct {
-	// Import holds downloaded disk images (content type "import").
+	// Holds downloaded disk images (content type `import`, off by default on PVE;
+	// a directory-type storage such as `local`, since lvmthin and zfspool cannot
+	// hold it).
+	// Type: storage ID
 	Import string `yaml:"import" json:"import"`
-	// ISO holds installer ISOs (content type "iso").
+	// Holds installer ISOs (content type `iso`).
+	// Type: storage ID
 	ISO string `yaml:"iso" json:"iso"`
-	// Disks holds VM disks (content type "images").
+	// Holds VM disks (content type `images`), e.g. `local-zfs`.
+	// Type: storage ID
 	Disks string `yaml:"disks" json:"disks"`
 }
 
 // Hardware is the capacity of the Proxmox host.
 type Hardware struct {
-	// CPU is the processor model, for the record.
+	// Processor model, for the record.
 	CPU string `yaml:"cpu" json:"cpu"`
-	// Cores is the number of physical cores; no VM may have more.
+	// Physical cores. No VM or Talos node may have more vCPUs.
 	Cores int `yaml:"cores" json:"cores"`
-	// MemoryGiB is the installed memory.
+	// Installed memory in GiB.
 	MemoryGiB int `yaml:"memory_gib" json:"memory_gib"`
-	// ReservedMemoryGiB is kept for Proxmox itself (ZFS ARC and services); the
-	// enabled VMs and Talos nodes must fit in the rest.
+	// Memory kept for Proxmox itself (ZFS ARC and services). The Talos nodes and
+	// the enabled VMs must fit in `memory_gib - reserved_memory_gib`.
 	ReservedMemoryGiB int `yaml:"reserved_memory_gib" json:"reserved_memory_gib"`
 }
 
 // Image is the golden template of a traditional operating system: a base VM
 // built from the vendor's cloud image and the template made from it.
 type Image struct {
-	// Release is the OS release the image tracks ("24.04", "13", "rolling").
+	// Release the image tracks, quoted when numeric: `"24.04"`, `"13"`, `rolling`.
 	Release string `yaml:"release" json:"release"`
-	// BaseVMID is the VM holding the imported vendor cloud image.
+	// VM holding the imported vendor image (9100 Ubuntu, 9110 Debian, 9200 NixOS,
+	// 9300 Arch): a template `images:import` builds, see [the base
+	// VMs](../deployment/base-images.md).
+	// Type: VM ID
 	BaseVMID int `yaml:"base_vm_id" json:"base_vm_id"`
-	// TemplateID is the VM ID of the finished golden template.
+	// The finished golden template (9102, 9112, 9202, 9302).
+	// Type: VM ID
 	TemplateID int `yaml:"template_id" json:"template_id"`
-	// DefaultUser is the account the vendor image ships with.
+	// Account the vendor image ships with (`ubuntu`, `debian`, ...).
+	// Type: user name
 	DefaultUser string `yaml:"default_user" json:"default_user"`
-	// Media are the installation ISOs of an image installed from media
-	// instead of a cloud image (Windows); zero when none are set.
+	// Windows only (it installs from ISOs, not a cloud image): the installation
+	// media `images:build windows` needs. Optional; without it `images:build
+	// windows` says what to set and `images:build all` skips Windows.
 	Media Media `yaml:"media,omitempty" json:"media,omitzero"`
 }
 
@@ -171,12 +220,21 @@ type Image struct {
 // proxmox.storage.iso ("local:iso/windows.iso") or an http(s) URL Packer
 // downloads and uploads, which then needs its checksum ("sha256:<hex>").
 type Media struct {
-	// ISO is the installer ISO; ISOChecksum its checksum when ISO is a URL.
-	ISO         string `yaml:"iso" json:"iso"`
+	// The Windows Server 2025 installer ISO (evaluation media work): a volume
+	// already on `proxmox.storage.iso` such as
+	// `local:iso/windows-server-2025.iso`, or an http(s) URL Packer downloads and
+	// uploads.
+	// Type: volume or URL
+	ISO string `yaml:"iso" json:"iso"`
+	// Required when `iso` is a URL (the download is verified); refused for a
+	// volume.
+	// Type: `sha256:<hex>`
 	ISOChecksum string `yaml:"iso_checksum,omitempty" json:"iso_checksum,omitempty"`
-	// VirtioISO is the virtio-win drivers ISO; VirtioISOChecksum its
-	// checksum when VirtioISO is a URL.
-	VirtioISO         string `yaml:"virtio_iso" json:"virtio_iso"`
+	// The virtio-win drivers ISO, as `iso`.
+	// Type: volume or URL
+	VirtioISO string `yaml:"virtio_iso" json:"virtio_iso"`
+	// Required when `virtio_iso` is a URL; refused for a volume.
+	// Type: `sha256:<hex>`
 	VirtioISOChecksum string `yaml:"virtio_iso_checksum,omitempty" json:"virtio_iso_checksum,omitempty"`
 }
 
@@ -185,164 +243,212 @@ func (m Media) Set() bool { return m != Media{} }
 
 // Talos is the Talos Linux cluster.
 type Talos struct {
-	// Version is the Talos release, "vMAJOR.MINOR.PATCH".
+	// Talos release, `vMAJOR.MINOR.PATCH`, e.g. `v1.12.7`; one of the known
+	// releases below.
+	// Type: release
 	Version string `yaml:"version" json:"version"`
-	// ClusterName names the cluster in the Talos and Kubernetes configs.
+	// Cluster name in the Talos and Kubernetes configs.
+	// Type: name
 	ClusterName string `yaml:"cluster_name" json:"cluster_name"`
-	// TemplateID is the VM ID of the Talos template imported from the Image Factory.
+	// Template imported from the Image Factory.
+	// Type: VM ID
 	TemplateID int `yaml:"template_id" json:"template_id"`
-	// FactoryURL is the Talos Image Factory base URL.
+	// Image Factory base URL, `https://factory.talos.dev` unless you run your own.
+	// Type: URL
 	FactoryURL string `yaml:"factory_url" json:"factory_url"`
-	// InstallDisk is the device Talos installs itself to.
+	// Disk Talos installs itself to, e.g. `/dev/sda`.
+	// Type: device path
 	InstallDisk string `yaml:"install_disk" json:"install_disk"`
-	// DiskEncryption seals STATE and EPHEMERAL with LUKS2 keys held by the TPM.
+	// Seal STATE and EPHEMERAL with LUKS2 keys held by the VM's TPM. Default
+	// `false`.
 	DiskEncryption bool `yaml:"disk_encryption,omitempty" json:"disk_encryption"`
-	// VIP is the shared control-plane address; required with more than one
-	// control-plane node.
+	// Shared control-plane address in the `infrastructure` range. Required with
+	// more than one control-plane node; it then becomes the cluster endpoint.
 	VIP netip.Addr `yaml:"vip,omitempty" json:"vip,omitzero"`
-	// Extensions are the official system extensions baked into every image.
+	// Official system extensions in every image, e.g.
+	// `siderolabs/qemu-guest-agent`, `siderolabs/iscsi-tools` and
+	// `siderolabs/util-linux-tools` (the last two are required by Longhorn).
+	// Type: list of extension names
 	Extensions []string `yaml:"extensions" json:"extensions"`
-	// GPUExtensions are added to the image when a node has its GPU enabled.
+	// Added to the image when a node passes a GPU through, e.g.
+	// `siderolabs/nonfree-kmod-nvidia-production` and
+	// `siderolabs/nvidia-container-toolkit-production`. Required when any node has
+	// `gpu.enabled`.
+	// Type: list of extension names
 	GPUExtensions []string `yaml:"gpu_extensions,omitempty" json:"gpu_extensions,omitempty"`
-	// KernelArgs are extra kernel arguments baked into the image.
+	// Extra kernel arguments baked into the image, one argument per item.
 	KernelArgs []string `yaml:"kernel_args,omitempty" json:"kernel_args,omitempty"`
-	// Nodes are the cluster's machines.
+	// The cluster's machines: at least one control plane, and an odd number of
+	// them (1 or 3) so etcd keeps quorum.
 	Nodes []TalosNode `yaml:"nodes" json:"nodes"`
 }
 
 // TalosNode is one Talos VM.
 type TalosNode struct {
-	// Name is the node's host name.
+	// Node host name.
+	// Type: name
 	Name string `yaml:"name" json:"name"`
-	// Role is RoleControlPlane or RoleWorker.
+	// The node's role. Control planes also run workloads.
+	// Type: `controlplane` or `worker`
 	Role string `yaml:"role" json:"role"`
-	// VMID is the node's Proxmox VM ID.
+	// The node's Proxmox VM ID.
+	// Type: VM ID
 	VMID int `yaml:"vm_id" json:"vm_id"`
-	// IP is the node's static address in the infrastructure range.
+	// Static address in the `infrastructure` range.
 	IP netip.Addr `yaml:"ip" json:"ip"`
-	// Cores is the number of vCPUs.
+	// vCPUs; at most `proxmox.hardware.cores`.
 	Cores int `yaml:"cores" json:"cores"`
-	// MemoryMiB is the node's memory.
+	// Memory in MiB: at least 2048 for a control plane, 1024 for a worker.
 	MemoryMiB int `yaml:"memory_mib" json:"memory_mib"`
-	// OSDiskGiB is the size of the system disk.
+	// System disk in GiB; at least 10.
 	OSDiskGiB int `yaml:"os_disk_gib" json:"os_disk_gib"`
-	// DataDiskGiB is the size of the second disk that holds Longhorn volumes;
-	// zero means no data disk.
+	// Second disk for Longhorn volumes, in GiB; `0` or absent for none.
 	DataDiskGiB int `yaml:"data_disk_gib,omitempty" json:"data_disk_gib,omitempty"`
-	// GPU is the PCI passthrough of a GPU to this node.
+	// PCI passthrough of a GPU to this node.
 	GPU GPU `yaml:"gpu,omitempty" json:"gpu"`
 }
 
 // GPU describes PCI passthrough of a GPU (and its audio function).
 type GPU struct {
-	// Enabled turns passthrough and the NVIDIA extensions on.
+	// Pass the GPU through and add `talos.gpu_extensions` to the image.
 	Enabled bool `yaml:"enabled" json:"enabled"`
-	// Mapping is the name of the PVE PCI resource mapping for the device.
+	// Name of the PVE PCI resource mapping (Datacenter → Resource Mappings) for
+	// the device. Required when enabled.
+	// Type: mapping name
 	Mapping string `yaml:"mapping,omitempty" json:"mapping,omitempty"`
-	// PCI are the host PCI addresses passed through, e.g. "07:00.0".
+	// Host PCI functions to pass through, `[domain:]bus:device.function` in hex:
+	// `07:00.0` or `0000:07:00.0`, with bus `00`-`ff`, device `00`-`1f` and
+	// function `0`-`7`. Required when enabled. A function can be given to one node
+	// only: a consumer GPU cannot be shared between VMs.
+	// Type: list of PCI addresses
 	PCI []string `yaml:"pci,omitempty" json:"pci,omitempty"`
 }
 
 // Kubernetes is the cluster's Kubernetes layer.
 type Kubernetes struct {
-	// Version is the Kubernetes release, "vMAJOR.MINOR.PATCH".
+	// Kubernetes release, `vMAJOR.MINOR.PATCH`, e.g. `v1.35.4`; one the Talos
+	// release supports (see [talos](#talos)).
+	// Type: release
 	Version string `yaml:"version" json:"version"`
-	// PodCIDR is the pod network; it must not overlap the LAN or ServiceCIDR.
+	// Pod network. Must not overlap the LAN or the service network.
 	PodCIDR netip.Prefix `yaml:"pod_cidr" json:"pod_cidr"`
-	// ServiceCIDR is the service network; it must not overlap the LAN or PodCIDR.
+	// Service network. Must not overlap the LAN or the pod network.
 	ServiceCIDR netip.Prefix `yaml:"service_cidr" json:"service_cidr"`
-	// Charts are the Helm charts of the add-ons, keyed by release name; the
-	// keys are the add-ons of KnownCharts.
+	// Helm charts of the add-ons, keyed by release name: `alloy`, `cilium`,
+	// `csi-driver-nfs`, `flux2`, `forgejo`, `kube-prometheus-stack`, `loki`,
+	// `longhorn`, `nvidia-device-plugin` (any other key is refused). See
+	// [add-ons](addons.md).
+	// Key: <name>
 	Charts map[string]Chart `yaml:"charts,omitempty" json:"charts,omitempty"`
-	// NFS is the NAS's NFS exports the add-ons use; required with the
-	// longhorn or csi-driver-nfs chart.
+	// The NAS's NFS exports. Required when `kubernetes.charts` has `longhorn` or
+	// `csi-driver-nfs`.
 	NFS NFS `yaml:"nfs,omitempty" json:"nfs,omitzero"`
-	// GitOps is the git source Flux reconciles; required with the flux2
-	// chart.
+	// The git source Flux reconciles. Required when `kubernetes.charts` has
+	// `flux2`.
 	GitOps GitOps `yaml:"gitops,omitempty" json:"gitops,omitzero"`
 }
 
 // NFS names the NFS exports of a host of hosts.
 type NFS struct {
-	// Server is the name of the host in hosts that serves the exports.
+	// Name of the entry in `hosts` that serves the exports (e.g. `nas`); its `ip`
+	// is the NFS server address.
+	// Type: name
 	Server string `yaml:"server" json:"server"`
-	// BackupExport is the absolute path of the export Longhorn keeps its
-	// backups on (backup target nfs://<server ip>:<backup_export>).
+	// Absolute export path Longhorn backs volumes up to (`nfs://<server
+	// ip>:<backup_export>`).
+	// Type: path
 	BackupExport string `yaml:"backup_export" json:"backup_export"`
-	// VolumeExport is the absolute path of the export the NFS CSI driver's
-	// StorageClass makes volumes in.
+	// Absolute export path the NFS CSI StorageClass `nfs-csi` makes volumes in;
+	// not the `backup_export`.
+	// Type: path
 	VolumeExport string `yaml:"volume_export" json:"volume_export"`
 }
 
 // GitOps is the git repository, branch and folder Flux follows.
 type GitOps struct {
-	// URL is the repository's git URL, https:// or ssh://.
+	// The repository's git URL, `https://…` or `ssh://…` (the scp form
+	// `git@host:…` is refused).
+	// Type: URL
 	URL string `yaml:"url" json:"url"`
-	// Branch is the branch Flux follows.
+	// Branch Flux follows, e.g. `main`.
 	Branch string `yaml:"branch" json:"branch"`
-	// Path is the folder, relative to the repository root, Flux applies
-	// with kustomize (kubernetes/apps).
+	// Folder relative to the repository root that Flux applies with kustomize,
+	// e.g. `kubernetes/apps` (no leading `./`, no `..`).
+	// Type: path
 	Path string `yaml:"path" json:"path"`
 }
 
 // Chart pins one Helm chart.
 type Chart struct {
-	// Repository is the chart repository URL (https:// or oci://).
+	// Chart repository, `https://...` or `oci://...`.
+	// Type: URL
 	Repository string `yaml:"repository" json:"repository"`
-	// Chart is the chart name in the repository.
+	// Chart name in the repository.
 	Chart string `yaml:"chart" json:"chart"`
-	// Version is the exact chart version.
+	// Exact chart version, semantic (`1.19.5`, `v4.12.1`).
+	// Type: version
 	Version string `yaml:"version" json:"version"`
-	// Namespace is the namespace the release is installed into.
+	// Namespace the release is installed into.
+	// Type: name
 	Namespace string `yaml:"namespace" json:"namespace"`
 }
 
 // Service is a Kubernetes service published on a fixed LoadBalancer address.
 type Service struct {
-	// Name is the service's host name.
+	// Service host name.
+	// Type: name
 	Name string `yaml:"name" json:"name"`
-	// IP is the fixed address in the services range.
+	// Fixed address in the `services` range.
 	IP netip.Addr `yaml:"ip" json:"ip"`
-	// Namespace is where the service lives.
+	// Namespace of the service.
+	// Type: name
 	Namespace string `yaml:"namespace" json:"namespace"`
-	// Ports are the TCP ports the service exposes.
+	// TCP ports exposed, 1 to 65535; at least one, each listed once.
 	Ports []int `yaml:"ports" json:"ports"`
-	// Description says what the service is.
+	// What the service is.
 	Description string `yaml:"description" json:"description"`
 }
 
 // VM is a traditional virtual machine cloned from one of the images.
 type VM struct {
-	// Name is the VM's host name.
+	// VM host name.
+	// Type: name
 	Name string `yaml:"name" json:"name"`
-	// VMID is the VM's Proxmox ID.
+	// The VM's Proxmox ID.
+	// Type: VM ID
 	VMID int `yaml:"vm_id" json:"vm_id"`
-	// IP is the VM's static address in the vms range.
+	// Static address in the `vms` range.
 	IP netip.Addr `yaml:"ip" json:"ip"`
-	// Image is the key of the image in images the VM is cloned from.
+	// Key in `images` the VM is cloned from.
+	// Type: image key
 	Image string `yaml:"image" json:"image"`
-	// Cores is the number of vCPUs.
+	// vCPUs; at most `proxmox.hardware.cores`.
 	Cores int `yaml:"cores" json:"cores"`
-	// MemoryMiB is the VM's memory.
+	// Memory in MiB; at least 512.
 	MemoryMiB int `yaml:"memory_mib" json:"memory_mib"`
-	// DiskGiB is the size of the system disk.
+	// System disk in GiB; at least 1.
 	DiskGiB int `yaml:"disk_gib" json:"disk_gib"`
-	// Enabled says whether the VM is deployed; disabled VMs keep their
-	// address and ID reserved.
+	// Whether the VM is deployed.
 	Enabled bool `yaml:"enabled" json:"enabled"`
 }
 
 // User is the admin account on the traditional VMs.
 type User struct {
-	// Name is the login name.
+	// Login name (`wdiaz`); not `root`.
+	// Type: user name
 	Name string `yaml:"name" json:"name"`
-	// Shell is the login shell's absolute path.
+	// Login shell, e.g. `/bin/bash`.
+	// Type: absolute path
 	Shell string `yaml:"shell" json:"shell"`
-	// Timezone is an IANA time zone name.
+	// Time zone, e.g. `America/El_Salvador`.
+	// Type: IANA zone
 	Timezone string `yaml:"timezone" json:"timezone"`
-	// Locale is the system locale, e.g. en_US.UTF-8.
+	// System locale, e.g. `en_US.UTF-8`.
+	// Type: locale
 	Locale string `yaml:"locale" json:"locale"`
-	// SSHPublicKeys are the keys authorised to log in as the user.
+	// Public keys in `authorized_keys` format (`ssh-ed25519 AAAA... comment`); at
+	// least one, since password login is disabled. A pasted private key is
+	// rejected.
 	SSHPublicKeys []string `yaml:"ssh_public_keys" json:"ssh_public_keys"`
 }
 
