@@ -26,8 +26,8 @@ import (
 // inventory reference gets its tables from lib/inventory's structs, yaml
 // tags and field doc comments. Only files that changed are written.
 // -check writes nothing and prints each file that differs, with the line
-// of the first difference, and fails; the tests of internal/docgen check
-// the same. See docs/operations/quality.md.
+// of the first difference, and fails; the lint step docs and the tests of
+// internal/docgen check the same. See docs/operations/quality.md.
 func Docs(
 	// report each drifted file and fail, writing nothing
 	check *bool,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -189,4 +190,20 @@ func All(root string) ([]Doc, error) {
 		return nil, err
 	}
 	return append(docs, Targets(root), Inventory(root)), nil
+}
+
+// Affects reports whether file (relative to the root, with slashes) is a
+// generated doc or a source one is made from, so that a check limited to
+// some files (a commit's) knows whether it has anything to check.
+func Affects(file string) bool {
+	dir, base := path.Split(file)
+	switch {
+	case file == TargetsPage, file == InventoryPage:
+		return true
+	case dir == "magefiles/", dir == InventoryPackage+"/":
+		return strings.HasSuffix(base, ".go") && !strings.HasSuffix(base, "_test.go")
+	case strings.HasPrefix(dir, ModulesDir+"/"):
+		return strings.HasSuffix(base, ".tf") || base == "README.md"
+	}
+	return false
 }

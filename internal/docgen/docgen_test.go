@@ -180,3 +180,23 @@ func TestInventoryReferenceCoversTheSchema(t *testing.T) {
 	require.Equal(t, "version", paths["tools.<name>"])
 	require.Contains(t, paths, "kubernetes.charts.<name>.repository")
 }
+
+// TestAffects tells the generated docs and their sources from every other
+// file, for a check limited to a commit's files.
+func TestAffects(t *testing.T) {
+	for file, want := range map[string]bool{
+		"docs/reference/targets.md":               true,
+		"docs/reference/inventory.md":             true,
+		"magefiles/docs.go":                       true,
+		"lib/inventory/inventory.go":              true,
+		"lib/inventory/inventory_test.go":         false,
+		"terraform/modules/proxmox-vm/main.tf":    true,
+		"terraform/modules/proxmox-vm/README.md":  true,
+		"terraform/talos/main.tf":                 false,
+		"docs/reference/addons.md":                false,
+		"lib/inventory/testdata/valid/small.yaml": false,
+		"README.md": false,
+	} {
+		require.Equal(t, want, docgen.Affects(file), file)
+	}
+}
