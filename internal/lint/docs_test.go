@@ -114,3 +114,19 @@ func TestDocsSteps(t *testing.T) {
 	require.Len(t, steps, 1)
 	require.Equal(t, "docs", steps[0].Name)
 }
+
+// TestDocsStepBadFixture runs the step on a known-bad repository: a module
+// README without its output's row, a targets page without a target and an
+// inventory reference without a field's row, each a finding at its first
+// differing line.
+func TestDocsStepBadFixture(t *testing.T) {
+	res, err := lint.Docs().Run(context.Background(), &lint.Env{Root: filepath.Join("testdata", "bad", "docs")})
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Files)
+	require.Equal(t, []lint.Finding{
+		{Tool: "docs", File: "terraform/modules/vm/README.md", Line: 17, Message: "generated section differs; run: go run mage.go docs"},
+		{Tool: "docs", File: "docs/reference/targets.md", Line: 7, Message: "generated section differs; run: go run mage.go docs"},
+		{Tool: "docs", File: "docs/reference/inventory.md", Line: 8, Message: "generated section differs; run: go run mage.go docs"},
+	}, res.Findings)
+	require.Equal(t, "docs/reference/targets.md:7: docs: generated section differs; run: go run mage.go docs", res.Findings[1].String())
+}
