@@ -59,8 +59,8 @@
 //     spec.completions (1 when unset), active 0, ready 0, terminating 0,
 //     completedIndexes for an Indexed Job, and the conditions
 //     SuccessCriteriaMet then Complete (CompletionsReached, "Reached expected
-//     number of succeeded pods"), as the job controller of Kubernetes 1.31
-//     and later writes them; the server's own Job status validation accepts
+//     number of succeeded pods"), as the job controller writes them since
+//     Kubernetes 1.31; the server's own Job status validation accepts
 //     them. A suspended Job is left alone; a finished one is not touched.
 //   - PersistentVolumeClaim: phase Bound, accessModes and capacity from its
 //     request.

@@ -82,7 +82,7 @@ type wantImage struct {
 	// holds names what a marker records, for messages: "the Talos v1.12.7
 	// template (schematic 53513e54bb39)".
 	holds func(m marker) string
-	// want names the image wanted: "Talos v1.12.6 (schematic 53513e54bb39)".
+	// want names the image wanted: "Talos v1.12.7 (schematic 376567988ad3)".
 	want string
 	// replaceOwn lets a finished VM of ours that holds another image be
 	// replaced without Replace (a cloud import's -update).
