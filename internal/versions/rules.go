@@ -202,6 +202,9 @@ func inFolder(rel, dir string) bool {
 	return slices.Contains(segs[:len(segs)-1], dir)
 }
 
+// isLetter says whether c is an ASCII letter.
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
 // endsVersion says whether the version that ends at end is whole: not
 // followed by another digit, letter or ".digit".
 func endsVersion(line string, end int) bool {
@@ -220,13 +223,14 @@ func endsVersion(line string, end int) bool {
 // before when it starts one), another version after it (on its line, or
 // starting the next when it ends one).
 func (r *rules) notAPin(line string, start, end int, prev, next string) bool {
-	pre := strings.TrimRight(line[:start], " \t`*(")
+	const marks = " \t`*(\"'"
+	pre := strings.TrimRight(line[:start], marks)
 	if strings.TrimLeft(pre, " \t/#*>-") == "" {
-		pre = strings.TrimRight(prev, " \t`*(")
+		pre = strings.TrimRight(prev, marks)
 	}
 	pre = strings.ToLower(pre)
 	for _, w := range historical {
-		if strings.HasSuffix(pre, " "+w) || pre == w {
+		if strings.HasSuffix(pre, w) && (len(pre) == len(w) || !isLetter(pre[len(pre)-len(w)-1])) {
 			return true
 		}
 	}

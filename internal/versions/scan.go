@@ -60,8 +60,6 @@ func Included(rel, inventory string) bool {
 		strings.HasSuffix(rel, "go.sum"),
 		strings.HasSuffix(rel, "_test.go"):
 		return false
-	case path.Base(rel) == "go.mod":
-		return toolsModule(rel) != ""
 	}
 	segs := strings.Split(rel, "/")
 	for i, s := range segs {
@@ -75,6 +73,9 @@ func Included(rel, inventory string) bool {
 			}
 			return false
 		}
+	}
+	if path.Base(rel) == "go.mod" {
+		return toolsModule(rel) != ""
 	}
 	return true
 }

@@ -182,43 +182,85 @@ func toolsModule(rel string) string {
 	return path.Base(dir)
 }
 
-// gomod checks that a pinned tools module requires its tool's module (the
-// require that holds the packages tools.go imports) at tools.<tool>.
-func (r *rules) gomod(root, rel string, data []byte) ([]Finding, error) {
-	tool := toolsModule(rel)
+// ToolsModule is a pinned tools module: internal/toolchain/modules/<Tool>,
+// whose go.mod requires Module (the module holding the packages its
+// tools.go imports) at Version, on Line.
+type ToolsModule struct {
+	Tool, GoMod, Module, Version string
+	Line                         int
+}
+
+// ToolsModules lists the pinned tools modules under root
+// (internal/toolchain/modules/*/go.mod).
+func ToolsModules(root string) ([]ToolsModule, error) {
+	mods, err := filepath.Glob(filepath.Join(root, "internal", "toolchain", "modules", "*", "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	var out []ToolsModule
+	for _, m := range mods {
+		rel, err := filepath.Rel(root, m)
+		if err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(m)
+		if err != nil {
+			return nil, err
+		}
+		tm, err := readToolsModule(root, filepath.ToSlash(rel), data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tm)
+	}
+	return out, nil
+}
+
+// readToolsModule reads the tools module whose go.mod is rel.
+func readToolsModule(root, rel string, data []byte) (ToolsModule, error) {
 	toolsGo := path.Join(path.Dir(rel), "tools.go")
 	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(toolsGo)))
 	if err != nil {
-		return nil, fmt.Errorf("%s: read the tools module's imports: %w", rel, err)
+		return ToolsModule{}, fmt.Errorf("%s: read the tools module's imports: %w", rel, err)
 	}
 	f, err := parser.ParseFile(token.NewFileSet(), toolsGo, src, parser.ImportsOnly)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", toolsGo, err)
+		return ToolsModule{}, fmt.Errorf("%s: %w", toolsGo, err)
 	}
 	var imports []string
 	for _, imp := range f.Imports {
 		p, _ := strconv.Unquote(imp.Path.Value)
 		imports = append(imports, p)
 	}
-	mod, ver, line := "", "", 0
+	tm := ToolsModule{Tool: toolsModule(rel), GoMod: rel}
 	for _, req := range requires(data) {
 		for _, imp := range imports {
-			if (imp == req.path || strings.HasPrefix(imp, req.path+"/")) && len(req.path) > len(mod) {
-				mod, ver, line = req.path, req.version, req.line
+			if (imp == req.path || strings.HasPrefix(imp, req.path+"/")) && len(req.path) > len(tm.Module) {
+				tm.Module, tm.Version, tm.Line = req.path, req.version, req.line
 			}
 		}
 	}
-	if mod == "" {
-		return nil, fmt.Errorf("%s: %w: it requires no module holding %s (imported by %s)", rel, errNoToolModule, strings.Join(imports, ", "), toolsGo)
+	if tm.Module == "" {
+		return ToolsModule{}, fmt.Errorf("%s: %w: it requires no module holding %s (imported by %s)", rel, errNoToolModule, strings.Join(imports, ", "), toolsGo)
 	}
-	text := "require " + mod + " " + ver
+	return tm, nil
+}
+
+// gomod checks that a pinned tools module requires its tool's module (the
+// require that holds the packages tools.go imports) at tools.<tool>.
+func (r *rules) gomod(root, rel string, data []byte) ([]Finding, error) {
+	tm, err := readToolsModule(root, rel, data)
+	if err != nil {
+		return nil, err
+	}
+	text := "require " + tm.Module + " " + tm.Version
 	r.checked++
-	fact, ok := r.facts.Tools[tool]
+	fact, ok := r.facts.Tools[tm.Tool]
 	switch {
 	case !ok:
-		return []Finding{{File: rel, Line: line, Rule: "gomod", Text: text, Found: ver, Missing: "tools." + tool}}, nil
-	case strings.TrimPrefix(ver, "v") != strings.TrimPrefix(fact.Version, "v"):
-		return []Finding{{File: rel, Line: line, Rule: "gomod", Text: text, Found: ver, Fact: fact}}, nil
+		return []Finding{{File: rel, Line: tm.Line, Rule: "gomod", Text: text, Found: tm.Version, Missing: "tools." + tm.Tool}}, nil
+	case strings.TrimPrefix(tm.Version, "v") != strings.TrimPrefix(fact.Version, "v"):
+		return []Finding{{File: rel, Line: tm.Line, Rule: "gomod", Text: text, Found: tm.Version, Fact: fact}}, nil
 	}
 	return nil, nil
 }

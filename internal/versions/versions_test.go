@@ -72,12 +72,13 @@ func TestIncluded(t *testing.T) {
 		"lib/images/lock.go":         true,
 		"go.sum":                     false,
 		"go.mod":                     false,
-		"internal/toolchain/modules/trivy/go.mod":       true,
-		"lib/inventory/testdata/valid/full.yaml":        false,
-		"lib/addons/testdata/golden/homelab/x/a.yaml":   true,
-		"lib/talosgen/testdata/golden/homelab/cp.yaml":  true,
-		"lib/secrets/testdata/leaks/talos/homelab.yaml": false,
-		"sub/homelab.yaml":                              true,
+		"internal/toolchain/modules/trivy/go.mod":        true,
+		"x/testdata/internal/toolchain/modules/a/go.mod": false,
+		"lib/inventory/testdata/valid/full.yaml":         false,
+		"lib/addons/testdata/golden/homelab/x/a.yaml":    true,
+		"lib/talosgen/testdata/golden/homelab/cp.yaml":   true,
+		"lib/secrets/testdata/leaks/talos/homelab.yaml":  false,
+		"sub/homelab.yaml":                               true,
 	} {
 		require.Equal(t, want, versions.Included(rel, "homelab.yaml"), rel)
 	}
