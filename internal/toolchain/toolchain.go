@@ -52,6 +52,8 @@ type options struct {
 	cache     string
 	// pluginInstall installs a Packer plugin (EnsurePackerPlugins).
 	pluginInstall PackerPluginInstaller
+	// npmInstall installs an npm package (EnsureNPM).
+	npmInstall NPMInstaller
 }
 
 func newOptions(opts []Option) options {
@@ -64,6 +66,7 @@ func newOptions(opts []Option) options {
 		goBuild:   goBuild,
 		// The default installer of Packer plugins.
 		pluginInstall: installPackerPlugin,
+		npmInstall:    npmInstall,
 	}
 	for _, opt := range opts {
 		opt(&o)
