@@ -36,7 +36,24 @@ func Tools() []toolchain.Tool {
 		{Command: "debootstrap", Debian: "debootstrap"},
 		{Command: "xorriso", Debian: "xorriso"}, // Packer builds packer/windows' answer-file CD with it
 		{Command: "shellcheck", Debian: "shellcheck"},
+		{Command: "npm", Debian: "npm"}, // installs NPMTools
 	}
+}
+
+// NPMTools returns the commands the tests run that npm installs into the
+// tool cache: Renovate's renovate-config-validator, which validates
+// renovate.json (internal/versions), at the inventory file's tools.renovate.
+// An error wraps ErrToolVersion.
+func NPMTools(file string) ([]toolchain.NPMTool, error) {
+	inv, err := inventory.Load(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrToolVersion, err)
+	}
+	v, ok := inv.Tools["renovate"]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: tools.renovate is missing; add the version of the npm package renovate that validates renovate.json", ErrToolVersion, file)
+	}
+	return []toolchain.NPMTool{{Command: "renovate-config-validator", Package: "renovate", Version: strings.TrimPrefix(v, "v")}}, nil
 }
 
 // GoTools returns the commands the tests run that are built from the Go
@@ -275,9 +292,14 @@ func New(root string, opts ...Option) *Suite {
 			if err != nil {
 				return err // a defect of the inventory, not a missing tool: it fails outside CI too
 			}
-			return errors.Join(
-				toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log)),
-				EnsureGoTools(ctx, goTools, toolchain.WithLogger(s.log)))
+			npmTools, err := NPMTools(filepath.Join(s.root, inventory.DefaultFile))
+			if err != nil {
+				return err
+			}
+			debian := toolchain.Ensure(ctx, Tools(), toolchain.WithLogger(s.log))
+			return errors.Join(debian,
+				EnsureGoTools(ctx, goTools, toolchain.WithLogger(s.log)),
+				toolchain.EnsureNPM(ctx, npmTools, toolchain.WithLogger(s.log)))
 		}
 	}
 	return s
@@ -372,7 +394,8 @@ func (s *Suite) tools(ctx context.Context) error {
 	var missing *toolchain.MissingError
 	var build *toolchain.BuildError
 	var plugin *toolchain.PluginError
-	if (errors.As(err, &missing) || errors.As(err, &build) || errors.As(err, &plugin)) && !s.ci {
+	var npm *toolchain.NPMError
+	if (errors.As(err, &missing) || errors.As(err, &build) || errors.As(err, &plugin) || errors.As(err, &npm)) && !s.ci {
 		s.log.Warn("tests that need these tools will skip (in CI they fail)", "err", err)
 		return nil
 	}

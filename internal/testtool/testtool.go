@@ -44,3 +44,22 @@ func RequireGoTool(t testing.TB, tool toolchain.GoTool) string {
 	t.Skipf("%s is not built at %s (go run mage.go test builds it)", tool, path)
 	return ""
 }
+
+// RequireNPMTool returns the path of a tool npm installed into the tool
+// cache, skipping the test when it is missing outside CI and failing it in CI.
+func RequireNPMTool(t testing.TB, tool toolchain.NPMTool) string {
+	t.Helper()
+	cache, err := toolchain.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := tool.Path(cache)
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if InCI() {
+		t.Fatalf("%s is not installed at %s; in CI it is a failure, not a skip (go run mage.go test installs it)", tool, path)
+	}
+	t.Skipf("%s is not installed at %s (go run mage.go test installs it)", tool, path)
+	return ""
+}
