@@ -255,12 +255,9 @@ func (g GoTool) CheckModule(ctx context.Context) error {
 // cache.
 func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 	o := newOptions(opts)
-	cache := o.cache
-	if cache == "" {
-		var err error
-		if cache, err = CacheDir(); err != nil {
-			return err
-		}
+	cache, err := o.cacheDir()
+	if err != nil {
+		return err
 	}
 	for _, t := range tools {
 		if fi, err := os.Stat(t.Path(cache)); err == nil && fi.Mode().IsRegular() {
@@ -269,27 +266,50 @@ func EnsureGo(ctx context.Context, tools []GoTool, opts ...Option) error {
 		if err := t.CheckModule(ctx); err != nil {
 			return err
 		}
-		// A directory without its binary is the remains of a damaged cache.
-		if err := os.RemoveAll(t.Dir(cache)); err != nil {
-			return fmt.Errorf("repair the tool cache: %w", err)
-		}
-		if err := os.MkdirAll(cache, 0o755); err != nil {
-			return fmt.Errorf("create the tool cache %s: %w", cache, err)
+		if err := repairCache(cache, t.Dir(cache)); err != nil {
+			return err
 		}
 		start := time.Now()
 		o.log.Info("building tool from the Go module proxy (cached afterwards)", "tool", t.String(), "cache", cache)
-		err := atomicfile.Dir(t.Dir(cache), func(tmp string) error { return o.build(ctx, t, tmp) })
-		if errors.Is(err, fs.ErrExist) {
-			if _, serr := os.Stat(t.Path(cache)); serr == nil {
-				err = nil // another run built it at the same time
-			}
-		}
-		if err != nil {
+		if err := fillCache(t.Dir(cache), t.Path(cache), func(tmp string) error { return o.build(ctx, t, tmp) }); err != nil {
 			return &BuildError{Tool: t, Err: err}
 		}
 		o.log.Info("built tool", "tool", t.String(), "took", time.Since(start).Round(time.Second))
 	}
 	return nil
+}
+
+// cacheDir is the tool cache: WithCacheDir's, else CacheDir().
+func (o *options) cacheDir() (string, error) {
+	if o.cache != "" {
+		return o.cache, nil
+	}
+	return CacheDir()
+}
+
+// repairCache removes what a damaged cache left at the tool directory dir
+// (a directory without its binary) and makes sure the cache exists.
+func repairCache(cache, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("repair the tool cache: %w", err)
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return fmt.Errorf("create the tool cache %s: %w", cache, err)
+	}
+	return nil
+}
+
+// fillCache makes the tool directory dir with fill, atomically (a reader
+// finds all of it or none); another run that made it meanwhile (path, the
+// tool's binary, exists) is no error.
+func fillCache(dir, path string, fill func(tmp string) error) error {
+	err := atomicfile.Dir(dir, fill)
+	if errors.Is(err, fs.ErrExist) {
+		if _, serr := os.Stat(path); serr == nil {
+			return nil // another run made it at the same time
+		}
+	}
+	return err
 }
 
 // build puts the tool's binary in dir, at its place there.

@@ -2,15 +2,11 @@ package toolchain
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
-
-	"github.com/wdiazux/infra/internal/atomicfile"
 )
 
 // NPMTool is a command from an npm package at a pinned version, installed
@@ -70,27 +66,20 @@ func (e *NPMError) Unwrap() error { return e.Err }
 // there are left as they are. An install that fails is an *NPMError.
 func EnsureNPM(ctx context.Context, tools []NPMTool, opts ...Option) error {
 	o := newOptions(opts)
-	cache := o.cache
-	if cache == "" {
-		var err error
-		if cache, err = CacheDir(); err != nil {
-			return err
-		}
+	cache, err := o.cacheDir()
+	if err != nil {
+		return err
 	}
 	for _, t := range tools {
 		if _, err := os.Stat(t.Path(cache)); err == nil {
 			continue
 		}
-		// A directory without its command is the remains of a damaged cache.
-		if err := os.RemoveAll(t.Dir(cache)); err != nil {
-			return fmt.Errorf("repair the tool cache: %w", err)
-		}
-		if err := os.MkdirAll(cache, 0o755); err != nil {
-			return fmt.Errorf("create the tool cache %s: %w", cache, err)
+		if err := repairCache(cache, t.Dir(cache)); err != nil {
+			return err
 		}
 		start := time.Now()
 		o.log.Info("installing tool from npm (cached afterwards)", "tool", t.String(), "cache", cache)
-		err := atomicfile.Dir(t.Dir(cache), func(tmp string) error {
+		err := fillCache(t.Dir(cache), t.Path(cache), func(tmp string) error {
 			if err := o.npmInstall(ctx, tmp, t.String()); err != nil {
 				return err
 			}
@@ -99,11 +88,6 @@ func EnsureNPM(ctx context.Context, tools []NPMTool, opts ...Option) error {
 			}
 			return nil
 		})
-		if errors.Is(err, fs.ErrExist) {
-			if _, serr := os.Stat(t.Path(cache)); serr == nil {
-				err = nil // another run installed it at the same time
-			}
-		}
 		if err != nil {
 			return &NPMError{Tool: t, Err: err}
 		}

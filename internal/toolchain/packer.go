@@ -101,12 +101,9 @@ func InstalledPackerPlugin(dir string, plugin GoTool) (string, bool) {
 // run installs nothing. Each plugin must have PackerPlugin set.
 func EnsurePackerPlugins(ctx context.Context, packer GoTool, plugins []GoTool, opts ...Option) error {
 	o := newOptions(opts)
-	cache := o.cache
-	if cache == "" {
-		var err error
-		if cache, err = CacheDir(); err != nil {
-			return err
-		}
+	cache, err := o.cacheDir()
+	if err != nil {
+		return err
 	}
 	dir := PackerPluginDir(cache)
 	for _, p := range plugins {
