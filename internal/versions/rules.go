@@ -143,6 +143,10 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 	var out []Finding
 	lines := strings.Split(string(data), "\n")
 	for i, line := range lines {
+		if !strings.ContainsAny(line, "0123456789") {
+			continue // no version
+		}
+		lower := strings.ToLower(line)
 		prev, next := "", ""
 		if i > 0 {
 			prev = lines[i-1]
@@ -156,7 +160,7 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 				out = append(out, Finding{File: rel, Line: i + 1, Rule: rule, Text: text, Found: found, Fact: fact})
 			}
 		}
-		for _, m := range r.prose.FindAllStringSubmatchIndex(line, -1) {
+		for _, m := range r.matches(r.prose, r.names, lower, line) {
 			name, sep, v := line[m[2]:m[3]], "", line[m[6]:m[7]]
 			if m[4] >= 0 {
 				sep = line[m[4]:m[5]]
@@ -169,7 +173,7 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 			}
 			add("prose", strings.TrimSpace(line[m[2]:m[7]]), v, r.names[strings.ToLower(name)])
 		}
-		for _, m := range r.image.FindAllStringSubmatchIndex(line, -1) {
+		for _, m := range r.matches(r.image, r.images, lower, line) {
 			name, v := line[m[2]:m[3]], line[m[4]:m[5]]
 			if !inFolder(rel, r.imageKeys[strings.ToLower(name)]) || !endsVersion(line, m[5]) || r.notAPin(line, m[2], m[5], prev, next) {
 				continue
@@ -177,7 +181,7 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 			add("prose", line[m[2]:m[5]], v, r.images[strings.ToLower(name)])
 		}
 		for _, re := range []*regexp.Regexp{r.archive, r.chartFirst, r.chartAfter} {
-			for _, m := range re.FindAllStringSubmatchIndex(line, -1) {
+			for _, m := range r.matches(re, r.charts, lower, line) {
 				name, v := line[m[2]:m[3]], line[m[4]:m[5]]
 				if re != r.archive && !endsVersion(line, m[5]) {
 					continue
@@ -194,6 +198,18 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 		}
 	}
 	return out
+}
+
+// matches runs re over line only when its lower-case form holds one of
+// the names re looks for: most lines name none, and a regexp of many
+// case-insensitive alternatives is slow.
+func (r *rules) matches(re *regexp.Regexp, names map[string]Fact, lower, line string) [][]int {
+	for n := range names {
+		if strings.Contains(lower, n) {
+			return re.FindAllStringSubmatchIndex(line, -1)
+		}
+	}
+	return nil
 }
 
 // inFolder says whether rel lies under a folder named dir.

@@ -101,6 +101,8 @@ func TestRepositoryAgreesWithInventory(t *testing.T) {
 	}
 	require.Empty(t, lines, strings.Join(lines, "\n"))
 	require.Greater(t, rep.Files, 300, "the scan reads the tracked tree")
+	require.Greater(t, rep.Versions, 80, "the rules recognise the versions the tree names")
+	t.Logf("%d files, %d versions checked against homelab.yaml", rep.Files, rep.Versions)
 	_, err = os.Stat(filepath.Join(root, "homelab.yaml"))
 	require.NoError(t, err)
 }
