@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"path/filepath"
+	"slices"
 
 	"github.com/wdiazux/infra/internal/versions"
 )
@@ -14,7 +15,8 @@ const inventoryFile = "homelab.yaml"
 // tool and image version a tracked file names (docs, Terraform and Packer
 // constraints, the pinned tools modules, values files, Go code) agrees
 // with homelab.yaml (internal/versions has the rules). With Env.Files it
-// scans only those files.
+// scans only those files, unless homelab.yaml is among them: then every
+// tracked file, since a change of the inventory can make any disagree.
 func Versions() Step {
 	return Step{Name: "versions", Run: func(ctx context.Context, env *Env) (Result, error) {
 		facts, err := versions.LoadFacts(filepath.Join(env.Root, inventoryFile), inventoryFile)
@@ -22,7 +24,8 @@ func Versions() Step {
 			return Result{}, err
 		}
 		files := env.Files
-		if files == nil {
+		// A change of the inventory can make any file disagree.
+		if files == nil || slices.Contains(files, inventoryFile) {
 			if files, err = versions.TrackedFiles(ctx, env.Root); err != nil {
 				return Result{}, err
 			}
