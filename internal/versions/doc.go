@@ -10,7 +10,10 @@
 //   - prose: a known name (Talos, Kubernetes, a tool of tools:, a chart
 //     of kubernetes.charts whose release is its chart version, an image's
 //     OS) immediately followed by a version ("Talos vX.Y.Z",
-//     "talosctl X.Y", "kubectl@vX.Y.Z", "tflint-vX.Y.Z/", "Helm `vX.Y.Z`");
+//     "talosctl X.Y", "kubectl@vX.Y.Z", "tflint-vX.Y.Z/", "Helm `vX.Y.Z`",
+//     "Packer >= X.Y"), and a Terraform provider's source before a
+//     constraint ("bpg/proxmox `~> X.Y`", against
+//     tools.terraform-provider-<type>);
 //     a version written with fewer numbers (X.Y) agrees when the
 //     inventory's starts with them. A mention that states history or a
 //     window rather than a pin (after "since", "before", "until", …, or

@@ -57,6 +57,11 @@ type rules struct {
 	// charts maps a lower-case chart name to its fact.
 	archive, chartFirst, chartAfter *regexp.Regexp
 	charts                          map[string]Fact
+	// provider matches a Terraform provider's source and a constraint in
+	// prose ("bpg/proxmox `~> X.Y`"); providers maps its type (proxmox)
+	// to tools.terraform-provider-<type>.
+	provider  *regexp.Regexp
+	providers map[string]Fact
 	// containers are the container images whose tag is a version.
 	containers []container
 	// checked counts the versions compared, agreeing or not.
@@ -71,7 +76,7 @@ type container struct {
 
 func newRules(f *Facts) *rules {
 	r := &rules{facts: f, names: map[string]Fact{}, images: map[string]Fact{}, imageKeys: map[string]string{},
-		charts: map[string]Fact{}}
+		charts: map[string]Fact{}, providers: map[string]Fact{}}
 	r.names["talos"] = f.Talos
 	r.names["kubernetes"] = f.Kubernetes
 	for key, fact := range f.Charts {
@@ -90,7 +95,15 @@ func newRules(f *Facts) *rules {
 			r.imageKeys[strings.ToLower(n)] = img
 		}
 	}
-	r.prose = regexp.MustCompile(`(?i)` + beforeOrSlash + `(` + alternation(r.names) + `)([ \t]\(?` + "`?" + `|@|[-_]v)?` + `(` + version + `)`)
+	r.prose = regexp.MustCompile(`(?i)` + beforeOrSlash + `(` + alternation(r.names) + `)([ \t]*(?:>=|~>)[ \t]*` + "`?" + `|[ \t]\(?` + "`?" + `|@|[-_]v)?` + `(` + version + `)`)
+	providers := map[string]Fact{}
+	for tool, fact := range f.Tools {
+		if typ, ok := strings.CutPrefix(strings.ToLower(tool), "terraform-provider-"); ok {
+			providers[typ] = fact
+			r.providers[typ] = fact
+		}
+	}
+	r.provider = regexp.MustCompile(`(?i)` + before + `([a-z0-9-]+/(` + alternation(providers) + `))` + "`?" + `[ \t]+` + "`?" + `(?:~>|>=)[ \t]*(` + version + `)`)
 	r.image = regexp.MustCompile(`(?i)` + before + `(` + alternation(r.images) + `) (\d+(?:\.\d+)?)`)
 	charts := alternation(r.charts)
 	r.archive = regexp.MustCompile(`(?i)` + before + `(` + charts + `)-(` + version + `)\.tgz`)
@@ -179,6 +192,11 @@ func (r *rules) lines(rel string, data []byte) []Finding {
 				continue
 			}
 			add("prose", line[m[2]:m[5]], v, r.images[strings.ToLower(name)])
+		}
+		for _, m := range r.matches(r.provider, r.providers, lower, line) {
+			if endsVersion(line, m[7]) {
+				add("prose", line[m[2]:m[7]], line[m[6]:m[7]], r.providers[strings.ToLower(line[m[4]:m[5]])])
+			}
 		}
 		for _, re := range []*regexp.Regexp{r.archive, r.chartFirst, r.chartAfter} {
 			for _, m := range r.matches(re, r.charts, lower, line) {

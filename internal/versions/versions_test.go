@@ -42,6 +42,8 @@ func TestScanFindsDrift(t *testing.T) {
 		{"docs/guide/talos.md:6", "prose", "1.34", "kubernetes.version"},
 		{"docs/guide/talos.md:11", "prose", "0.63.0", "tools.tflint"},
 		{"docs/guide/talos.md:14", "prose", "1.31", "kubernetes.version"},
+		{"docs/guide/talos.md:18", "prose", "1.11", "tools.packer"},
+		{"docs/guide/talos.md:18", "prose", "0.79", "tools.terraform-provider-proxmox"},
 		{"internal/toolchain/modules/tflint/go.mod:5", "gomod", "v0.63.0", "tools.tflint"},
 		{"kubernetes/demo/release.yaml:10", "chart", "1.18.0", "kubernetes.charts.cilium.version"},
 		{"lib/x/x.go:4", "image", "v1.12.6", "talos.version"},
