@@ -8,8 +8,9 @@ packer {
   required_version = ">= 1.12.0"
   required_plugins {
     proxmox = {
-      # 1.1.0 is the version that builds here; its options are the only ones
-      # this template uses.
+      # The floor is homelab.yaml's tools.packer-plugin-proxmox, the version
+      # that builds here (the versions lint step holds the two equal); its
+      # options are the only ones this template uses.
       version = ">= 1.1.0"
       source  = "github.com/hashicorp/proxmox"
     }

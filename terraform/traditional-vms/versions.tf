@@ -5,8 +5,10 @@ terraform {
   required_providers {
     proxmox = {
       source = "bpg/proxmox"
-      # Admits 0.80.0, the release that builds offline here, and the 0.9x
-      # operators install from the registry.
+      # The floor is homelab.yaml's tools.terraform-provider-proxmox, the
+      # release that builds offline here (the versions lint step holds the
+      # two equal); "~>" also admits the later 0.x operators install from
+      # the registry.
       version = "~> 0.80"
     }
   }
