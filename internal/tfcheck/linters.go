@@ -39,7 +39,7 @@ func parseValidate(dir string, r result) ([]Finding, error) {
 	if !out.Valid && len(findings) == 0 {
 		findings = append(findings, Finding{Check: CheckValidate, File: dir, Severity: "error", Message: "terraform validate says the configuration is not valid but names no problem"})
 	}
-	return findings, nil
+	return withExit(findings, r.code), nil
 }
 
 // TFLint runs tflint in dir (relative to the root) with the checker's
@@ -95,7 +95,7 @@ func (c *Checker) TFLint(ctx context.Context, dir string) ([]Finding, error) {
 	if r.code != 0 && len(findings) == 0 {
 		return nil, fmt.Errorf("tflint in %s exited with status %d and reported nothing: %s", dir, r.code, strings.TrimSpace(r.stderr))
 	}
-	return findings, nil
+	return withExit(findings, r.code), nil
 }
 
 // lintRange is where tflint found something.
@@ -160,7 +160,7 @@ func (c *Checker) Trivy(ctx context.Context, dir string) ([]Finding, error) {
 	if r.code == 1 && len(findings) == 0 {
 		return nil, fmt.Errorf("trivy config %s exited with status 1 and reported nothing: %s", dir, strings.TrimSpace(r.stderr))
 	}
-	return findings, nil
+	return withExit(findings, r.code), nil
 }
 
 // joinNonEmpty joins the parts that are not empty with sep.

@@ -69,6 +69,8 @@ type Finding struct {
 	Severity string
 	// Message says what is wrong.
 	Message string
+	// Exit is the exit status of the tool's run that reported it.
+	Exit int
 }
 
 // String renders the finding as "file:line: check rule (severity): message".
@@ -206,6 +208,26 @@ func (c *Checker) Run(ctx context.Context) ([]Finding, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("no directory with *.tf files under %s: nothing to check", filepath.Join(c.root, Dir))
 	}
+	all, err := c.Lint(ctx, dirs)
+	if err != nil {
+		return nil, err
+	}
+	found, err := c.Trivy(ctx, Dir)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, found...)
+	sortFindings(all)
+	c.log.Info("checked the Terraform code", "directories", len(dirs), "findings", len(all))
+	return all, nil
+}
+
+// Lint runs terraform fmt -check, terraform validate and tflint in each
+// of dirs (relative to the root; see Dirs) and returns what they found,
+// sorted by file and line: the checks of Run but trivy, which runs on its
+// own (Trivy). It needs the tools LookupTools returns for CheckFmt,
+// CheckValidate and CheckTFLint.
+func (c *Checker) Lint(ctx context.Context, dirs []string) ([]Finding, error) {
 	var all []Finding
 	for _, dir := range dirs {
 		for _, check := range []func(context.Context, string) ([]Finding, error){c.Fmt, c.Validate, c.TFLint} {
@@ -216,14 +238,44 @@ func (c *Checker) Run(ctx context.Context) ([]Finding, error) {
 			all = append(all, found...)
 		}
 	}
-	found, err := c.Trivy(ctx, Dir)
+	sortFindings(all)
+	return all, nil
+}
+
+// FmtWrite runs terraform fmt on dir (relative to the root), rewriting
+// the files it would change, and returns them, relative to the root.
+func (c *Checker) FmtWrite(ctx context.Context, dir string) ([]string, error) {
+	tmp, err := os.MkdirTemp("", "tfcheck-fmt-")
+	if err != nil {
+		return nil, fmt.Errorf("terraform fmt: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	env, err := c.terraformEnv(tmp)
 	if err != nil {
 		return nil, err
 	}
-	all = append(all, found...)
-	sortFindings(all)
-	c.log.Info("checked the Terraform code", "directories", len(dirs), "findings", len(all))
-	return all, nil
+	r, err := c.run(ctx, ".", env, c.tools.Terraform, "fmt", "-list=true", "-write=true", "-no-color", dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.code != 0 {
+		return nil, fmt.Errorf("terraform fmt %s exited with status %d: %s", dir, r.code, strings.TrimSpace(r.stdout+r.stderr))
+	}
+	var fixed []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			fixed = append(fixed, filepath.Clean(line))
+		}
+	}
+	return fixed, nil
+}
+
+// withExit sets the exit status of each finding to code.
+func withExit(fs []Finding, code int) []Finding {
+	for i := range fs {
+		fs[i].Exit = code
+	}
+	return fs
 }
 
 // sortFindings orders findings by file, line and check.
@@ -294,16 +346,17 @@ func (c *Checker) Fmt(ctx context.Context, dir string) ([]Finding, error) {
 	case 0:
 		return nil, nil
 	case 3: // files not formatted
-		return parseFmt(r.stdout), nil
+		return withExit(ParseFmt(r.stdout), r.code), nil
 	default:
-		return []Finding{{Check: CheckFmt, File: dir, Severity: "error",
+		return []Finding{{Check: CheckFmt, File: dir, Severity: "error", Exit: r.code,
 			Message: fmt.Sprintf("terraform fmt -check exited with status %d: %s", r.code, strings.TrimSpace(r.stderr))}}, nil
 	}
 }
 
-// parseFmt reads terraform fmt -check -diff's output: each file's name,
-// then its unified diff.
-func parseFmt(out string) []Finding {
+// ParseFmt reads terraform fmt -check -diff's output (packer fmt prints
+// the same): each file's name, then its unified diff; each file is a
+// finding at its first changed line, with the diff.
+func ParseFmt(out string) []Finding {
 	var findings []Finding
 	var cur *Finding
 	hunkLine, inHunk := 0, false
@@ -372,7 +425,7 @@ func (c *Checker) Validate(ctx context.Context, dir string) ([]Finding, error) {
 		return nil, err
 	}
 	if r.code != 0 {
-		return []Finding{{Check: CheckValidate, File: dir, Severity: "error",
+		return []Finding{{Check: CheckValidate, File: dir, Severity: "error", Exit: r.code,
 			Message: "terraform init -backend=false failed:\n" + strings.TrimSpace(r.stdout+r.stderr)}}, nil
 	}
 	r, err = copied.run(ctx, dir, env, c.tools.Terraform, "validate", "-json", "-no-color")

@@ -262,3 +262,61 @@ func TestLookupToolsNamesWhatIsMissing(t *testing.T) {
 	require.Equal(t, cache, tools.Cache)
 	require.Len(t, tools.Providers, 1)
 }
+
+// TestLintRunsEveryCheckButTrivy: Lint (the lint target's terraform step)
+// needs no trivy and reports fmt, validate and tflint, each finding with
+// its tool's non-zero exit status; trivy runs on its own.
+func TestLintRunsEveryCheckButTrivy(t *testing.T) {
+	requireTools(t)
+	tools, err := tfcheck.LookupTools(filepath.Join(repoRoot, inventory.DefaultFile), tfcheck.CheckFmt, tfcheck.CheckValidate, tfcheck.CheckTFLint)
+	require.NoError(t, err)
+	require.Empty(t, tools.Trivy, "trivy is not needed")
+	bad := filepath.Join("testdata", "bad")
+	dirs, err := tfcheck.Dirs(bad)
+	require.NoError(t, err)
+	findings, err := tfcheck.New(bad, tools, tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig))).Lint(context.Background(), dirs)
+	require.NoError(t, err)
+	checks := map[string]bool{}
+	for _, f := range findings {
+		checks[f.Check] = true
+		require.NotZero(t, f.Exit, "%s", f)
+	}
+	require.Equal(t, map[string]bool{tfcheck.CheckFmt: true, tfcheck.CheckValidate: true, tfcheck.CheckTFLint: true}, checks, render(findings))
+}
+
+// TestFmtWriteRewrites: FmtWrite formats the files terraform fmt -check
+// refuses and names them; afterwards fmt finds nothing.
+func TestFmtWriteRewrites(t *testing.T) {
+	tools := requireTools(t)
+	root := t.TempDir()
+	dir := filepath.Join("terraform", "unformatted")
+	src, err := os.ReadFile(filepath.Join("testdata", "bad", dir, "main.tf"))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, dir, "main.tf"), src, 0o644))
+	c := tfcheck.New(root, tools)
+	fixed, err := c.FmtWrite(context.Background(), dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(dir, "main.tf")}, fixed)
+	findings, err := c.Fmt(context.Background(), dir)
+	require.NoError(t, err)
+	require.Empty(t, findings, render(findings))
+}
+
+// TestLookupToolsForSomeChecks: only the tools of the checks asked for
+// are needed: trivy alone needs neither terraform nor tflint nor the
+// provider.
+func TestLookupToolsForSomeChecks(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(toolchain.EnvCache, cache)
+	homelab := filepath.Join(repoRoot, inventory.DefaultFile)
+	_, err := tfcheck.LookupTools(homelab, tfcheck.CheckTrivy)
+	require.ErrorIs(t, err, tfcheck.ErrToolMissing)
+	require.ErrorContains(t, err, "trivy@v0.74.0")
+	for _, not := range []string{"tflint", "terraform-provider-proxmox", "terraform (not on PATH)"} {
+		require.NotContains(t, err.Error(), not)
+	}
+	_, err = tfcheck.LookupTools(homelab, tfcheck.CheckTFLint)
+	require.ErrorContains(t, err, "tflint@v0.64.0")
+	require.NotContains(t, err.Error(), "trivy")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/wdiazux/infra/internal/testsuite"
@@ -14,20 +15,30 @@ import (
 // ErrToolMissing says a tool the checks run is not installed or not built.
 var ErrToolMissing = errors.New("a tool the Terraform checks run is missing")
 
-// LookupTools returns the tools for the checks of the repository whose
-// inventory file is inventoryFile: terraform from PATH, and tflint, trivy
-// and the bpg/proxmox provider from the tool cache, at the versions the
-// inventory's tools: lists (the test suite's tools step builds them). A
-// missing one is an error wrapping ErrToolMissing that names each.
-func LookupTools(inventoryFile string) (Tools, error) {
+// LookupTools returns the tools for checks (CheckFmt, CheckValidate,
+// CheckTFLint, CheckTrivy; none means all of them) of the repository
+// whose inventory file is inventoryFile: terraform from PATH (fmt,
+// validate), and tflint, trivy and the bpg/proxmox provider (validate)
+// from the tool cache, at the versions the inventory's tools: lists (the
+// test suite's tools step builds them). A missing one is an error
+// wrapping ErrToolMissing that names each.
+func LookupTools(inventoryFile string, checks ...string) (Tools, error) {
+	if len(checks) == 0 {
+		checks = []string{CheckFmt, CheckValidate, CheckTFLint, CheckTrivy}
+	}
+	needs := func(cs ...string) bool {
+		return slices.ContainsFunc(cs, func(c string) bool { return slices.Contains(checks, c) })
+	}
 	cache, err := toolchain.CacheDir()
 	if err != nil {
 		return Tools{}, err
 	}
 	var missing []string
 	t := Tools{Cache: cache}
-	if t.Terraform, err = exec.LookPath("terraform"); err != nil {
-		missing = append(missing, "terraform (not on PATH)")
+	if needs(CheckFmt, CheckValidate) {
+		if t.Terraform, err = exec.LookPath("terraform"); err != nil {
+			missing = append(missing, "terraform (not on PATH)")
+		}
 	}
 	built := func(command string) (toolchain.GoTool, string) {
 		tool, err := testsuite.GoTool(inventoryFile, command)
@@ -41,10 +52,16 @@ func LookupTools(inventoryFile string) (Tools, error) {
 		}
 		return tool, path
 	}
-	_, t.TFLint = built("tflint")
-	_, t.Trivy = built("trivy")
-	provider, _ := built("terraform-provider-proxmox")
-	t.Providers = []toolchain.GoTool{provider}
+	if needs(CheckTFLint) {
+		_, t.TFLint = built("tflint")
+	}
+	if needs(CheckTrivy) {
+		_, t.Trivy = built("trivy")
+	}
+	if needs(CheckValidate) {
+		provider, _ := built("terraform-provider-proxmox")
+		t.Providers = []toolchain.GoTool{provider}
+	}
 	if len(missing) > 0 {
 		return Tools{}, fmt.Errorf("%w: %s; the test suite's tools step installs and builds them", ErrToolMissing, strings.Join(missing, ", "))
 	}
