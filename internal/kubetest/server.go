@@ -438,7 +438,7 @@ func (p *process) waitHealthy(ctx context.Context, timeout time.Duration, client
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	last := errors.New("no answer yet")
+	var last error // the last answer that was not healthy
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

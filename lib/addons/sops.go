@@ -58,6 +58,7 @@ func ApplySOPSAgeSecret(ctx context.Context, client kubernetes.Interface, namesp
 	if ids == nil {
 		var err error
 		if ids, err = secrets.LoadIdentities(); err != nil {
+			//lint:ignore ST1005 "Secret" is the Kubernetes kind, a proper noun, as kubectl names it
 			return fmt.Errorf("Secret %s/%s: the operator's age key: %w", namespace, SOPSSecretName, err)
 		}
 	}
@@ -134,6 +135,7 @@ func ensureGenerated(ctx context.Context, client kubernetes.Interface, namespace
 	}
 	random := make([]byte, 32)
 	if _, err := rand.Read(random); err != nil {
+		//lint:ignore ST1005 "Secret" is the Kubernetes kind, a proper noun, as kubectl names it
 		return false, fmt.Errorf("Secret %s/%s: random value: %w", namespace, name, err)
 	}
 	if _, err := client.CoreV1().Namespaces().Apply(ctx, applycorev1.Namespace(namespace), metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {

@@ -30,6 +30,8 @@ var ErrNoWindowsPassword = errors.New("no Windows admin password in the secret f
 
 // ErrWeakWindowsPassword is returned when the password is shorter than
 // WindowsPasswordMinLength.
+//
+//lint:ignore ST1005 "Windows" is the operating system, a proper noun
 var ErrWeakWindowsPassword = errors.New("Windows admin password too short")
 
 // Secret is a value that must not reach a log: every way fmt and encoders

@@ -221,9 +221,7 @@ func holds(perms proxmox.Permissions, path string, priv Privilege) bool {
 // describe names a privilege with what PVE accepts instead.
 func describe(priv Privilege) string {
 	var alt []string
-	for _, a := range priv.AnyOf {
-		alt = append(alt, a)
-	}
+	alt = append(alt, priv.AnyOf...)
 	if priv.Or != nil {
 		alt = append(alt, strings.Join(priv.Or.Privs, " and ")+" on "+priv.Or.Path)
 	}

@@ -303,8 +303,10 @@ func untrustedImage(content, file, real, shown string) (int64, error) {
 	case err != nil:
 		return 0, fmt.Errorf("qemu-img: Could not open '%s': %v", shown, err)
 	case di.DataFile != "":
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return 0, fmt.Errorf("%s: 'data-file' references are not allowed!", shown)
 	case di.BackingFile != "":
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return 0, fmt.Errorf("backing file not allowed for untrusted image '%s'!", shown)
 	case content == "iso":
 		return info.Size(), nil

@@ -328,6 +328,7 @@ func (w *world) resize(r *request, log taskLog) error {
 	}
 	_, vol, ok := w.findVolume(ps.Value("file"))
 	if !ok {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return fmt.Errorf("Could not determine current size of volume '%s'", ps.Value("file"))
 	}
 	want, relative, _ := parseSize(r.param("size"))

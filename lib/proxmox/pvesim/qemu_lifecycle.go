@@ -95,6 +95,7 @@ func convertToTemplate(s *Server, w *world, r *request) (any, error) {
 	return s.startTaskLocked(r.who.id, "qmtemplate", strconv.Itoa(vmid), w.lockedWork(func(log taskLog) error {
 		v, ok := w.vms[vmid]
 		if !ok {
+			//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 			return fmt.Errorf("Configuration file '%s' does not exist", w.vmPath(vmid))
 		}
 		if err := v.templatable(r); err != nil {

@@ -69,6 +69,7 @@ func startVM(s *Server, w *world, r *request) (any, error) {
 func (s *Server) startWork(w *world, vmid int, skiplock bool, log taskLog) error {
 	v, ok := w.vms[vmid]
 	if !ok {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return fmt.Errorf("Configuration file '%s' does not exist", w.vmPath(vmid))
 	}
 	if v.isTemplate() {
@@ -278,6 +279,7 @@ func resetVM(s *Server, w *world, r *request) (any, error) {
 	return s.startTaskLocked(r.who.id, "qmreset", strconv.Itoa(vmid), w.lockedWork(func(_ taskLog) error {
 		v, ok := w.vms[vmid]
 		if !ok {
+			//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 			return fmt.Errorf("Configuration file '%s' does not exist", w.vmPath(vmid))
 		}
 		if v.lock != "" && !skiplock {

@@ -305,6 +305,7 @@ func checkStoragePair(s string) error {
 		err = checkID(s, "storage")
 	}
 	if err != nil {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return fmt.Errorf("entry '%s' contains invalid ID - %s\n\n", s, err)
 	}
 	return nil

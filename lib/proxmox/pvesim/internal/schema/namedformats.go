@@ -157,15 +157,18 @@ func validateVMCPUConf(values map[string]string) error {
 		return errors.New("CPU is missing cputype")
 	}
 	if name, ok := strings.CutPrefix(cputype, "custom-"); ok {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return fmt.Errorf("Custom cputype '%s' not found", name)
 	}
 	if !slices.Contains(reportedModels(), cputype) && !slices.Contains(builtinCPUModels(), cputype) {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return fmt.Errorf("Built-in cputype '%s' is not defined (missing 'custom-' prefix?)", cputype)
 	}
 	if flags := values["flags"]; flags != "" && !vmCPUFlagsRe().MatchString(flags) {
 		return fmt.Errorf("VM-specific CPU flags must be a subset of: %s", strings.Join(vmCPUFlags(), ", "))
 	}
 	if _, ok := values["reported-model"]; ok {
+		//lint:ignore ST1005 Proxmox VE's own message, verbatim: the simulator answers as the real API does
 		return errors.New("Property 'reported-model' not allowed in VM-specific CPU config.")
 	}
 	return nil
