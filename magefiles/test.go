@@ -5,13 +5,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
+	"github.com/wdiazux/infra/internal/lint"
 	"github.com/wdiazux/infra/internal/testsuite"
 )
 
-// Test runs every check (what CI runs): installs and builds the tools the tests need, then gofmt, go vet, secrets:check and go test -race.
+// Test runs every check (what CI runs): installs and builds the tools the tests need, then lint (every linter), secrets:check and go test -race.
 func Test(ctx context.Context) error {
 	s, err := suite()
 	if err != nil {
@@ -42,5 +44,9 @@ func suite() (*testsuite.Suite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the repository root (the working directory): %w", err)
 	}
-	return testsuite.New(root, testsuite.WithLogger(logger()), testsuite.WithCI(os.Getenv("CI") == "true")), nil
+	log := logger()
+	linter := func(ctx context.Context, out io.Writer) error {
+		return lint.Check(ctx, root, lint.WithOutput(out), lint.WithLogger(log))
+	}
+	return testsuite.New(root, testsuite.WithLogger(log), testsuite.WithCI(os.Getenv("CI") == "true"), testsuite.WithLint(linter)), nil
 }

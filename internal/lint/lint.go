@@ -49,6 +49,13 @@ type Result struct {
 	Findings []Finding
 	// Fixed are the files the step rewrote (Env.Fix only).
 	Fixed []string
+	// Exit is the exit status of the tool when it refused the files: the
+	// last non-zero status of the runs of the step, 0 when every run
+	// passed (or the step runs no external tool).
+	Exit int
+	// Note is what the summary says after "ok", e.g. that none of the
+	// step's files is staged.
+	Note string
 }
 
 // Env is what a step runs with.
@@ -66,6 +73,10 @@ type Env struct {
 	// binary to run, from the tool cache; a command not in it is looked
 	// up on PATH.
 	Tools map[string]string
+	// Inventory is the inventory file whose tools: pin the versions of
+	// the tools in the tool cache (the Terraform provider the terraform
+	// step installs from it); empty means Root's homelab.yaml.
+	Inventory string
 	// ChartMirror is the Helm chart mirror (folder or URL) the add-on
 	// manifests are rendered from; empty means the charts' repositories.
 	ChartMirror string
@@ -84,4 +95,9 @@ type Step struct {
 	// Run performs the check; an error means the step could not run (a
 	// missing tool, a file it cannot read), not that it found problems.
 	Run func(ctx context.Context, env *Env) (Result, error)
+	// Tools are the commands built from Go modules into the tool cache
+	// the step runs (staticcheck, tflint, …; testsuite.GoTools), which
+	// Check builds when missing with WithBuildTools; none for a step
+	// running only installed or in-process tools.
+	Tools []string
 }

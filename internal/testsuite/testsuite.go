@@ -1,24 +1,18 @@
 package testsuite
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"go/format"
 	"io"
-	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/wdiazux/infra/internal/magerun"
 	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
@@ -252,6 +246,8 @@ type Suite struct {
 	ci   bool
 	// ensure installs Tools and builds GoTools; replaced in tests.
 	ensure func(ctx context.Context) error
+	// linter is the lint step (WithLint).
+	linter func(ctx context.Context, out io.Writer) error
 }
 
 // Option configures a Suite.
@@ -273,6 +269,14 @@ func WithCI(ci bool) Option { return func(s *Suite) { s.ci = ci } }
 // toolchain.Ensure and toolchain.EnsureGo).
 func WithToolInstaller(f func(ctx context.Context) error) Option {
 	return func(s *Suite) { s.ensure = f }
+}
+
+// WithLint sets the lint step: every linter over the repository, its
+// findings and summary written to out (the test target passes
+// internal/lint's Check, which needs this package's tool list and so
+// cannot be imported here). Without it the lint step fails.
+func WithLint(f func(ctx context.Context, out io.Writer) error) Option {
+	return func(s *Suite) { s.linter = f }
 }
 
 // New returns the suite for the repository at root.
@@ -309,8 +313,7 @@ func New(root string, opts ...Option) *Suite {
 func (s *Suite) Steps() []Step {
 	return []Step{
 		{Name: "tools", Run: s.tools},
-		{Name: "gofmt", Run: s.gofmt},
-		{Name: "vet", Run: s.vet},
+		{Name: "lint", Run: s.lint},
 		{Name: "secrets", Run: s.secrets},
 		{Name: "test", Run: s.test},
 	}
@@ -402,60 +405,12 @@ func (s *Suite) tools(ctx context.Context) error {
 	return err
 }
 
-// gofmt checks every Go file of the repository in-process.
-func (s *Suite) gofmt(context.Context) error {
-	bad, err := Unformatted(s.root)
-	if err != nil {
-		return err
+// lint runs the linters (WithLint).
+func (s *Suite) lint(ctx context.Context) error {
+	if s.linter == nil {
+		return errors.New("the suite was given no linter (testsuite.WithLint): nothing checked the code's style and the linters' findings")
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("not gofmt-formatted (run gofmt -w on them): %s", strings.Join(bad, ", "))
-	}
-	return nil
-}
-
-// vet runs go vet on the packages, then on the Mage targets. Those carry the
-// "mage" build tag, which cannot be passed to vet: dependencies such as
-// go-proxmox ship their own magefiles under it. Naming the files instead
-// vets them without the tag: all of them together, then each group of
-// files `go run mage.go` compiles on its own for one target, which proves
-// every target builds without the files it does not need.
-func (s *Suite) vet(ctx context.Context) error {
-	if err := s.run(ctx, s.root, s.out, "go", "vet", "./..."); err != nil {
-		return err
-	}
-	dir := filepath.Join(s.root, "magefiles")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no Mage targets under %s: %v", dir, err)
-	}
-	for i, f := range files {
-		files[i], _ = filepath.Rel(s.root, f)
-	}
-	if err := s.run(ctx, s.root, s.out, "go", append([]string{"vet"}, files...)...); err != nil {
-		return err
-	}
-	targets, err := magerun.LoadTargets("go", dir)
-	if err != nil {
-		return err
-	}
-	vetted := map[string]bool{}
-	groups := targets.Groups()
-	for _, name := range slices.Sorted(maps.Keys(groups)) {
-		g := groups[name]
-		if vetted[g.Key] {
-			continue
-		}
-		vetted[g.Key] = true
-		args := []string{"vet"}
-		for _, f := range g.Files {
-			args = append(args, filepath.Join("magefiles", f))
-		}
-		if err := s.run(ctx, s.root, s.out, "go", args...); err != nil {
-			return fmt.Errorf("%s does not build on its own: %w", name, err)
-		}
-	}
-	return nil
+	return s.linter(ctx, s.out)
 }
 
 // secrets runs the plaintext-secret guard over the repository.
@@ -493,45 +448,6 @@ func (s *Suite) Fuzz(ctx context.Context, d time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// Unformatted returns the Go files under root, relative to it, whose content
-// differs from gofmt's output. Hidden directories, testdata and vendor are
-// skipped.
-func Unformatted(root string) ([]string, error) {
-	var bad []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(name, ".go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		formatted, err := format.Source(src)
-		if err != nil {
-			return fmt.Errorf("gofmt %s: %w", rel, err)
-		}
-		if !bytes.Equal(src, formatted) {
-			bad = append(bad, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("check formatting under %s: %w", root, err)
-	}
-	return bad, nil
 }
 
 // execRunner runs a command with os/exec.

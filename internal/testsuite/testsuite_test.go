@@ -29,26 +29,6 @@ func writeFile(t *testing.T, path, content string) {
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
-func TestUnformatted(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "ok.go"), "package a\n\nfunc F() {}\n")
-	writeFile(t, filepath.Join(root, "lib", "bad.go"), "package a\nfunc   G( ) {}\n")
-	writeFile(t, filepath.Join(root, "lib", "testdata", "ignored.go"), "package  x\n")
-	writeFile(t, filepath.Join(root, ".cache", "ignored.go"), "package  x\n")
-	writeFile(t, filepath.Join(root, "notes.txt"), "not go  \n")
-
-	bad, err := testsuite.Unformatted(root)
-	require.NoError(t, err)
-	require.Equal(t, []string{filepath.Join("lib", "bad.go")}, bad)
-}
-
-func TestUnformattedReportsSyntaxErrors(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "broken.go"), "package a\nfunc {\n")
-	_, err := testsuite.Unformatted(root)
-	require.ErrorContains(t, err, "gofmt broken.go")
-}
-
 // recorder is a Runner that records commands and fails the ones asked to.
 type recorder struct {
 	calls []string
@@ -75,6 +55,7 @@ func TestRun(t *testing.T) {
 		ci         bool
 		leak       bool
 		install    error
+		lint       error
 		fail       string
 		wantFailed []string
 	}{
@@ -87,32 +68,34 @@ func TestRun(t *testing.T) {
 		{name: "a Packer plugin that does not install fails in CI", ci: true, install: plugin, wantFailed: []string{"tools"}},
 		{name: "a plaintext secret fails the secrets check", leak: true, wantFailed: []string{"secrets"}},
 		{name: "failing tests do not stop the summary", fail: "go test", wantFailed: []string{"test"}},
-		{name: "failing vet still runs the tests", fail: "vet ./...", wantFailed: []string{"vet"}},
+		{name: "failing lint still runs the secrets check and the tests", lint: errors.New("lint failed: vet found 1 problem(s)"), wantFailed: []string{"lint"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, filepath.Join(root, "a.go"), "package a\n")
-			writeFile(t, filepath.Join(root, "magefiles", "config.go"), "//go:build mage\n\npackage main\n\n// Check checks.\nfunc Check() {}\n")
-			writeFile(t, filepath.Join(root, "magefiles", "test.go"), "//go:build mage\n\npackage main\n")
 			if tt.leak {
 				writeFile(t, filepath.Join(root, "secrets", "nas.enc.yaml"), "password: hunter2\n")
 			}
 			rec := &recorder{fail: tt.fail}
+			var order []string
 			var out bytes.Buffer
 			s := testsuite.New(root, testsuite.WithRunner(rec.run), testsuite.WithOutput(&out), testsuite.WithCI(tt.ci),
-				testsuite.WithToolInstaller(func(context.Context) error { return tt.install }))
+				testsuite.WithToolInstaller(func(context.Context) error { order = append(order, "tools"); return tt.install }),
+				testsuite.WithLint(func(_ context.Context, w io.Writer) error {
+					order = append(order, "lint")
+					require.Same(t, &out, w, "lint prints where the suite does")
+					return tt.lint
+				}))
 
 			err := s.Run(context.Background())
 
-			wantCalls := []string{"go vet ./...", "go vet magefiles/config.go magefiles/test.go", "go vet magefiles/config.go", "go test -race -timeout 30m ./..."}
-			if tt.fail == "vet ./..." {
-				wantCalls = []string{"go vet ./...", "go test -race -timeout 30m ./..."}
-			}
-			require.Equal(t, wantCalls, rec.calls)
-			for _, step := range []string{"tools", "gofmt", "vet", "secrets", "test"} {
+			require.Equal(t, []string{"tools", "lint"}, order, "tools, then lint")
+			require.Equal(t, []string{"go test -race -timeout 30m ./..."}, rec.calls, "then the tests, even after lint failed")
+			for _, step := range []string{"tools", "lint", "secrets", "test"} {
 				require.Contains(t, out.String(), step)
 			}
+			require.NotContains(t, out.String(), "gofmt", "gofmt and vet are lint's steps now")
 			if tt.wantFailed == nil {
 				require.NoError(t, err)
 				require.NotContains(t, out.String(), "FAIL")
@@ -128,6 +111,18 @@ func TestRun(t *testing.T) {
 			require.Contains(t, out.String(), "FAIL")
 		})
 	}
+}
+
+// TestASuiteWithoutALinterFails: the lint step is no silent pass when the
+// suite was given no linter.
+func TestASuiteWithoutALinterFails(t *testing.T) {
+	rec := &recorder{}
+	err := testsuite.New(t.TempDir(), testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard),
+		testsuite.WithToolInstaller(func(context.Context) error { return nil })).Run(context.Background())
+	var stepErr *testsuite.StepError
+	require.ErrorAs(t, err, &stepErr)
+	require.Equal(t, "lint", stepErr.Failed[0].Step)
+	require.ErrorContains(t, err, "no linter")
 }
 
 // TestEnsureGoToolsInstallsPackerPlugins: the suite's tool step builds
@@ -179,15 +174,6 @@ func TestFuzzRunsEveryTarget(t *testing.T) {
 	require.NoError(t, s.Fuzz(context.Background(), 90*time.Second))
 	require.Len(t, rec.calls, len(testsuite.FuzzTargets()))
 	require.Equal(t, "go test -run ^$ -fuzz ^FuzzParse$ -fuzztime 1m30s -fuzzminimizetime 5s ./lib/inventory", rec.calls[0])
-}
-
-func ExampleUnformatted() {
-	root, _ := os.MkdirTemp("", "example")
-	defer os.RemoveAll(root)
-	_ = os.WriteFile(filepath.Join(root, "main.go"), []byte("package main\nfunc main( ) {}\n"), 0o644)
-	bad, _ := testsuite.Unformatted(root)
-	fmt.Println(bad)
-	// Output: [main.go]
 }
 
 // homelab is the repository's inventory, where tool versions live.

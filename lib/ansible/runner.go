@@ -253,6 +253,15 @@ func ParseRecap(output string) []Recap {
 	return out
 }
 
+// AnsibleLint runs ansible-lint with the production profile over the
+// directory, with args added (-p prints one violation a line, "file:line:
+// rule: message", for a program to read), its output going to the
+// Runner's output. The error wraps the command's (an *exec.ExitError
+// with ansible-lint's exit status when it refused something).
+func (r *Runner) AnsibleLint(ctx context.Context, args ...string) error {
+	return r.command(ctx, r.out, "ansible-lint", append([]string{"--nocolor", "--profile", "production"}, args...)...)
+}
+
 // Lint runs yamllint and ansible-lint (production profile) over the
 // directory, and ansible-playbook --syntax-check over every playbook. Every
 // check runs; the error joins the failures.
@@ -262,7 +271,7 @@ func (r *Runner) Lint(ctx context.Context, inv *inventory.Inventory) error {
 		return err
 	}
 	errs = append(errs, r.command(ctx, r.out, "yamllint", "--strict", "-c", ".yamllint", "."))
-	errs = append(errs, r.command(ctx, r.out, "ansible-lint", "--nocolor", "--profile", "production"))
+	errs = append(errs, r.AnsibleLint(ctx))
 	pbs, err := r.Playbooks()
 	if err != nil {
 		return err

@@ -1,0 +1,16 @@
+package lint
+
+// Steps returns every lint step, in the order Run runs them.
+func Steps() []Step {
+	return []Step{
+		Gofmt(),
+		Vet(),
+		Staticcheck(),
+		Shellcheck(),
+		Terraform(),
+		Packer(),
+		AnsibleLint(),
+		Yamllint(),
+		Actionlint(),
+	}
+}

@@ -1,0 +1,5 @@
+# tflint with its bundled terraform ruleset, for the fixture.
+plugin "terraform" {
+  enabled = true
+  preset  = "all"
+}

@@ -1,0 +1,8 @@
+variable "name" {
+  type = string
+}
+
+output "name" {
+  value     = var.name
+  description = "The name."
+}
