@@ -19,20 +19,11 @@ const WorkflowsDir = ".forgejo/workflows"
 // in it, saying why).
 func Actionlint() Step {
 	return Step{Name: "actionlint", Tools: []string{"actionlint"}, Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, func(path string) bool {
+		files, res, done, err := env.start(ctx, func(path string) bool {
 			return filepath.Dir(path) == filepath.FromSlash(WorkflowsDir) && hasExt(".yml", ".yaml")(path)
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			if env.Files != nil {
-				res.Note = NoneStaged
-			} else {
-				res.Note = "no workflow"
-			}
-			return res, nil
+		}, "no workflow")
+		if done {
+			return res, err
 		}
 		shellcheck, err := env.tool("shellcheck")
 		if err != nil {

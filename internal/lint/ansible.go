@@ -1,11 +1,9 @@
 package lint
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -27,19 +25,11 @@ const AnsibleDir = "ansible"
 // line with "# noqa: rule".
 func AnsibleLint() Step {
 	return Step{Name: "ansible-lint", Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, func(path string) bool {
+		_, res, done, err := env.start(ctx, func(path string) bool {
 			return strings.HasPrefix(path, AnsibleDir+"/") && hasExt(".yml", ".yaml")(path)
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			if env.Files != nil {
-				res.Note = NoneStaged
-				return res, nil
-			}
-			return res, fmt.Errorf("no Ansible YAML under %s: nothing to check", filepath.Join(env.Root, AnsibleDir))
+		}, "no Ansible YAML")
+		if done {
+			return res, err
 		}
 		if _, err := env.tool("ansible-lint"); err != nil {
 			return res, err
@@ -68,17 +58,10 @@ var ansibleLintLine = regexp.MustCompile(`^(\S+?):(\d+)(?::\d+)?: (\S+): (.*)$`)
 
 // parseAnsibleLint reads ansible-lint -p's violations.
 func parseAnsibleLint(out string) []Finding {
-	var found []Finding
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		m := ansibleLintLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
+	return scanFindings(out, ansibleLintLine, func(m []string) Finding {
 		n, _ := strconv.Atoi(m[2])
-		found = append(found, Finding{Tool: "ansible-lint", File: filepath.Join(AnsibleDir, m[1]), Line: n, Rule: m[3], Message: m[4]})
-	}
-	return found
+		return Finding{Tool: "ansible-lint", File: filepath.Join(AnsibleDir, m[1]), Line: n, Rule: m[3], Message: m[4]}
+	})
 }
 
 // YAMLConfig is yamllint's configuration, at the root.
@@ -92,16 +75,9 @@ const YAMLConfig = ".yamllint"
 // yamllint disable-line rule:NAME".
 func Yamllint() Step {
 	return Step{Name: "yamllint", Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, hasExt(".yml", ".yaml"))
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			if env.Files != nil {
-				res.Note = NoneStaged
-			}
-			return res, nil
+		files, res, done, err := env.start(ctx, hasExt(".yml", ".yaml"), "no YAML file")
+		if done {
+			return res, err
 		}
 		o, err := env.run(ctx, ".", nil, "yamllint", append([]string{"--strict", "-f", "parsable", "-c", YAMLConfig}, files...)...)
 		if err != nil {
@@ -122,15 +98,8 @@ var yamllintLine = regexp.MustCompile(`^(.+?):(\d+):\d+: \[(\w+)\] (.*?)(?: \(([
 
 // parseYamllint reads yamllint -f parsable's problems.
 func parseYamllint(out string) []Finding {
-	var found []Finding
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		m := yamllintLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
+	return scanFindings(out, yamllintLine, func(m []string) Finding {
 		n, _ := strconv.Atoi(m[2])
-		found = append(found, Finding{Tool: "yamllint", File: filepath.Clean(m[1]), Line: n, Rule: m[5], Message: m[4] + " (" + m[3] + ")"})
-	}
-	return found
+		return Finding{Tool: "yamllint", File: filepath.Clean(m[1]), Line: n, Rule: m[5], Message: m[4] + " (" + m[3] + ")"}
+	})
 }

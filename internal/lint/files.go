@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -40,17 +42,13 @@ func (e *Env) tool(command string) (string, error) {
 // exist, outside testdata directories (fixtures, broken on purpose) and
 // vendor.
 func RepoFiles(ctx context.Context, root string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	listed, err := gitFiles(ctx, root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	if err != nil {
-		return nil, fmt.Errorf("list the repository's files with git ls-files in %s: %w: %s", root, err, strings.TrimSpace(stderr.String()))
+		return nil, err
 	}
 	var files []string
-	for _, f := range strings.Split(string(out), "\x00") {
-		if f == "" || excluded(f) {
+	for _, f := range listed {
+		if excluded(f) {
 			continue
 		}
 		if fi, err := os.Lstat(filepath.Join(root, f)); err != nil || !fi.Mode().IsRegular() {
@@ -67,13 +65,19 @@ func RepoFiles(ctx context.Context, root string) ([]string, error) {
 // StagedFiles returns the files staged for a commit in the repository at
 // root (added, copied, modified or renamed; not deleted), relative to it.
 func StagedFiles(ctx context.Context, root string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR")
+	return gitFiles(ctx, root, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR")
+}
+
+// gitFiles runs git with args (which print NUL-separated paths) in root
+// and returns the paths; none is an empty list, not nil.
+func gitFiles(ctx context.Context, root string, args ...string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("list the staged files with git diff --cached in %s: %w: %s", root, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("list files with git %s in %s: %w: %s", strings.Join(args, " "), root, err, strings.TrimSpace(stderr.String()))
 	}
 	files := []string{}
 	for _, f := range strings.Split(string(out), "\x00") {
@@ -110,6 +114,40 @@ func (e *Env) files(ctx context.Context, match func(path string) bool) ([]string
 		}
 	}
 	return out, nil
+}
+
+// start lists the files of a step (match; see files) and returns them
+// with the Result counting them. done says there is nothing to run: none
+// of them is staged (Note NoneStaged), or the repository has none (Note
+// none).
+func (e *Env) start(ctx context.Context, match func(path string) bool, none string) (files []string, res Result, done bool, err error) {
+	files, err = e.files(ctx, match)
+	if err != nil {
+		return nil, res, true, err
+	}
+	res.Files = len(files)
+	if len(files) > 0 {
+		return files, res, false, nil
+	}
+	res.Note = none
+	if e.Files != nil {
+		res.Note = NoneStaged
+	}
+	return files, res, true, nil
+}
+
+// scanFindings returns a finding for each line of out that re matches,
+// made by found from the submatches.
+func scanFindings(out string, re *regexp.Regexp, found func(m []string) Finding) []Finding {
+	var fs []Finding
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			fs = append(fs, found(m))
+		}
+	}
+	return fs
 }
 
 // staged reports whether path is among Env.Files (always, when Env.Files

@@ -17,11 +17,10 @@ import (
 // at the syntax error.
 func Gofmt() Step {
 	return Step{Name: "gofmt", Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, hasExt(".go"))
-		if err != nil {
-			return Result{}, err
+		files, res, done, err := env.start(ctx, hasExt(".go"), "no Go file")
+		if done {
+			return res, err
 		}
-		res := Result{Files: len(files)}
 		for _, f := range files {
 			path := filepath.Join(env.Root, f)
 			src, err := os.ReadFile(path)

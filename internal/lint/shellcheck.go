@@ -18,16 +18,9 @@ import (
 // that says why.
 func Shellcheck() Step {
 	return Step{Name: "shellcheck", Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, func(path string) bool { return IsShellScript(filepath.Join(env.Root, path)) })
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			if env.Files != nil {
-				res.Note = NoneStaged
-			}
-			return res, nil
+		files, res, done, err := env.start(ctx, func(path string) bool { return IsShellScript(filepath.Join(env.Root, path)) }, "no shell script")
+		if done {
+			return res, err
 		}
 		o, err := env.run(ctx, ".", nil, "shellcheck", append([]string{"-f", "json1", "-x"}, files...)...)
 		if err != nil {

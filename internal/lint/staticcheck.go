@@ -15,14 +15,9 @@ import (
 // silenced in the code with a //lint:ignore CODE reason comment.
 func Staticcheck() Step {
 	return Step{Name: "staticcheck", Tools: []string{"staticcheck"}, Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, hasExt(".go"))
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			res.Note = NoneStaged
-			return res, nil
+		_, res, done, err := env.start(ctx, hasExt(".go"), "no Go file")
+		if done {
+			return res, err
 		}
 		sets, err := MageFileSets(env.Root)
 		if err != nil {
@@ -32,21 +27,10 @@ func Staticcheck() Step {
 		if len(sets) > 0 {
 			runs = append(runs, sets[0]) // every target file together
 		}
-		for _, args := range runs {
-			o, err := env.run(ctx, ".", nil, "staticcheck", append([]string{"-f", "json"}, args...)...)
-			if err != nil {
-				return res, err
-			}
-			found := parseStaticcheck(env.Root, o.stdout)
-			if o.code != 0 {
-				res.Exit = o.code
-				if len(found) == 0 {
-					return res, silentFailure("staticcheck "+strings.Join(args, " "), o)
-				}
-			}
-			res.Findings = append(res.Findings, found...)
-		}
-		return res, nil
+		err = env.runEach(ctx, &res, "staticcheck", []string{"-f", "json"}, runs, func(o output) []Finding {
+			return parseStaticcheck(env.Root, o.stdout)
+		})
+		return res, err
 	}}
 }
 

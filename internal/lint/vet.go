@@ -30,43 +30,48 @@ const MagefilesDir = "magefiles"
 // prints is a finding.
 func Vet() Step {
 	return Step{Name: "vet", Run: func(ctx context.Context, env *Env) (Result, error) {
-		files, err := env.files(ctx, hasExt(".go"))
-		if err != nil {
-			return Result{}, err
-		}
-		res := Result{Files: len(files)}
-		if len(files) == 0 {
-			res.Note = NoneStaged
-			return res, nil
+		_, res, done, err := env.start(ctx, hasExt(".go"), "no Go file")
+		if done {
+			return res, err
 		}
 		sets, err := MageFileSets(env.Root)
 		if err != nil {
 			return res, err
 		}
-		runs := [][]string{{"./..."}}
-		runs = append(runs, sets...)
-		seen := map[Finding]bool{}
-		for _, args := range runs {
-			o, err := env.run(ctx, ".", nil, "go", append([]string{"vet"}, args...)...)
-			if err != nil {
-				return res, err
-			}
-			found := parseGoDiagnostics("vet", env.Root, o.stderr)
-			if o.code != 0 {
-				res.Exit = o.code
-				if len(found) == 0 {
-					return res, silentFailure("go vet "+strings.Join(args, " "), o)
-				}
-			}
-			for _, f := range found {
-				if !seen[f] {
-					seen[f] = true
-					res.Findings = append(res.Findings, f)
-				}
+		runs := append([][]string{{"./..."}}, sets...)
+		err = env.runEach(ctx, &res, "go", []string{"vet"}, runs, func(o output) []Finding {
+			return parseGoDiagnostics("vet", env.Root, o.stderr)
+		})
+		return res, err
+	}}
+}
+
+// runEach runs command with args and then each of runs in the root,
+// adding the findings parse reads from each output to res, each once. A
+// run that exits with a non-zero status and reports nothing parse can
+// read is an error.
+func (e *Env) runEach(ctx context.Context, res *Result, command string, args []string, runs [][]string, parse func(output) []Finding) error {
+	seen := map[Finding]bool{}
+	for _, run := range runs {
+		o, err := e.run(ctx, ".", nil, command, append(slices.Clone(args), run...)...)
+		if err != nil {
+			return err
+		}
+		found := parse(o)
+		if o.code != 0 {
+			res.Exit = o.code
+			if len(found) == 0 {
+				return silentFailure(command+" "+strings.Join(append(slices.Clone(args), run...), " "), o)
 			}
 		}
-		return res, nil
-	}}
+		for _, f := range found {
+			if !seen[f] {
+				seen[f] = true
+				res.Findings = append(res.Findings, f)
+			}
+		}
+	}
+	return nil
 }
 
 // MageFileSets returns the sets of Mage target files (relative to root)

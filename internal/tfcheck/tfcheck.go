@@ -245,16 +245,7 @@ func (c *Checker) Lint(ctx context.Context, dirs []string) ([]Finding, error) {
 // FmtWrite runs terraform fmt on dir (relative to the root), rewriting
 // the files it would change, and returns them, relative to the root.
 func (c *Checker) FmtWrite(ctx context.Context, dir string) ([]string, error) {
-	tmp, err := os.MkdirTemp("", "tfcheck-fmt-")
-	if err != nil {
-		return nil, fmt.Errorf("terraform fmt: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	env, err := c.terraformEnv(tmp)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.run(ctx, ".", env, c.tools.Terraform, "fmt", "-list=true", "-write=true", "-no-color", dir)
+	r, err := c.fmt(ctx, "-list=true", "-write=true", "-no-color", dir)
 	if err != nil {
 		return nil, err
 	}
@@ -329,16 +320,7 @@ func (c *Checker) terraformEnv(dir string) ([]string, error) {
 // with the diff; a file that does not parse is one finding with
 // terraform's error.
 func (c *Checker) Fmt(ctx context.Context, dir string) ([]Finding, error) {
-	tmp, err := os.MkdirTemp("", "tfcheck-fmt-")
-	if err != nil {
-		return nil, fmt.Errorf("terraform fmt: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	env, err := c.terraformEnv(tmp)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.run(ctx, ".", env, c.tools.Terraform, "fmt", "-check", "-diff", "-no-color", dir)
+	r, err := c.fmt(ctx, "-check", "-diff", "-no-color", dir)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +333,21 @@ func (c *Checker) Fmt(ctx context.Context, dir string) ([]Finding, error) {
 		return []Finding{{Check: CheckFmt, File: dir, Severity: "error", Exit: r.code,
 			Message: fmt.Sprintf("terraform fmt -check exited with status %d: %s", r.code, strings.TrimSpace(r.stderr))}}, nil
 	}
+}
+
+// fmt runs terraform fmt with args from the root, with the checker's
+// terraform environment.
+func (c *Checker) fmt(ctx context.Context, args ...string) (result, error) {
+	tmp, err := os.MkdirTemp("", "tfcheck-fmt-")
+	if err != nil {
+		return result{}, fmt.Errorf("terraform fmt: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	env, err := c.terraformEnv(tmp)
+	if err != nil {
+		return result{}, err
+	}
+	return c.run(ctx, ".", env, c.tools.Terraform, append([]string{"fmt"}, args...)...)
 }
 
 // ParseFmt reads terraform fmt -check -diff's output (packer fmt prints
