@@ -16,7 +16,7 @@ import (
 func Lint(ctx context.Context,
 	// rewrite what the formatters (gofmt, terraform fmt, packer fmt) would change
 	fix *bool,
-	// run only these steps, comma-separated (gofmt, vet, staticcheck, shellcheck, terraform, packer, ansible-lint, yamllint, actionlint, …)
+	// run only these steps, comma-separated (gofmt, vet, staticcheck, shellcheck, terraform, packer, ansible-lint, yamllint, actionlint, trivy, kubeconform, docs, versions)
 	only *string,
 	// check only the files staged in git (the pre-commit hook)
 	staged *bool,

@@ -13,7 +13,7 @@ import (
 	"github.com/wdiazux/infra/internal/testsuite"
 )
 
-// Test runs every check (what CI runs): installs and builds the tools the tests need, then lint (every linter), secrets:check and go test -race.
+// Test runs every check (what CI runs): installs and builds the tools the tests need, then lint (every step), secrets:check and go test -race -timeout 30m ./...; every check runs even after one failed, then a summary table names each with its result and time.
 func Test(ctx context.Context) error {
 	s, err := suite()
 	if err != nil {

@@ -108,13 +108,6 @@ func TestDocsStepCannotRun(t *testing.T) {
 	require.ErrorContains(t, err, `docs/reference/targets.md: no generated part ""`)
 }
 
-// TestDocsSteps lists the docs part's steps for Steps.
-func TestDocsSteps(t *testing.T) {
-	steps := lint.DocsSteps()
-	require.Len(t, steps, 1)
-	require.Equal(t, "docs", steps[0].Name)
-}
-
 // TestDocsStepBadFixture runs the step on a known-bad repository: a module
 // README without its output's row, a targets page without a target and an
 // inventory reference without a field's row, each a finding at its first

@@ -12,5 +12,7 @@ func Steps() []Step {
 		AnsibleLint(),
 		Yamllint(),
 		Actionlint(),
+		Docs(),
+		Versions(),
 	}
 }

@@ -16,7 +16,7 @@ import (
 // inventory, the whole tracked tree.
 func TestVersionsStep(t *testing.T) {
 	root := filepath.Join("testdata", "bad", "versions")
-	step := lint.VersionSteps()[0]
+	step := lint.Versions()
 	require.Equal(t, "versions", step.Name)
 
 	res, err := step.Run(context.Background(), &lint.Env{Root: root, Files: []string{"homelab.yaml", "docs/upgrade.md"}})
