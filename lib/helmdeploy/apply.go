@@ -101,6 +101,24 @@ type prepared struct {
 // release's values against its chart's schema and checks the API server
 // answers: nothing is installed when any of this fails.
 func (d *Deployer) prepare(ctx context.Context, releases []Release, ao applyOptions) ([]prepared, error) {
+	out, err := d.load(ctx, releases, ao)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.opts.cluster.reachable(ctx, d.opts.reachTimeout); err != nil {
+		return nil, err
+	}
+	if len(ao.only) > 0 {
+		if err := d.checkDependencies(out, releases); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// load validates and orders the set, loads every chart and checks every
+// release's values against its chart's schema, without the cluster.
+func (d *Deployer) load(ctx context.Context, releases []Release, ao applyOptions) ([]prepared, error) {
 	ordered, err := Order(releases)
 	if err != nil {
 		return nil, err
@@ -128,14 +146,6 @@ func (d *Deployer) prepare(ctx context.Context, releases []Release, ao applyOpti
 			return nil, err
 		}
 		out = append(out, p)
-	}
-	if err := d.opts.cluster.reachable(ctx, d.opts.reachTimeout); err != nil {
-		return nil, err
-	}
-	if len(ao.only) > 0 {
-		if err := d.checkDependencies(out, releases); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }

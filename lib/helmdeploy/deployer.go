@@ -145,21 +145,11 @@ func New(cfg *rest.Config, opts ...Option) (*Deployer, error) {
 	if cfg == nil {
 		return nil, errors.New("helmdeploy.New: nil *rest.Config: give the cluster's client configuration")
 	}
-	d := &Deployer{host: cfg.Host}
-	d.opts = options{timeout: DefaultTimeout, reachTimeout: DefaultReachTimeout}
-	for _, o := range opts {
-		o(&d.opts)
+	o, err := newOptions("helmdeploy.New", opts)
+	if err != nil {
+		return nil, err
 	}
-	if d.opts.httpClient == nil {
-		d.opts.httpClient = netx.NewClient(netx.DefaultTimeouts())
-	}
-	if d.opts.cacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("helmdeploy.New: no chart cache directory: %w; give one with WithCacheDir", err)
-		}
-		d.opts.cacheDir = filepath.Join(base, "helmdeploy", "charts")
-	}
+	d := &Deployer{host: cfg.Host, opts: o}
 	d.getter = newRESTGetter(cfg)
 	if d.opts.cluster == nil {
 		c, err := newKubeCluster(d.getter)
@@ -169,6 +159,26 @@ func New(cfg *rest.Config, opts ...Option) (*Deployer, error) {
 		d.opts.cluster = c
 	}
 	return d, nil
+}
+
+// newOptions applies opts to the defaults; caller names the function
+// for the error.
+func newOptions(caller string, opts []Option) (options, error) {
+	o := options{timeout: DefaultTimeout, reachTimeout: DefaultReachTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.httpClient == nil {
+		o.httpClient = netx.NewClient(netx.DefaultTimeouts())
+	}
+	if o.cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return o, fmt.Errorf("%s: no chart cache directory: %w; give one with WithCacheDir", caller, err)
+		}
+		o.cacheDir = filepath.Join(base, "helmdeploy", "charts")
+	}
+	return o, nil
 }
 
 // NewFromKubeconfig returns a Deployer for the cluster of a kubeconfig file

@@ -14,7 +14,8 @@
 // prints), the chart cache folder, a mirror and the repositories' HTTP
 // client. Deployer.Apply installs, Deployer.Diff renders and compares
 // without changing anything, Deployer.Status and Deployer.LoadBalancers
-// report. Order validates and orders a set without a cluster.
+// report. Order validates and orders a set without a cluster; Template
+// renders it offline, as helm template does, for linters.
 //
 // Apply first validates the whole set (Order), loads every chart and checks
 // every release's values against its chart's values.schema.json, and checks

@@ -1,8 +1,10 @@
 package helmdeploy_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/wdiazux/infra/lib/helmdeploy"
 )
@@ -35,4 +37,29 @@ func ExampleOrder() {
 	// longhorn
 	// cilium-config
 	// true releases depend on each other in a cycle: longhorn -> cilium -> longhorn; remove one of these DependsOn entries
+}
+
+// Template renders releases offline, as `helm template` does: here a
+// Manifests release (no chart to fetch); a chart release is rendered from
+// its repository or the mirror (WithMirror).
+func ExampleTemplate() {
+	set := []helmdeploy.Release{{Name: "pools", Namespace: "kube-system",
+		Manifests: []byte("apiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata:\n  name: pool\n")}}
+	rendered, err := helmdeploy.Template(context.Background(), set, helmdeploy.Capabilities{KubeVersion: "v1.34.4"},
+		helmdeploy.WithCacheDir(os.TempDir()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range rendered {
+		for _, f := range r.Files {
+			fmt.Printf("%s/%s:\n%s", r.Release, f.Path, f.Content)
+		}
+	}
+	// Output:
+	// pools/pools/templates/manifests.yaml:
+	// apiVersion: cilium.io/v2
+	// kind: CiliumLoadBalancerIPPool
+	// metadata:
+	//   name: pool
 }
