@@ -104,20 +104,22 @@ func renderClient(ctx context.Context, p prepared, kv *common.KubeVersion, apiVe
 }
 
 // splitSources splits a release manifest into its templates by the
-// "# Source: path" line Helm writes before each document; documents of the
-// same template are joined again with "---".
+// "# Source: path" line Helm writes before each document; a document
+// without one (a template or CRD file holding several, "---" inside)
+// belongs to the last source named; documents of the same template are
+// joined again with "---".
 func splitSources(manifest string) []RenderedFile {
 	var files []RenderedFile
 	index := map[string]int{}
+	path := ""
 	for _, doc := range strings.Split(manifest, "\n---\n") {
 		doc = strings.TrimPrefix(strings.TrimSpace(doc), "---\n")
-		src, body, ok := strings.Cut(doc, "\n")
-		path, isSource := strings.CutPrefix(src, "# Source: ")
-		if !isSource {
-			path, body, ok = "", doc, true
+		body := doc
+		if src, rest, _ := strings.Cut(doc, "\n"); strings.HasPrefix(src, "# Source: ") {
+			path, body = strings.TrimPrefix(src, "# Source: "), rest
 		}
 		body = strings.TrimSpace(body)
-		if !ok || body == "" {
+		if body == "" {
 			continue
 		}
 		i, seen := index[path]

@@ -78,9 +78,11 @@ func TestTemplateRefuses(t *testing.T) {
 }
 
 func TestSplitSources(t *testing.T) {
-	manifest := "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/b.yaml\nkind: B\n---\n# Source: c/templates/a.yaml\nkind: A2\n---\n# Source: c/templates/empty.yaml\n\n"
+	manifest := "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/b.yaml\nkind: B\n---\n# Source: c/templates/a.yaml\nkind: A2\n---\n# Source: c/templates/empty.yaml\n\n" +
+		"---\n# Source: c/crds/crds.yaml\n---\nkind: CRD1\n---\nkind: CRD2\n"
 	require.Equal(t, []RenderedFile{
 		{Path: "c/templates/a.yaml", Content: []byte("kind: A\n---\nkind: A2\n")},
 		{Path: "c/templates/b.yaml", Content: []byte("kind: B\n")},
+		{Path: "c/crds/crds.yaml", Content: []byte("kind: CRD1\n---\nkind: CRD2\n")},
 	}, splitSources(manifest))
 }
