@@ -7,6 +7,6 @@
 // in tflint, offline) and trivy config with its built-in checks, offline,
 // for HIGH and CRITICAL misconfigurations. Every problem is a Finding
 // naming the file, the line and the rule. A finding accepted on purpose is
-// listed in .trivyignore.yaml with the reason for it (LoadTrivyIgnore
+// listed in .trivyignore.yaml with the reason for it (trivyscan.LoadIgnore
 // refuses an entry without one).
 package tfcheck

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wdiazux/infra/internal/trivyscan"
 )
 
 // parseValidate reads terraform validate -json's diagnostics for dir.
@@ -106,61 +108,19 @@ type lintRange struct {
 	} `json:"start"`
 }
 
-// Trivy runs trivy config over dir (relative to the root) with the
-// checks built into trivy (no download), for Severities, with the
-// checker's ignore file, which must be valid (LoadTrivyIgnore): each
-// misconfiguration is a finding.
+// Trivy runs trivy config over dir (relative to the root) through
+// trivyscan.Scan, with the checker's ignore file, whose paths are relative
+// to the root: each misconfiguration is a finding.
 func (c *Checker) Trivy(ctx context.Context, dir string) ([]Finding, error) {
-	ignore, err := filepath.Abs(c.trivyIgnore)
-	if err != nil {
-		return nil, fmt.Errorf("trivy: %w", err)
-	}
-	if _, err := LoadTrivyIgnore(ignore); err != nil {
-		return nil, err
-	}
-	cache, err := os.MkdirTemp("", "tfcheck-trivy-")
-	if err != nil {
-		return nil, fmt.Errorf("trivy: %w", err)
-	}
-	defer os.RemoveAll(cache)
-	r, err := c.run(ctx, ".", nil, c.tools.Trivy, "config", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
-		"--severity", Severities, "--exit-code", "1", "--format", "json", "--quiet",
-		"--ignorefile", ignore, "--cache-dir", cache, dir)
+	found, code, err := trivyscan.Scan(ctx, c.tools.Trivy, c.trivyIgnore, trivyscan.Target{Dir: filepath.Join(c.root, dir), Name: filepath.ToSlash(dir)})
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Results []struct {
-			Target            string `json:"Target"`
-			Misconfigurations []struct {
-				ID            string `json:"ID"`
-				Title         string `json:"Title"`
-				Message       string `json:"Message"`
-				Resolution    string `json:"Resolution"`
-				Severity      string `json:"Severity"`
-				PrimaryURL    string `json:"PrimaryURL"`
-				CauseMetadata struct {
-					Resource  string `json:"Resource"`
-					StartLine int    `json:"StartLine"`
-				} `json:"CauseMetadata"`
-			} `json:"Misconfigurations"`
-		} `json:"Results"`
+	findings := make([]Finding, 0, len(found))
+	for _, f := range found {
+		findings = append(findings, Finding{Check: CheckTrivy, File: filepath.FromSlash(f.File), Line: f.Line, Rule: f.Rule, Severity: f.Severity, Message: f.Message})
 	}
-	if (r.code != 0 && r.code != 1) || json.Unmarshal([]byte(r.stdout), &out) != nil {
-		return nil, fmt.Errorf("trivy config %s exited with status %d: %s", dir, r.code, strings.TrimSpace(r.stderr))
-	}
-	var findings []Finding
-	for _, res := range out.Results {
-		for _, m := range res.Misconfigurations {
-			findings = append(findings, Finding{Check: CheckTrivy, File: filepath.Join(dir, res.Target), Line: m.CauseMetadata.StartLine,
-				Rule: m.ID, Severity: m.Severity,
-				Message: joinNonEmpty(" — ", joinNonEmpty(": ", m.Title, m.Message), m.CauseMetadata.Resource, m.Resolution, m.PrimaryURL)})
-		}
-	}
-	if r.code == 1 && len(findings) == 0 {
-		return nil, fmt.Errorf("trivy config %s exited with status 1 and reported nothing: %s", dir, strings.TrimSpace(r.stderr))
-	}
-	return withExit(findings, r.code), nil
+	return withExit(findings, code), nil
 }
 
 // joinNonEmpty joins the parts that are not empty with sep.

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/internal/trivyscan"
 	"github.com/wdiazux/infra/lib/inventory"
 )
 
@@ -30,7 +31,7 @@ const (
 	// findings accepted on purpose, each with its reason.
 	TrivyIgnore = ".trivyignore.yaml"
 	// Severities are the severities of trivy's findings the checks report.
-	Severities = "HIGH,CRITICAL"
+	Severities = trivyscan.Severities
 )
 
 // The checks, as a Finding names them.

@@ -20,6 +20,9 @@ import (
 // repoRoot is the repository's root.
 var repoRoot = filepath.Join("..", "..")
 
+// ignoreFixtures are the ignore files of internal/trivyscan's tests.
+var ignoreFixtures = filepath.Join("..", "trivyscan", "testdata")
+
 // requireTools returns the real tools (tfcheck.LookupTools), skipping the
 // test when one is missing outside CI and failing it in CI.
 func requireTools(t *testing.T) tfcheck.Tools {
@@ -56,17 +59,6 @@ func TestRepositoryTerraformIsClean(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, findings, "findings in the Terraform code (directories: %s):\n%s", strings.Join(dirs, ", "), render(findings))
 	require.NoError(t, tfcheck.Check(context.Background(), repoRoot, tools))
-}
-
-// TestTheRepositoryAcceptsFindingsWithReasons: every entry of the
-// committed .trivyignore.yaml names its check and says why it is accepted.
-func TestTheRepositoryAcceptsFindingsWithReasons(t *testing.T) {
-	accepted, err := tfcheck.LoadTrivyIgnore(filepath.Join(repoRoot, tfcheck.TrivyIgnore))
-	require.NoError(t, err)
-	for _, a := range accepted {
-		require.NotEmpty(t, a.ID)
-		require.NotEmpty(t, a.Statement, "%s:%d", tfcheck.TrivyIgnore, a.Line)
-	}
 }
 
 // TestDirsFindsEveryTerraformDirectory: every directory below terraform/
@@ -106,7 +98,7 @@ func TestEachCheckReportsFileLineAndRule(t *testing.T) {
 	tools := requireTools(t)
 	bad := filepath.Join("testdata", "bad")
 	c := tfcheck.New(bad, tools, tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig)),
-		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "empty.yaml")))
+		tfcheck.WithTrivyIgnore(filepath.Join(ignoreFixtures, "empty.yaml")))
 	dir := func(name string) string { return filepath.Join("terraform", name) }
 	tests := []struct {
 		name  string
@@ -160,7 +152,7 @@ func TestCheckListsEveryFinding(t *testing.T) {
 	tools := requireTools(t)
 	err := tfcheck.Check(context.Background(), filepath.Join("testdata", "bad"), tools,
 		tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig)),
-		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "empty.yaml")))
+		tfcheck.WithTrivyIgnore(filepath.Join(ignoreFixtures, "empty.yaml")))
 	var findings *tfcheck.FindingsError
 	require.ErrorAs(t, err, &findings)
 	for _, want := range []string{
@@ -177,14 +169,14 @@ func TestCheckListsEveryFinding(t *testing.T) {
 // file accepts, and refuses to run with an entry that gives no reason.
 func TestAcceptedFindingsAreIgnored(t *testing.T) {
 	tools := requireTools(t)
-	// Run scans terraform/ whole: the ignore file's paths are relative to it.
+	// The ignore file's paths are relative to the root (terraform/…).
 	accepted, err := tfcheck.New(filepath.Join("testdata", "bad"), tools,
-		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "good.yaml"))).Trivy(context.Background(), tfcheck.Dir)
+		tfcheck.WithTrivyIgnore(filepath.Join(ignoreFixtures, "good.yaml"))).Trivy(context.Background(), tfcheck.Dir)
 	require.NoError(t, err)
 	require.Empty(t, accepted, "the ignore file accepts AWS-0107 in insecure/main.tf:\n%s", render(accepted))
 
 	_, err = tfcheck.New(filepath.Join("testdata", "bad"), tools,
-		tfcheck.WithTrivyIgnore(filepath.Join("testdata", "ignore", "no-statement.yaml"))).Trivy(context.Background(), tfcheck.Dir)
+		tfcheck.WithTrivyIgnore(filepath.Join(ignoreFixtures, "no-statement.yaml"))).Trivy(context.Background(), tfcheck.Dir)
 	require.ErrorContains(t, err, "has no statement")
 }
 
@@ -196,35 +188,6 @@ func TestACleanTreePasses(t *testing.T) {
 	findings, err := tfcheck.New(clean, tools, tfcheck.WithTFLintConfig(filepath.Join(repoRoot, tfcheck.TFLintConfig))).Run(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, findings, render(findings))
-}
-
-func TestLoadTrivyIgnore(t *testing.T) {
-	tests := []struct {
-		file    string
-		want    []tfcheck.Accepted
-		wantErr string
-	}{
-		{file: "good.yaml", want: []tfcheck.Accepted{{Kind: "misconfigurations", ID: "AWS-0107", Paths: []string{"insecure/main.tf"},
-			Statement: "the fixture's rule is open to the world on purpose", Line: 2}}},
-		{file: "empty.yaml"},
-		{file: "no-statement.yaml", wantErr: "no-statement.yaml:2: misconfigurations[0] (AWS-0107) has no statement: say why the finding is accepted"},
-		{file: "blank-statement.yaml", wantErr: "blank-statement.yaml:2: misconfigurations[0] (AWS-0107) has no statement"},
-		{file: "no-id.yaml", wantErr: "no-id.yaml:2: secrets[0] has no id"},
-		{file: "misspelt.yaml", wantErr: "field reason not found"},
-		{file: "unknown-section.yaml", wantErr: "field misconfiguration not found"},
-		{file: "missing.yaml", wantErr: "an empty file accepts none"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			got, err := tfcheck.LoadTrivyIgnore(filepath.Join("testdata", "ignore", tt.file))
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
-	}
 }
 
 func TestFindingString(t *testing.T) {

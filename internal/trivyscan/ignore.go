@@ -1,4 +1,4 @@
-package tfcheck
+package trivyscan
 
 import (
 	"bytes"
@@ -18,8 +18,10 @@ type Accepted struct {
 	Kind string
 	// ID is the check's ID, e.g. AWS-0107 (trivy 0.74 names its checks so; older releases said AVD-AWS-0107).
 	ID string
-	// Paths limit the entry to these files (patterns relative to the
-	// scanned directory, terraform/); none means every file.
+	// Paths limit the entry to these files: doublestar patterns relative
+	// to the repository root, under a scanned folder's name
+	// (terraform/talos/main.tf, rendered/longhorn/**); none means every
+	// file of every folder.
 	Paths []string
 	// Statement is why the finding is accepted.
 	Statement string
@@ -36,12 +38,12 @@ type ignoreEntry struct {
 	Statement string   `yaml:"statement"`
 }
 
-// LoadTrivyIgnore reads trivy's YAML ignore file and returns its entries.
+// LoadIgnore reads trivy's YAML ignore file and returns its entries.
 // The file must exist (an empty one accepts nothing) and hold only
 // trivy's sections and fields; every entry needs an id and a statement
 // saying why the finding is accepted. A bad entry is refused naming the
 // file, its line and what is missing.
-func LoadTrivyIgnore(file string) ([]Accepted, error) {
+func LoadIgnore(file string) ([]Accepted, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("trivy's ignore file: %w; it lists the findings accepted on purpose (an empty file accepts none)", err)
