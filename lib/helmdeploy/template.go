@@ -44,13 +44,15 @@ type Rendered struct {
 	// Release and Namespace name the release.
 	Release, Namespace string
 	// Files are its templates' outputs in Helm's install order: the
-	// chart's CRDs, the manifest, then the hooks.
+	// chart's CRDs, the manifest, then the hooks (helm test's hooks left
+	// out: nothing installs them).
 	Files []RenderedFile
 }
 
 // Template renders each release to Kubernetes objects offline, as
 // `helm template --include-crds` does: client-only, with caps as the
-// cluster's capabilities, no API server contacted. Charts come from their
+// cluster's capabilities, no API server contacted, helm test's hooks left
+// out (--skip-tests). Charts come from their
 // repositories or the mirror (WithMirror) through the chart cache, exactly
 // as Apply loads them, and each release's values are checked against its
 // chart's schema first. The set is validated and ordered as by Order. A
@@ -98,6 +100,9 @@ func renderClient(ctx context.Context, p prepared, kv *common.KubeVersion, apiVe
 	}
 	out := Rendered{Release: p.Name, Namespace: p.Namespace, Files: splitSources(r.Manifest)}
 	for _, h := range r.Hooks {
+		if onlyTest(h) {
+			continue // helm test's, never installed (helm template --skip-tests)
+		}
 		out.Files = append(out.Files, RenderedFile{Path: h.Path, Content: []byte(strings.TrimSpace(h.Manifest) + "\n"), Hook: true})
 	}
 	return out, nil
@@ -131,4 +136,9 @@ func splitSources(manifest string) []RenderedFile {
 		files[i].Content = append(files[i].Content, []byte("---\n"+body+"\n")...)
 	}
 	return files
+}
+
+// onlyTest reports whether the hook runs only for helm test.
+func onlyTest(h *release.Hook) bool {
+	return len(h.Events) > 0 && !slices.ContainsFunc(h.Events, func(e release.HookEvent) bool { return e != release.HookTest })
 }

@@ -86,3 +86,28 @@ func TestSplitSources(t *testing.T) {
 		{Path: "c/crds/crds.yaml", Content: []byte("kind: CRD1\n---\nkind: CRD2\n")},
 	}, splitSources(manifest))
 }
+
+// TestTemplateLeavesOutTestHooks: a hook the release installs (here
+// pre-install) is rendered and marked Hook; helm test's hooks are not, as
+// nothing installs them.
+func TestTemplateLeavesOutTestHooks(t *testing.T) {
+	manifests := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n---\n" +
+		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: the-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: []\n---\n" +
+		"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: the-hook\n  annotations:\n    helm.sh/hook: pre-install\nspec: {}\n"
+	got, err := Template(context.Background(), []Release{{Name: "r", Namespace: "ns", Manifests: []byte(manifests)}},
+		Capabilities{KubeVersion: "v1.34.4"}, WithCacheDir(t.TempDir()))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	var all strings.Builder
+	var hooks int
+	for _, f := range got[0].Files {
+		all.Write(f.Content)
+		if f.Hook {
+			hooks++
+			require.Contains(t, string(f.Content), "name: the-hook")
+		}
+	}
+	require.Equal(t, 1, hooks)
+	require.Contains(t, all.String(), "name: plain")
+	require.NotContains(t, all.String(), "name: the-test")
+}
