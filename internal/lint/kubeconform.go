@@ -1,13 +1,11 @@
 package lint
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,20 +33,7 @@ var SkippedKinds = map[string]string{
 // finding naming the file and the object's first line. With Env.Files it
 // runs when a staged file is under kubernetes/ or is homelab.yaml.
 func Kubeconform() Step {
-	return Step{Name: "kubeconform", Run: func(ctx context.Context, env *Env) (Result, error) {
-		if !stagedUnder(env, "kubernetes", "homelab.yaml") {
-			return Result{}, nil
-		}
-		bin, err := manifestTool(env, "kubeconform")
-		if err != nil {
-			return Result{}, err
-		}
-		rendered, cleanup, err := renderForStep(ctx, env)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cleanup()
-		noteUnrendered(env, "kubeconform", rendered)
+	return manifestStep("kubeconform", []string{"kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
 		cache, err := toolchain.CacheDir()
 		if err != nil {
 			return Result{}, err
@@ -66,7 +51,7 @@ func Kubeconform() Step {
 		}
 		res, _, err := runKubeconform(ctx, bin, schemas, files)
 		return res, err
-	}}
+	})
 }
 
 // kubeconformFile is a file kubeconform checks: its place on disk and
@@ -154,18 +139,11 @@ func runKubeconform(ctx context.Context, bin, schemas string, files []kubeconfor
 		args = append(args, f.Path)
 		byPath[f.Path] = f
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	code := 0
-	var exit *exec.ExitError
-	switch err := cmd.Run(); {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		code = exit.ExitCode()
-	default:
-		return Result{}, 0, fmt.Errorf("run kubeconform: %w: %s", err, strings.TrimSpace(stderr.String()))
+	run, err := toolchain.RunOutput(ctx, bin, args...)
+	if err != nil {
+		return Result{}, 0, err
 	}
+	code, stderr := run.Code, string(run.Stderr)
 	var out struct {
 		Resources []struct {
 			Filename         string `json:"filename"`
@@ -180,8 +158,8 @@ func runKubeconform(ctx context.Context, bin, schemas string, files []kubeconfor
 			} `json:"validationErrors"`
 		} `json:"resources"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return Result{}, code, fmt.Errorf("kubeconform exited with status %d and printed no JSON report (%w): %s", code, err, strings.TrimSpace(stderr.String()+stdout.String()))
+	if err := json.Unmarshal(run.Stdout, &out); err != nil {
+		return Result{}, code, fmt.Errorf("kubeconform exited with status %d and printed no JSON report (%w): %s", code, err, strings.TrimSpace(stderr+string(run.Stdout)))
 	}
 	res := Result{Files: len(files)}
 	for _, r := range out.Resources {
@@ -210,7 +188,7 @@ func runKubeconform(ctx context.Context, bin, schemas string, files []kubeconfor
 		}
 	}
 	if code != 0 && len(res.Findings) == 0 {
-		return Result{}, code, fmt.Errorf("kubeconform exited with status %d and reported nothing: %s", code, strings.TrimSpace(stderr.String()))
+		return Result{}, code, fmt.Errorf("kubeconform exited with status %d and reported nothing: %s", code, strings.TrimSpace(stderr))
 	}
 	return res, code, nil
 }

@@ -28,23 +28,10 @@ var trivyFolders = []string{"terraform", "kubernetes"}
 // check ID. With Env.Files it runs when a staged file is under
 // terraform/ or kubernetes/ or is homelab.yaml, and scans all three.
 func Trivy() Step {
-	return Step{Name: "trivy", Run: func(ctx context.Context, env *Env) (Result, error) {
-		if !stagedUnder(env, "terraform", "kubernetes", "homelab.yaml") {
-			return Result{}, nil
-		}
-		bin, err := manifestTool(env, "trivy")
-		if err != nil {
-			return Result{}, err
-		}
-		rendered, cleanup, err := renderForStep(ctx, env)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cleanup()
-		noteUnrendered(env, "trivy", rendered)
+	return manifestStep("trivy", []string{"terraform", "kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
 		res, _, err := scanTrivy(ctx, bin, env.Root, rendered)
 		return res, err
-	}}
+	})
 }
 
 // scanTrivy runs trivy over root's terraform/ and kubernetes/ (those that
@@ -115,6 +102,29 @@ func countFiles(dir string, exts ...string) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// manifestStep is a step named after the tool it runs (name) over the
+// rendered add-on manifests: it checks nothing when Env.Files names no
+// file under staged, needs the tool, renders the manifests into a
+// temporary folder for check and removes it afterwards.
+func manifestStep(name string, staged []string, check func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error)) Step {
+	return Step{Name: name, Run: func(ctx context.Context, env *Env) (Result, error) {
+		if !stagedUnder(env, staged...) {
+			return Result{}, nil
+		}
+		bin, err := manifestTool(env, name)
+		if err != nil {
+			return Result{}, err
+		}
+		rendered, cleanup, err := renderForStep(ctx, env)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cleanup()
+		noteUnrendered(env, name, rendered)
+		return check(ctx, env, bin, rendered)
+	}}
 }
 
 // manifestTool returns the binary of command: Env.Tools's, else the one

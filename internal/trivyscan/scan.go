@@ -1,18 +1,18 @@
 package trivyscan
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wdiazux/infra/internal/toolchain"
 )
 
 // Severities are the severities of trivy's findings Scan reports.
@@ -68,20 +68,13 @@ func Scan(ctx context.Context, trivy, ignoreFile string, t Target) ([]Finding, i
 	if err := os.WriteFile(ignore, data, 0o644); err != nil {
 		return nil, 0, fmt.Errorf("trivy config %s: %w", t.Dir, err)
 	}
-	cmd := exec.CommandContext(ctx, trivy, "config", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
+	run, err := toolchain.RunOutput(ctx, trivy, "config", "--skip-check-update", "--skip-version-check", "--disable-telemetry",
 		"--severity", Severities, "--exit-code", "1", "--format", "json", "--quiet",
 		"--ignorefile", ignore, "--cache-dir", filepath.Join(tmp, "cache"), t.Dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	code := 0
-	var exit *exec.ExitError
-	switch err := cmd.Run(); {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		code = exit.ExitCode()
-	default:
-		return nil, 0, fmt.Errorf("run trivy config %s: %w: %s", t.Dir, err, strings.TrimSpace(stderr.String()))
+	if err != nil {
+		return nil, 0, err
 	}
+	code, stdout, stderr := run.Code, run.Stdout, string(run.Stderr)
 	var out struct {
 		Results []struct {
 			Target            string `json:"Target"`
@@ -99,8 +92,8 @@ func Scan(ctx context.Context, trivy, ignoreFile string, t Target) ([]Finding, i
 			} `json:"Misconfigurations"`
 		} `json:"Results"`
 	}
-	if (code != 0 && code != 1) || json.Unmarshal(stdout.Bytes(), &out) != nil {
-		return nil, code, fmt.Errorf("trivy config %s exited with status %d and printed no report: %s", t.Dir, code, strings.TrimSpace(stderr.String()))
+	if (code != 0 && code != 1) || json.Unmarshal(stdout, &out) != nil {
+		return nil, code, fmt.Errorf("trivy config %s exited with status %d and printed no report: %s", t.Dir, code, strings.TrimSpace(stderr))
 	}
 	var findings []Finding
 	for _, res := range out.Results {
@@ -111,7 +104,7 @@ func Scan(ctx context.Context, trivy, ignoreFile string, t Target) ([]Finding, i
 		}
 	}
 	if code == 1 && len(findings) == 0 {
-		return nil, code, fmt.Errorf("trivy config %s exited with status 1 and reported nothing: %s", t.Dir, strings.TrimSpace(stderr.String()))
+		return nil, code, fmt.Errorf("trivy config %s exited with status 1 and reported nothing: %s", t.Dir, strings.TrimSpace(stderr))
 	}
 	return findings, code, nil
 }
