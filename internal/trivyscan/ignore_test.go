@@ -23,7 +23,7 @@ func TestTheRepositoryAcceptsFindingsWithReasons(t *testing.T) {
 	}
 }
 
-func TestLoadTrivyIgnore(t *testing.T) {
+func TestLoadIgnore(t *testing.T) {
 	tests := []struct {
 		file    string
 		want    []trivyscan.Accepted
