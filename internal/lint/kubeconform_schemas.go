@@ -348,6 +348,11 @@ func yamlDocuments(file string) ([]yamlDoc, error) {
 	if err != nil {
 		return nil, err
 	}
+	return splitYAML(file, data)
+}
+
+// splitYAML splits YAML data (named file in errors) into its documents.
+func splitYAML(file string, data []byte) ([]yamlDoc, error) {
 	var docs []yamlDoc
 	lines := strings.SplitAfter(string(data), "\n")
 	start := 0

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wdiazux/infra/lib/addons"
@@ -45,8 +46,9 @@ type Unrendered struct {
 // RenderAddons renders every add-on release of the repository at root
 // (addons.Releases of its homelab.yaml, values computed from the
 // inventory) offline, as the add-on deployment would install them
-// (helmdeploy.Template with the inventory's Kubernetes version, the CRDs
-// included), charts from mirror (a folder or URL; empty: the charts'
+// (helmdeploy.Template with the inventory's Kubernetes version and, as
+// served API versions, those of every CRD the add-ons and the mirror's
+// crds/ define; the CRDs included), charts from mirror (a folder or URL; empty: the charts'
 // repositories), and writes one file per template to dir/<release>/<path>.
 func RenderAddons(ctx context.Context, root, mirror, dir string) (*Rendered, error) {
 	invFile := filepath.Join(root, inventory.DefaultFile)
@@ -66,25 +68,87 @@ func RenderAddons(ctx context.Context, root, mirror, dir string) (*Rendered, err
 		return nil, fmt.Errorf("render the add-on manifests of %s: %w", invFile, err)
 	}
 	caps := helmdeploy.Capabilities{KubeVersion: inv.Kubernetes.Version}
-	out := &Rendered{Dir: dir, KubeVersion: inv.Kubernetes.Version}
+	// First without, then with the API versions of every CRD the set
+	// installs (and the mirror's crds/: the operators'), as a cluster
+	// running the add-ons serves them to the charts that ask.
+	first, _, err := renderEach(ctx, releases, caps, opts)
+	if err != nil {
+		return nil, fmt.Errorf("render the add-on manifests of %s (chart mirror %q): %w", invFile, mirror, err)
+	}
+	caps.APIVersions, err = crdAPIVersions(first, mirror)
+	if err != nil {
+		return nil, fmt.Errorf("render the add-on manifests: %w", err)
+	}
+	rendered, unrendered, err := renderEach(ctx, releases, caps, opts)
+	if err != nil {
+		return nil, fmt.Errorf("render the add-on manifests of %s (chart mirror %q): %w", invFile, mirror, err)
+	}
+	out := &Rendered{Dir: dir, KubeVersion: inv.Kubernetes.Version, Unrendered: unrendered}
+	if err := out.write(rendered); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// renderEach renders the releases one at a time, so that a chart the
+// mirror does not hold leaves the others checked: those are returned as
+// Unrendered.
+func renderEach(ctx context.Context, releases []helmdeploy.Release, caps helmdeploy.Capabilities, opts []helmdeploy.Option) ([]helmdeploy.Rendered, []Unrendered, error) {
+	var out []helmdeploy.Rendered
+	var unrendered []Unrendered
 	for _, rel := range releases {
-		// One release at a time, so that a chart the mirror does not
-		// hold leaves the others checked.
 		rel.DependsOn = nil
-		rendered, err := helmdeploy.Template(ctx, []helmdeploy.Release{rel}, caps, opts...)
+		r, err := helmdeploy.Template(ctx, []helmdeploy.Release{rel}, caps, opts...)
 		var notFound *helmdeploy.ChartNotFoundError
 		if errors.As(err, &notFound) {
-			out.Unrendered = append(out.Unrendered, Unrendered{Release: rel.Name, Reason: err.Error()})
+			unrendered = append(unrendered, Unrendered{Release: rel.Name, Reason: err.Error()})
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("render the add-on manifests of %s (chart mirror %q): %w", invFile, mirror, err)
+			return nil, nil, err
 		}
-		if err := out.write(rendered); err != nil {
-			return nil, err
+		out = append(out, r...)
+	}
+	return out, unrendered, nil
+}
+
+// crdAPIVersions returns "group/version" and "group/version/Kind" of the
+// CRDs among the rendered files and in the mirror's crds/ (a folder).
+func crdAPIVersions(rendered []helmdeploy.Rendered, mirror string) ([]string, error) {
+	var crds [][]byte
+	for _, r := range rendered {
+		for _, f := range r.Files {
+			docs, err := splitYAML(path.Join(r.Release, f.Path), f.Content)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range docs {
+				if d.APIVersion == "apiextensions.k8s.io/v1" && d.Kind == "CustomResourceDefinition" {
+					crds = append(crds, d.Raw)
+				}
+			}
 		}
 	}
-	return out, nil
+	if mirror != "" {
+		files, _ := filepath.Glob(filepath.Join(mirror, "crds", "*.yaml"))
+		extra, err := crdDocuments(files)
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, extra...)
+	}
+	var out []string
+	for _, c := range crds {
+		for _, gvk := range crdKinds(c) {
+			gv := gvk[:strings.LastIndex(gvk, "/")]
+			if !slices.Contains(out, gv) {
+				out = append(out, gv)
+			}
+			out = append(out, gvk)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // write writes the rendered releases' files below r.Dir.

@@ -17,6 +17,7 @@ import (
 	"github.com/wdiazux/infra/internal/testsuite"
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/helmdeploy"
 	"github.com/wdiazux/infra/lib/inventory"
 )
 
@@ -207,4 +208,24 @@ func TestYAMLDocuments(t *testing.T) {
 	require.Equal(t, []int{3, 11}, []int{docs[0].Line, docs[1].Line})
 	require.Equal(t, "v1 A a", docs[0].APIVersion+" "+docs[0].Kind+" "+docs[0].Name)
 	require.True(t, bytes.HasPrefix(docs[1].Raw, []byte("kind: B")))
+}
+
+// TestCRDAPIVersions: the API versions a cluster running the add-ons
+// serves to the charts (.Capabilities.APIVersions): each served version of
+// every CRD rendered and of the mirror's crds/, as group/version and
+// group/version/Kind.
+func TestCRDAPIVersions(t *testing.T) {
+	crd := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: servicemonitors.monitoring.coreos.com\n" +
+		"spec:\n  group: monitoring.coreos.com\n  names:\n    kind: ServiceMonitor\n  versions:\n    - name: v1\n      served: true\n    - name: v1alpha1\n      served: false\n"
+	mirror := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(mirror, "crds"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(mirror, "crds", "pool.yaml"), []byte(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(crd,
+		"monitoring.coreos.com", "cilium.io"), "ServiceMonitor", "CiliumLoadBalancerIPPool"), "name: v1\n", "name: v2\n")), 0o644))
+	rendered := []helmdeploy.Rendered{{Release: "kps", Files: []helmdeploy.RenderedFile{
+		{Path: "kps/templates/deployment.yaml", Content: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n")},
+		{Path: "kps/charts/crds/crds/sm.yaml", Content: []byte(crd)},
+	}}}
+	got, err := crdAPIVersions(rendered, mirror)
+	require.NoError(t, err)
+	require.Equal(t, []string{"cilium.io/v2", "cilium.io/v2/CiliumLoadBalancerIPPool", "monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor"}, got)
 }
