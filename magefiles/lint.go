@@ -20,6 +20,8 @@ func Lint(ctx context.Context,
 	only *string,
 	// check only the files staged in git (the pre-commit hook)
 	staged *bool,
+	// chart mirror the add-on manifests are rendered from, a folder or URL with index.yaml (default: $INFRA_CHART_MIRROR, else a shared/charts folder above the repository, else the inventory's repositories)
+	mirror *string,
 ) error {
 	root, err := os.Getwd()
 	if err != nil {
@@ -29,7 +31,7 @@ func Lint(ctx context.Context,
 	if v := value(only); v != "" {
 		names = strings.Split(v, ",")
 	}
-	err = lint.Check(ctx, root, lint.WithFix(isSet(fix)), lint.WithOnly(names...), lint.WithStaged(isSet(staged)),
+	err = lint.Check(ctx, root, lint.WithFix(isSet(fix)), lint.WithOnly(names...), lint.WithStaged(isSet(staged)), lint.WithChartMirror(value(mirror)),
 		lint.WithBuildTools(true), lint.WithLogger(logger()))
 	var failed *lint.FailedError
 	if errors.As(err, &failed) && !isSet(fix) {

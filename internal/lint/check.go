@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/internal/testsuite"
 	"github.com/wdiazux/infra/internal/toolchain"
+	"github.com/wdiazux/infra/lib/helmdeploy"
 	"github.com/wdiazux/infra/lib/inventory"
 )
 
@@ -49,8 +52,23 @@ func WithOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
 // WithLogger sets the logger for progress (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithChartMirror sets Env.ChartMirror.
+// WithChartMirror sets Env.ChartMirror (default: ChartMirror's choice).
 func WithChartMirror(mirror string) Option { return func(o *options) { o.mirror = mirror } }
+
+// ChartMirror is where the add-on charts are rendered from when no mirror
+// is given: $INFRA_CHART_MIRROR (helmdeploy.EnvChartMirror) when set, else
+// the offline chart repository shared/charts in root or a folder above it
+// (the one the tests use, kubetest.ChartsDir), else "" (the charts'
+// repositories).
+func ChartMirror(root string) string {
+	if m := os.Getenv(helmdeploy.EnvChartMirror); m != "" {
+		return m
+	}
+	if dir, ok := kubetest.ChartsDir(root); ok {
+		return dir
+	}
+	return ""
+}
 
 // WithSteps replaces the steps Check chooses from (default: Steps()).
 func WithSteps(steps ...Step) Option { return func(o *options) { o.steps = steps } }
@@ -67,6 +85,9 @@ func Check(ctx context.Context, root string, opts ...Option) error {
 	if o.steps == nil {
 		o.steps = Steps()
 	}
+	if o.mirror == "" {
+		o.mirror = ChartMirror(root)
+	}
 	steps, err := Select(o.steps, o.only)
 	if err != nil {
 		return err
@@ -81,6 +102,7 @@ func Check(ctx context.Context, root string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	o.log.Info("add-on charts for the manifest steps", "from", cmp.Or(o.mirror, "the charts' repositories"))
 	env := &Env{Root: root, Fix: o.fix, Tools: tools, Inventory: file, ChartMirror: o.mirror, Out: o.out, Log: o.log}
 	if o.staged {
 		if env.Files, err = StagedFiles(ctx, root); err != nil {

@@ -33,7 +33,7 @@ var SkippedKinds = map[string]string{
 // finding naming the file and the object's first line. With Env.Files it
 // runs when a staged file is under kubernetes/ or is homelab.yaml.
 func Kubeconform() Step {
-	return manifestStep("kubeconform", []string{"kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
+	return manifestStep("kubeconform", []string{"kubeconform", "kube-apiserver", "etcd"}, []string{"kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
 		cache, err := toolchain.CacheDir()
 		if err != nil {
 			return Result{}, err

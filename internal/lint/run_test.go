@@ -114,7 +114,7 @@ func TestStepsAreInTheContractsOrder(t *testing.T) {
 	for _, s := range lint.Steps() {
 		names = append(names, s.Name)
 	}
-	want := []string{"gofmt", "vet", "staticcheck", "shellcheck", "terraform", "packer", "ansible-lint", "yamllint", "actionlint", "docs", "versions"}
+	want := []string{"gofmt", "vet", "staticcheck", "shellcheck", "terraform", "packer", "ansible-lint", "yamllint", "actionlint", "trivy", "kubeconform", "docs", "versions"}
 	var mine []string
 	for _, n := range names {
 		for _, w := range want {

@@ -12,6 +12,8 @@ func Steps() []Step {
 		AnsibleLint(),
 		Yamllint(),
 		Actionlint(),
+		Trivy(),
+		Kubeconform(),
 		Docs(),
 		Versions(),
 	}

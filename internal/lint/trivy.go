@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -28,7 +27,7 @@ var trivyFolders = []string{"terraform", "kubernetes"}
 // check ID. With Env.Files it runs when a staged file is under
 // terraform/ or kubernetes/ or is homelab.yaml, and scans all three.
 func Trivy() Step {
-	return manifestStep("trivy", []string{"terraform", "kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
+	return manifestStep("trivy", []string{"trivy"}, []string{"terraform", "kubernetes", "homelab.yaml"}, func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error) {
 		res, _, err := scanTrivy(ctx, bin, env.Root, rendered)
 		return res, err
 	})
@@ -108,12 +107,12 @@ func countFiles(dir string, exts ...string) (int, error) {
 // rendered add-on manifests: it checks nothing when Env.Files names no
 // file under staged, needs the tool, renders the manifests into a
 // temporary folder for check and removes it afterwards.
-func manifestStep(name string, staged []string, check func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error)) Step {
-	return Step{Name: name, Run: func(ctx context.Context, env *Env) (Result, error) {
+func manifestStep(name string, tools, staged []string, check func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error)) Step {
+	return Step{Name: name, Tools: tools, Run: func(ctx context.Context, env *Env) (Result, error) {
 		if !stagedUnder(env, staged...) {
 			return Result{}, nil
 		}
-		bin, err := manifestTool(env, name)
+		bin, err := env.tool(name)
 		if err != nil {
 			return Result{}, err
 		}
@@ -125,22 +124,6 @@ func manifestStep(name string, staged []string, check func(ctx context.Context, 
 		noteUnrendered(env, name, rendered)
 		return check(ctx, env, bin, rendered)
 	}}
-}
-
-// manifestTool returns the binary of command: Env.Tools's, else the one
-// on PATH; a missing one is the step's error.
-func manifestTool(env *Env, command string) (string, error) {
-	if p, ok := env.Tools[command]; ok && p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%s: %w; the lint target builds it in the tool cache", command, err)
-		}
-		return p, nil
-	}
-	p, err := exec.LookPath(command)
-	if err != nil {
-		return "", fmt.Errorf("%s is neither in the tool cache nor on PATH (%w); the lint target builds it in the tool cache", command, err)
-	}
-	return p, nil
 }
 
 // noteUnrendered tells the person running the step which releases it
