@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/precommit"
 	"github.com/wdiazux/infra/internal/testtool"
 	"github.com/wdiazux/infra/lib/secrets"
 )
@@ -301,18 +302,21 @@ func TestPreCommitHookBlocksAPlaintextSecret(t *testing.T) {
 		out, err := hook.CombinedOutput()
 		return string(out), err
 	}
-	out, err := installHook()
-	require.NoError(t, err, out)
-	require.Contains(t, out, "installed")
-	// Byte for byte the hook secrets:hook always wrote, so a clone's
-	// hook from before is recognised as ours.
+	// The hook secrets:hook wrote before it ran the formatters and the
+	// linters is recognised as ours and replaced.
 	hookFile := filepath.Join(dir, ".git", "hooks", "pre-commit")
-	require.Equal(t, `#!/bin/sh
+	require.NoError(t, os.MkdirAll(filepath.Dir(hookFile), 0o755))
+	require.NoError(t, os.WriteFile(hookFile, []byte(`#!/bin/sh
 # Installed by go run mage.go secrets:hook.
 # Refuses a commit that carries a plaintext secret (docs/operations/secrets.md).
 # Bypass once, knowingly, with: git commit --no-verify
 exec go run mage.go secrets:check -staged
-`, readFile(t, hookFile))
+`), 0o755))
+	out, err := installHook()
+	require.NoError(t, err, out)
+	require.Contains(t, out, "installed "+filepath.Join(".git", "hooks", "pre-commit")+": every commit now runs, in order, go run mage.go secrets:check -staged; go run mage.go lint -fix -staged -only=gofmt,terraform,packer; go run mage.go lint -staged\n")
+	// The same commands, in the same order, as .pre-commit-config.yaml.
+	require.Equal(t, precommit.GitHook().Script(), readFile(t, hookFile))
 	out, err = installHook()
 	require.NoError(t, err, out)
 	require.Contains(t, out, "is already installed; nothing to do")
@@ -339,6 +343,6 @@ exec go run mage.go secrets:check -staged
 	require.NoError(t, os.WriteFile(hookFile, []byte("#!/bin/sh\nexec lint-staged\n"), 0o755))
 	out, err = installHook()
 	require.Error(t, err, out)
-	require.Contains(t, out, "another pre-commit hook is installed: "+filepath.Join(".git", "hooks", "pre-commit")+" was not written by this installer; add the line `go run mage.go secrets:check -staged` to it yourself, or move it away and install the hook again\nonce it is moved away, run: go run mage.go secrets:hook\n")
+	require.Contains(t, out, "another pre-commit hook is installed: "+filepath.Join(".git", "hooks", "pre-commit")+" was not written by this installer; add the lines `go run mage.go secrets:check -staged`, `go run mage.go lint -fix -staged -only=gofmt,terraform,packer`, `go run mage.go lint -staged` to it yourself, or move it away and install the hook again\nonce it is moved away, run: go run mage.go secrets:hook (or, with the pre-commit framework: pre-commit install)\n")
 	require.Equal(t, "#!/bin/sh\nexec lint-staged\n", readFile(t, hookFile))
 }

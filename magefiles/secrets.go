@@ -13,6 +13,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/wdiazux/infra/internal/precommit"
 	"github.com/wdiazux/infra/lib/secrets"
 )
 
@@ -399,22 +400,26 @@ func (Secrets) Recipient(name string,
 	return nil
 }
 
-// Hook installs secrets:check as the git pre-commit hook of this clone.
+// Hook installs the checks of .pre-commit-config.yaml (secrets guard, formatters, lint on staged files) as this clone's git pre-commit hook.
 //
-// Installs `secrets:check -staged` as this clone's git pre-commit hook; leaves
-// a hook it did not write alone, saying which line to add to it or to move it
-// away and run `secrets:hook` again.
+// Installs, as this clone's git pre-commit hook, the same three commands in
+// the same order as .pre-commit-config.yaml (both come from one list,
+// internal/precommit): secrets:check -staged, lint -fix on the staged files'
+// formatters (the commit is refused when they changed a file, to be reviewed
+// and staged), lint -staged. A hook it did not write is left alone, with the
+// lines to add to it or the advice to move it away and run secrets:hook again.
 func (Secrets) Hook(ctx context.Context,
 	// say what would be installed and write nothing
 	dryrun *bool,
 ) error {
-	// The marker line ("# Installed by go run mage.go secrets:hook.") is the
-	// one hooks installed before carry, so they are recognised and kept.
-	hook := secrets.Hook{Command: "go run mage.go secrets:check -staged", InstalledBy: "go run mage.go secrets:hook"}
-	path, changed, err := secrets.InstallHook(ctx, ".", hook, secretsOptions(dryrun)...)
+	// One list, internal/precommit, makes both this hook and
+	// .pre-commit-config.yaml; its marker line ("# Installed by go run
+	// mage.go secrets:hook.") is the one hooks installed before carry, so
+	// they are recognised and replaced.
+	path, changed, err := secrets.InstallHook(ctx, ".", precommit.GitHook(), secretsOptions(dryrun)...)
 	switch {
 	case errors.Is(err, secrets.ErrForeignHook):
-		return fmt.Errorf("%w\nonce it is moved away, run: go run mage.go secrets:hook", err)
+		return fmt.Errorf("%w\nonce it is moved away, run: go run mage.go secrets:hook (or, with the pre-commit framework: pre-commit install)", err)
 	case err != nil:
 		return err
 	case !changed:
@@ -422,7 +427,7 @@ func (Secrets) Hook(ctx context.Context,
 	case isSet(dryrun):
 		fmt.Printf("would install %s\n", path)
 	default:
-		fmt.Printf("installed %s: every commit now runs secrets:check on what it holds\n", path)
+		fmt.Printf("installed %s: every commit now runs, in order, %s\n", path, strings.Join(precommit.GitHook().Commands(), "; "))
 	}
 	return nil
 }

@@ -262,13 +262,13 @@ func TestInstallHook(t *testing.T) {
 	testtool.Require(t, "git")
 	f := newFixture(t)
 	git(t, f.root, "init", "-q")
-	h := secrets.Hook{Command: "guard check --staged", InstalledBy: "guard install-hook"}
+	h := secrets.Hook{Steps: []secrets.HookStep{{Run: "guard check --staged"}}, InstalledBy: "guard install-hook"}
 	script := "#!/bin/sh\n" +
 		"# Installed by guard install-hook.\n" +
 		"# Refuses a commit that carries a plaintext secret (docs/operations/secrets.md).\n" +
 		"# Bypass once, knowingly, with: git commit --no-verify\n" +
 		"exec guard check --staged\n"
-	require.Equal(t, script, h.Script())
+	require.Equal(t, script, h.Script(), "one step is the script every clone's hook has been")
 
 	hook, changed, err := secrets.InstallHook(t.Context(), f.root, h, secrets.WithDryRun())
 	require.NoError(t, err)
@@ -286,27 +286,80 @@ func TestInstallHook(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, changed, "a second run has nothing to do")
 
-	// A hook this installer wrote for another command is replaced.
-	_, changed, err = secrets.InstallHook(t.Context(), f.root, secrets.Hook{Command: "guard check --staged --strict", InstalledBy: h.InstalledBy})
+	// A hook this installer wrote for other commands is replaced.
+	more := secrets.Hook{Steps: []secrets.HookStep{{Run: "guard check --staged --strict"}, {Run: "fmt --staged", Fixes: true}, {Run: "lint --staged"}}, InstalledBy: h.InstalledBy}
+	_, changed, err = secrets.InstallHook(t.Context(), f.root, more)
 	require.NoError(t, err)
 	require.True(t, changed)
-	require.Contains(t, readFile(t, hook), "exec guard check --staged --strict\n")
+	require.Equal(t, more.Script(), readFile(t, hook))
 
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nexec lint-staged\n"), 0o755))
-	_, _, err = secrets.InstallHook(t.Context(), f.root, h)
+	_, _, err = secrets.InstallHook(t.Context(), f.root, more)
 	require.ErrorIs(t, err, secrets.ErrForeignHook)
 	var foreign *secrets.ForeignHookError
 	require.ErrorAs(t, err, &foreign)
-	require.Equal(t, secrets.ForeignHookError{Path: hook, Command: h.Command}, *foreign)
+	require.Equal(t, secrets.ForeignHookError{Path: hook, Commands: []string{"guard check --staged --strict", "fmt --staged", "lint --staged"}}, *foreign)
+	require.EqualError(t, err, "another pre-commit hook is installed: "+hook+" was not written by this installer; add the lines `guard check --staged --strict`, `fmt --staged`, `lint --staged` to it yourself, or move it away and install the hook again")
+	_, _, err = secrets.InstallHook(t.Context(), f.root, h)
 	require.EqualError(t, err, "another pre-commit hook is installed: "+hook+" was not written by this installer; add the line `guard check --staged` to it yourself, or move it away and install the hook again")
 	require.Equal(t, "#!/bin/sh\nexec lint-staged\n", readFile(t, hook), "a foreign hook is left alone")
 
 	_, _, err = secrets.InstallHook(t.Context(), t.TempDir(), h)
 	require.ErrorContains(t, err, "is it a git clone?")
 
-	for _, bad := range []secrets.Hook{{InstalledBy: "x"}, {Command: "x"}, {Command: "a\nb", InstalledBy: "x"}, {Command: "x", InstalledBy: "a\nb"}} {
+	for _, bad := range []secrets.Hook{
+		{InstalledBy: "x"},
+		{Steps: []secrets.HookStep{{Run: "x"}}},
+		{Steps: []secrets.HookStep{{Run: "x"}, {Run: " "}}, InstalledBy: "x"},
+		{Steps: []secrets.HookStep{{Run: "a\nb"}}, InstalledBy: "x"},
+		{Steps: []secrets.HookStep{{Run: "x"}}, InstalledBy: "a\nb"},
+	} {
 		_, _, err = secrets.InstallHook(t.Context(), f.root, bad)
 		require.ErrorContains(t, err, "pre-commit hook", "%+v is refused", bad)
+	}
+}
+
+// TestHookSteps runs the script of a hook with several steps in a real git
+// repository: the steps run in order and the first that fails refuses the
+// commit; a step that Fixes files refuses it when it changed the working
+// tree, so the person reviews and stages the change.
+func TestHookSteps(t *testing.T) {
+	testtool.Require(t, "git")
+	tests := []struct {
+		name   string
+		steps  []secrets.HookStep
+		ok     bool
+		ran    string
+		stderr string
+	}{
+		{"all pass", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "echo two >>ran", Fixes: true}, {Run: "echo three >>ran"}}, true, "one\ntwo\nthree\n", ""},
+		{"first failure stops", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "echo two >>ran; exit 3"}, {Run: "echo three >>ran"}}, false, "one\ntwo\n", ""},
+		{"a fixer that changed a file", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "echo 'changed' >a.txt", Fixes: true}, {Run: "echo three >>ran"}}, false, "one\n", "changed files: review the changes (git diff), git add them and commit again"},
+		{"a fixer that changed nothing", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "true", Fixes: true}, {Run: "echo three >>ran"}}, true, "one\nthree\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			git(t, dir, "init", "-q")
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("ran\n"), 0o644))
+			git(t, dir, "add", "a.txt", ".gitignore")
+			script := filepath.Join(t.TempDir(), "pre-commit")
+			require.NoError(t, os.WriteFile(script, []byte(secrets.Hook{Steps: tt.steps, InstalledBy: "test"}.Script()), 0o755))
+			cmd := exec.Command(script)
+			cmd.Dir = dir
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if tt.ok {
+				require.NoError(t, err, stderr.String())
+			} else {
+				require.Error(t, err)
+			}
+			ran, _ := os.ReadFile(filepath.Join(dir, "ran"))
+			require.Equal(t, tt.ran, string(ran))
+			require.Contains(t, stderr.String(), tt.stderr)
+		})
 	}
 }
 

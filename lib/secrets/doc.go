@@ -5,8 +5,10 @@
 // re-keys files when recipients change, rotates data keys, makes age keys,
 // puts public keys in .sops.yaml (SetRecipient), and guards the repository:
 // Check finds plaintext secrets in tracked files before they are committed,
-// and InstallHook installs a git pre-commit hook running the command its
-// caller names (a program of the caller's that runs Check with WithStaged).
+// and InstallHook installs a git pre-commit hook running, in order, the
+// commands its caller names (the first a program of the caller's that runs
+// Check with WithStaged; a formatter's step refuses the commit when it
+// changed files).
 // KeyFile is where sops and this package look for the age key.
 //
 // Nothing here replaces a file with ciphertext its caller cannot open: every
