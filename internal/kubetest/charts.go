@@ -14,11 +14,28 @@ import (
 	"github.com/wdiazux/infra/internal/testtool"
 )
 
-// ChartsDir finds the offline chart repository, shared/charts (index.yaml
-// and the real upstream charts at the versions homelab.yaml pins), in dir
-// or a folder above it: ../shared/charts of a checkout, ../../shared/charts
-// of a worktree beside it.
+// EnvCharts names a folder holding the offline chart repository (as
+// chartmirror.Build writes it, e.g. with charts:mirror on a CI runner);
+// ChartsDir takes it before looking for shared/charts.
+const EnvCharts = "INFRA_TEST_CHARTS"
+
+// ChartsDir finds the offline chart repository (index.yaml and the real
+// upstream charts at the versions homelab.yaml pins, crds/ beside them):
+// the folder $INFRA_TEST_CHARTS names when it is set (and nothing when
+// that folder has no index.yaml), else shared/charts in dir or a folder
+// above it: ../shared/charts of a checkout, ../../shared/charts of a
+// worktree beside it.
 func ChartsDir(dir string) (string, bool) {
+	if env := os.Getenv(EnvCharts); env != "" {
+		abs, err := filepath.Abs(env)
+		if err != nil {
+			return "", false
+		}
+		if _, err := os.Stat(filepath.Join(abs, "index.yaml")); err != nil {
+			return "", false
+		}
+		return abs, true
+	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", false
@@ -49,9 +66,9 @@ func ChartMirror(t testing.TB) string {
 	charts, ok := ChartsDir(wd)
 	if !ok {
 		if testtool.InCI() {
-			t.Fatalf("no shared/charts above %s: in CI the offline chart repository is required", wd)
+			t.Fatalf("no offline chart repository (shared/charts above %s, or the folder $%s names): in CI it is required", wd, EnvCharts)
 		}
-		t.Logf("no shared/charts above %s: using the charts' real repositories", wd)
+		t.Logf("no offline chart repository (shared/charts above %s, or $%s): using the charts' real repositories", wd, EnvCharts)
 		return ""
 	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(charts)))

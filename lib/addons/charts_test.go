@@ -35,9 +35,9 @@ func requireCharts(t testing.TB) string {
 	case ok:
 		return charts
 	case testtool.InCI():
-		t.Fatalf("no shared/charts above %s: CI must provide the offline chart repository", repoRoot)
+		t.Fatalf("no shared/charts above %s (nor $%s): CI must provide the offline chart repository", repoRoot, kubetest.EnvCharts)
 	}
-	t.Skipf("no shared/charts above %s: the real charts are not rendered here", repoRoot)
+	t.Skipf("no shared/charts above %s (nor $%s): the real charts are not rendered here", repoRoot, kubetest.EnvCharts)
 	return ""
 }
 

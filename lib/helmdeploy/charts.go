@@ -43,13 +43,23 @@ func (d *Deployer) newChartLoader() *chartLoader {
 
 // load returns the chart ref names.
 func (l *chartLoader) load(ctx context.Context, ref ChartRef) (*chart.Chart, error) {
+	data, from, err := l.archive(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return loadArchive(data, ref, from)
+}
+
+// archive returns the archive of the chart ref names and where it came
+// from, from the cache or else downloaded (and then cached).
+func (l *chartLoader) archive(ctx context.Context, ref ChartRef) ([]byte, string, error) {
 	source := ref.Repository
 	if l.mirror != "" {
 		source = l.mirror
 	}
 	cached := filepath.Join(l.cacheDir, cacheKey(source), ref.Name+"-"+ref.Version+".tgz")
 	if data, err := os.ReadFile(cached); err == nil {
-		return loadArchive(data, ref, cached)
+		return data, cached, nil
 	}
 	var data []byte
 	var err error
@@ -59,19 +69,43 @@ func (l *chartLoader) load(ctx context.Context, ref ChartRef) (*chart.Chart, err
 		data, err = l.fromIndex(ctx, source, ref)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
-		return nil, fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
+		return nil, "", fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
 	}
 	tmp := cached + ".part"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return nil, fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
+		return nil, "", fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
 	}
 	if err := os.Rename(tmp, cached); err != nil {
-		return nil, fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
+		return nil, "", fmt.Errorf("chart cache %s: %w", l.cacheDir, err)
 	}
-	return loadArchive(data, ref, source)
+	return data, source, nil
+}
+
+// Fetch returns the archive (.tgz) of the chart ref pins and the chart it
+// holds, downloaded from its repository (index.yaml, the archive's digest
+// checked against it), its OCI registry, or the mirror of WithMirror, and
+// kept in the cache of WithCacheDir; WithHTTPClient,
+// WithPlainHTTPRegistries and WithRepositoryTimeouts apply. It needs no
+// cluster (e.g. to fill a chart mirror). An archive that does not hold ref's
+// chart and version is refused.
+func Fetch(ctx context.Context, ref ChartRef, opts ...Option) ([]byte, *chart.Chart, error) {
+	o, err := newOptions("helmdeploy.Fetch", opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &chartLoader{client: o.httpClient, cacheDir: o.cacheDir, mirror: o.mirror, plainHTTP: o.plainHTTP, indexes: map[string]*repo.IndexFile{}}
+	data, from, err := l.archive(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := loadArchive(data, ref, from)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, ch, nil
 }
 
 func loadArchive(data []byte, ref ChartRef, from string) (*chart.Chart, error) {

@@ -93,3 +93,32 @@ func TestChartLoader(t *testing.T) {
 		require.Equal(t, "index", rerr.Phase)
 	})
 }
+
+// TestFetch downloads a chart archive without a cluster: from its
+// repository's index (the digest checked), then from the cache; a version
+// the repository does not hold is a *ChartNotFoundError.
+func TestFetch(t *testing.T) {
+	url, hits := servedMirror(t, false)
+	cache := t.TempDir()
+	ref := ChartRef{Repository: url, Name: "demo", Version: "0.1.0"}
+	data, ch, err := Fetch(t.Context(), ref, WithCacheDir(cache))
+	require.NoError(t, err)
+	require.Equal(t, "demo", ch.Metadata.Name)
+	want, err := os.ReadFile(filepath.Join(testMirror(t), "demo-0.1.0.tgz"))
+	require.NoError(t, err)
+	require.Equal(t, want, data, "the archive as the repository serves it")
+	served := hits.Load()
+	again, _, err := Fetch(t.Context(), ref, WithCacheDir(cache))
+	require.NoError(t, err)
+	require.Equal(t, data, again)
+	require.Equal(t, served, hits.Load(), "the second fetch is served by the cache")
+
+	_, _, err = Fetch(t.Context(), ChartRef{Repository: url, Name: "demo", Version: "9.9.9"}, WithCacheDir(cache))
+	var nf *ChartNotFoundError
+	require.ErrorAs(t, err, &nf)
+	require.Equal(t, "9.9.9", nf.Version)
+
+	url, _ = servedMirror(t, true)
+	_, _, err = Fetch(t.Context(), ChartRef{Repository: url, Name: "demo", Version: "0.1.0"}, WithCacheDir(t.TempDir()))
+	require.ErrorContains(t, err, "the archive or the index is corrupt or was replaced")
+}
