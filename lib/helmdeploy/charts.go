@@ -37,8 +37,11 @@ type chartLoader struct {
 	indexes   map[string]*repo.IndexFile
 }
 
-func (d *Deployer) newChartLoader() *chartLoader {
-	return &chartLoader{client: d.opts.httpClient, cacheDir: d.opts.cacheDir, mirror: d.opts.mirror, plainHTTP: d.opts.plainHTTP, indexes: map[string]*repo.IndexFile{}}
+func (d *Deployer) newChartLoader() *chartLoader { return loaderFor(d.opts) }
+
+// loaderFor is a chart loader with the repository options of o.
+func loaderFor(o options) *chartLoader {
+	return &chartLoader{client: o.httpClient, cacheDir: o.cacheDir, mirror: o.mirror, plainHTTP: o.plainHTTP, indexes: map[string]*repo.IndexFile{}}
 }
 
 // load returns the chart ref names.
@@ -96,8 +99,7 @@ func Fetch(ctx context.Context, ref ChartRef, opts ...Option) ([]byte, *chart.Ch
 	if err != nil {
 		return nil, nil, err
 	}
-	l := &chartLoader{client: o.httpClient, cacheDir: o.cacheDir, mirror: o.mirror, plainHTTP: o.plainHTTP, indexes: map[string]*repo.IndexFile{}}
-	data, from, err := l.archive(ctx, ref)
+	data, from, err := loaderFor(o).archive(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
