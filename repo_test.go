@@ -208,7 +208,7 @@ var shellTools = map[string]string{
 	"go": "go_1_26", "mage": "mage", "terraform": "terraform", "packer": "packer", "ansible": "ansible",
 	"ansible-lint": "ansible-lint", "yamllint": "yamllint", "tflint": "tflint", "trivy": "trivy",
 	"terraform-docs": "terraform-docs", "talosctl": "talosctl", "kubectl": "kubectl", "helm": "kubernetes-helm",
-	"sops": "sops", "age": "age", "k9s": "k9s", "flux": "fluxcd",
+	"sops": "sops", "age": "age", "k9s": "k9s", "flux": "fluxcd", "pre-commit": "pre-commit",
 }
 
 // nixConfig gives Nix what evaluation needs and nothing of the machine's:

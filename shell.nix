@@ -35,6 +35,8 @@ pkgs.mkShellNoCC {
     # Secrets
     sops
     age
+    # The commit checks (.pre-commit-config.yaml; pre-commit install)
+    pre-commit
     # Pin maintenance
     npins
   ];
