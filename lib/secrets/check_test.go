@@ -337,6 +337,13 @@ func TestHookSteps(t *testing.T) {
 		{"a fixer that changed a file", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "echo 'changed' >a.txt", Fixes: true}, {Run: "echo three >>ran"}}, false, "one\n", "changed files: review the changes (git diff), git add them and commit again"},
 		{"a fixer that changed nothing", []secrets.HookStep{{Run: "echo one >>ran"}, {Run: "true", Fixes: true}, {Run: "echo three >>ran"}}, true, "one\nthree\n", ""},
 	}
+	t.Run("shellcheck finds nothing", func(t *testing.T) {
+		script := filepath.Join(t.TempDir(), "pre-commit")
+		hook := secrets.Hook{Steps: []secrets.HookStep{{Run: "guard check --staged"}, {Run: "fmt --staged --only=a,b", Fixes: true}, {Run: "lint --staged"}}, InstalledBy: "guard install-hook"}
+		require.NoError(t, os.WriteFile(script, []byte(hook.Script()), 0o755))
+		out, err := exec.Command(testtool.Require(t, "shellcheck"), script).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()

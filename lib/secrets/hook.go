@@ -72,7 +72,7 @@ set -e
 		b.WriteString("before=$(git diff --binary | git hash-object --stdin)\n")
 		b.WriteString(s.Run + "\n")
 		fmt.Fprintf(&b, "if [ \"$(git diff --binary | git hash-object --stdin)\" != \"$before\" ]; then\n"+
-			"\techo %s >&2\n\texit 1\nfi\n", shellQuote("pre-commit: `"+s.Run+"` changed files: review the changes (git diff), git add them and commit again"))
+			"\techo %s >&2\n\texit 1\nfi\n", shellQuote("pre-commit: "+s.Run+" changed files: review the changes (git diff), git add them and commit again"))
 	}
 	return b.String()
 }
