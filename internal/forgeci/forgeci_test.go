@@ -48,9 +48,10 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // TestWorkflow parses .forgejo/workflows/ci.yaml: one job on the docker
 // label runs go run mage.go test with CI=true after caching the tool cache
 // (keyed by homelab.yaml and the tools modules' go.sum) and the chart
-// mirror (keyed by homelab.yaml), which charts:mirror fills on a miss and
-// INFRA_TEST_CHARTS points the tests at; it uses only the actions Forgejo
-// mirrors, and each mage command is a target with flags it takes.
+// mirror ~/.cache/infra-charts (keyed by homelab.yaml), which INFRA_TEST_CHARTS
+// names for the later steps and charts:mirror fills on a miss; it uses only
+// the actions Forgejo mirrors, and each mage command is a target with flags
+// it takes.
 func TestWorkflow(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(root, forgeci.Workflow))
 	require.NoError(t, err)
@@ -62,7 +63,6 @@ func TestWorkflow(t *testing.T) {
 	require.Equal(t, "docker", job.RunsOn)
 	require.NotEmpty(t, job.Container.Image)
 	require.Equal(t, "true", job.Env["CI"], "the suite runs as in CI: a missing tool is a failure")
-	require.Equal(t, "${{ github.workspace }}/../infra-charts", job.Env[kubetest.EnvCharts], "the tests read the chart mirror")
 
 	require.NotEmpty(t, job.Steps)
 	require.True(t, strings.HasPrefix(job.Steps[0].Uses, "actions/checkout@"), "the clone comes first")
@@ -70,7 +70,7 @@ func TestWorkflow(t *testing.T) {
 	require.Equal(t, "go run mage.go test", last.Run, "the last step is the suite")
 
 	caches := map[string]step{}
-	var mirror, mirrorAt, testAt = -1, -1, len(job.Steps) - 1
+	var exportAt, mirror, mirrorAt, testAt = -1, -1, -1, len(job.Steps) - 1
 	for i, s := range job.Steps {
 		if s.Uses != "" {
 			name, version, ok := strings.Cut(s.Uses, "@")
@@ -89,18 +89,22 @@ func TestWorkflow(t *testing.T) {
 		if s.ID == "charts" {
 			mirror = i
 		}
+		if strings.Contains(s.Run, kubetest.EnvCharts+"=") {
+			exportAt = i
+			require.Equal(t, `echo "`+kubetest.EnvCharts+`=$HOME/.cache/infra-charts" >>"$GITHUB_ENV"`, s.Run, "the later steps and the tests read the cached chart mirror")
+		}
 	}
 	tools, ok := caches["~/.cache/infra-tools"]
 	require.True(t, ok, "the tool cache is cached: %v", caches)
 	require.Contains(t, oneLine(tools.With["key"]), "${{ hashFiles('homelab.yaml', 'internal/toolchain/modules/**/go.sum') }}")
-	charts, ok := caches["${{ env.INFRA_TEST_CHARTS }}"]
+	charts, ok := caches["~/.cache/infra-charts"]
 	require.True(t, ok, "the chart mirror is cached")
 	require.Equal(t, "charts", charts.ID)
 	require.Equal(t, "infra-charts-${{ hashFiles('homelab.yaml') }}", charts.With["key"])
 	gocache, ok := caches["~/.cache/go-build ~/go/pkg/mod ~/.magefile"]
 	require.True(t, ok, "Go's build and module caches are cached")
 	require.Contains(t, gocache.With["key"], "hashFiles('go.sum'")
-	require.True(t, mirror >= 0 && mirror < mirrorAt && mirrorAt < testAt, "cache, then mirror, then the suite")
+	require.True(t, exportAt >= 0 && exportAt < mirrorAt && mirror >= 0 && mirror < mirrorAt && mirrorAt < testAt, "the variable and the cache, then the mirror, then the suite")
 
 	// Every mage command in the workflow is a target with flags it takes.
 	targets, err := magerun.LoadTargets("go", filepath.Join(root, "magefiles"))
