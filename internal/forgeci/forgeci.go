@@ -8,7 +8,7 @@ const (
 	Workflow = WorkflowDir + "/ci.yaml"
 	// ActionlintConfig is actionlint's configuration for them: the runner
 	// labels of Forgejo runners (actionlint only finds a configuration by
-	// itself under .github/).
+	// itself under .github/); internal/lint's actionlint step passes it.
 	ActionlintConfig = ".forgejo/actionlint.yaml"
 )
 
@@ -16,11 +16,3 @@ const (
 // against its DEFAULT_ACTIONS_URL (by default Forgejo's own mirror of
 // them), so the workflow needs no other forge.
 var Actions = []string{"actions/checkout", "actions/setup-go", "actions/cache"}
-
-// ActionlintArgs are the arguments that run actionlint on files (paths
-// relative to the repository's top folder, where it runs) with
-// ActionlintConfig, each finding one JSON object (file, line, column,
-// kind, message).
-func ActionlintArgs(files ...string) []string {
-	return append([]string{"-config-file", ActionlintConfig, "-format", "{{json .}}"}, files...)
-}

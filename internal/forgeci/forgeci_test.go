@@ -1,13 +1,10 @@
 package forgeci_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/wdiazux/infra/internal/forgeci"
 	"github.com/wdiazux/infra/internal/kubetest"
+	"github.com/wdiazux/infra/internal/lint"
 	"github.com/wdiazux/infra/internal/magerun"
 	"github.com/wdiazux/infra/internal/testsuite"
 	"github.com/wdiazux/infra/internal/testtool"
@@ -121,76 +119,53 @@ func TestWorkflow(t *testing.T) {
 	}
 }
 
-// finding is one actionlint finding, as -format '{{json .}}' prints it.
-type finding struct {
-	File string `json:"filepath"`
-	Line int    `json:"line"`
-	Kind string `json:"kind"`
-	Msg  string `json:"message"`
-}
-
-// actionlint runs the tool-cache actionlint with args in the repository's
-// top folder and returns its findings and exit status.
-func actionlint(t *testing.T, args ...string) ([]finding, int) {
+// actionlint runs internal/lint's actionlint step (the tool-cache
+// actionlint) over root; a missing tool skips outside CI and fails in CI.
+func actionlint(t *testing.T, root string) lint.Result {
 	t.Helper()
-	tool, err := testsuite.GoTool(filepath.Join(root, "homelab.yaml"), "actionlint")
+	tool, err := testsuite.GoTool(filepath.Join(repoRoot(t), "homelab.yaml"), "actionlint")
 	require.NoError(t, err)
 	bin := testtool.RequireGoTool(t, tool)
 	testtool.Require(t, "shellcheck") // actionlint checks run: scripts with it
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err, stderr.String())
-	}
-	var out []finding
-	if s := strings.TrimSpace(stdout.String()); s != "" {
-		require.NoError(t, json.Unmarshal([]byte(s), &out), "actionlint's output: %s\n%s", s, stderr.String())
-	}
-	return out, code
+	res, err := lint.Actionlint().Run(t.Context(), &lint.Env{Root: root, Tools: map[string]string{"actionlint": bin}, Out: io.Discard})
+	require.NoError(t, err)
+	return res
+}
+
+// repoRoot is the repository's top folder, absolute.
+func repoRoot(t *testing.T) string {
+	abs, err := filepath.Abs(root)
+	require.NoError(t, err)
+	return abs
 }
 
 // TestActionlint runs the real actionlint (built into the tool cache from
-// the Go module proxy) on the workflow with the Forgejo runner labels:
-// no finding; without them, the docker label is unknown to it.
+// the Go module proxy) on the workflow with the Forgejo runner labels of
+// forgeci.ActionlintConfig: no finding; without them, the docker label is
+// unknown to it and it exits 1.
 func TestActionlint(t *testing.T) {
-	got, code := actionlint(t, forgeci.ActionlintArgs(forgeci.Workflow)...)
-	require.Empty(t, got)
-	require.Equal(t, 0, code)
+	res := actionlint(t, repoRoot(t))
+	require.Equal(t, 1, res.Files)
+	require.Empty(t, res.Findings)
+	require.Equal(t, 0, res.Exit)
 
-	got, code = actionlint(t, "-format", "{{json .}}", forgeci.Workflow)
-	require.Equal(t, 1, code)
-	require.Len(t, got, 1)
-	require.Equal(t, "runner-label", got[0].Kind)
-	require.Contains(t, got[0].Msg, `label "docker" is unknown`)
+	bare := t.TempDir()
+	wf, err := os.ReadFile(filepath.Join(root, forgeci.Workflow))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(bare, forgeci.WorkflowDir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bare, forgeci.Workflow), wf, 0o644))
+	runGit(t, bare, "init", "-q")
+	runGit(t, bare, "add", ".")
+	res = actionlint(t, bare)
+	require.Equal(t, 1, res.Exit)
+	require.Len(t, res.Findings, 1)
+	require.Equal(t, "runner-label", res.Findings[0].Rule)
+	require.Contains(t, res.Findings[0].Message, `label "docker" is unknown`)
 }
 
-// TestActionlintRefusesABadWorkflow: a known-bad workflow gets each
-// finding at its line with its rule, and a non-zero exit status.
-func TestActionlintRefusesABadWorkflow(t *testing.T) {
-	bad := "internal/forgeci/testdata/bad/ci.yaml"
-	got, code := actionlint(t, forgeci.ActionlintArgs(bad)...)
-	require.Equal(t, 1, code, "actionlint exits 1 on findings")
-	type spot struct {
-		File string
-		Line int
-		Kind string
-	}
-	var spots []spot
-	for _, f := range got {
-		spots = append(spots, spot{f.File, f.Line, f.Kind})
-	}
-	require.Equal(t, []spot{
-		{bad, 10, "runner-label"},
-		{bad, 13, "expression"},
-		{bad, 15, "syntax-check"},
-	}, spots)
-	require.Regexp(t, regexp.MustCompile(`label "dokcer" is unknown`), got[0].Msg)
-	require.Contains(t, got[1].Msg, `property "nope" is not defined`)
+// runGit runs git in dir.
+func runGit(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(testtool.Require(t, "git"), append([]string{"-C", dir}, args...)...).CombinedOutput()
+	require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
 }

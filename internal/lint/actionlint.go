@@ -3,15 +3,17 @@ package lint
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wdiazux/infra/internal/forgeci"
 )
 
-// WorkflowsDir holds the Forgejo Actions workflows, below the root.
-const WorkflowsDir = ".forgejo/workflows"
-
 // Actionlint is the actionlint step: actionlint (from the tool cache)
-// over every workflow of .forgejo/workflows (*.yml, *.yaml), each error a
+// over every workflow of .forgejo/workflows (*.yml, *.yaml), with
+// forgeci.ActionlintConfig when the root has it (the Forgejo runners'
+// labels, which actionlint does not know by itself), each error a
 // finding with actionlint's rule (syntax-check, expression, shellcheck
 // for a run: script, …). No workflow is no finding. actionlint has no
 // switch to accept a finding: fix the workflow (a run: script's
@@ -20,7 +22,7 @@ const WorkflowsDir = ".forgejo/workflows"
 func Actionlint() Step {
 	return Step{Name: "actionlint", Tools: []string{"actionlint"}, Run: func(ctx context.Context, env *Env) (Result, error) {
 		files, res, done, err := env.start(ctx, func(path string) bool {
-			return filepath.Dir(path) == filepath.FromSlash(WorkflowsDir) && hasExt(".yml", ".yaml")(path)
+			return filepath.Dir(path) == filepath.FromSlash(forgeci.WorkflowDir) && hasExt(".yml", ".yaml")(path)
 		}, "no workflow")
 		if done {
 			return res, err
@@ -31,7 +33,11 @@ func Actionlint() Step {
 		}
 		// pyflakes is off: no workflow runs Python, and a missing one
 		// would silently check nothing.
-		o, err := env.run(ctx, ".", nil, "actionlint", append([]string{"-format", "{{json .}}", "-no-color", "-shellcheck=" + shellcheck, "-pyflakes="}, files...)...)
+		args := []string{"-format", "{{json .}}", "-no-color", "-shellcheck=" + shellcheck, "-pyflakes="}
+		if _, err := os.Stat(filepath.Join(env.Root, forgeci.ActionlintConfig)); err == nil {
+			args = append(args, "-config-file", forgeci.ActionlintConfig)
+		}
+		o, err := env.run(ctx, ".", nil, "actionlint", append(args, files...)...)
 		if err != nil {
 			return res, err
 		}
