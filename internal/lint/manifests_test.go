@@ -183,7 +183,8 @@ func TestStepsNeedTheirTool(t *testing.T) {
 	for _, step := range []Step{Trivy(), Kubeconform()} {
 		env := &Env{Root: repoRoot, Tools: map[string]string{}, Out: io.Discard, Log: slog.New(slog.DiscardHandler)}
 		_, err := step.Run(context.Background(), env)
-		require.ErrorContains(t, err, step.Name+" is neither in the tool cache nor on PATH", step.Name)
+		require.ErrorIs(t, err, ErrToolMissing, step.Name)
+		require.ErrorContains(t, err, step.Name+" is not on PATH", step.Name)
 	}
 }
 
