@@ -278,6 +278,10 @@ type Talos struct {
 	GPUExtensions []string `yaml:"gpu_extensions,omitempty" json:"gpu_extensions,omitempty"`
 	// Extra kernel arguments baked into the image, one argument per item.
 	KernelArgs []string `yaml:"kernel_args,omitempty" json:"kernel_args,omitempty"`
+	// Encrypted etcd snapshots kept in the backup directory: taking one
+	// deletes the oldest beyond this many, once the new one is complete.
+	// Default `7`.
+	EtcdSnapshotsKeep int `yaml:"etcd_snapshots_keep,omitempty" json:"etcd_snapshots_keep,omitempty"`
 	// The cluster's machines: at least one control plane, and an odd number of
 	// them (1 or 3) so etcd keeps quorum.
 	Nodes []TalosNode `yaml:"nodes" json:"nodes"`
@@ -450,6 +454,19 @@ type User struct {
 	// least one, since password login is disabled. A pasted private key is
 	// rejected.
 	SSHPublicKeys []string `yaml:"ssh_public_keys" json:"ssh_public_keys"`
+}
+
+// DefaultEtcdSnapshotsKeep is how many etcd snapshots are kept when
+// talos.etcd_snapshots_keep is not set.
+const DefaultEtcdSnapshotsKeep = 7
+
+// SnapshotsKeep is how many etcd snapshots to keep: etcd_snapshots_keep,
+// or DefaultEtcdSnapshotsKeep.
+func (t Talos) SnapshotsKeep() int {
+	if t.EtcdSnapshotsKeep == 0 {
+		return DefaultEtcdSnapshotsKeep
+	}
+	return t.EtcdSnapshotsKeep
 }
 
 // ControlPlanes returns the control-plane nodes in file order.

@@ -177,6 +177,7 @@ func TestInvalidInventories(t *testing.T) {
 			`bad-talos-settings.yaml:32: talos.extensions[0]: "qemu-guest-agent" is not an extension name such as siderolabs/iscsi-tools`,
 			`bad-talos-settings.yaml:32: talos.extensions[2]: siderolabs/iscsi-tools is already listed at talos.extensions[1]`,
 			`bad-talos-settings.yaml:33: talos.kernel_args[0]: "console=ttyS0 quiet" must be one non-empty argument without spaces`,
+			`bad-talos-settings.yaml:34: talos.etcd_snapshots_keep: -1: keep at least one snapshot (or leave it out for 7)`,
 		},
 		"bad-node-sizes": {
 			`bad-node-sizes.yaml:33: talos.nodes: no node has role "controlplane"; a cluster needs at least one control plane`,

@@ -319,6 +319,9 @@ func (c *checker) talos() {
 			c.report(fmt.Sprintf("talos.kernel_args[%d]", i), "%q must be one non-empty argument without spaces", a)
 		}
 	}
+	if t.EtcdSnapshotsKeep < 0 {
+		c.report("talos.etcd_snapshots_keep", "%d: keep at least one snapshot (or leave it out for %d)", t.EtcdSnapshotsKeep, DefaultEtcdSnapshotsKeep)
+	}
 	c.talosNodes()
 	if t.VIP.IsValid() {
 		c.checkAddr("talos.vip", t.VIP, "infrastructure")
