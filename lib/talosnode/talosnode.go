@@ -151,7 +151,7 @@ func (c *Cluster) controlPlane(name string) (inventory.TalosNode, error) {
 		return inventory.TalosNode{}, err
 	}
 	if ns[0].Role != inventory.RoleControlPlane {
-		return inventory.TalosNode{}, fmt.Errorf("%s is a %s; this needs a control-plane node", name, ns[0].Role)
+		return inventory.TalosNode{}, fmt.Errorf("%w: %s is a %s; this needs a control-plane node", ErrNotControlPlane, name, ns[0].Role)
 	}
 	return ns[0], nil
 }

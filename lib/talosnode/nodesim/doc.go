@@ -17,4 +17,46 @@
 // kubeconfig points there instead: a choice of the simulator, not Talos's
 // behaviour, the same idea as talosnode's endpoint overrides for the Talos
 // API.
+//
+// # etcd
+//
+// The cluster's etcd is a real one (go.etcd.io/etcd/server/v3/embed) on
+// loopback with its data under WithEtcdDir (a temporary directory by
+// default). EtcdSnapshot streams etcd's own maintenance snapshot (the bbolt
+// database and the sha256 etcd appends) in 1 KiB messages, as Talos's
+// chunker does; EtcdRecover writes the upload to the node's
+// /var/lib/etcd.snapshot (0700, removed when the upload fails); Bootstrap
+// with RecoverEtcd checks the role and the data directory as a plain
+// bootstrap does, then verifies and restores the snapshot with etcdutl's
+// snapshot code (RecoverSkipHashCheck passed on) and deletes it, as
+// Talos's etcd service does. Reset wipes system partitions by label as
+// Talos does (EPHEMERAL: /var, so etcd's data and any uploaded snapshot;
+// STATE or the whole disk: the config too). The errors are Talos's own
+// (v1.12.7 source). Choices no source settles:
+//
+//   - One etcd backs the whole cluster: every control plane with etcd data
+//     answers from it, and its member list stays one member per configured
+//     control plane. The etcd starts on first use after a bootstrap (a
+//     snapshot, EtcdPut/EtcdGet), not at the bootstrap, so tests that never
+//     touch etcd start none.
+//   - A control plane whose EPHEMERAL was wiped reports etcd "Preparing"
+//     ("waiting for etcd bootstrap") and refuses the member list
+//     (Unavailable) while others keep etcd; once every configured control
+//     plane is wiped, etcd stops and its data is removed, so the cluster
+//     is no longer bootstrapped. After a recovery every control plane's
+//     etcd runs at once: the others' rejoin is not modelled step by step.
+//   - On Talos the restore runs as the etcd service starts, after Bootstrap
+//     answered; here it runs before the answer, with the same outcome: a
+//     snapshot that is missing or does not restore answers OK and leaves
+//     the node's etcd service "Failed" with "Failed to run pre stage: "
+//     and Talos's message, the cluster not bootstrapped, and the upload
+//     kept for another try.
+//   - A control plane whose etcd does not run answers EtcdSnapshot with
+//     "failed reading etcd snapshot: etcd is not running" (code Unknown);
+//     Talos's words come from its etcd client's dial error.
+//   - Reset happens before the call answers (on Talos it runs after);
+//     Graceful is ignored; Reboot=false leaves the node down (powered off)
+//     until SetDown(name, false); a partition label other than EPHEMERAL
+//     and STATE, or a user disk, is refused as a volume or device Talos
+//     cannot find.
 package nodesim

@@ -72,6 +72,10 @@ type Sim struct {
 	reqs         []Request
 	// bootstrapped says etcd was bootstrapped on a control plane.
 	bootstrapped bool
+	// etcd is the real etcd behind the cluster's etcd (etcd.go).
+	etcd clusterEtcd
+	// etcdNodes is each control plane's etcd state: wiped, failed (etcd.go).
+	etcdNodes etcdNodeState
 }
 
 // Node is one simulated Talos node.
@@ -126,7 +130,8 @@ func New(bundle *tsecrets.Bundle, names []string, opts ...Option) (*Sim, error) 
 	if err != nil {
 		return nil, fmt.Errorf("the bundle's Kubernetes CA key: %w", err)
 	}
-	s := &Sim{version: "v1.12.7", ca: ca, caKey: caKey, k8sCA: k8sCA, k8sKey: k8sKey, nodes: map[string]*Node{}}
+	s := &Sim{version: "v1.12.7", ca: ca, caKey: caKey, k8sCA: k8sCA, k8sKey: k8sKey, nodes: map[string]*Node{},
+		etcdNodes: etcdNodeState{wiped: map[string]bool{}, failed: map[string]string{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -216,6 +221,7 @@ func (s *Sim) Close() {
 	for _, n := range nodes {
 		n.grpc.Stop()
 	}
+	s.etcd.close()
 }
 
 // Endpoint is a node's address, host:port.
@@ -251,6 +257,7 @@ func (s *Sim) SetUnhealthy(name, service, message string) {
 // recreated from the template boots: it forgets its role and hostname,
 // and etcd is gone with the last configured control plane.
 func (s *Sim) Reset(name string) {
+	defer s.forgetEtcd()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.nodes[name]
@@ -378,9 +385,12 @@ func (m *machineServer) configuredOnly(ctx context.Context, method string) error
 	return nil
 }
 
-func (m *machineServer) Bootstrap(ctx context.Context, _ *machineapi.BootstrapRequest) (*machineapi.BootstrapResponse, error) {
+func (m *machineServer) Bootstrap(ctx context.Context, req *machineapi.BootstrapRequest) (*machineapi.BootstrapResponse, error) {
 	if err := m.configuredOnly(ctx, "Bootstrap"); err != nil {
 		return nil, err
+	}
+	if req.GetRecoverEtcd() {
+		return m.bootstrapRecover(req.GetRecoverSkipHashCheck())
 	}
 	s := m.node.sim
 	s.mu.Lock()
@@ -392,6 +402,7 @@ func (m *machineServer) Bootstrap(ctx context.Context, _ *machineapi.BootstrapRe
 		return nil, status.Error(codes.AlreadyExists, "etcd data directory is not empty")
 	}
 	s.bootstrapped = true
+	delete(s.etcdNodes.failed, m.node.name)
 	return &machineapi.BootstrapResponse{Messages: []*machineapi.Bootstrap{{}}}, nil
 }
 
@@ -417,7 +428,7 @@ func (m *machineServer) EtcdMemberList(ctx context.Context, _ *machineapi.EtcdMe
 	if m.node.role != "controlplane" {
 		return nil, status.Error(codes.FailedPrecondition, "etcd is not running on worker nodes")
 	}
-	if !s.bootstrapped {
+	if s.etcdDown(m.node.name) {
 		return nil, status.Error(codes.Unavailable, "etcd is not running: the cluster is not bootstrapped")
 	}
 	return &machineapi.EtcdMemberListResponse{Messages: []*machineapi.EtcdMembers{{Members: s.members()}}}, nil
@@ -542,8 +553,8 @@ func (n *Node) services() []*machineapi.ServiceInfo {
 	for _, id := range ids {
 		state, health := "Running", &machineapi.ServiceHealth{Healthy: true}
 		switch {
-		case id == "etcd" && !n.sim.bootstrapped:
-			state, health = "Preparing", &machineapi.ServiceHealth{Unknown: true, LastMessage: "waiting for etcd bootstrap"}
+		case id == "etcd" && n.sim.etcdDown(n.name):
+			state, health = n.sim.etcdDownState(n.name)
 		case n.unhealthy[id] != "":
 			health = &machineapi.ServiceHealth{Healthy: false, LastMessage: n.unhealthy[id]}
 		}
