@@ -50,6 +50,7 @@ var allowedImports = map[string][]string{
 	"lib/vma":                                nil,
 	"lib/cloudimage":                         {"lib/netx"},
 	"lib/packer":                             {"lib/inventory", "lib/proxmox", "lib/proxmox/pve", "lib/secrets"},
+	"lib/etcdbackup":                         {"lib/inventory", "lib/secrets", "lib/talosnode"},
 	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 }
 
