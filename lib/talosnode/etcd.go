@@ -21,16 +21,23 @@ var ErrNotControlPlane = errors.New("not a control-plane node")
 // recoverChunk is the size of the messages EtcdRecover sends, as talosctl.
 const recoverChunk = 4096
 
+// connectControlPlane opens an authenticated client to a control plane
+// (the first for "").
+func (c *Cluster) connectControlPlane(ctx context.Context, node string) (inventory.TalosNode, *client.Client, error) {
+	n, err := c.controlPlane(node)
+	if err != nil {
+		return n, nil, err
+	}
+	cl, err := c.connect(ctx, n)
+	return n, cl, err
+}
+
 // EtcdSnapshot streams a snapshot of etcd from a control plane (the first
 // for "") into w, as `talosctl etcd snapshot` takes it: etcd's bbolt
 // database followed by its sha256, which etcd appends. Nothing is held in
 // memory beyond one message. It returns the bytes written.
 func (c *Cluster) EtcdSnapshot(ctx context.Context, node string, w io.Writer) (int64, error) {
-	n, err := c.controlPlane(node)
-	if err != nil {
-		return 0, err
-	}
-	cl, err := c.connect(ctx, n)
+	n, cl, err := c.connectControlPlane(ctx, node)
 	if err != nil {
 		return 0, err
 	}
@@ -62,11 +69,7 @@ func (c *Cluster) EtcdSnapshot(ctx context.Context, node string, w io.Writer) (i
 // from any control plane: that its etcd does not run is Bootstrap's check.
 // It returns the bytes sent.
 func (c *Cluster) EtcdRecover(ctx context.Context, node string, r io.Reader) (int64, error) {
-	n, err := c.controlPlane(node)
-	if err != nil {
-		return 0, err
-	}
-	cl, err := c.connect(ctx, n)
+	n, cl, err := c.connectControlPlane(ctx, node)
 	if err != nil {
 		return 0, err
 	}
@@ -110,11 +113,7 @@ func (c *Cluster) EtcdRecover(ctx context.Context, node string, r io.Reader) (in
 // etcd has restored it; Health says when it runs. A node whose etcd data
 // directory is not empty answers with ErrAlreadyBootstrapped.
 func (c *Cluster) BootstrapRecover(ctx context.Context, node string, skipHashCheck bool) error {
-	n, err := c.controlPlane(node)
-	if err != nil {
-		return err
-	}
-	cl, err := c.connect(ctx, n)
+	n, cl, err := c.connectControlPlane(ctx, node)
 	if err != nil {
 		return err
 	}
@@ -155,11 +154,7 @@ func (s EtcdState) Running() bool { return s.Service == "Running" || len(s.Membe
 // error means the node did not answer (or is not a control plane); a
 // member list it refuses is in MembersErr.
 func (c *Cluster) EtcdState(ctx context.Context, node string) (EtcdState, error) {
-	n, err := c.controlPlane(node)
-	if err != nil {
-		return EtcdState{}, err
-	}
-	cl, err := c.connect(ctx, n)
+	n, cl, err := c.connectControlPlane(ctx, node)
 	if err != nil {
 		return EtcdState{Node: n.Name}, err
 	}
