@@ -59,4 +59,34 @@
 //     until SetDown(name, false); a partition label other than EPHEMERAL
 //     and STATE, or a user disk, is refused as a volume or device Talos
 //     cannot find.
+
+// Kubernetes components (kubernetes.go) follow the applied config as
+// Talos's controllers do: each config yields the COSI resources Talos
+// derives from it, which Talos's own Kubernetes upgrade reads (the
+// KubeletSpec in namespace k8s, and on a control plane the
+// APIServerConfig, ControllerManagerConfig and SchedulerConfig in
+// namespace controlplane, each with the config's image). WithKubelets
+// gives the nodes a Kubernetes API to play their kubelets against (a real
+// server or client-go's fake clientset): the Node and, on a control
+// plane, the mirror pods of the static pods. SetStalled makes a component
+// not come up on a new image. Choices no source settles:
+//   - the Node and mirror pods follow a config the moment it is applied
+//     (real kubelets restart and pull for seconds), and before etcd is
+//     bootstrapped too (a real kubelet registers once the API server
+//     answers);
+//   - the Node is named after the config's hostname (Talos's default
+//     nodename), carries only the Ready condition and
+//     status.nodeInfo.kubeletVersion (the tag of machine.kubelet.image),
+//     no addresses; a mirror pod is <component>-<hostname> in kube-system
+//     with labels k8s-app and tier=control-plane, the annotation
+//     talos.dev/config-version (the config resource's version),
+//     spec.nodeName, one container named after the component, no hostIP;
+//   - a stalled static pod runs the new image and crash-loops (container
+//     waiting, CrashLoopBackOff, pod not Ready); a stalled kubelet does
+//     not start, so its Node keeps the kubeletVersion it had and turns
+//     Ready=Unknown ("Kubelet stopped posting node status.");
+//   - the kubelet service and its Service resource are not modelled (the
+//     service list says it runs); Reset leaves the Node and pods in the
+//     Kubernetes API, as a recreated VM's old Node object stays until
+//     deleted.
 package nodesim

@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Request is one call a node received.
@@ -76,6 +77,12 @@ type Sim struct {
 	etcd clusterEtcd
 	// etcdNodes is each control plane's etcd state: wiped, failed (etcd.go).
 	etcdNodes etcdNodeState
+
+	// kube is the Kubernetes API the nodes' kubelets write their Node and
+	// static pods to (WithKubelets; nil: none).
+	kube kubernetes.Interface
+	// kubeErrs are the kubelets' failed writes to kube (KubeletErr).
+	kubeErrs []error
 }
 
 // Node is one simulated Talos node.
@@ -93,6 +100,12 @@ type Node struct {
 	unhealthy  map[string]string
 	started    time.Time
 	notRunning bool
+	// st is the node's COSI state (the Kubernetes component resources
+	// of kubernetes.go).
+	st state.State
+	// stalled are the Kubernetes components that do not come up on a new
+	// image (SetStalled).
+	stalled map[string]bool
 }
 
 // Option configures a Sim.
@@ -154,7 +167,8 @@ func (s *Sim) start(name string) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{sim: s, name: name, lis: lis, unhealthy: map[string]string{}, started: time.Now()}
+	n := &Node{sim: s, name: name, lis: lis, unhealthy: map[string]string{}, started: time.Now(),
+		st: state.WrapCore(namespaced.NewState(inmem.Build)), stalled: map[string]bool{}}
 	if n.maintCert, err = certificate(nil, nil, name); err != nil {
 		lis.Close()
 		return nil, err
@@ -173,7 +187,7 @@ func (s *Sim) start(name string) (*Node, error) {
 	}}
 	n.grpc = grpc.NewServer(grpc.Creds(credentials.NewTLS(base)))
 	machineapi.RegisterMachineServiceServer(n.grpc, &machineServer{node: n})
-	v1alpha1.RegisterStateServer(n.grpc, cosiserver.NewState(state.WrapCore(namespaced.NewState(inmem.Build))))
+	v1alpha1.RegisterStateServer(n.grpc, cosiserver.NewState(n.st))
 	go n.grpc.Serve(lis) //nolint:errcheck // ends with Close
 	return n, nil
 }
@@ -297,9 +311,9 @@ func (n *Node) setConfig(data []byte) error {
 		endpoint = u.String()
 	}
 	n.sim.mu.Lock()
-	defer n.sim.mu.Unlock()
 	n.config, n.role, n.hostname, n.endpoint = slices.Clone(data), role, hostname, endpoint
-	return nil
+	n.sim.mu.Unlock()
+	return n.follow(cfg)
 }
 
 // record notes a request and says whether the client was authenticated.
