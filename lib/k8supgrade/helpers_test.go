@@ -1,0 +1,145 @@
+package k8supgrade_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/wdiazux/infra/lib/inventory"
+	"github.com/wdiazux/infra/lib/k8supgrade"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/lib/talosnode"
+	"github.com/wdiazux/infra/lib/talosnode/nodesim"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var (
+	threeNodes = filepath.Join("..", "talosgen", "testdata", "three-nodes.yaml")
+	twoNodes   = filepath.Join("testdata", "two-nodes.yaml")
+)
+
+// env is a running cluster at one Kubernetes version: a repository with
+// generated configs (a test age key), simulated nodes whose kubelets write
+// to a fake Kubernetes API, and a Cluster pointed at them.
+type env struct {
+	root    string
+	id      *age.X25519Identity
+	inv     *inventory.Inventory
+	sim     *nodesim.Sim
+	cluster *talosnode.Cluster
+	kube    *fake.Clientset
+	// setup is how many requests the nodes had before the test's run.
+	setup int
+}
+
+// newEnv generates the configs of file at Kubernetes version from,
+// applies them and bootstraps, as cluster:up leaves a cluster.
+func newEnv(t *testing.T, file, from string) *env {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	e := &env{root: t.TempDir(), id: id, kube: fake.NewClientset()}
+	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
+	require.NoError(t, err)
+	text := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(string(conf), id.Recipient().String())
+	require.NoError(t, os.WriteFile(filepath.Join(e.root, ".sops.yaml"), []byte(text), 0o644))
+	require.NoError(t, os.CopyFS(filepath.Join(e.root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join("..", "..", talosgen.DefaultPatchDir))))
+	e.inv, err = inventory.Load(file)
+	require.NoError(t, err)
+	e.inv.Kubernetes.Version = from
+	_, err = talosgen.SyncConfigs(t.Context(), e.inv, e.sync())
+	require.NoError(t, err)
+	bundle, err := talosgen.LoadBundle(filepath.Join(e.root, talosgen.DefaultBundleFile), secrets.WithIdentities(id))
+	require.NoError(t, err)
+	var names []string
+	for _, n := range e.inv.Talos.Nodes {
+		names = append(names, n.Name)
+	}
+	e.sim, err = nodesim.New(bundle, names, nodesim.WithKubelets(e.kube))
+	require.NoError(t, err)
+	t.Cleanup(e.sim.Close)
+	e.cluster = talosnode.New(e.inv, filepath.Join(e.root, talosgen.DefaultOutDir),
+		talosnode.WithEndpoints(func(n inventory.TalosNode) string { return e.sim.Endpoint(n.Name) }))
+	_, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{})
+	require.NoError(t, err)
+	_, err = e.cluster.Bootstrap(t.Context(), "", false)
+	require.NoError(t, err)
+	require.NoError(t, e.sim.KubeletErr())
+	e.setup = len(e.sim.Requests())
+	return e
+}
+
+func (e *env) sync() talosgen.SyncOptions {
+	return talosgen.SyncOptions{Root: e.root, Secrets: []secrets.Option{secrets.WithIdentities(e.id)}}
+}
+
+// upgrade runs the upgrade to version to.
+func (e *env) upgrade(t *testing.T, to string, mods ...func(*k8supgrade.Options)) (*k8supgrade.Plan, error) {
+	t.Helper()
+	e.inv.Kubernetes.Version = to
+	o := k8supgrade.Options{Sync: e.sync(), Wait: 2 * time.Second, Interval: 5 * time.Millisecond}
+	for _, m := range mods {
+		m(&o)
+	}
+	return k8supgrade.Upgrade(t.Context(), e.inv, e.cluster, e.kube, o)
+}
+
+// applied lists the configs the nodes were sent since setup (or since the
+// last call), as "node: component=tag ..." in Components order, and checks
+// each went without a reboot.
+func (e *env) applied(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	reqs := e.sim.Requests()
+	for _, r := range reqs[e.setup:] {
+		if r.Method != "ApplyConfiguration" {
+			continue
+		}
+		require.Equal(t, "NO_REBOOT", r.Mode.String(), r.Node)
+		require.False(t, r.DryRun, r.Node)
+		out = append(out, r.Node+": "+images(t, r.Config))
+	}
+	e.setup = len(reqs)
+	return out
+}
+
+// images summarises a config's component images by their tags.
+func images(t *testing.T, data []byte) string {
+	t.Helper()
+	cfg, err := configloader.NewFromBytes(data)
+	require.NoError(t, err)
+	var parts []string
+	if cfg.Machine().Type().IsControlPlane() {
+		parts = append(parts,
+			"kube-apiserver="+tag(cfg.Cluster().APIServer().Image()),
+			"kube-controller-manager="+tag(cfg.Cluster().ControllerManager().Image()),
+			"kube-scheduler="+tag(cfg.Cluster().Scheduler().Image()))
+	}
+	parts = append(parts, "kubelet="+tag(cfg.Machine().Kubelet().Image()))
+	return strings.Join(parts, " ")
+}
+
+func tag(image string) string { return image[strings.LastIndex(image, ":")+1:] }
+
+// golden compares text with testdata/name (rewritten with -update).
+func golden(t *testing.T, name, text string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, string(want), text)
+}

@@ -1,0 +1,222 @@
+package k8supgrade_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/wdiazux/infra/lib/k8supgrade"
+	"github.com/wdiazux/infra/lib/talosgen"
+)
+
+// TestPathIsCheckedFirst: a target the nodes' Talos does not support, a
+// skipped minor version and a downgrade are refused before any node is
+// sent a config.
+func TestPathIsCheckedFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		want           k8supgrade.UnsupportedError
+	}{
+		{name: "newer than Talos 1.12 supports", from: "v1.35.4", to: "v1.36.0",
+			want: k8supgrade.UnsupportedError{Node: "talos-cp-01", To: "v1.36.0", Talos: "v1.12.7",
+				Reason: "Talos v1.12.7 does not support it (version of Kubernetes 1.36.0 is too new to be used with Talos 1.12.7): set kubernetes.version to one it supports, or upgrade Talos first"}},
+		{name: "older than Talos 1.12 supports", from: "v1.30.1", to: "v1.29.9",
+			want: k8supgrade.UnsupportedError{Node: "talos-cp-01", To: "v1.29.9", Talos: "v1.12.7",
+				Reason: "Talos v1.12.7 does not support it (version of Kubernetes 1.29.9 is too old to be used with Talos 1.12.7): set kubernetes.version to one it supports, or upgrade Talos first"}},
+		{name: "two minor versions at once", from: "v1.33.7", to: "v1.35.4",
+			want: k8supgrade.UnsupportedError{Node: "talos-cp-01", Component: "kube-apiserver", From: "v1.33.7", To: "v1.35.4",
+				Reason: "Kubernetes upgrades one minor version at a time: set kubernetes.version to v1.34.x first"}},
+		{name: "downgrade", from: "v1.35.4", to: "v1.34.4",
+			want: k8supgrade.UnsupportedError{Node: "talos-cp-01", Component: "kube-apiserver", From: "v1.35.4", To: "v1.34.4",
+				Reason: "that is a downgrade, which Talos does not do: set kubernetes.version to v1.35.4 or later"}},
+		{name: "patch downgrade", from: "v1.35.4", to: "v1.35.1",
+			want: k8supgrade.UnsupportedError{Node: "talos-cp-01", Component: "kube-apiserver", From: "v1.35.4", To: "v1.35.1",
+				Reason: "that is a downgrade, which Talos does not do: set kubernetes.version to v1.35.4 or later"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, twoNodes, tc.from)
+			generated := readConfigs(t, e)
+			plan, err := e.upgrade(t, tc.to)
+			require.Nil(t, plan)
+			var ue *k8supgrade.UnsupportedError
+			require.ErrorAs(t, err, &ue)
+			require.ErrorIs(t, err, k8supgrade.ErrUnsupported)
+			require.Equal(t, tc.want, *ue)
+			require.Empty(t, e.applied(t), "no node is sent a config")
+			require.Equal(t, generated, readConfigs(t, e), "no config is written")
+		})
+	}
+}
+
+// TestUpgradeFollowsTalossOrder: three control planes and a worker go
+// from 1.34 to 1.35 in Talos's order, one component of one node at a
+// time, each applied without a reboot with the components after it held
+// back, and each running its new version before the next step starts.
+func TestUpgradeFollowsTalossOrder(t *testing.T) {
+	e := newEnv(t, threeNodes, "v1.34.4")
+	var started []string
+	var prev *k8supgrade.Step
+	plan, err := e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) {
+		o.Progress = func(s k8supgrade.Step, applied bool) {
+			if applied {
+				return
+			}
+			started = append(started, s.Component+" "+s.Node+" "+s.From+" -> "+s.To)
+			if prev != nil {
+				require.Equal(t, "", runsNow(t, e, *prev), "the step before %s on %s runs its new version", s.Component, s.Node)
+			}
+			prev = &s
+		}
+	})
+	require.NoError(t, err)
+	require.Len(t, plan.Steps, 13)
+	require.Equal(t, []string{
+		"kube-apiserver talos-cp-01 v1.34.4 -> v1.35.4",
+		"kube-apiserver talos-cp-02 v1.34.4 -> v1.35.4",
+		"kube-apiserver talos-cp-03 v1.34.4 -> v1.35.4",
+		"kube-controller-manager talos-cp-01 v1.34.4 -> v1.35.4",
+		"kube-controller-manager talos-cp-02 v1.34.4 -> v1.35.4",
+		"kube-controller-manager talos-cp-03 v1.34.4 -> v1.35.4",
+		"kube-scheduler talos-cp-01 v1.34.4 -> v1.35.4",
+		"kube-scheduler talos-cp-02 v1.34.4 -> v1.35.4",
+		"kube-scheduler talos-cp-03 v1.34.4 -> v1.35.4",
+		"kubelet talos-cp-01 v1.34.4 -> v1.35.4",
+		"kubelet talos-cp-02 v1.34.4 -> v1.35.4",
+		"kubelet talos-cp-03 v1.34.4 -> v1.35.4",
+		"kubelet talos-gpu-01 v1.34.4 -> v1.35.4",
+	}, started)
+	require.Equal(t, "", runsNow(t, e, *prev), "the last step runs its new version")
+	require.Equal(t, []string{
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
+		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
+		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
+		"talos-gpu-01: kubelet=v1.35.4",
+	}, e.applied(t))
+	// Each node's last config is the regenerated one, byte for byte.
+	last := map[string][]byte{}
+	for _, r := range e.sim.Requests() {
+		if r.Method == "ApplyConfiguration" {
+			last[r.Node] = r.Config
+		}
+	}
+	for node, data := range readConfigs(t, e) {
+		require.True(t, bytes.Equal(data, last[node]), "%s's last config is talos/generated/%s.yaml", node, node)
+	}
+	nodes, err := e.kube.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, nodes.Items, 4)
+	for _, n := range nodes.Items {
+		require.Equal(t, "v1.35.4", n.Status.NodeInfo.KubeletVersion, n.Name)
+	}
+
+	// A re-run has nothing to do and sends nothing.
+	plan, err = e.upgrade(t, "v1.35.4")
+	require.NoError(t, err)
+	require.True(t, plan.Nothing())
+	require.Empty(t, e.applied(t))
+	var out bytes.Buffer
+	require.NoError(t, plan.WriteTable(&out))
+	require.Equal(t, "Kubernetes v1.35.4: every component of every node runs it; nothing to do.\n", out.String())
+}
+
+// TestAComponentThatDoesNotComeUpStops: a controller manager that does
+// not come up on the new version stops the upgrade there, naming it; the
+// steps after it are not done; a re-run once it runs resumes after it.
+func TestAComponentThatDoesNotComeUpStops(t *testing.T) {
+	e := newEnv(t, threeNodes, "v1.34.4")
+	require.NoError(t, e.sim.SetStalled("talos-cp-02", "kube-controller-manager", true))
+	_, err := e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.Wait = 200 * time.Millisecond })
+	var ce *k8supgrade.ComponentError
+	require.ErrorAs(t, err, &ce)
+	require.ErrorIs(t, err, k8supgrade.ErrNotUp)
+	require.Equal(t, "kube-controller-manager", ce.Step.Component)
+	require.Equal(t, "talos-cp-02", ce.Step.Node)
+	require.Equal(t, "pod kube-system/kube-controller-manager-talos-cp-02 runs registry.k8s.io/kube-controller-manager:v1.35.4 but is not Ready (CrashLoopBackOff: back-off restarting failed container kube-controller-manager)", ce.State)
+	require.Contains(t, err.Error(), "kube-controller-manager on talos-cp-02 did not come up on v1.35.4 within 200ms")
+	require.Equal(t, []string{
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
+	}, e.applied(t), "nothing after the stalled component is sent")
+
+	// Still stalled: the re-run waits on it again and sends nothing.
+	_, err = e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.Wait = 100 * time.Millisecond })
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "talos-cp-02", ce.Step.Node)
+	require.False(t, ce.Step.Apply, "its config is already applied")
+	require.Empty(t, e.applied(t))
+
+	// Once it comes up, a re-run resumes after it.
+	require.NoError(t, e.sim.SetStalled("talos-cp-02", "kube-controller-manager", false))
+	plan, err := e.upgrade(t, "v1.35.4")
+	require.NoError(t, err)
+	require.Len(t, plan.Steps, 8)
+	sent := e.applied(t)
+	require.Len(t, sent, 8)
+	require.Equal(t, "talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4", sent[0])
+	require.Equal(t, "talos-gpu-01: kubelet=v1.35.4", sent[7])
+}
+
+// TestAKubeletThatDoesNotComeUpStops: a worker's kubelet that does not
+// start on the new version stops the upgrade with its Node's state.
+func TestAKubeletThatDoesNotComeUpStops(t *testing.T) {
+	e := newEnv(t, twoNodes, "v1.34.4")
+	require.NoError(t, e.sim.SetStalled("talos-gpu-01", "kubelet", true))
+	_, err := e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.Wait = 100 * time.Millisecond })
+	var ce *k8supgrade.ComponentError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, k8supgrade.Step{Component: "kubelet", Node: "talos-gpu-01", From: "v1.34.4", To: "v1.35.4",
+		FromImage: "ghcr.io/siderolabs/kubelet:v1.34.4", ToImage: "ghcr.io/siderolabs/kubelet:v1.35.4", Apply: true}, ce.Step)
+	require.Equal(t, "Node talos-gpu-01 reports kubelet v1.34.4", ce.State)
+	require.Len(t, e.applied(t), 5, "the control plane's four steps, then the worker's kubelet")
+}
+
+// TestDryRun prints the plan (golden), writes no config and sends none.
+func TestDryRun(t *testing.T) {
+	e := newEnv(t, threeNodes, "v1.34.4")
+	generated := readConfigs(t, e)
+	plan, err := e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.DryRun = true })
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, plan.WriteTable(&out))
+	golden(t, "dryrun.golden", out.String())
+	require.Empty(t, e.applied(t))
+	require.Equal(t, generated, readConfigs(t, e), "a dry run writes no config")
+}
+
+// readConfigs reads the generated configs by node.
+func readConfigs(t *testing.T, e *env) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, n := range e.inv.Talos.Nodes {
+		data, err := os.ReadFile(filepath.Join(e.root, talosgen.DefaultOutDir, n.Name+".yaml"))
+		require.NoError(t, err)
+		out[n.Name] = data
+	}
+	return out
+}
+
+// runsNow is what keeps a step's component from running its new version.
+func runsNow(t *testing.T, e *env, s k8supgrade.Step) string {
+	t.Helper()
+	state, err := k8supgrade.Runs(context.Background(), e.kube, s)
+	require.NoError(t, err)
+	return state
+}

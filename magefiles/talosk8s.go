@@ -1,0 +1,95 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wdiazux/infra/lib/k8supgrade"
+	"github.com/wdiazux/infra/lib/secrets"
+	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/lib/talosnode"
+)
+
+// Aliases are the targets' names with a dash, which Go method names cannot
+// hold. It is in this file so that a group compiling it has the method
+// (the build of one target compiles only the files it needs).
+var Aliases = map[string]any{
+	"talos:upgrade-k8s": Talos.UpgradeK8s,
+}
+
+// UpgradeK8s upgrades Kubernetes to the inventory's kubernetes.version as Talos does, one component of one node at a time; -dryrun prints the plan.
+//
+// Run as `talos:upgrade-k8s`. Regenerates the node configs with the new
+// images, reads every node's Talos version and component images, and checks
+// the path before anything changes: the Talos version of every node supports
+// the target (machinery's compatibility matrix), one minor version at a time,
+// no downgrade. Then, as `talosctl upgrade-k8s` does: kube-apiserver on each
+// control plane, then kube-controller-manager, then kube-scheduler, then the
+// kubelet of every node (control planes first), each applied without a reboot
+// and waited for until it runs the new version (its static pod Ready with the
+// new image; its Node reporting the new kubeletVersion). Stops at the first
+// component that does not come up; a re-run resumes there. Nothing to do when
+// every component runs the inventory's version. Needs the kubeconfig
+// (talos:kubeconfig). See docs/operations/upgrades-kubernetes.md.
+func (Talos) UpgradeK8s(ctx context.Context,
+	// print the plan (component, node, from -> to) and change nothing
+	dryrun *bool,
+	// how long each component of each node has to run its new version (default 5m)
+	wait *string,
+	// inventory file (default: $INFRA_INVENTORY, else homelab.yaml)
+	file *string,
+) error {
+	path, inv, err := loadInventory(file)
+	if err != nil {
+		return err
+	}
+	opts, err := talosOptions()
+	if err != nil {
+		return err
+	}
+	d, err := waitFlag(wait, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	c := talosnode.New(inv, filepath.Join(filepath.Dir(path), talosgen.DefaultOutDir), append(opts, talosnode.WithLogger(logger()))...)
+	kube, err := c.KubernetesClient()
+	if err != nil {
+		return talosAdvice(err)
+	}
+	plan, err := k8supgrade.Upgrade(ctx, inv, c, kube, k8supgrade.Options{
+		Sync: talosgen.SyncOptions{Root: filepath.Dir(path), Logger: logger(),
+			Secrets: []secrets.Option{secrets.WithLogger(logger())}},
+		DryRun: isSet(dryrun), Wait: d,
+		Progress: func(s k8supgrade.Step, applied bool) {
+			if applied {
+				fmt.Printf("  %s on %s: config applied, waiting until it runs %s\n", s.Component, s.Node, s.To)
+				return
+			}
+			fmt.Printf("%s on %s: %s -> %s\n", s.Component, s.Node, s.From, s.To)
+		},
+	})
+	if plan != nil && (isSet(dryrun) || plan.Nothing()) {
+		if werr := plan.WriteTable(os.Stdout); werr != nil {
+			return werr
+		}
+	}
+	var ce *k8supgrade.ComponentError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("%w\nthen run: go run mage.go talos:upgrade-k8s", err)
+	case errors.Is(err, k8supgrade.ErrUnsupported):
+		return fmt.Errorf("%w\nthen check the plan: go run mage.go talos:upgrade-k8s -dryrun", err)
+	case err != nil:
+		return secretsAdvice(talosAdvice(err), "", false)
+	}
+	if !isSet(dryrun) && !plan.Nothing() {
+		fmt.Printf("Kubernetes %s on every node.\n", plan.To)
+	}
+	return nil
+}
