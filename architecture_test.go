@@ -43,6 +43,7 @@ var allowedImports = map[string][]string{
 	"lib/talosgen":                           {"internal/atomicfile", "lib/inventory", "lib/secrets", "lib/talosfactory"},
 	"lib/talosnode":                          {"internal/atomicfile", "lib/inventory", "lib/netx", "lib/talosgen"},
 	"lib/talosnode/nodesim":                  nil,
+	"lib/k8supgrade":                         {"lib/inventory", "lib/talosgen", "lib/talosnode"},
 	"lib/ansible":                            {"internal/atomicfile", "lib/inventory"},
 	"lib/terraform":                          {"lib/inventory", "lib/preflight", "lib/proxmox"},
 	"lib/addons":                             {"lib/helmdeploy", "lib/inventory", "lib/secrets"},

@@ -92,21 +92,7 @@ func TestUpgradeFollowsTalossOrder(t *testing.T) {
 		"kubelet talos-gpu-01 v1.34.4 -> v1.35.4",
 	}, started)
 	require.Equal(t, "", runsNow(t, e, *prev), "the last step runs its new version")
-	require.Equal(t, []string{
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
-		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.34.4",
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
-		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.35.4 kubelet=v1.35.4",
-		"talos-gpu-01: kubelet=v1.35.4",
-	}, e.applied(t))
+	require.Equal(t, talosOrder(), e.applied(t))
 	// Each node's last config is the regenerated one, byte for byte.
 	last := map[string][]byte{}
 	for _, r := range e.sim.Requests() {
@@ -148,13 +134,7 @@ func TestAComponentThatDoesNotComeUpStops(t *testing.T) {
 	require.Equal(t, "talos-cp-02", ce.Step.Node)
 	require.Equal(t, "pod kube-system/kube-controller-manager-talos-cp-02 runs registry.k8s.io/kube-controller-manager:v1.35.4 but is not Ready (CrashLoopBackOff: back-off restarting failed container kube-controller-manager)", ce.State)
 	require.Contains(t, err.Error(), "kube-controller-manager on talos-cp-02 did not come up on v1.35.4 within 200ms")
-	require.Equal(t, []string{
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.34.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-01: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-		"talos-cp-02: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4",
-	}, e.applied(t), "nothing after the stalled component is sent")
+	require.Equal(t, talosOrder()[:5], e.applied(t), "nothing after the stalled component is sent")
 
 	// Still stalled: the re-run waits on it again and sends nothing.
 	_, err = e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.Wait = 100 * time.Millisecond })
@@ -168,10 +148,7 @@ func TestAComponentThatDoesNotComeUpStops(t *testing.T) {
 	plan, err := e.upgrade(t, "v1.35.4")
 	require.NoError(t, err)
 	require.Len(t, plan.Steps, 8)
-	sent := e.applied(t)
-	require.Len(t, sent, 8)
-	require.Equal(t, "talos-cp-03: kube-apiserver=v1.35.4 kube-controller-manager=v1.35.4 kube-scheduler=v1.34.4 kubelet=v1.34.4", sent[0])
-	require.Equal(t, "talos-gpu-01: kubelet=v1.35.4", sent[7])
+	require.Equal(t, talosOrder()[5:], e.applied(t), "the re-run sends the rest")
 }
 
 // TestAKubeletThatDoesNotComeUpStops: a worker's kubelet that does not
@@ -219,4 +196,31 @@ func runsNow(t *testing.T, e *env, s k8supgrade.Step) string {
 	state, err := k8supgrade.Runs(context.Background(), e.kube, s)
 	require.NoError(t, err)
 	return state
+}
+
+// cpConfig is the config line of a control plane whose first n components
+// (in Components order) have v1.35.4 and the others v1.34.4.
+func cpConfig(node string, n int) string {
+	line := node + ":"
+	for i, comp := range k8supgrade.Components {
+		v := "v1.34.4"
+		if i < n {
+			v = "v1.35.4"
+		}
+		line += " " + comp + "=" + v
+	}
+	return line
+}
+
+// talosOrder is what the three-node upgrade sends, in order: each control
+// plane's config with one more component upgraded, component by
+// component, then the worker's.
+func talosOrder() []string {
+	var out []string
+	for n := 1; n <= len(k8supgrade.Components); n++ {
+		for _, node := range []string{"talos-cp-01", "talos-cp-02", "talos-cp-03"} {
+			out = append(out, cpConfig(node, n))
+		}
+	}
+	return append(out, "talos-gpu-01: kubelet=v1.35.4")
 }
