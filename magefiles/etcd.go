@@ -15,12 +15,6 @@ import (
 	"github.com/wdiazux/infra/lib/talosnode"
 )
 
-// Aliases gives the etcd targets their hyphenated names.
-var Aliases = map[string]any{
-	"talos:etcd-snapshot": Talos.EtcdSnapshot,
-	"talos:etcd-restore":  Talos.EtcdRestore,
-}
-
 // etcdBackups is the backups of the inventory's cluster, in dir or
 // backups/etcd beside the inventory.
 func etcdBackups(file, dir *string, opts ...etcdbackup.Option) (*etcdbackup.Backups, error) {

@@ -16,13 +16,6 @@ import (
 	"github.com/wdiazux/infra/lib/talosnode"
 )
 
-// Aliases are the targets' names with a dash, which Go method names cannot
-// hold. It is in this file so that a group compiling it has the method
-// (the build of one target compiles only the files it needs).
-var Aliases = map[string]any{
-	"talos:upgrade-k8s": Talos.UpgradeK8s,
-}
-
 // UpgradeK8s upgrades Kubernetes to the inventory's kubernetes.version as Talos does, one component of one node at a time; -dryrun prints the plan.
 //
 // Run as `talos:upgrade-k8s`. Regenerates the node configs with the new

@@ -2,6 +2,7 @@ package magerun
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func (t *Targets) unknown(word string) error {
 func (t *Targets) suggest(word string) string {
 	word = strings.ToLower(word)
 	for _, fn := range t.funcs {
-		n := name(fn)
+		n := t.shown(fn)
 		_, short, _ := strings.Cut(n, ":")
 		if short == word || strings.HasPrefix(n, word) || (short != "" && strings.HasPrefix(short, word)) {
 			return n
@@ -57,8 +58,27 @@ func (t *Targets) Check(args []string) error {
 	return err
 }
 
+// Canonical is args with each target named as the built binary knows it
+// (an alias such as talos:etcd-snapshot becomes talos:etcdsnapshot), so a
+// target's build never needs the file that declares the aliases; it fails
+// as Check does.
+func (t *Targets) Canonical(args []string) ([]string, error) {
+	out := slices.Clone(args)
+	_, err := t.scan(args, func(x int, fn *parse.Function) { out[x] = name(fn) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // read is Check, returning the targets the line runs.
 func (t *Targets) read(args []string) ([]*parse.Function, error) {
+	return t.scan(args, nil)
+}
+
+// scan reads the command line as read does, calling at (when set) with
+// the index of each target word and its target.
+func (t *Targets) scan(args []string, at func(x int, fn *parse.Function)) ([]*parse.Function, error) {
 	var fns []*parse.Function
 	for x := 0; x < len(args); {
 		word := args[x]
@@ -70,26 +90,29 @@ func (t *Targets) read(args []string) ([]*parse.Function, error) {
 		case fn == nil:
 			prev := fns[len(fns)-1]
 			return nil, usageErrorf("%q after %s is neither one of its arguments nor a target; its usage is: %s (%s -h %s explains it)",
-				word, name(prev), usage(prev), Command, name(prev))
+				word, t.shown(prev), t.usage(prev), Command, t.shown(prev))
 		}
 		fns = append(fns, fn)
+		if at != nil {
+			at(x-1, fn)
+		}
 		required := fn.RequiredArgs()
 		if x+len(required) > len(args) {
 			return nil, usageErrorf("%s needs %d argument(s), got %d; its usage is: %s",
-				name(fn), len(required), len(args)-x, usage(fn))
+				t.shown(fn), len(required), len(args)-x, t.usage(fn))
 		}
 		for _, a := range required {
 			v := args[x]
 			x++
 			if strings.HasPrefix(v, "-") && flagNamed(fn, v) != nil {
-				return nil, usageErrorf("%s takes <%s> before its flags, got %q; its usage is: %s", name(fn), a.Name, v, usage(fn))
+				return nil, usageErrorf("%s takes <%s> before its flags, got %q; its usage is: %s", t.shown(fn), a.Name, v, t.usage(fn))
 			}
 			if err := checkValue(a.Type, v); err != nil {
-				return nil, usageErrorf("%s: argument <%s> %q: %v", name(fn), a.Name, v, err)
+				return nil, usageErrorf("%s: argument <%s> %q: %v", t.shown(fn), a.Name, v, err)
 			}
 		}
 		for x < len(args) && strings.HasPrefix(args[x], "-") {
-			if err := checkFlag(fn, args[x]); err != nil {
+			if err := t.checkFlag(fn, args[x]); err != nil {
 				return nil, err
 			}
 			x++
@@ -111,7 +134,7 @@ func flagNamed(fn *parse.Function, word string) *parse.Arg {
 
 // checkFlag accepts what the built binary accepts: -name=value for every
 // flag, and a bare -name for a boolean one.
-func checkFlag(fn *parse.Function, word string) error {
+func (t *Targets) checkFlag(fn *parse.Function, word string) error {
 	a := flagNamed(fn, word)
 	if a == nil {
 		var names []string
@@ -122,17 +145,17 @@ func checkFlag(fn *parse.Function, word string) error {
 		if len(names) > 0 {
 			has = "its flags are " + strings.Join(names, ", ")
 		}
-		return usageErrorf("%s has no flag %q; %s (%s -h %s explains them)", name(fn), word, has, Command, name(fn))
+		return usageErrorf("%s has no flag %q; %s (%s -h %s explains them)", t.shown(fn), word, has, Command, t.shown(fn))
 	}
 	_, v, hasValue := strings.Cut(word, "=")
 	if !hasValue {
 		if a.Type == "bool" {
 			return nil
 		}
-		return usageErrorf("%s: flag -%s needs a value: -%s=<%s>", name(fn), strings.ToLower(a.Name), strings.ToLower(a.Name), a.Type)
+		return usageErrorf("%s: flag -%s needs a value: -%s=<%s>", t.shown(fn), strings.ToLower(a.Name), strings.ToLower(a.Name), a.Type)
 	}
 	if err := checkValue(a.Type, v); err != nil {
-		return usageErrorf("%s: flag -%s=%q: %v", name(fn), strings.ToLower(a.Name), v, err)
+		return usageErrorf("%s: flag -%s=%q: %v", t.shown(fn), strings.ToLower(a.Name), v, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package magerun
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,7 +66,7 @@ func TestLoadTargetsIgnoresTheMainFileABuildIsWriting(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, generatedMain), []byte("//go:build ign"), 0o600))
 	targets, err := LoadTargets("go", dir)
 	require.NoError(t, err)
-	require.Equal(t, []string{"hello", "play:run", "wait"}, targets.Names())
+	require.Equal(t, []string{"clean-up", "hello", "play:run", "wait"}, targets.Names())
 
 	_, err = LoadTargets("go", t.TempDir())
 	require.ErrorContains(t, err, "no target files in")
@@ -81,6 +82,7 @@ func TestGroupForCompilesOnlyWhatTheTargetsNeed(t *testing.T) {
 		{[]string{"play:run", "site", "-check"}, []string{"common.go", "play.go"}},
 		{[]string{"wait", "2"}, []string{"hello.go", "wait.go"}}, // Wait calls greet, declared in hello.go
 		{[]string{"hello", "play:run", "hello"}, []string{"common.go", "hello.go", "play.go"}},
+		{[]string{"clean-up"}, []string{"cleanup.go", "hello.go"}}, // not aliases.go: the binary gets the target's own name
 	} {
 		g, err := targets.GroupFor(tc.args)
 		require.NoError(t, err)
@@ -99,7 +101,30 @@ func TestGroupForCompilesOnlyWhatTheTargetsNeed(t *testing.T) {
 
 	groups := targets.Groups()
 	require.Equal(t, []string{"common.go", "play.go"}, groups["play:run"].Files)
-	require.Len(t, groups, 3)
+	require.Len(t, groups, 4)
+}
+
+// An alias is how a target is listed, documented and named in errors;
+// the built binary is handed the target's own name.
+func TestAliases(t *testing.T) {
+	targets := fixtureTargets(t)
+	args, err := targets.Canonical([]string{"clean-up", "hello", "play:run", "clean-up", "-x=1"})
+	require.Error(t, err, "Canonical checks the line as Check does")
+	require.Nil(t, args)
+	args, err = targets.Canonical([]string{"Clean-Up", "play:run", "clean-up", "hello"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"cleanup", "play:run", "clean-up", "hello"}, args, "play:run's argument is not a target word")
+	args, err = targets.Canonical([]string{"clean-up", "hello", "cleanup"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"cleanup", "hello", "cleanup"}, args)
+
+	require.Contains(t, targets.Names(), "clean-up")
+	require.NotContains(t, targets.Names(), "cleanup")
+	require.ErrorContains(t, targets.Check([]string{"clean-up", "-v"}), `clean-up has no flag "-v"`)
+	var help strings.Builder
+	require.NoError(t, targets.WriteHelp(&help, "cleanup"))
+	require.Contains(t, help.String(), "go run mage.go clean-up\n")
+	require.Equal(t, "clean-up", targets.List()[0].Name)
 }
 
 func TestGatherRepairsWhatAnEarlierRunLeft(t *testing.T) {

@@ -110,6 +110,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, err)
 	}
+	canonical, err := targets.Canonical(rest)
+	if err != nil {
+		return report(stderr, err)
+	}
 	cache := mg.CacheDir()
 	if r.force {
 		if err := os.Remove(Executable(cache, root, group)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -125,7 +129,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		workDir = r.workDir
 	}
 	code, err := Run{
-		Args: rest, Dir: workDir, Verbose: r.verbose, Debug: r.debug, Timeout: r.timeout, GoCmd: goCmd,
+		Args: canonical, Dir: workDir, Verbose: r.verbose, Debug: r.debug, Timeout: r.timeout, GoCmd: goCmd,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	}.Exec(exe)
 	if err != nil {

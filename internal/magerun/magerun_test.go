@@ -19,6 +19,7 @@ func TestListShowsEachTargetsWholeSummaryLine(t *testing.T) {
 	require.Equal(t, `Fixture targets for internal/magerun's tests.
 
 Targets:
+  clean-up    prints cleaned; it is listed under its alias, clean-up.
   hello       prints hello.
   play:run    runs PLAYBOOK, e.g. site, against every host. It prints what it ran.
   wait        sleeps for TIMES rounds of -every (default 1ms).
@@ -88,6 +89,8 @@ func TestMainExitCodes(t *testing.T) {
 		stdout, errs string
 	}{
 		{"runs a target", []string{"hello"}, ExitOK, "hello\n", ""},
+		{"runs a target by its alias, without the aliases' file in its build", []string{"clean-up", "hello"}, ExitOK, "cleaned\nhello\n", ""},
+		{"runs an aliased target by its own name", []string{"cleanup"}, ExitOK, "cleaned\n", ""},
 		{"runs targets in turn, GNU flags allowed", []string{"play:run", "site", "--limit=web", "hello"}, ExitOK,
 			"ran site limit=\"web\" check=false\nhello\n", ""},
 		{"lists without a target", nil, ExitOK, "Targets:", ""},
@@ -196,7 +199,7 @@ func TestBuildNotesStopBeforeBuildReturns(t *testing.T) {
 // flags with their comments.
 func TestListDescribesEachTarget(t *testing.T) {
 	list := fixtureTargets(t).List()
-	require.Len(t, list, 3)
+	require.Len(t, list, 4)
 	require.Equal(t, Target{
 		Name:    "play:run",
 		Usage:   "go run mage.go play:run <playbook> [<flags>]",
@@ -204,6 +207,6 @@ func TestListDescribesEachTarget(t *testing.T) {
 		Doc:     "runs PLAYBOOK, e.g. site, against every host. It prints what it ran.",
 		Args:    []string{"playbook"},
 		Flags:   []Flag{{Name: "limit", Type: "string", Help: "only these hosts"}, {Name: "check", Type: "bool", Help: "change nothing"}},
-	}, list[1])
-	require.Equal(t, []Flag{{Name: "every", Type: "time.Duration", Help: "how long one round takes"}}, list[2].Flags)
+	}, list[2])
+	require.Equal(t, []Flag{{Name: "every", Type: "time.Duration", Help: "how long one round takes"}}, list[3].Flags)
 }

@@ -26,7 +26,11 @@ type Targets struct {
 	Description string
 	funcs       []*parse.Function
 	aliases     map[string]*parse.Function
-	src         *sources
+	// shownAs is the name a target is listed and documented under: its
+	// alias when it has one (talos:etcd-snapshot), since Go method names
+	// cannot hold a dash.
+	shownAs map[*parse.Function]string
+	src     *sources
 }
 
 // LoadTargets parses the targets in dir (a magefiles directory) with Mage's
@@ -44,14 +48,18 @@ func LoadTargets(goCmd, dir string) (*Targets, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Targets{Dir: dir, Description: info.Description, funcs: info.Funcs, aliases: map[string]*parse.Function{}, src: src}
+	t := &Targets{Dir: dir, Description: info.Description, funcs: info.Funcs, aliases: map[string]*parse.Function{}, shownAs: map[*parse.Function]string{}, src: src}
 	for _, imp := range info.Imports {
 		t.funcs = append(t.funcs, imp.Info.Funcs...)
 	}
 	for alias, fn := range info.Aliases {
-		t.aliases[strings.ToLower(alias)] = fn
+		alias = strings.ToLower(alias)
+		t.aliases[alias] = fn
+		if prev, ok := t.shownAs[fn]; !ok || alias < prev {
+			t.shownAs[fn] = alias
+		}
 	}
-	slices.SortFunc(t.funcs, func(a, b *parse.Function) int { return strings.Compare(name(a), name(b)) })
+	slices.SortFunc(t.funcs, func(a, b *parse.Function) int { return strings.Compare(t.shown(a), t.shown(b)) })
 	return t, nil
 }
 
@@ -104,9 +112,18 @@ func name(fn *parse.Function) string { return strings.ToLower(fn.TargetName()) }
 func (t *Targets) Names() []string {
 	names := make([]string, len(t.funcs))
 	for i, fn := range t.funcs {
-		names[i] = name(fn)
+		names[i] = t.shown(fn)
 	}
 	return names
+}
+
+// shown is the name a target is listed under: its alias when it has one,
+// else its own name.
+func (t *Targets) shown(fn *parse.Function) string {
+	if a, ok := t.shownAs[fn]; ok {
+		return a
+	}
+	return name(fn)
 }
 
 // lookup finds a target by name or alias, ignoring case as Mage does.
@@ -145,7 +162,7 @@ func (t *Targets) WriteList(w io.Writer) error {
 	b.WriteString("Targets:\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 4, ' ', 0)
 	for _, fn := range t.funcs {
-		fmt.Fprintf(tw, "  %s\t%s\n", name(fn), summary(fn))
+		fmt.Fprintf(tw, "  %s\t%s\n", t.shown(fn), summary(fn))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -155,9 +172,9 @@ func (t *Targets) WriteList(w io.Writer) error {
 }
 
 // usage is a target's usage line: its positional arguments, then its flags.
-func usage(fn *parse.Function) string {
+func (t *Targets) usage(fn *parse.Function) string {
 	var b strings.Builder
-	b.WriteString(Command + " " + name(fn))
+	b.WriteString(Command + " " + t.shown(fn))
 	for _, a := range fn.RequiredArgs() {
 		fmt.Fprintf(&b, " <%s>", a.Name)
 	}
@@ -182,7 +199,7 @@ func (t *Targets) WriteHelp(w io.Writer, target string) error {
 	if c := strings.TrimSpace(fn.Comment); c != "" {
 		fmt.Fprintf(&b, "%s\n\n", c)
 	}
-	fmt.Fprintf(&b, "Usage:\n\n\t%s\n\n", usage(fn))
+	fmt.Fprintf(&b, "Usage:\n\n\t%s\n\n", t.usage(fn))
 	if fn.ShowFlagDocs() {
 		b.WriteString(fn.FlagDocsString())
 	}
@@ -225,7 +242,7 @@ func (t *Targets) List() []Target {
 		if rest, ok := strings.CutPrefix(doc, fn.Name+" "); ok {
 			doc = rest
 		}
-		tg := Target{Name: name(fn), Usage: usage(fn), Summary: summary(fn), Doc: doc}
+		tg := Target{Name: t.shown(fn), Usage: t.usage(fn), Summary: summary(fn), Doc: doc}
 		for _, a := range fn.RequiredArgs() {
 			tg.Args = append(tg.Args, a.Name)
 		}
