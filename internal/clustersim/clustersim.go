@@ -152,7 +152,10 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 		names = append(names, n.Name)
 	}
 	h.ChartMirror, _ = kubetest.ChartsDir(repo)
-	simOpts := []nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version)}
+	schematic, err := talosfactory.SchematicFor(h.Inv).ID()
+	require.NoError(t, err)
+	// The nodes boot the template's image: the inventory's version and schematic.
+	simOpts := []nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version), nodesim.WithSchematic(schematic)}
 	if o.kube {
 		h.startKube(t, homelab, bundle.Certs.K8s.Crt, bundle.Certs.K8s.Key)
 		simOpts = append(simOpts, nodesim.WithKubernetesEndpoint(h.Kube.Config().Host))

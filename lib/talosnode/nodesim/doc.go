@@ -89,4 +89,52 @@
 //     service list says it runs); Reset leaves the Node and pods in the
 //     Kubernetes API, as a recreated VM's old Node object stays until
 //     deleted.
+
+// # Upgrades
+//
+// Each node runs its own Talos version and Image Factory schematic:
+// WithVersion and WithSchematic set them for every node at start, and only
+// an upgrade changes them. Version answers the node's version; the
+// schematic is served as Talos serves it, through the COSI state: an
+// ExtensionStatus resource (namespace runtime) whose metadata name is
+// "schematic" and whose version is the schematic ID (Talos's
+// ExtensionStatusController publishes one per layer of the image, and
+// Image Factory images carry a "schematic" layer; see
+// ImageFactorySchematicController in newer releases).
+//
+// Upgrade follows machined's v1alpha1 server (Talos v1.12.7): the installer
+// image is validated first (pulled, its --help run), then a control plane,
+// unless Force, checks etcd (internal/pkg/etcd ValidateForUpgrade: two
+// members would lose quorum, every member must be started and healthy);
+// refusals are plain errors, so gRPC code Unknown, with Talos's messages.
+// The node then answers "Upgrade request received" with an actor ID and
+// reboots: while it reboots (WithRebootTime, DefaultRebootTime) both its
+// MachineService and its COSI state refuse calls (Unavailable, "connection
+// refused"), then it comes back on the image's version and schematic.
+// SetUpgradeFault makes a node's next upgrade go wrong: it stays down
+// (until PowerCycle), comes back on its old image, or comes back with its
+// kubelet unhealthy. Every Upgrade request is recorded with its image and
+// Force.
+//
+// Choices no source settles, made here:
+//   - An installer image is "pulled" when it is an Image Factory reference,
+//     <registry>/installer/<64 hex schematic>:<vX.Y.Z>, as lib/talosgen
+//     writes it; any other reference (the official installer included) is
+//     refused as not found. No registry is contacted.
+//   - The node goes down the moment it has answered (real Talos first
+//     cordons and drains, stops services and installs, for seconds to
+//     minutes, answering meanwhile) and is down for a fixed time.
+//   - A node in maintenance mode refuses Upgrade like the other
+//     authenticated calls (Talos's maintenance service upgrades too).
+//   - Only the schematic's ExtensionStatus is served (ID "0"), not one per
+//     official extension; clients find it by name, never by ID.
+//   - The etcd mutex Talos takes around its checks (tryLockUpgradeMutex) is
+//     not modelled: the simulator answers one request at a time.
+//   - A member is "not healthy" when its node is down or rebooting, or
+//     SetUnhealthy marked its etcd service; the member ID in the message is
+//     the node's position in the simulator, as EtcdMemberList reports it.
+//   - PowerCycle brings a node that stayed down back on the image it ran
+//     before the upgrade, as Talos falls back to the previous boot entry.
+//   - Reset keeps the node's version and schematic (the simulator knows no
+//     template to boot from).
 package nodesim

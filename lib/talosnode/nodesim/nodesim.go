@@ -55,6 +55,9 @@ type Request struct {
 	// Mode and DryRun are ApplyConfiguration's.
 	Mode   machineapi.ApplyConfigurationRequest_Mode
 	DryRun bool
+	// Image and Force are Upgrade's (upgrade.go).
+	Image string
+	Force bool
 }
 
 // Sim is a set of simulated Talos nodes sharing one cluster.
@@ -83,6 +86,12 @@ type Sim struct {
 	kube kubernetes.Interface
 	// kubeErrs are the kubelets' failed writes to kube (KubeletErr).
 	kubeErrs []error
+
+	// schematic is the Image Factory schematic every node boots with
+	// (WithSchematic, upgrade.go); rebootTime is how long an upgrading
+	// node is down (WithRebootTime).
+	schematic  string
+	rebootTime time.Duration
 }
 
 // Node is one simulated Talos node.
@@ -100,12 +109,19 @@ type Node struct {
 	unhealthy  map[string]string
 	started    time.Time
 	notRunning bool
-	// st is the node's COSI state (the Kubernetes component resources
-	// of kubernetes.go).
+	// st is the node's COSI state: the Kubernetes component resources
+	// (kubernetes.go) and the ExtensionStatus resources (upgrade.go).
 	st state.State
 	// stalled are the Kubernetes components that do not come up on a new
 	// image (SetStalled).
 	stalled map[string]bool
+	// version and schematic are what the node runs: the Sim's at start,
+	// then what an upgrade installed (upgrade.go).
+	version, schematic string
+	// rebooting says an upgrade rebooted the node and it is not back yet;
+	// fault is what its next upgrade does wrong (upgrade.go).
+	rebooting bool
+	fault     UpgradeFault
 }
 
 // Option configures a Sim.
@@ -143,7 +159,7 @@ func New(bundle *tsecrets.Bundle, names []string, opts ...Option) (*Sim, error) 
 	if err != nil {
 		return nil, fmt.Errorf("the bundle's Kubernetes CA key: %w", err)
 	}
-	s := &Sim{version: "v1.12.7", ca: ca, caKey: caKey, k8sCA: k8sCA, k8sKey: k8sKey, nodes: map[string]*Node{},
+	s := &Sim{version: "v1.12.7", rebootTime: DefaultRebootTime, ca: ca, caKey: caKey, k8sCA: k8sCA, k8sKey: k8sKey, nodes: map[string]*Node{},
 		etcdNodes: etcdNodeState{wiped: map[string]bool{}, failed: map[string]string{}}}
 	for _, o := range opts {
 		o(s)
@@ -168,7 +184,7 @@ func (s *Sim) start(name string) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{sim: s, name: name, lis: lis, unhealthy: map[string]string{}, started: time.Now(),
-		st: state.WrapCore(namespaced.NewState(inmem.Build)), stalled: map[string]bool{}}
+		version: s.version, schematic: s.schematic, st: state.WrapCore(namespaced.NewState(inmem.Build)), stalled: map[string]bool{}}
 	if n.maintCert, err = certificate(nil, nil, name); err != nil {
 		lis.Close()
 		return nil, err
@@ -187,7 +203,11 @@ func (s *Sim) start(name string) (*Node, error) {
 	}}
 	n.grpc = grpc.NewServer(grpc.Creds(credentials.NewTLS(base)))
 	machineapi.RegisterMachineServiceServer(n.grpc, &machineServer{node: n})
-	v1alpha1.RegisterStateServer(n.grpc, cosiserver.NewState(n.st))
+	v1alpha1.RegisterStateServer(n.grpc, &stateGate{StateServer: cosiserver.NewState(n.st), node: n})
+	if err := n.writeExtensions(context.Background()); err != nil {
+		lis.Close()
+		return nil, err
+	}
 	go n.grpc.Serve(lis) //nolint:errcheck // ends with Close
 	return n, nil
 }
@@ -327,7 +347,7 @@ func (n *Node) record(ctx context.Context, r Request) (Request, error) {
 	n.sim.mu.Lock()
 	defer n.sim.mu.Unlock()
 	n.sim.reqs = append(n.sim.reqs, r)
-	if n.notRunning {
+	if n.notRunning || n.rebooting {
 		return r, status.Error(codes.Unavailable, "connection refused")
 	}
 	return r, nil
@@ -384,7 +404,7 @@ func (m *machineServer) Version(ctx context.Context, _ *emptypb.Empty) (*machine
 		return nil, err
 	}
 	return &machineapi.VersionResponse{Messages: []*machineapi.Version{{
-		Version: &machineapi.VersionInfo{Tag: m.node.sim.version, Os: "linux", Arch: "amd64"},
+		Version: &machineapi.VersionInfo{Tag: m.node.running().version, Os: "linux", Arch: "amd64"},
 	}}}, nil
 }
 
