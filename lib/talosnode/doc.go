@@ -2,9 +2,12 @@
 // Talos API: applying the generated configs (insecurely to a fresh node in
 // maintenance mode, authenticated with the talosconfig afterwards),
 // bootstrapping etcd once, fetching the kubeconfig, checking health,
-// collecting a support bundle, and etcd's snapshot and recovery
-// (EtcdSnapshot streams it into a writer, EtcdRecover uploads one,
-// BootstrapRecover bootstraps from it, EtcdState says whether etcd runs). Nodes and addresses come from the inventory,
+// collecting a support bundle, etcd's snapshot and recovery (EtcdSnapshot
+// streams it into a writer, EtcdRecover uploads one, BootstrapRecover
+// bootstraps from it, EtcdState says whether etcd runs), and upgrading a
+// node (Upgrade) and asking what it runs (Running: its version, and its
+// Image Factory schematic from the "schematic" ExtensionStatus). Nodes and
+// addresses come from the inventory,
 // configs and the talosconfig from lib/talosgen's output directory.
 //
 // Every connection and call runs under lib/netx's time limits: the
