@@ -104,14 +104,8 @@ func (p *Plan) Execute(ctx context.Context) (*Report, error) {
 	if len(pending) > 0 && p.deps.Snapshot == nil {
 		return rep, ErrNoSnapshotter
 	}
-	for _, s := range p.Before {
-		p.emit(StepTemplate, s.Action.String()+": "+s.Detail, false)
-		done, err := p.runTemplateStep(ctx, s)
-		if err != nil {
-			return rep, fmt.Errorf("template: %s: %w", s.Action, err)
-		}
-		p.emit(StepTemplate, done, true)
-		rep.Template = append(rep.Template, done)
+	if err := p.runTemplateSteps(ctx, p.Before, rep); err != nil {
+		return rep, err
 	}
 	if len(p.Before) > 0 || len(pending) > 0 {
 		p.emit(StepConfigs, "regenerate the node configs with "+p.InstallerImage, false)
@@ -156,17 +150,25 @@ func (p *Plan) Execute(ctx context.Context) (*Report, error) {
 		if err := p.verifyAll(ctx); err != nil {
 			return rep, err
 		}
-		for _, s := range p.After {
-			p.emit(StepTemplate, s.Action.String()+": "+s.Detail, false)
-			done, err := p.runTemplateStep(ctx, s)
-			if err != nil {
-				return rep, fmt.Errorf("template: %s: %w", s.Action, err)
-			}
-			p.emit(StepTemplate, done, true)
-			rep.Template = append(rep.Template, done)
+		if err := p.runTemplateSteps(ctx, p.After, rep); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// runTemplateSteps runs template steps in order, noting each in rep.
+func (p *Plan) runTemplateSteps(ctx context.Context, steps []TemplateStep, rep *Report) error {
+	for _, s := range steps {
+		p.emit(StepTemplate, s.Action.String()+": "+s.Detail, false)
+		done, err := p.runTemplateStep(ctx, s)
+		if err != nil {
+			return fmt.Errorf("template: %s: %w", s.Action, err)
+		}
+		p.emit(StepTemplate, done, true)
+		rep.Template = append(rep.Template, done)
+	}
+	return nil
 }
 
 func names(steps []NodeStep) []string {
