@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wdiazux/infra/internal/progress"
+	"github.com/wdiazux/infra/lib/etcdbackup"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/secrets"
@@ -125,11 +126,11 @@ func upgradeDeps(path string, inv *inventory.Inventory) (talosupgrade.Deps, erro
 	return deps, nil
 }
 
-// upgradeSnapshotter takes the etcd snapshot before the first node. The
-// etcd part (talos:etcd-snapshot) provides it; until it is wired in here
-// there is none and the upgrade refuses to touch a node.
-func upgradeSnapshotter(string, *inventory.Inventory, *talosnode.Cluster) talosupgrade.Snapshotter {
-	return nil
+// upgradeSnapshotter takes the etcd snapshot before the first node, as
+// talos:etcd-snapshot does: age-encrypted into backups/etcd beside the
+// inventory, the newest talos.etcd_snapshots_keep kept.
+func upgradeSnapshotter(path string, inv *inventory.Inventory, cluster *talosnode.Cluster) talosupgrade.Snapshotter {
+	return etcdbackup.New(inv, cluster, filepath.Dir(path))
 }
 
 // upgradeAdvice adds to an upgrade's error what to run next.
@@ -145,8 +146,6 @@ func upgradeAdvice(err error) error {
 		return fmt.Errorf("%w\nrun: go run mage.go talos:health    # then go run mage.go talos:upgrade again: it resumes with %s", err, refused.Node)
 	case errors.Is(err, talosupgrade.ErrNotReady):
 		return fmt.Errorf("%w\nrun: go run mage.go talos:health    # a node rebooting from an upgrade answers again within minutes; then run talos:upgrade again", err)
-	case errors.Is(err, talosupgrade.ErrNoSnapshotter):
-		return fmt.Errorf("%w\nthis build has no etcd snapshot wired into talos:upgrade yet (magefiles/talosupgrade.go upgradeSnapshotter); nothing was changed", err)
 	}
-	return proxmoxAdvice(talosAdvice(err))
+	return proxmoxAdvice(etcdAdvice(err))
 }
