@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"testing"
 
-	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/lib/secrets"
@@ -19,15 +18,7 @@ import (
 // node through go run mage.go and restores it: refused without the
 // confirmation and while etcd runs, then done once etcd was wiped.
 func TestEtcdTargets(t *testing.T) {
-	dir := t.TempDir()
-	id, err := age.GenerateX25519Identity()
-	require.NoError(t, err)
-	conf := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(readFile(t, ".sops.yaml"), id.Recipient().String())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(conf), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
-	require.NoError(t, os.CopyFS(filepath.Join(dir, "talos", "patches"), os.DirFS(filepath.Join("talos", "patches"))))
-	inventoryFlag := "-file=" + filepath.Join(dir, "homelab.yaml")
-	env := []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
+	dir, id, inventoryFlag, env := talosHome(t)
 	out, code := mageEnv(t, env, "talos:genconfig", inventoryFlag)
 	require.Equal(t, 0, code, out)
 	bundle, err := talosgen.LoadBundle(filepath.Join(dir, talosgen.DefaultBundleFile), secrets.WithIdentities(id))

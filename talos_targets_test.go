@@ -15,20 +15,28 @@ import (
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
 
-// TestTalosNodeTargets brings the homelab's node up through go run mage.go
-// against a simulated Talos node: genconfig, apply in maintenance mode and
-// again authenticated, health before and after bootstrap, bootstrap once,
-// kubeconfig merged, and a support bundle.
-func TestTalosNodeTargets(t *testing.T) {
-	dir := t.TempDir()
+// talosHome copies the repository's homelab.yaml, talos/patches and
+// .sops.yaml (its recipients replaced by a new age key's) into a temporary
+// directory; it returns the directory, the key, the -file flag naming the
+// copy and the environment that gives the targets the key.
+func talosHome(t *testing.T) (dir string, id *age.X25519Identity, inventoryFlag string, env []string) {
+	t.Helper()
+	dir = t.TempDir()
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
 	conf := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(readFile(t, ".sops.yaml"), id.Recipient().String())
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(conf), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "talos", "patches"), os.DirFS(filepath.Join("talos", "patches"))))
-	inventoryFlag := "-file=" + filepath.Join(dir, "homelab.yaml")
-	env := []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
+	return dir, id, "-file=" + filepath.Join(dir, "homelab.yaml"), []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
+}
+
+// TestTalosNodeTargets brings the homelab's node up through go run mage.go
+// against a simulated Talos node: genconfig, apply in maintenance mode and
+// again authenticated, health before and after bootstrap, bootstrap once,
+// kubeconfig merged, and a support bundle.
+func TestTalosNodeTargets(t *testing.T) {
+	dir, id, inventoryFlag, env := talosHome(t)
 
 	out, code := mageEnv(t, env, "talos:genconfig", inventoryFlag)
 	require.Equal(t, 0, code, out)

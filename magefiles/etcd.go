@@ -22,7 +22,7 @@ func etcdBackups(file, dir *string, opts ...etcdbackup.Option) (*etcdbackup.Back
 	if err != nil {
 		return nil, err
 	}
-	c, err := talosCluster(file)
+	c, err := clusterOf(path, inv)
 	if err != nil {
 		return nil, err
 	}

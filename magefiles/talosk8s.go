@@ -13,7 +13,6 @@ import (
 	"github.com/wdiazux/infra/lib/k8supgrade"
 	"github.com/wdiazux/infra/lib/secrets"
 	"github.com/wdiazux/infra/lib/talosgen"
-	"github.com/wdiazux/infra/lib/talosnode"
 )
 
 // UpgradeK8s upgrades Kubernetes to the inventory's kubernetes.version as Talos does, one component of one node at a time; -dryrun prints the plan.
@@ -42,15 +41,14 @@ func (Talos) UpgradeK8s(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts, err := talosOptions()
-	if err != nil {
-		return err
-	}
 	d, err := waitFlag(wait, 5*time.Minute)
 	if err != nil {
 		return err
 	}
-	c := talosnode.New(inv, filepath.Join(filepath.Dir(path), talosgen.DefaultOutDir), append(opts, talosnode.WithLogger(logger()))...)
+	c, err := clusterOf(path, inv)
+	if err != nil {
+		return err
+	}
 	kube, err := c.KubernetesClient()
 	if err != nil {
 		return talosAdvice(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wdiazux/infra/internal/progress"
+	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 )
@@ -22,6 +23,12 @@ func talosCluster(file *string) (*talosnode.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	return clusterOf(path, inv)
+}
+
+// clusterOf is the cluster of the inventory loaded from path, its files in
+// talos/generated next to it, its nodes reached as talosOptions says.
+func clusterOf(path string, inv *inventory.Inventory) (*talosnode.Cluster, error) {
 	opts, err := talosOptions()
 	if err != nil {
 		return nil, err

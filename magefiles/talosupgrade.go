@@ -92,12 +92,11 @@ func (Talos) Upgrade(ctx context.Context,
 // when there is one, and the etcd snapshot.
 func upgradeDeps(path string, inv *inventory.Inventory) (talosupgrade.Deps, error) {
 	root := filepath.Dir(path)
-	talosOpts, err := talosOptions()
+	cluster, err := clusterOf(path, inv)
 	if err != nil {
 		return talosupgrade.Deps{}, err
 	}
 	outDir := filepath.Join(root, talosgen.DefaultOutDir)
-	cluster := talosnode.New(inv, outDir, append(talosOpts, talosnode.WithLogger(logger()))...)
 	pveClient, factory, err := talosImportClients(inv)
 	if err != nil {
 		return talosupgrade.Deps{}, err
