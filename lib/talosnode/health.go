@@ -120,13 +120,9 @@ func (c *Cluster) checkNode(ctx context.Context, n inventory.TalosNode, cps int)
 		return h
 	}
 	defer cl.Close() //nolint:errcheck
-	v, err := cl.Version(ctx)
-	if err != nil {
+	if h.Version, err = talosVersion(ctx, cl); err != nil {
 		h.Problems = append(h.Problems, "unreachable: "+c.nodeErr(n, "version", err).Error())
 		return h
-	}
-	for _, m := range v.GetMessages() {
-		h.Version = m.GetVersion().GetTag()
 	}
 	if h.Version != c.inv.Talos.Version {
 		h.Problems = append(h.Problems, fmt.Sprintf("runs Talos %s, the inventory says %s", h.Version, c.inv.Talos.Version))

@@ -60,12 +60,8 @@ func (c *Cluster) KubernetesImages(ctx context.Context, node string) (Kubernetes
 		return out, err
 	}
 	defer cl.Close() //nolint:errcheck
-	v, err := cl.Version(ctx)
-	if err != nil {
+	if out.Talos, err = talosVersion(ctx, cl); err != nil {
 		return out, c.nodeErr(n, "version", err)
-	}
-	for _, m := range v.GetMessages() {
-		out.Talos = m.GetVersion().GetTag()
 	}
 	ks, err := safe.StateGet[*k8s.KubeletSpec](ctx, cl.COSI, resource.NewMetadata(k8s.NamespaceName, k8s.KubeletSpecType, k8s.KubeletID, resource.VersionUndefined))
 	if err != nil {

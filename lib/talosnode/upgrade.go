@@ -46,17 +46,26 @@ func (c *Cluster) Running(ctx context.Context, node string) (Running, error) {
 		return r, c.nodeErr(n, "ask the running version", err)
 	}
 	defer cl.Close() //nolint:errcheck
-	v, err := cl.Version(ctx)
-	if err != nil {
+	if r.Version, err = talosVersion(ctx, cl); err != nil {
 		return r, c.nodeErr(n, "ask the running version", err)
-	}
-	for _, m := range v.GetMessages() {
-		r.Version = m.GetVersion().GetTag()
 	}
 	if r.Schematic, err = schematic(ctx, cl); err != nil {
 		return r, c.nodeErr(n, "list the extensions (ExtensionStatus, namespace runtime)", err)
 	}
 	return r, nil
+}
+
+// talosVersion is the Talos version a node's Version answer names.
+func talosVersion(ctx context.Context, cl *client.Client) (string, error) {
+	v, err := cl.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	tag := ""
+	for _, m := range v.GetMessages() {
+		tag = m.GetVersion().GetTag()
+	}
+	return tag, nil
 }
 
 // schematic finds the schematic among the node's extensions.
