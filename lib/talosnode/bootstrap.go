@@ -77,18 +77,16 @@ func (c *Cluster) connectedEtcdMembers(ctx context.Context, n inventory.TalosNod
 	return c.etcdMembers(ctx, cl, n)
 }
 
-// etcdMembers lists the etcd members a control plane knows, over an open
-// client.
+// etcdMembers lists the hostnames of the etcd members a control plane
+// knows, over an open client.
 func (c *Cluster) etcdMembers(ctx context.Context, cl *client.Client, n inventory.TalosNode) ([]string, error) {
-	resp, err := cl.EtcdMemberList(ctx, &machineapi.EtcdMemberListRequest{})
+	members, err := c.listMembers(ctx, cl, n)
 	if err != nil {
-		return nil, c.nodeErr(n, "list etcd members", err)
+		return nil, err
 	}
-	var out []string
-	for _, m := range resp.GetMessages() {
-		for _, member := range m.GetMembers() {
-			out = append(out, member.GetHostname())
-		}
+	out := make([]string, 0, len(members))
+	for _, m := range members {
+		out = append(out, m.Hostname)
 	}
 	return out, nil
 }

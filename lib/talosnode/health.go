@@ -20,7 +20,8 @@ type NodeHealth struct {
 	Version string
 	// Services counts the node's services and the healthy ones.
 	Services, Healthy int
-	// EtcdMembers is the etcd member count a control plane reports.
+	// EtcdMembers is the count of etcd's voting members a control plane
+	// reports.
 	EtcdMembers int
 	// Problems are what is wrong, empty when the node is healthy.
 	Problems []string
@@ -60,7 +61,9 @@ type HealthOptions struct {
 
 // Health checks every node through the Talos API: it answers, runs the
 // inventory's Talos version, every service runs and is healthy, and each
-// control plane's etcd has one member per control plane. With Wait it
+// control plane's etcd has exactly the inventory's control planes as
+// voting members (no learner still joining, no member of a node removed
+// from the inventory). With Wait it
 // checks until healthy or the deadline, and returns ErrUnhealthy with the
 // last problems when the deadline passes. Without a readable talosconfig
 // it asks no node and returns why (a *MissingFileError when there is none).
@@ -105,14 +108,14 @@ func (r *HealthReport) problems() []string {
 // check makes one report.
 func (c *Cluster) check(ctx context.Context) *HealthReport {
 	rep := &HealthReport{Checked: time.Now()}
-	cps := len(c.inv.Talos.ControlPlanes())
+	cps := c.inv.Talos.ControlPlanes()
 	for _, n := range c.inv.Talos.Nodes {
 		rep.Nodes = append(rep.Nodes, c.checkNode(ctx, n, cps))
 	}
 	return rep
 }
 
-func (c *Cluster) checkNode(ctx context.Context, n inventory.TalosNode, cps int) NodeHealth {
+func (c *Cluster) checkNode(ctx context.Context, n inventory.TalosNode, cps []inventory.TalosNode) NodeHealth {
 	h := NodeHealth{Node: n.Name, Role: n.Role}
 	cl, err := c.connect(ctx, n)
 	if err != nil {
@@ -145,15 +148,12 @@ func (c *Cluster) checkNode(ctx context.Context, n inventory.TalosNode, cps int)
 		}
 	}
 	if n.Role == inventory.RoleControlPlane {
-		members, err := c.etcdMembers(ctx, cl, n)
-		switch {
-		case err != nil:
+		members, err := c.listMembers(ctx, cl, n)
+		if err != nil {
 			h.Problems = append(h.Problems, err.Error())
-		case len(members) != cps:
-			h.EtcdMembers = len(members)
-			h.Problems = append(h.Problems, fmt.Sprintf("etcd has %d member(s), want %d (one per control plane)", len(members), cps))
-		default:
-			h.EtcdMembers = len(members)
+		} else {
+			h.EtcdMembers = voting(members)
+			h.Problems = append(h.Problems, membershipProblems(members, cps)...)
 		}
 	}
 	return h

@@ -145,5 +145,5 @@ func (c *Cluster) CheckNode(ctx context.Context, node string) (NodeHealth, error
 	if _, err := c.talosconfig(); err != nil {
 		return NodeHealth{}, err
 	}
-	return c.checkNode(ctx, ns[0], len(c.inv.Talos.ControlPlanes())), nil
+	return c.checkNode(ctx, ns[0], c.inv.Talos.ControlPlanes()), nil
 }

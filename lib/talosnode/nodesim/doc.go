@@ -34,9 +34,11 @@
 // STATE or the whole disk: the config too). The errors are Talos's own
 // (v1.12.7 source). Choices no source settles:
 //
-//   - One etcd backs the whole cluster: every control plane with etcd data
-//     answers from it, and its member list stays one member per configured
-//     control plane. The etcd starts on first use after a bootstrap (a
+//   - One etcd backs the whole cluster's data: every control plane with
+//     etcd data answers from it. The member list is not that etcd's (one
+//     member) but the membership model of members.go: IDs, learners,
+//     leader, joins and removals; a wiped or failed control plane's etcd
+//     answers no member call, as its service does not run. The etcd starts on first use after a bootstrap (a
 //     snapshot, EtcdPut/EtcdGet), not at the bootstrap, so tests that never
 //     touch etcd start none.
 //   - A control plane whose EPHEMERAL was wiped reports etcd "Preparing"
@@ -137,4 +139,32 @@
 //     before the upgrade, as Talos falls back to the previous boot entry.
 //   - Reset keeps the node's version and schematic (the simulator knows no
 //     template to boot from).
+
+// Etcd membership (members.go) follows Talos v1.12 and etcd: the
+// bootstrapped control plane is the first member; every control plane
+// configured while etcd has a leader joins as a learner (a member of its
+// hostname removed first) and is promoted later; IDs are random 64-bit
+// numbers; a member whose node is down or wiped stays listed until it is
+// removed; EtcdRemoveMemberByID and EtcdLeaveCluster are refused as etcd's
+// strict reconfiguration check refuses them; EtcdForfeitLeadership hands
+// the leadership to another voting member. Choices no source settles:
+//
+//   - The learner's name is its hostname from the moment it is added (in
+//     etcd it is empty until its etcd starts, a moment later).
+//   - Promotion happens on the first look after WithLearnerPromotion's
+//     delay (default 0) while the node is up, instead of when the learner
+//     caught up with the leader's log.
+//   - The leader is the bootstrapped member until it stops; then the first
+//     started voting member in join order, while a quorum runs.
+//     ForfeitEtcdLeadership moves it to the first other started voting
+//     member.
+//   - EtcdLeaveCluster answers at once where Talos retries "unhealthy
+//     cluster" for five minutes before it gives up.
+//   - Peer and client URLs are https://HOSTNAME:2380 and :2379 (the node's
+//     address is loopback here).
+//   - A node that left etcd keeps its etcd stopped ("Finished") until it
+//     is reset (its VM recreated); a real node would try to join again at
+//     its next boot, its data directory being empty.
+//   - A node whose member was removed by ID while it runs reports its etcd
+//     "Failed" (etcd stops itself when removed).
 package nodesim

@@ -58,6 +58,8 @@ type Request struct {
 	// Image and Force are Upgrade's (upgrade.go).
 	Image string
 	Force bool
+	// MemberID is EtcdRemoveMemberByID's (members.go).
+	MemberID uint64
 }
 
 // Sim is a set of simulated Talos nodes sharing one cluster.
@@ -92,6 +94,14 @@ type Sim struct {
 	// node is down (WithRebootTime).
 	schematic  string
 	rebootTime time.Duration
+
+	// etcdMembers are the etcd members, leader the leader's ID (0: none), and
+	// promoteAfter how long a joining member stays a learner (members.go).
+	etcdMembers  []*member
+	leader       uint64
+	promoteAfter time.Duration
+	// hook sees each request as it arrives (nodes.go's WithRequestHook).
+	hook func(Request)
 }
 
 // Node is one simulated Talos node.
@@ -122,6 +132,11 @@ type Node struct {
 	// fault is what its next upgrade does wrong (upgrade.go).
 	rebooting bool
 	fault     UpgradeFault
+	// memberID is the etcd member the node's etcd data belongs to (0: an
+	// empty data directory), etcdLeft says it left the cluster and its
+	// etcd stopped (members.go); Reset clears both.
+	memberID uint64
+	etcdLeft bool
 }
 
 // Option configures a Sim.
@@ -297,6 +312,7 @@ func (s *Sim) Reset(name string) {
 	n := s.nodes[name]
 	n.config, n.role, n.hostname, n.endpoint = nil, "", "", ""
 	n.unhealthy = map[string]string{}
+	n.memberID, n.etcdLeft = 0, false
 	if !slices.ContainsFunc(s.order, func(o string) bool { return s.nodes[o].role == "controlplane" }) {
 		s.bootstrapped = false
 	}
@@ -345,9 +361,13 @@ func (n *Node) record(ctx context.Context, r Request) (Request, error) {
 		}
 	}
 	n.sim.mu.Lock()
-	defer n.sim.mu.Unlock()
 	n.sim.reqs = append(n.sim.reqs, r)
-	if n.notRunning || n.rebooting {
+	down, hook := n.notRunning || n.rebooting, n.sim.hook
+	n.sim.mu.Unlock()
+	if hook != nil {
+		hook(r)
+	}
+	if down {
 		return r, status.Error(codes.Unavailable, "connection refused")
 	}
 	return r, nil
@@ -437,35 +457,8 @@ func (m *machineServer) Bootstrap(ctx context.Context, req *machineapi.Bootstrap
 	}
 	s.bootstrapped = true
 	delete(s.etcdNodes.failed, m.node.name)
+	s.bootstrapMember(m.node)
 	return &machineapi.BootstrapResponse{Messages: []*machineapi.Bootstrap{{}}}, nil
-}
-
-// members lists the configured control planes once etcd is bootstrapped.
-func (s *Sim) members() []*machineapi.EtcdMember {
-	var out []*machineapi.EtcdMember
-	for i, name := range s.order {
-		n := s.nodes[name]
-		if n.role == "controlplane" {
-			out = append(out, &machineapi.EtcdMember{Id: uint64(i + 1), Hostname: n.hostname})
-		}
-	}
-	return out
-}
-
-func (m *machineServer) EtcdMemberList(ctx context.Context, _ *machineapi.EtcdMemberListRequest) (*machineapi.EtcdMemberListResponse, error) {
-	if err := m.configuredOnly(ctx, "EtcdMemberList"); err != nil {
-		return nil, err
-	}
-	s := m.node.sim
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m.node.role != "controlplane" {
-		return nil, status.Error(codes.FailedPrecondition, "etcd is not running on worker nodes")
-	}
-	if s.etcdDown(m.node.name) {
-		return nil, status.Error(codes.Unavailable, "etcd is not running: the cluster is not bootstrapped")
-	}
-	return &machineapi.EtcdMemberListResponse{Messages: []*machineapi.EtcdMembers{{Members: s.members()}}}, nil
 }
 
 func (m *machineServer) Kubeconfig(_ *emptypb.Empty, stream grpc.ServerStreamingServer[common.Data]) error {
@@ -589,6 +582,10 @@ func (n *Node) services() []*machineapi.ServiceInfo {
 		switch {
 		case id == "etcd" && n.sim.etcdDown(n.name):
 			state, health = n.sim.etcdDownState(n.name)
+		case id == "etcd" && n.unhealthy[id] == "":
+			if st, h, ok := n.etcdService(); ok {
+				state, health = st, h
+			}
 		case n.unhealthy[id] != "":
 			health = &machineapi.ServiceHealth{Healthy: false, LastMessage: n.unhealthy[id]}
 		}
