@@ -285,6 +285,10 @@ type ApplyOptions struct {
 	AllowDestroy bool
 	// DryRun only plans: the result is the plan Apply would apply.
 	DryRun bool
+	// targets limits the plan to these resource addresses (-target), and
+	// check must accept the plan before it is applied (RemoveVMs).
+	targets []string
+	check   func(Summary) error
 }
 
 // Result is what Plan, Apply or Destroy did.
@@ -340,6 +344,9 @@ func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptio
 	if r.opts.inventory != "" {
 		popts = append(popts, tfexec.Var("inventory_file="+r.opts.inventory))
 	}
+	for _, t := range opts.targets {
+		popts = append(popts, tfexec.Target(t))
+	}
 	r.logger.Info("terraform plan", "stack", s, "dir", dir, "destroy", destroy, "binary", r.bin.Name)
 	changes, err := tf.Plan(ctx, popts...)
 	if err != nil {
@@ -352,6 +359,11 @@ func (r *Runner) run(ctx context.Context, s Stack, destroy bool, opts ApplyOptio
 	}
 	res.Summary = summarize(s, destroy, plan)
 	r.logger.Info("terraform plan summary", "stack", s, "summary", res.Summary.String())
+	if opts.check != nil {
+		if err := opts.check(res.Summary); err != nil {
+			return res, err
+		}
+	}
 	if opts.DryRun || !changes {
 		return res, nil
 	}
