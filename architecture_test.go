@@ -52,8 +52,9 @@ var allowedImports = map[string][]string{
 	"lib/cloudimage":                         {"lib/netx"},
 	"lib/packer":                             {"lib/inventory", "lib/proxmox", "lib/proxmox/pve", "lib/secrets"},
 	"lib/etcdbackup":                         {"lib/inventory", "lib/secrets", "lib/talosnode"},
-	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode"},
 	"lib/talosupgrade":                       {"lib/images", "lib/inventory", "lib/plan", "lib/proxmox", "lib/talosfactory", "lib/talosnode"},
+	"lib/cluster":                            {"lib/images", "lib/inventory", "lib/kubenode", "lib/netx", "lib/plan", "lib/preflight", "lib/proxmox", "lib/secrets", "lib/talosgen", "lib/talosnode", "lib/terraform"},
+	"lib/kubenode":                           nil,
 }
 
 // TestLibImportsPointDown holds every lib/ package to its row of

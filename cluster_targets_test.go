@@ -28,7 +28,7 @@ func TestClusterUpTarget(t *testing.T) {
 	out, code := mageEnv(t, h.Env(), "cluster:up", "-dryrun", "-file="+h.File)
 	require.Equal(t, 0, code, out)
 	require.Regexp(t, `(?m)^talos template: would create 9000 \(Talos v1\.12\.7\) with \d+ API call\(s\)$`, out)
-	require.Contains(t, out, "\ndry run: nothing was changed; not checked, as they depend on talos template: node VMs, node configs, apply configs, bootstrap, kubeconfig, health, add-ons\n")
+	require.Contains(t, out, "\ndry run: nothing was changed; not checked, as they depend on talos template: remove nodes, node VMs, node configs, apply configs, bootstrap, kubeconfig, health, add-ons\n")
 	for _, r := range h.Sim.Requests() {
 		require.Equal(t, "GET", r.Method, "the dry run changes nothing: %s %s", r.Method, r.Path)
 	}

@@ -23,21 +23,24 @@ import (
 // Cluster brings the whole Talos cluster up.
 type Cluster mg.Namespace
 
-// Up runs the primary path: preflight, Talos template, node VMs (terraform/talos), configs, apply, bootstrap, kubeconfig, health, add-ons; re-running changes nothing.
+// Up runs the primary path: preflight, Talos template, removed nodes, node VMs (terraform/talos), configs, apply, bootstrap, kubeconfig, health, add-ons; re-running changes nothing.
 //
 // It is the whole primary path, resumable and idempotent: `proxmox:preflight` →
-// `talos:import` → the node VMs (`terraform/talos`) → `talos:genconfig` →
+// `talos:import` → nodes removed from homelab.yaml taken out (drained, etcd
+// member removed, Kubernetes Node deleted, then exactly their VMs
+// destroyed) → the node VMs (`terraform/talos`) → `talos:genconfig` →
 // `talos:apply` (maintenance mode) → `talos:bootstrap` → `talos:kubeconfig` →
 // `talos:health` → `cluster:addons`. Prints one line per step, what it did or
 // that it had nothing to do; each step decides from the host, the files and
 // the nodes' own answers, so a re-run on a healthy cluster changes nothing and
 // a run stopped after any step completes when run again. `-wait` (default
 // `10m`) bounds the waits for the nodes, for health and for each add-on to be
-// ready. `-dryrun` only checks, step by step, reading, up to the first step
+// ready, and the drain of a removed node. `-dryrun` only checks, step by step, reading, up to the first step
 // that would change something, and lists the steps it could not check because
 // they depend on it. A failed step is named, with the command that shows more.
 // See the Talos cluster
-// (docs/deployment/talos-cluster.md#one-command-clusterup).
+// (docs/deployment/talos-cluster.md#one-command-clusterup) and scaling
+// (docs/operations/scaling.md).
 func (Cluster) Up(ctx context.Context,
 	// how long to wait for the nodes to answer, for the cluster to be healthy and for each add-on to be ready (default 10m)
 	wait *string,
@@ -72,7 +75,7 @@ func (Cluster) Up(ctx context.Context,
 		return err
 	}
 	deps := cluster.Deps{Proxmox: pveClient, Factory: factory, Lock: lock, NodeVMs: tf.Step(terraform.StackTalos), Addons: newAddonsDeploy(path, inv, "", "", addons.WithReleaseOptions(addons.WithTimeout(d)))}
-	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d)}
+	opts := []cluster.Option{cluster.WithLogger(logger()), cluster.WithNodeWait(d), cluster.WithHealthWait(d), cluster.WithDrainWait(d)}
 	if isSet(dryrun) {
 		opts = append(opts, cluster.WithDryRun())
 	}
@@ -125,6 +128,7 @@ func clusterAdvice(err error) error {
 	next := map[cluster.Step]string{
 		cluster.StepPreflight:  "go run mage.go proxmox:preflight    # the table of every check and its fix",
 		cluster.StepTemplate:   "go run mage.go talos:import -dryrun    # what the import would send",
+		cluster.StepRemove:     "go run mage.go talos:health    # which control planes answer; kubectl get pods -A -o wide for what a drain waits on",
 		cluster.StepNodeVMs:    "go run mage.go tf:plan talos    # what Terraform would change",
 		cluster.StepConfigs:    "go run mage.go talos:genconfig -dryrun",
 		cluster.StepApply:      "go run mage.go talos:health    # says which node does not answer",
@@ -140,6 +144,8 @@ func clusterAdvice(err error) error {
 		err = secretsAdvice(err, "", false)
 	case cluster.StepNodeVMs:
 		err = tfAdvice(terraform.StackTalos, err)
+	case cluster.StepRemove:
+		err = talosAdvice(err)
 	case cluster.StepApply, cluster.StepBootstrap, cluster.StepKubeconfig, cluster.StepHealth:
 		err = talosAdvice(err)
 	case cluster.StepAddons:

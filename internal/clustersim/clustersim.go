@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,13 +80,28 @@ type Harness struct {
 	// folder above the repository: ../shared/charts of the main checkout),
 	// "" when there is none.
 	ChartMirror string
+
+	// tf makes a terraform runner for the current inventory (Edit).
+	tf func(inv *inventory.Inventory) terraform.StackStep
+	// mu guards known: every node the inventory ever listed, which the
+	// harness keeps coupled to its VM (a node removed from the inventory
+	// runs until its VM is destroyed).
+	mu    sync.Mutex
+	known []inventory.TalosNode
 }
 
 // Option configures New.
 type Option func(*options)
 
 type options struct {
-	kube bool
+	kube  bool
+	nodes []nodesim.Option
+}
+
+// WithNodeOptions are more options of the simulated Talos nodes (e.g.
+// nodesim.WithRequestHook).
+func WithNodeOptions(opts ...nodesim.Option) Option {
+	return func(o *options) { o.nodes = append(o.nodes, opts...) }
 }
 
 // WithKube gives the simulated cluster a real Kubernetes API server
@@ -155,7 +171,7 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	schematic, err := talosfactory.SchematicFor(h.Inv).ID()
 	require.NoError(t, err)
 	// The nodes boot the template's image: the inventory's version and schematic.
-	simOpts := []nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version), nodesim.WithSchematic(schematic)}
+	simOpts := append([]nodesim.Option{nodesim.WithVersion(h.Inv.Talos.Version), nodesim.WithSchematic(schematic)}, o.nodes...)
 	if o.kube {
 		h.startKube(t, homelab, bundle.Certs.K8s.Crt, bundle.Certs.K8s.Key)
 		simOpts = append(simOpts, nodesim.WithKubernetesEndpoint(h.Kube.Config().Host))
@@ -166,6 +182,7 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	for _, n := range names {
 		h.Nodes.SetDown(n, true)
 	}
+	h.known = slices.Clone(h.Inv.Talos.Nodes)
 	stop := h.watch()
 	t.Cleanup(stop)
 
@@ -175,11 +192,14 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	require.NoError(t, err)
 	h.CAFile = ca
 	h.TerraformEnv = []string{"TF_CLI_CONFIG_FILE=" + rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
-	run, err := terraform.New(t.Context(), h.Root, terraform.WithBinary(tools.Terraform), terraform.WithEnv(h.TerraformEnv...),
-		terraform.WithProxmox(proxmox.Config{URL: h.Sim.URL(), TokenID: id, TokenSecret: secret, CAFile: h.CAFile}),
-		terraform.WithInventoryFile(h.File), terraform.WithHostCheck(h.Client, h.Inv))
-	require.NoError(t, err)
-	h.VMs = run.Step(terraform.StackTalos)
+	h.tf = func(inv *inventory.Inventory) terraform.StackStep {
+		run, err := terraform.New(t.Context(), h.Root, terraform.WithBinary(tools.Terraform), terraform.WithEnv(h.TerraformEnv...),
+			terraform.WithProxmox(proxmox.Config{URL: h.Sim.URL(), TokenID: id, TokenSecret: secret, CAFile: h.CAFile}),
+			terraform.WithInventoryFile(h.File), terraform.WithHostCheck(h.Client, inv))
+		require.NoError(t, err)
+		return run.Step(terraform.StackTalos)
+	}
+	h.VMs = h.tf(h.Inv)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the simulator's request log:\n%s", tfaccept.FormatRequests(h.Sim.Requests()))
@@ -229,10 +249,47 @@ func (h *Harness) watch() (stop func()) {
 	return func() { once.Do(func() { close(done); <-finished }) }
 }
 
+// Edit rewrites the inventory file with edit, as a person edits
+// homelab.yaml, and loads it (Inv, VMs). A node it adds gets a simulated
+// Talos node, down until a VM of its boots; a node it removes keeps its
+// own, coupled to its VM until the VM is destroyed. An inventory that does
+// not load is refused with the loader's error and the file left as it was.
+func (h *Harness) Edit(t testing.TB, edit func(string) string) error {
+	t.Helper()
+	old, err := os.ReadFile(h.File)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(h.File, []byte(edit(string(old))), 0o644))
+	inv, err := inventory.Load(h.File)
+	if err != nil {
+		require.NoError(t, os.WriteFile(h.File, old, 0o644))
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, n := range inv.Talos.Nodes {
+		if slices.ContainsFunc(h.known, func(k inventory.TalosNode) bool { return k.Name == n.Name }) {
+			continue
+		}
+		require.NoError(t, h.Nodes.Add(n.Name))
+		h.Nodes.SetDown(n.Name, true)
+		h.known = append(h.known, n)
+	}
+	h.Inv, h.VMs = inv, h.tf(inv)
+	return nil
+}
+
+// Known are the nodes the inventory listed at any time.
+func (h *Harness) Known() []inventory.TalosNode {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.known)
+}
+
 // couple looks at every VM once and brings the nodes up or down.
 func (h *Harness) couple(up, existed map[string]bool) {
 	booted := map[string]bool{} // addresses a booted guest has
-	for _, n := range h.Inv.Talos.Nodes {
+	known := h.Known()
+	for _, n := range known {
 		g, ok := h.Sim.Guest(n.VMID)
 		if !ok {
 			if existed[n.Name] {
@@ -248,7 +305,7 @@ func (h *Harness) couple(up, existed map[string]bool) {
 			}
 		}
 	}
-	for _, n := range h.Inv.Talos.Nodes {
+	for _, n := range known {
 		want := booted[n.IP.String()]
 		if want != up[n.Name] {
 			h.Nodes.SetDown(n.Name, !want)
@@ -268,10 +325,11 @@ func address(ipconfig string) string {
 	return addr
 }
 
-// Endpoints maps each node to its simulated Talos API.
+// Endpoints maps each node (every node the inventory listed at any time)
+// to its simulated Talos API.
 func (h *Harness) Endpoints() map[string]string {
 	out := map[string]string{}
-	for _, n := range h.Inv.Talos.Nodes {
+	for _, n := range h.Known() {
 		out[n.Name] = h.Nodes.Endpoint(n.Name)
 	}
 	return out

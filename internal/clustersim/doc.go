@@ -22,7 +22,13 @@
 // CiliumL2AnnouncementPolicy CRDs of the chart mirror's
 // crds/cilium-l2-lb.yaml, applied when Deployment kube-system/cilium-operator
 // would become ready). Harness.ChartMirror is the offline chart repository,
-// shared/charts above the repository. Until lib/addons, the harness's
+// shared/charts above the repository.
+//
+// Harness.Edit changes the inventory as a person scaling the cluster edits
+// homelab.yaml: a node added gets a simulated Talos node, down until its VM
+// boots; a node removed keeps its own, coupled to its VM until Terraform
+// destroys it. WithNodeOptions passes options to the simulated nodes (a
+// request hook, to look at the rest of the world when a call arrives). Until lib/addons, the harness's
 // add-ons step installs nothing and checks that the kubeconfig reaches the
 // API server.
 package clustersim

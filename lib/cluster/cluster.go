@@ -25,6 +25,7 @@ type Step string
 const (
 	StepPreflight  Step = "preflight"
 	StepTemplate   Step = "talos template"
+	StepRemove     Step = "remove nodes"
 	StepNodeVMs    Step = "node VMs"
 	StepConfigs    Step = "node configs"
 	StepApply      Step = "apply configs"
@@ -36,7 +37,7 @@ const (
 
 // Steps returns the steps of Up, in the order they run (a new slice each call).
 func Steps() []Step {
-	return []Step{StepPreflight, StepTemplate, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth, StepAddons}
+	return []Step{StepPreflight, StepTemplate, StepRemove, StepNodeVMs, StepConfigs, StepApply, StepBootstrap, StepKubeconfig, StepHealth, StepAddons}
 }
 
 // Stage is a step whose work the caller gives: the node VMs (the
@@ -45,7 +46,9 @@ func Steps() []Step {
 // inventory and says whether it changed something (changed) and what
 // (summary, e.g. "1 VM(s) created, …" or "2 release(s) installed, …"), or
 // that nothing differs. A node VMs stage must refuse, not apply, a plan
-// that would destroy a VM.
+// that would destroy a VM: the VMs of nodes removed from the inventory
+// are destroyed by the remove nodes step before it, through the stage's
+// NodeVMRemover.
 type Stage interface {
 	Apply(ctx context.Context) (changed bool, summary string, err error)
 }
@@ -146,6 +149,7 @@ type options struct {
 	talos      []talosnode.Option
 	nodeWait   time.Duration
 	healthWait time.Duration
+	drainWait  time.Duration
 	interval   time.Duration
 	preflight  []preflight.Option
 	dryRun     bool
@@ -188,6 +192,11 @@ func WithNodeWait(d time.Duration) Option { return func(o *options) { o.nodeWait
 // healthy (default 10m).
 func WithHealthWait(d time.Duration) Option { return func(o *options) { o.healthWait = d } }
 
+// WithDrainWait is how long the remove nodes step waits for a leaving
+// node's pods to be evicted (PodDisruptionBudgets may refuse for a while)
+// and gone (default 5m).
+func WithDrainWait(d time.Duration) Option { return func(o *options) { o.drainWait = d } }
+
 // WithPollInterval is the time between two questions to a node that is
 // not ready yet (default 5s).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
@@ -214,7 +223,7 @@ type up struct {
 // fails, with a *StepError naming it, and returns the report of the steps
 // that ran.
 func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, opts ...Option) (*Report, error) {
-	o := options{log: slog.New(slog.DiscardHandler), nodeWait: 10 * time.Minute, healthWait: 10 * time.Minute, interval: 5 * time.Second}
+	o := options{log: slog.New(slog.DiscardHandler), nodeWait: 10 * time.Minute, healthWait: 10 * time.Minute, drainWait: 5 * time.Minute, interval: 5 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -240,7 +249,7 @@ func Up(ctx context.Context, inv *inventory.Inventory, root string, deps Deps, o
 	u := &up{inv: inv, root: root, deps: deps, o: o,
 		nodes: talosnode.New(inv, filepath.Join(root, talosgen.DefaultOutDir), append([]talosnode.Option{talosnode.WithLogger(o.log)}, o.talos...)...)}
 	runs := map[Step]func(context.Context) (bool, string, error){
-		StepPreflight: u.preflight, StepTemplate: u.template, StepNodeVMs: u.deps.NodeVMs.Apply, StepConfigs: u.configs,
+		StepPreflight: u.preflight, StepTemplate: u.template, StepRemove: u.remove, StepNodeVMs: u.deps.NodeVMs.Apply, StepConfigs: u.configs,
 		StepApply: u.apply, StepBootstrap: u.bootstrap, StepKubeconfig: u.kubeconfig, StepHealth: u.health, StepAddons: u.deps.Addons.Apply,
 	}
 	if o.dryRun {

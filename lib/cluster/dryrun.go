@@ -21,6 +21,7 @@ func (u *up) checks() map[Step]func(context.Context) (bool, string, error) {
 	return map[Step]func(context.Context) (bool, string, error){
 		StepPreflight:  u.preflight,
 		StepTemplate:   u.checkTemplate,
+		StepRemove:     u.checkRemove,
 		StepNodeVMs:    planOf(u.deps.NodeVMs),
 		StepConfigs:    u.checkConfigs,
 		StepApply:      u.checkApply,

@@ -11,7 +11,10 @@ locals {
 
 module "node" {
   source   = "../modules/proxmox-vm"
-  for_each = length(local.problems) > 0 ? {} : { for name, ns in local.by_name : name => ns[0] }
+  # Filtered, not a conditional: nodes of different shapes (one with a GPU
+  # or a data disk, one without) make an object type that `{}` does not
+  # match, and the plan of a second node would fail.
+  for_each = { for name, ns in local.by_name : name => ns[0] if length(local.problems) == 0 }
 
   node_name   = local.inv.proxmox.node
   vm_id       = each.value.vm_id
