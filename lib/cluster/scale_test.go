@@ -36,7 +36,7 @@ func controlPlane(n int) string {
       ip: 10.10.2.%d
       cores: 2
       memory_mib: 4096
-      os_disk_gib: 20
+      os_disk_gib: 150
 `, n, 109+n, 5+n)
 }
 
