@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,7 +68,12 @@ func stateVMs(m *tfjson.StateModule, out []StateVM) []StateVM {
 		}
 		vm := StateVM{Address: res.Address}
 		vm.Name, _ = res.AttributeValues["name"].(string)
-		if id, ok := res.AttributeValues["vm_id"].(float64); ok {
+		switch id := res.AttributeValues["vm_id"].(type) { // terraform-json decodes numbers as json.Number
+		case json.Number:
+			if n, err := id.Int64(); err == nil {
+				vm.VMID = int(n)
+			}
+		case float64:
 			vm.VMID = int(id)
 		}
 		for _, t := range asList(res.AttributeValues["tags"]) {
