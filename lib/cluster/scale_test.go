@@ -254,7 +254,7 @@ func TestScale(t *testing.T) {
 	for name, id := range vmid {
 		deleted := -1
 		for i, r := range reqs {
-			if r.Method == "DELETE" && strings.HasSuffix(r.Path, fmt.Sprintf("/qemu/%d", id)) {
+			if r.Method == "DELETE" && strings.HasSuffix(strings.TrimSuffix(r.Path, "/"), fmt.Sprintf("/qemu/%d", id)) {
 				deleted = i
 			}
 		}
