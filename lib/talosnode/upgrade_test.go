@@ -1,6 +1,7 @@
 package talosnode_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,19 +69,25 @@ func TestUpgradeRefusals(t *testing.T) {
 		node, image string
 		setup       func(*nodesim.Sim)
 		want        string
+		// member is the node whose etcd member ID want names (%016x).
+		member string
 	}{
 		"not an installer image": {node: "talos-gpu-01", image: "factory.example/metal:v1.12.8",
 			want: `error validating installer image "factory.example/metal:v1.12.8"`},
 		"etcd member unhealthy": {node: "talos-cp-01", image: newImage,
 			setup: func(s *nodesim.Sim) { s.SetUnhealthy("talos-cp-03", "etcd", "no leader") },
-			want:  "error validating etcd for upgrade: etcd member 0000000000000003 is not healthy; all members must be healthy to perform an upgrade: no leader"},
+			want:  "error validating etcd for upgrade: etcd member %016x is not healthy; all members must be healthy to perform an upgrade: no leader", member: "talos-cp-03"},
 		"etcd member down": {node: "talos-cp-01", image: newImage,
 			setup: func(s *nodesim.Sim) { s.SetDown("talos-cp-02", true) },
-			want:  "etcd member 0000000000000002 is not healthy"},
+			want:  "etcd member %016x is not healthy", member: "talos-cp-02"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, threeNodesFile, nodesim.WithSchematic(oldSchematic))
 			e.ready(t)
+			want := tc.want
+			if tc.member != "" { // the members as they were before the fault
+				want = fmt.Sprintf(want, memberID(t, e.sim, tc.member))
+			}
 			if tc.setup != nil {
 				tc.setup(e.sim)
 			}
@@ -89,7 +96,7 @@ func TestUpgradeRefusals(t *testing.T) {
 			require.ErrorAs(t, err, &refused)
 			require.Equal(t, tc.node, refused.Node)
 			require.Equal(t, tc.image, refused.Image)
-			require.Contains(t, refused.Reason, tc.want)
+			require.Contains(t, refused.Reason, want)
 			require.True(t, strings.HasPrefix(err.Error(), tc.node+" ("), err.Error())
 			require.False(t, e.sim.Rebooting(tc.node), "a refused upgrade changes nothing")
 			v, s := e.sim.Running(tc.node)
@@ -148,4 +155,17 @@ func TestRunningWithoutASchematic(t *testing.T) {
 	require.Equal(t, talosnode.Running{Node: "talos-cp-02", Version: "v1.12.7"}, got, "an image not from the factory reports no schematic")
 	_, err = e.cluster.Running(t.Context(), "talos-cp-09")
 	require.ErrorIs(t, err, talosnode.ErrUnknownNode)
+}
+
+// memberID is the etcd member ID of a node's hostname, as the simulator
+// lists it.
+func memberID(t *testing.T, sim *nodesim.Sim, hostname string) uint64 {
+	t.Helper()
+	for _, m := range sim.Members() {
+		if m.GetHostname() == hostname {
+			return m.GetId()
+		}
+	}
+	t.Fatalf("no etcd member for %s", hostname)
+	return 0
 }

@@ -72,7 +72,7 @@ func (s *Sim) bootstrapMember(n *Node) {
 // started says the member runs: its node is up and holds its data.
 func (s *Sim) started(m *member) bool {
 	for _, n := range s.nodes {
-		if n.memberID == m.id && n.config != nil && !n.notRunning && !n.etcdLeft {
+		if n.memberID == m.id && n.config != nil && !n.notRunning && !n.rebooting && !n.etcdLeft {
 			return true
 		}
 	}

@@ -152,24 +152,21 @@ func (s *Sim) validateEtcdForUpgrade() error {
 	if !s.bootstrapped {
 		return status.Error(codes.Unknown, "failed to create etcd client: etcd is not running: the cluster is not bootstrapped")
 	}
-	members := s.members()
-	if len(members) == 2 {
-		return status.Errorf(codes.Unknown, "error validating etcd for upgrade: etcd member count(%d) is insufficient to maintain quorum if upgrade commences", len(members))
+	s.reconcile()
+	if len(s.etcdMembers) == 2 {
+		return status.Errorf(codes.Unknown, "error validating etcd for upgrade: etcd member count(%d) is insufficient to maintain quorum if upgrade commences", len(s.etcdMembers))
 	}
-	for i, name := range s.order {
-		o := s.nodes[name]
-		if o.role != "controlplane" {
-			continue
-		}
+	for _, m := range s.etcdMembers {
 		why := ""
+		n := s.nodeOfMember(m.id)
 		switch {
-		case o.notRunning || o.rebooting:
+		case n == nil || !s.started(m):
 			why = "context deadline exceeded"
-		case o.unhealthy["etcd"] != "":
-			why = o.unhealthy["etcd"]
+		case n.unhealthy["etcd"] != "":
+			why = n.unhealthy["etcd"]
 		}
 		if why != "" {
-			return status.Errorf(codes.Unknown, "error validating etcd for upgrade: etcd member %016x is not healthy; all members must be healthy to perform an upgrade: %s", uint64(i+1), why)
+			return status.Errorf(codes.Unknown, "error validating etcd for upgrade: etcd member %016x is not healthy; all members must be healthy to perform an upgrade: %s", m.id, why)
 		}
 	}
 	return nil
@@ -244,4 +241,15 @@ func actorID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// nodeOfMember is the node whose etcd data belongs to the member, nil when
+// none (its VM gone, or wiped). s.mu held.
+func (s *Sim) nodeOfMember(id uint64) *Node {
+	for _, n := range s.nodes {
+		if n.memberID == id {
+			return n
+		}
+	}
+	return nil
 }
