@@ -17,5 +17,5 @@ func ExampleUp() {
 	fmt.Println(cluster.Steps())
 	// Output:
 	// cluster.Up: Deps.Proxmox, Deps.Factory, Deps.Lock, Deps.Addons not set
-	// [preflight talos template node VMs node configs apply configs bootstrap kubeconfig health add-ons]
+	// [preflight talos template remove nodes node VMs node configs apply configs bootstrap kubeconfig health add-ons]
 }
