@@ -10,7 +10,7 @@ locals {
 }
 
 module "node" {
-  source   = "../modules/proxmox-vm"
+  source = "../modules/proxmox-vm"
   # Filtered, not a conditional: nodes of different shapes (one with a GPU
   # or a data disk, one without) make an object type that `{}` does not
   # match, and the plan of a second node would fail.
