@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,19 @@ func endpointOf(t *testing.T, h *clustersim.Harness, node string) string {
 	cfg, err := configloader.NewFromBytes(data)
 	require.NoError(t, err)
 	return cfg.Cluster().Endpoint().String()
+}
+
+// longhornReplicas requires Longhorn's volume replica counts, as its
+// chart renders them, to be n: the default setting for new volumes and the
+// default StorageClass's numberOfReplicas.
+func longhornReplicas(t *testing.T, cs kubernetes.Interface, n int) {
+	t.Helper()
+	settings, err := cs.CoreV1().ConfigMaps("longhorn-system").Get(t.Context(), "longhorn-default-setting", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Contains(t, settings.Data["default-setting.yaml"], fmt.Sprintf("default-replica-count: %q", strconv.Itoa(n)))
+	class, err := cs.CoreV1().ConfigMaps("longhorn-system").Get(t.Context(), "longhorn-storageclass", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Contains(t, class.Data["storageclass.yaml"], fmt.Sprintf("numberOfReplicas: %q", strconv.Itoa(n)))
 }
 
 // unchanged runs Up and requires that no step changed anything.
@@ -178,6 +192,7 @@ func TestScale(t *testing.T) {
 	op, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "cilium-operator", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int32(2), *op.Spec.Replicas, "the Cilium operator runs min(2, nodes) replicas")
+	longhornReplicas(t, cs, 3)
 	unchanged(t, h)
 
 	// 3 → 2 is refused: etcd keeps an odd membership.
@@ -246,6 +261,7 @@ func TestScale(t *testing.T) {
 	op, err = cs.AppsV1().Deployments("kube-system").Get(ctx, "cilium-operator", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int32(1), *op.Spec.Replicas)
+	longhornReplicas(t, cs, 1)
 
 	// The order: drained, then etcd, then the Node, then the VM.
 	mu.Lock()
