@@ -12,8 +12,10 @@ import (
 	"filippo.io/age"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/stretchr/testify/require"
-	"k8s.io/client-go/kubernetes/fake"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/k8supgrade"
 	"github.com/wdiazux/infra/lib/secrets"
@@ -24,6 +26,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+// kube is the package's real API server. The tests share it one after
+// the other (none runs in parallel): the Node names come from the
+// inventories, so each env starts from a cluster with no Node and no pod
+// in kube-system (cleanCluster).
+var kube kubetest.Package
+
+func TestMain(m *testing.M) { os.Exit(kube.Run(m)) }
+
 var (
 	threeNodes = filepath.Join("..", "talosgen", "testdata", "three-nodes.yaml")
 	twoNodes   = filepath.Join("testdata", "two-nodes.yaml")
@@ -31,14 +41,14 @@ var (
 
 // env is a running cluster at one Kubernetes version: a repository with
 // generated configs (a test age key), simulated nodes whose kubelets write
-// to a fake Kubernetes API, and a Cluster pointed at them.
+// to the package's real API server, and a Cluster pointed at them.
 type env struct {
 	root    string
 	id      *age.X25519Identity
 	inv     *inventory.Inventory
 	sim     *nodesim.Sim
 	cluster *talosnode.Cluster
-	kube    *fake.Clientset
+	kube    kubernetes.Interface
 	// setup is how many requests the nodes had before the test's run.
 	setup int
 }
@@ -49,7 +59,10 @@ func newEnv(t *testing.T, file, from string) *env {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
-	e := &env{root: t.TempDir(), id: id, kube: fake.NewClientset()}
+	e := &env{root: t.TempDir(), id: id}
+	e.kube, err = kube.Server(t).Clientset()
+	require.NoError(t, err)
+	cleanCluster(t, e.kube)
 	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
 	require.NoError(t, err)
 	text := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(string(conf), id.Recipient().String())
@@ -78,6 +91,16 @@ func newEnv(t *testing.T, file, from string) *env {
 	require.NoError(t, e.sim.KubeletErr())
 	e.setup = len(e.sim.Requests())
 	return e
+}
+
+// cleanCluster removes what an earlier test's kubelets registered: every
+// Node and every pod in kube-system (grace period 0, as nothing here
+// confirms a graceful deletion).
+func cleanCluster(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	ctx := t.Context()
+	require.NoError(t, cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}, metav1.ListOptions{}))
+	require.NoError(t, cs.CoreV1().Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
 }
 
 func (e *env) sync() talosgen.SyncOptions {

@@ -16,9 +16,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
@@ -91,7 +88,9 @@ func upgrades(s *nodesim.Sim) []nodesim.Request {
 	return out
 }
 
-func newRig(t *testing.T) *rig {
+// newRig builds the rig; opts are added to the nodes' (e.g.
+// nodesim.WithKubelets).
+func newRig(t *testing.T, opts ...nodesim.Option) *rig {
 	t.Helper()
 	inv, err := inventory.Load(threeNodes)
 	require.NoError(t, err)
@@ -133,7 +132,7 @@ func newRig(t *testing.T) *rig {
 	for _, n := range inv.Talos.Nodes {
 		names = append(names, n.Name)
 	}
-	r.sim, err = nodesim.New(bundle, names, nodesim.WithVersion(from), nodesim.WithSchematic(r.schematic()))
+	r.sim, err = nodesim.New(bundle, names, append([]nodesim.Option{nodesim.WithVersion(from), nodesim.WithSchematic(r.schematic())}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(r.sim.Close)
 	r.cluster = talosnode.New(inv, filepath.Join(r.root, talosgen.DefaultOutDir),
@@ -410,14 +409,16 @@ func actions(steps []talosupgrade.TemplateStep) []talosupgrade.TemplateAction {
 	return out
 }
 
+// TestKubernetesNodesAreCheckedWhenReadyBefore: against a real API
+// server whose Nodes the simulated kubelets registered, a node that is
+// not Ready before the upgrade (its kubelet stopped) is not waited for;
+// the others are.
 func TestKubernetesNodesAreCheckedWhenReadyBefore(t *testing.T) {
-	r := newRig(t)
-	node := func(name string, ready corev1.ConditionStatus) *corev1.Node {
-		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{
-			{Type: corev1.NodeReady, Status: ready, Reason: "KubeletNotReady", Message: "container runtime network not ready"}}}}
-	}
-	cs := fake.NewClientset(node("talos-cp-01", corev1.ConditionTrue), node("talos-cp-02", corev1.ConditionTrue),
-		node("talos-cp-03", corev1.ConditionTrue), node("talos-gpu-01", corev1.ConditionFalse))
+	cs, err := kube.Server(t).Clientset()
+	require.NoError(t, err)
+	r := newRig(t, nodesim.WithKubelets(cs))
+	require.NoError(t, r.sim.SetStalled("talos-gpu-01", "kubelet", true))
+	require.NoError(t, r.sim.KubeletErr())
 	d := r.deps()
 	d.Kube = talosupgrade.NodesFromClient(cs)
 	p, err := talosupgrade.New(t.Context(), r.inv, d)
@@ -427,7 +428,7 @@ func TestKubernetesNodesAreCheckedWhenReadyBefore(t *testing.T) {
 		kube[n.Node] = n.Kube
 	}
 	require.Equal(t, map[string]bool{"talos-gpu-01": false, "talos-cp-01": true, "talos-cp-02": true, "talos-cp-03": true}, kube)
-	require.Contains(t, p.Kube, "not checked for talos-gpu-01 (Ready is False (KubeletNotReady: container runtime network not ready))")
+	require.Contains(t, p.Kube, "not checked for talos-gpu-01 (Ready is Unknown (NodeStatusUnknown: Kubelet stopped posting node status.))")
 
 	ready, why, err := d.Kube.NodeReady(t.Context(), "talos-cp-09")
 	require.NoError(t, err)

@@ -62,31 +62,68 @@
 //     and STATE, or a user disk, is refused as a volume or device Talos
 //     cannot find.
 
-// Kubernetes components (kubernetes.go) follow the applied config as
-// Talos's controllers do: each config yields the COSI resources Talos
-// derives from it, which Talos's own Kubernetes upgrade reads (the
-// KubeletSpec in namespace k8s, and on a control plane the
-// APIServerConfig, ControllerManagerConfig and SchedulerConfig in
-// namespace controlplane, each with the config's image). WithKubelets
-// gives the nodes a Kubernetes API to play their kubelets against (a real
-// server or client-go's fake clientset): the Node and, on a control
-// plane, the mirror pods of the static pods. SetStalled makes a component
-// not come up on a new image. Choices no source settles:
+// Kubernetes components (kubernetes.go, kubelet.go) follow the applied
+// config as Talos's controllers do: each config yields the COSI resources
+// Talos derives from it, which Talos's own Kubernetes upgrade reads: the
+// KubeletSpec in namespace k8s (the image; the config's kubelet extraArgs
+// as --key=value), on a control plane the APIServerConfig,
+// ControllerManagerConfig and SchedulerConfig in namespace controlplane
+// (the image) and the StaticPod each renders in namespace k8s (Talos's
+// name, namespace kube-system, annotation talos.dev/config-version = the
+// config resource's version, Talos's labels k8s-app, tier, component and
+// app.kubernetes.io/*, priority class system-cluster-critical, host
+// network, one container with the image and the command line).
+//
+// WithKubelets gives the nodes a Kubernetes API to play their kubelets
+// against (the tests use a real kube-apiserver, internal/kubetest), as
+// the kubelet (pkg/kubelet: the node registration, the mirror client, the
+// status manager) does it:
+//   - the Node is created with its status when the kubelet first starts;
+//     afterwards its status (nodeInfo.kubeletVersion, Ready) is patched
+//     through the status subresource;
+//   - the Node exists before its mirror pods: a mirror pod is owned by
+//     its Node (ownerReference v1/Node, controller, the Node's UID);
+//   - a mirror pod is the static pod named <pod>-<node name in lower
+//     case>, spec.nodeName the node, with the static pod's annotations
+//     plus kubernetes.io/config.source "http" (Talos hands static pods to
+//     the kubelet through its static pod URL), kubernetes.io/config.hash,
+//     kubernetes.io/config.seen and kubernetes.io/config.mirror = the hash;
+//   - when the static pod changes (a new image, a new config version) the
+//     mirror pod is deleted (grace period 0, its UID as precondition) and
+//     created anew with a new UID; an unchanged static pod keeps its
+//     mirror pod;
+//   - pod status goes through the status subresource: Running, the
+//     conditions PodReadyToStartContainers, Initialized, Ready,
+//     ContainersReady and PodScheduled, the container's status.
+//
+// SetStalled makes a component not come up on a new image. Choices no
+// source settles:
 //   - the Node and mirror pods follow a config the moment it is applied
 //     (real kubelets restart and pull for seconds), and before etcd is
 //     bootstrapped too (a real kubelet registers once the API server
-//     answers);
+//     answers); a reboot (an upgrade) does not turn the Node NotReady;
 //   - the Node is named after the config's hostname (Talos's default
-//     nodename), carries only the Ready condition and
-//     status.nodeInfo.kubeletVersion (the tag of machine.kubelet.image),
-//     no addresses; a mirror pod is <component>-<hostname> in kube-system
-//     with labels k8s-app and tier=control-plane, the annotation
-//     talos.dev/config-version (the config resource's version),
-//     spec.nodeName, one container named after the component, no hostIP;
-//   - a stalled static pod runs the new image and crash-loops (container
-//     waiting, CrashLoopBackOff, pod not Ready); a stalled kubelet does
-//     not start, so its Node keeps the kubeletVersion it had and turns
-//     Ready=Unknown ("Kubelet stopped posting node status.");
+//     nodename), labelled kubernetes.io/hostname, kubernetes.io/os=linux,
+//     kubernetes.io/arch=amd64 and, on a control plane,
+//     node-role.kubernetes.io/control-plane; its status has only the
+//     Ready condition and nodeInfo (kubeletVersion the tag of
+//     machine.kubelet.image, linux, amd64): no addresses, capacity or
+//     images, so pods have no hostIP or podIP;
+//   - the static pod's command line is the binary, then --key=value
+//     sorted by key of: on kube-apiserver enable-admission-plugins
+//     NodeRestriction (Talos's default, added to as Talos does), and the
+//     config's extraArgs; Talos's other defaults (certificates, etcd
+//     servers, audit...), volumes, resources, security contexts, the
+//     secrets-version and config-file-version annotations are left out;
+//   - the config hash is FNV-32a of the static pod's JSON, not the
+//     kubelet's hash of its decoded object;
+//   - a stalled static pod's new mirror pod runs the new image and
+//     crash-loops (container waiting, CrashLoopBackOff, restartCount 1,
+//     Ready and ContainersReady False with ContainersNotReady); a stalled
+//     kubelet does not start: its Node keeps the kubeletVersion it had and
+//     turns Ready=Unknown ("Kubelet stopped posting node status.", what the
+//     node lifecycle controller writes), a Node not registered yet is not
+//     registered, and its mirror pods are left as they are;
 //   - the kubelet service and its Service resource are not modelled (the
 //     service list says it runs); Reset leaves the Node and pods in the
 //     Kubernetes API, as a recreated VM's old Node object stays until

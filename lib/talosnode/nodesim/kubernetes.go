@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
+	"slices"
 
 	"github.com/cosi-project/runtime/pkg/resource"
 	"github.com/cosi-project/runtime/pkg/safe"
@@ -14,8 +15,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -35,12 +34,12 @@ var staticPods = []string{componentAPIServer, componentControllerManager, compon
 const AnnotationConfigVersion = "talos.dev/config-version"
 
 // WithKubelets makes every configured node play its kubelet against the
-// Kubernetes API cs (a real server, or client-go's fake clientset): it
-// registers its Node (named after its hostname) with
-// status.nodeInfo.kubeletVersion the tag of its config's
-// machine.kubelet.image, and a control plane writes the mirror pods of its
-// static pods in kube-system (kube-apiserver-<hostname>, ..., label
-// k8s-app, the config's image, Ready), each time a config is applied.
+// Kubernetes API cs (a real kube-apiserver in this repository's tests):
+// each time a config is applied it registers or updates its Node (named
+// after its hostname, status.nodeInfo.kubeletVersion the tag of its
+// config's machine.kubelet.image, Ready), and a control plane brings the
+// mirror pods of its static pods (kube-system, <component>-<hostname>) in
+// line with them, as a kubelet does (see the package documentation).
 func WithKubelets(cs kubernetes.Interface) Option { return func(s *Sim) { s.kube = cs } }
 
 // SetStalled makes a component of a node (kube-apiserver,
@@ -82,34 +81,32 @@ func (s *Sim) KubeletErr() error {
 
 // follow brings a node's state in line with its config, as Talos's
 // controllers do: the COSI resources Talos derives from the config (the
-// static pods' APIServerConfig, ControllerManagerConfig, SchedulerConfig,
-// the KubeletSpec), then, WithKubelets, its Node and mirror pods.
+// KubeletSpec; on a control plane the APIServerConfig,
+// ControllerManagerConfig and SchedulerConfig, then the StaticPod each
+// renders), then, WithKubelets, what the kubelet writes to the Kubernetes
+// API (kubelet.go).
 func (n *Node) follow(cfg config.Provider) error {
 	ctx := context.Background()
 	kubelet := cfg.Machine().Kubelet().Image()
 	if err := safe.StateModify(ctx, n.st, k8s.NewKubeletSpec(k8s.NamespaceName, k8s.KubeletID), func(r *k8s.KubeletSpec) error {
 		r.TypedSpec().Image = kubelet
+		r.TypedSpec().Args = flags("", cfg.Machine().Kubelet().ExtraArgs())
 		return nil
 	}); err != nil {
 		return status.Errorf(codes.Internal, "kubelet spec: %v", err)
 	}
-	images := map[string]string{componentKubelet: kubelet}
-	versions := map[string]string{}
+	var pods []*corev1.Pod
 	if cfg.Machine().Type().IsControlPlane() {
-		images[componentAPIServer] = cfg.Cluster().APIServer().Image()
-		images[componentControllerManager] = cfg.Cluster().ControllerManager().Image()
-		images[componentScheduler] = cfg.Cluster().Scheduler().Image()
-		var err error
-		if versions[componentAPIServer], err = modify(ctx, n, k8s.NewAPIServerConfig(), func(r *k8s.APIServerConfig) { r.TypedSpec().Image = images[componentAPIServer] }); err != nil {
-			return err
-		}
-		if versions[componentControllerManager], err = modify(ctx, n, k8s.NewControllerManagerConfig(), func(r *k8s.ControllerManagerConfig) {
-			r.TypedSpec().Image = images[componentControllerManager]
-		}); err != nil {
-			return err
-		}
-		if versions[componentScheduler], err = modify(ctx, n, k8s.NewSchedulerConfig(), func(r *k8s.SchedulerConfig) { r.TypedSpec().Image = images[componentScheduler] }); err != nil {
-			return err
+		for _, comp := range staticPods {
+			image, args, version, err := n.componentConfig(ctx, cfg, comp)
+			if err != nil {
+				return err
+			}
+			pod := renderStaticPod(comp, image, version, args)
+			if err := writeStaticPod(ctx, n.st, pod); err != nil {
+				return err
+			}
+			pods = append(pods, pod)
 		}
 	}
 	n.sim.mu.Lock()
@@ -125,13 +122,64 @@ func (n *Node) follow(cfg config.Provider) error {
 	if hostname == "" {
 		hostname = n.name
 	}
-	err := n.kubeletWrites(ctx, cs, hostname, images, versions, stalled)
-	if err != nil {
+	k := kubeletOf{cs: cs, nodeName: hostname, role: n.role, stalled: stalled}
+	if err := k.sync(ctx, tag(kubelet), pods); err != nil {
 		n.sim.mu.Lock()
 		n.sim.kubeErrs = append(n.sim.kubeErrs, fmt.Errorf("%s: %w", n.name, err))
 		n.sim.mu.Unlock()
 	}
 	return nil
+}
+
+// componentConfig writes a control-plane component's config resource
+// from the machine config and returns its image, its command line (the
+// binary, the defaults modelled, the config's extraArgs) and the
+// resource's version.
+func (n *Node) componentConfig(ctx context.Context, cfg config.Provider, comp string) (image string, args []string, version string, err error) {
+	switch comp {
+	case componentAPIServer:
+		image = cfg.Cluster().APIServer().Image()
+		// Talos's default admission plugins (control_plane_static_pod.go).
+		args = flags("/usr/local/bin/"+comp, mergeArgs(map[string]string{"enable-admission-plugins": "NodeRestriction"}, cfg.Cluster().APIServer().ExtraArgs()))
+		version, err = modify(ctx, n, k8s.NewAPIServerConfig(), func(r *k8s.APIServerConfig) { r.TypedSpec().Image = image })
+	case componentControllerManager:
+		image = cfg.Cluster().ControllerManager().Image()
+		args = flags("/usr/local/bin/"+comp, cfg.Cluster().ControllerManager().ExtraArgs())
+		version, err = modify(ctx, n, k8s.NewControllerManagerConfig(), func(r *k8s.ControllerManagerConfig) { r.TypedSpec().Image = image })
+	case componentScheduler:
+		image = cfg.Cluster().Scheduler().Image()
+		args = flags("/usr/local/bin/"+comp, cfg.Cluster().Scheduler().ExtraArgs())
+		version, err = modify(ctx, n, k8s.NewSchedulerConfig(), func(r *k8s.SchedulerConfig) { r.TypedSpec().Image = image })
+	default:
+		err = status.Errorf(codes.Internal, "unknown static pod %q", comp)
+	}
+	return image, args, version, err
+}
+
+// mergeArgs adds extra to defaults; an admission plugin or feature gate
+// list is added to, as Talos's MergeAdditive does, any other flag replaced.
+func mergeArgs(defaults, extra map[string]string) map[string]string {
+	out := maps.Clone(defaults)
+	for k, v := range extra {
+		if old, ok := out[k]; ok && (k == "enable-admission-plugins" || k == "feature-gates") {
+			v = old + "," + v
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// flags is a command line as Talos's argsbuilder writes one: the binary
+// (none when ""), then --key=value sorted by key.
+func flags(binary string, args map[string]string) []string {
+	var out []string
+	if binary != "" {
+		out = append(out, binary)
+	}
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		out = append(out, "--"+k+"="+args[k])
+	}
+	return out
 }
 
 // modify creates or updates a control-plane config resource and returns
@@ -142,95 +190,4 @@ func modify[T resource.Resource](ctx context.Context, n *Node, r T, set func(T))
 		return "", status.Errorf(codes.Internal, "%s: %v", r.Metadata().Type(), err)
 	}
 	return out.Metadata().Version().String(), nil
-}
-
-// kubeletWrites registers the node and writes its mirror pods.
-func (n *Node) kubeletWrites(ctx context.Context, cs kubernetes.Interface, hostname string, images, versions map[string]string, stalled map[string]bool) error {
-	if err := writeNode(ctx, cs, hostname, n.role, tag(images[componentKubelet]), stalled[componentKubelet]); err != nil {
-		return err
-	}
-	for _, comp := range staticPods {
-		img, ok := images[comp]
-		if !ok {
-			continue
-		}
-		if err := writeMirrorPod(ctx, cs, hostname, comp, img, versions[comp], stalled[comp]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// tag is an image's tag: "v1.35.4" of "ghcr.io/siderolabs/kubelet:v1.35.4".
-func tag(image string) string {
-	image, _, _ = strings.Cut(image, "@")
-	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
-		return image[i+1:]
-	}
-	return ""
-}
-
-// writeNode registers or updates the Node: a stalled kubelet keeps the
-// version the Node had and turns it NotReady.
-func writeNode(ctx context.Context, cs kubernetes.Interface, name, role, version string, stalled bool) error {
-	nodes := cs.CoreV1().Nodes()
-	node, err := nodes.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		labels := map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
-		if role == "controlplane" {
-			labels["node-role.kubernetes.io/control-plane"] = ""
-		}
-		node, err = nodes.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("register Node %s: %w", name, err)
-	}
-	ready := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}
-	if stalled {
-		ready = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status.", LastTransitionTime: metav1.Now()}
-		if node.Status.NodeInfo.KubeletVersion != "" {
-			version = node.Status.NodeInfo.KubeletVersion
-		}
-	}
-	node.Status.NodeInfo.KubeletVersion = version
-	node.Status.Conditions = []corev1.NodeCondition{ready}
-	if _, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update Node %s's status: %w", name, err)
-	}
-	return nil
-}
-
-// writeMirrorPod writes a static pod's mirror pod: the image of the
-// config, Ready unless the component is stalled (then its container
-// crash-loops).
-func writeMirrorPod(ctx context.Context, cs kubernetes.Interface, hostname, comp, image, configVersion string, stalled bool) error {
-	pods := cs.CoreV1().Pods("kube-system")
-	name := comp + "-" + hostname
-	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		pod, err = pods.Create(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system",
-				Labels:      map[string]string{"k8s-app": comp, "tier": "control-plane"},
-				Annotations: map[string]string{"kubernetes.io/config.mirror": comp, AnnotationConfigVersion: configVersion}},
-			Spec: corev1.PodSpec{NodeName: hostname, Containers: []corev1.Container{{Name: comp, Image: image}}},
-		}, metav1.CreateOptions{})
-	} else if err == nil {
-		pod.Annotations[AnnotationConfigVersion] = configVersion
-		pod.Spec.Containers[0].Image = image
-		pod, err = pods.Update(ctx, pod, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("write pod kube-system/%s: %w", name, err)
-	}
-	cst := corev1.ContainerStatus{Name: comp, Image: image, Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
-	ready := corev1.ConditionTrue
-	if stalled {
-		cst.Ready, ready = false, corev1.ConditionFalse
-		cst.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off restarting failed container " + comp}}
-	}
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}, ContainerStatuses: []corev1.ContainerStatus{cst}}
-	if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("write pod kube-system/%s's status: %w", name, err)
-	}
-	return nil
 }
