@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/siderolabs/go-kubernetes/kubernetes/upgrade"
 	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/compatibility"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
@@ -225,9 +226,10 @@ func supportedBy(node, talos, to string) error {
 	return nil
 }
 
-// checkPath refuses a downgrade and a step of more than one minor
-// version, as Talos's upgrade path does (1.34 -> 1.35, or within 1.35),
-// and keeps the lowest version seen.
+// checkPath refuses a downgrade (a patch downgrade too) and a step of
+// more than one minor version with reasons of its own, then any path
+// Talos's upgrade path (go-kubernetes upgrade.NewPath, IsSupported) does
+// not list, and keeps the lowest version seen.
 func checkPath(node, comp, cur, tgt string, to *semver.Version, lowest **semver.Version) error {
 	from, err := semver.NewVersion(tagOf(cur))
 	if err != nil {
@@ -241,11 +243,18 @@ func checkPath(node, comp, cur, tgt string, to *semver.Version, lowest **semver.
 		*lowest = from
 	}
 	e := &UnsupportedError{Node: node, Component: comp, From: from.Original(), To: to.Original()}
+	path, err := upgrade.NewPath(from.Original(), to.Original())
+	if err != nil {
+		return &UnknownNodeStateError{Node: node, What: fmt.Sprintf("%s: the upgrade path %s -> %s does not parse: %v", comp, from.Original(), to.Original(), err)}
+	}
 	switch {
 	case from.GreaterThan(to):
 		e.Reason = "that is a downgrade, which Talos does not do: set kubernetes.version to " + from.Original() + " or later"
 	case from.Major() != to.Major() || to.Minor() > from.Minor()+1:
 		e.Reason = fmt.Sprintf("Kubernetes upgrades one minor version at a time: set kubernetes.version to v%d.%d.x first", from.Major(), from.Minor()+1)
+	case !path.IsSupported():
+		e.Reason = fmt.Sprintf("Talos's Kubernetes upgrade path %s is not one it supports (github.com/siderolabs/go-kubernetes upgrade.Path, as talosctl upgrade-k8s checks): "+
+			"set kubernetes.version to a version it supports from %s", path, from.Original())
 	default:
 		return nil
 	}

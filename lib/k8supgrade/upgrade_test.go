@@ -224,3 +224,35 @@ func talosOrder() []string {
 	}
 	return append(out, "talos-gpu-01: kubelet=v1.35.4")
 }
+
+// TestPathIsTalossUpgradePath: a component's path is checked with Talos's
+// own upgrade path (go-kubernetes upgrade.Path, what talosctl upgrade-k8s
+// checks): one minor version it does not list is refused even where the
+// one-minor-at-a-time rule alone would allow it; the rules it leaves open
+// (a patch downgrade) are still ours.
+func TestPathIsTalossUpgradePath(t *testing.T) {
+	const api = "registry.k8s.io/kube-apiserver:"
+	for _, tc := range []struct {
+		name, from, to, reason string
+	}{
+		{name: "a path Talos lists", from: "v1.34.4", to: "v1.35.4"},
+		{name: "a patch release", from: "v1.35.1", to: "v1.35.4"},
+		{name: "one minor version Talos does not list", from: "v1.36.0", to: "v1.37.0",
+			reason: "Talos's Kubernetes upgrade path 1.36->1.37 is not one it supports (github.com/siderolabs/go-kubernetes upgrade.Path, as talosctl upgrade-k8s checks): set kubernetes.version to a version it supports from v1.36.0"},
+		{name: "two minor versions", from: "v1.33.7", to: "v1.35.4",
+			reason: "Kubernetes upgrades one minor version at a time: set kubernetes.version to v1.34.x first"},
+		{name: "patch downgrade", from: "v1.35.4", to: "v1.35.1",
+			reason: "that is a downgrade, which Talos does not do: set kubernetes.version to v1.35.4 or later"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := k8supgrade.CheckPath("talos-cp-01", "kube-apiserver", api+tc.from, api+tc.to)
+			if tc.reason == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ue *k8supgrade.UnsupportedError
+			require.ErrorAs(t, err, &ue)
+			require.Equal(t, k8supgrade.UnsupportedError{Node: "talos-cp-01", Component: "kube-apiserver", From: tc.from, To: tc.to, Reason: tc.reason}, *ue)
+		})
+	}
+}
