@@ -1,6 +1,7 @@
 package k8supgrade_test
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,8 +13,14 @@ import (
 	"filippo.io/age"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	memory "k8s.io/client-go/discovery/cached"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/lib/inventory"
@@ -28,8 +35,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // kube is the package's real API server. The tests share it one after
 // the other (none runs in parallel): the Node names come from the
-// inventories, so each env starts from a cluster with no Node and no pod
-// in kube-system (cleanCluster).
+// inventories, so each env leaves the cluster with no Node, no pod in
+// kube-system and no bootstrap manifest object (cleanCluster).
 var kube kubetest.Package
 
 func TestMain(m *testing.M) { os.Exit(kube.Run(m)) }
@@ -49,6 +56,7 @@ type env struct {
 	sim     *nodesim.Sim
 	cluster *talosnode.Cluster
 	kube    kubernetes.Interface
+	config  *rest.Config
 	// setup is how many requests the nodes had before the test's run.
 	setup int
 }
@@ -60,9 +68,12 @@ func newEnv(t *testing.T, file, from string) *env {
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
 	e := &env{root: t.TempDir(), id: id}
-	e.kube, err = kube.Server(t).Clientset()
+	srv := kube.Server(t)
+	// The Deployments of the bootstrap manifests roll out (CoreDNS).
+	srv.Controllers(t, kubetest.InNamespaces("kube-system"))
+	e.config = srv.Config()
+	e.kube, err = srv.Clientset()
 	require.NoError(t, err)
-	cleanCluster(t, e.kube)
 	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
 	require.NoError(t, err)
 	text := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(string(conf), id.Recipient().String())
@@ -89,18 +100,35 @@ func newEnv(t *testing.T, file, from string) *env {
 	_, err = e.cluster.Bootstrap(t.Context(), "", false)
 	require.NoError(t, err)
 	require.NoError(t, e.sim.KubeletErr())
+	t.Cleanup(func() { cleanCluster(t, e) })
 	e.setup = len(e.sim.Requests())
 	return e
 }
 
-// cleanCluster removes what an earlier test's kubelets registered: every
-// Node and every pod in kube-system (grace period 0, as nothing here
-// confirms a graceful deletion).
-func cleanCluster(t *testing.T, cs kubernetes.Interface) {
+// cleanCluster removes what the test left in the API server, for the next
+// one: every Node, every pod in kube-system (grace period 0, as nothing
+// here confirms a graceful deletion) and every object of the bootstrap
+// manifests.
+func cleanCluster(t *testing.T, e *env) {
 	t.Helper()
-	ctx := t.Context()
-	require.NoError(t, cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}, metav1.ListOptions{}))
-	require.NoError(t, cs.CoreV1().Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+	ctx := context.Background()
+	require.NoError(t, e.kube.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}, metav1.ListOptions{}))
+	require.NoError(t, e.kube.CoreV1().Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+	objs, err := e.cluster.BootstrapManifests(ctx, e.inv.Talos.ControlPlanes()[0].Name)
+	require.NoError(t, err)
+	dyn, err := dynamic.NewForConfig(e.config)
+	require.NoError(t, err)
+	dc, err := discovery.NewDiscoveryClientForConfig(e.config)
+	require.NoError(t, err)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	for _, o := range objs {
+		m, err := mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
+		require.NoError(t, err)
+		err = dyn.Resource(m.Resource).Namespace(o.GetNamespace()).Delete(ctx, o.GetName(), metav1.DeleteOptions{})
+		if !apierrors.IsNotFound(err) {
+			require.NoError(t, err, "delete %s %s", o.GetKind(), o.GetName())
+		}
+	}
 }
 
 func (e *env) sync() talosgen.SyncOptions {
@@ -115,7 +143,7 @@ func (e *env) upgrade(t *testing.T, to string, mods ...func(*k8supgrade.Options)
 	for _, m := range mods {
 		m(&o)
 	}
-	return k8supgrade.Upgrade(t.Context(), e.inv, e.cluster, e.kube, o)
+	return k8supgrade.Upgrade(t.Context(), e.inv, e.cluster, e.config, o)
 }
 
 // applied lists the configs the nodes were sent since setup (or since the

@@ -16,7 +16,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosgen"
@@ -52,31 +54,70 @@ type Plan struct {
 	Talos map[string]string
 	// Steps are in the order they run; none when everything runs To.
 	Steps []Step
+	// ManifestsFrom is the control plane whose bootstrap manifests are
+	// synced after the steps; Manifests are the objects the sync creates
+	// or updates as the plan is made (a dry run of go-kubernetes'
+	// manifests.Sync), of ManifestObjects in all.
+	ManifestsFrom   string
+	Manifests       []ManifestChange
+	ManifestObjects int
 	// node state the steps are made from.
 	current map[string]map[string]string // node → component → configured image
 	targets map[string][]byte            // node → regenerated config
 }
 
-// Nothing says every component of every node runs the inventory's version.
-func (p *Plan) Nothing() bool { return len(p.Steps) == 0 }
+// Nothing says every component of every node runs the inventory's
+// version and the bootstrap manifests are applied as rendered.
+func (p *Plan) Nothing() bool { return len(p.Steps) == 0 && len(p.Manifests) == 0 }
 
 // WriteTable prints the plan: one row per step, from→to.
 func (p *Plan) WriteTable(w io.Writer) error {
 	if p.Nothing() {
-		_, err := fmt.Fprintf(w, "Kubernetes %s: every component of every node runs it; nothing to do.\n", p.To)
+		_, err := fmt.Fprintf(w, "Kubernetes %s: every component of every node runs it, the %d bootstrap manifest object(s) of %s are applied; nothing to do.\n",
+			p.To, p.ManifestObjects, p.ManifestsFrom)
 		return err
 	}
-	if _, err := fmt.Fprintf(w, "Kubernetes %s -> %s, %d step(s), one at a time:\n", p.From, p.To, len(p.Steps)); err != nil {
+	if len(p.Steps) > 0 {
+		if _, err := fmt.Fprintf(w, "Kubernetes %s -> %s, %d step(s), one at a time:\n", p.From, p.To, len(p.Steps)); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "#\tCOMPONENT\tNODE\tFROM\tTO\tACTION")
+		for i, s := range p.Steps {
+			action := "apply the config, wait until it runs"
+			if !s.Apply {
+				action = "config applied, wait until it runs"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, s.Component, s.Node, s.From, s.To, action)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	} else if _, err := fmt.Fprintf(w, "Kubernetes %s: every component of every node runs it.\n", p.To); err != nil {
+		return err
+	}
+	return p.writeManifests(w)
+}
+
+// writeManifests prints the bootstrap manifest objects the sync changes
+// as the plan was made (the objects the steps' new configs render are
+// read again after the kubelets).
+func (p *Plan) writeManifests(w io.Writer) error {
+	if len(p.Manifests) == 0 {
+		_, err := fmt.Fprintf(w, "Then the bootstrap manifests of %s: their %d object(s) are applied as rendered now; synced again after the kubelets.\n",
+			p.ManifestsFrom, p.ManifestObjects)
+		return err
+	}
+	if _, err := fmt.Fprintf(w, "Then the bootstrap manifests of %s, %d of %d object(s) to apply:\n", p.ManifestsFrom, len(p.Manifests), p.ManifestObjects); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tCOMPONENT\tNODE\tFROM\tTO\tACTION")
-	for i, s := range p.Steps {
-		action := "apply the config, wait until it runs"
-		if !s.Apply {
-			action = "config applied, wait until it runs"
+	for _, m := range p.Manifests {
+		action := "update"
+		if m.Create {
+			action = "create"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, s.Component, s.Node, s.From, s.To, action)
+		fmt.Fprintf(tw, "  %s\t%s\n", action, m.Path)
 	}
 	return tw.Flush()
 }
@@ -126,11 +167,14 @@ type Nodes interface {
 	KubernetesImages(ctx context.Context, node string) (talosnode.KubernetesImages, error)
 	// ApplyNoReboot applies a config to a node without a reboot.
 	ApplyNoReboot(ctx context.Context, node string, data []byte) (talosnode.ApplyResult, error)
+	// BootstrapManifests reads the bootstrap manifests a control plane
+	// renders (its Manifest resources).
+	BootstrapManifests(ctx context.Context, node string) ([]*unstructured.Unstructured, error)
 }
 
 // makePlan reads every node's state and the regenerated configs, checks
 // the path and lists the steps. It changes nothing.
-func makePlan(ctx context.Context, inv *inventory.Inventory, nodes Nodes, kube kubernetes.Interface, configs *talosgen.Configs) (*Plan, error) {
+func makePlan(ctx context.Context, inv *inventory.Inventory, nodes Nodes, cfg *rest.Config, kube kubernetes.Interface, configs *talosgen.Configs) (*Plan, error) {
 	p := &Plan{To: inv.Kubernetes.Version, Talos: map[string]string{}, current: map[string]map[string]string{}, targets: map[string][]byte{}}
 	to, err := semver.NewVersion(p.To)
 	if err != nil {
@@ -191,6 +235,11 @@ func makePlan(ctx context.Context, inv *inventory.Inventory, nodes Nodes, kube k
 			}
 			p.Steps = append(p.Steps, Step{Component: comp, Node: n.Name, From: tagOf(cur), To: tagOf(tgt), FromImage: cur, ToImage: tgt, Apply: cur != tgt})
 		}
+	}
+	p.ManifestsFrom = inv.Talos.ControlPlanes()[0].Name
+	p.Manifests, p.ManifestObjects, err = syncManifests(ctx, nodes, cfg, p.ManifestsFrom, true)
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/config/encoder"
 	v1alpha1config "github.com/siderolabs/talos/pkg/machinery/config/types/v1alpha1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/talosgen"
@@ -73,16 +74,25 @@ func (e *ComponentError) Unwrap() error { return ErrNotUp }
 // the new version (its static pod Ready with the new image; its Node
 // reporting the new kubeletVersion and Ready). It stops at the first
 // component that does not come up, with a *ComponentError; a re-run
-// resumes there. With nothing to upgrade it changes nothing. The plan is
-// returned in every case (nil when the state could not be read).
-func Upgrade(ctx context.Context, inv *inventory.Inventory, nodes Nodes, kube kubernetes.Interface, o Options) (*Plan, error) {
+// resumes there. After the kubelets, as Talos does, the bootstrap
+// manifests the first control plane renders are read again and synced to
+// the API server (go-kubernetes manifests.Sync), then their Deployments
+// and DaemonSets waited for (manifests.WaitForRollout); a failure is a
+// *ManifestError. With nothing to upgrade and no manifest to apply it
+// changes nothing. cfg reaches the Kubernetes API. The plan is returned
+// in every case (nil when the state could not be read).
+func Upgrade(ctx context.Context, inv *inventory.Inventory, nodes Nodes, cfg *rest.Config, o Options) (*Plan, error) {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("a client of the Kubernetes API at %s: %w", cfg.Host, err)
+	}
 	sync := o.Sync
 	sync.DryRun = true
 	rep, err := talosgen.SyncConfigs(ctx, inv, sync)
 	if err != nil {
 		return nil, err
 	}
-	p, err := makePlan(ctx, inv, nodes, kube, rep.Configs)
+	p, err := makePlan(ctx, inv, nodes, cfg, kube, rep.Configs)
 	if err != nil || o.DryRun || p.Nothing() {
 		return p, err
 	}
@@ -121,6 +131,11 @@ func Upgrade(ctx context.Context, inv *inventory.Inventory, nodes Nodes, kube ku
 		if err := awaitRunning(ctx, kube, s, wait, interval); err != nil {
 			return p, err
 		}
+	}
+	// As Talos does after the kubelets: the manifests the control plane
+	// renders now (its config may have changed them) are synced.
+	if p.Manifests, p.ManifestObjects, err = syncManifests(ctx, nodes, cfg, p.ManifestsFrom, false); err != nil {
+		return p, err
 	}
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -117,7 +118,7 @@ func TestUpgradeFollowsTalossOrder(t *testing.T) {
 	require.Empty(t, e.applied(t))
 	var out bytes.Buffer
 	require.NoError(t, plan.WriteTable(&out))
-	require.Equal(t, "Kubernetes v1.35.4: every component of every node runs it; nothing to do.\n", out.String())
+	require.Equal(t, "Kubernetes v1.35.4: every component of every node runs it, the 13 bootstrap manifest object(s) of talos-cp-01 are applied; nothing to do.\n", out.String())
 }
 
 // TestAComponentThatDoesNotComeUpStops: a controller manager that does
@@ -173,7 +174,8 @@ func TestDryRun(t *testing.T) {
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, plan.WriteTable(&out))
-	golden(t, "dryrun.golden", out.String())
+	// The bootstrap token's ID is the test bundle's, random.
+	golden(t, "dryrun.golden", regexp.MustCompile(`bootstrap-token-[0-9a-z]{6}`).ReplaceAllString(out.String(), "bootstrap-token-<id>"))
 	require.Empty(t, e.applied(t))
 	require.Equal(t, generated, readConfigs(t, e), "a dry run writes no config")
 }
@@ -255,4 +257,71 @@ func TestPathIsTalossUpgradePath(t *testing.T) {
 			require.Equal(t, k8supgrade.UnsupportedError{Node: "talos-cp-01", Component: "kube-apiserver", From: tc.from, To: tc.to, Reason: tc.reason}, *ue)
 		})
 	}
+}
+
+// TestBootstrapManifestsAreSynced: after the kubelets, the bootstrap
+// manifests a control plane renders (its k8s.Manifest resources: CoreDNS,
+// the bootstrap token, the CSR and Talos RBAC bindings, the in-cluster
+// kubeconfig) are applied to the real API server and their rollout waited
+// for, as talosctl upgrade-k8s does; a second run changes nothing.
+func TestBootstrapManifestsAreSynced(t *testing.T) {
+	e := newEnv(t, twoNodes, "v1.34.4")
+	plan, err := e.upgrade(t, "v1.35.4")
+	require.NoError(t, err)
+	require.Equal(t, "talos-cp-01", plan.ManifestsFrom)
+	require.Equal(t, 13, plan.ManifestObjects)
+	require.Len(t, plan.Manifests, 13, "every object is created")
+	for _, m := range plan.Manifests {
+		require.True(t, m.Create, m.Path)
+	}
+	require.Contains(t, paths(plan.Manifests), "apps/v1.Deployment/kube-system/coredns")
+	ctx := t.Context()
+	dns, err := e.kube.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "registry.k8s.io/coredns/coredns:v1.13.2", dns.Spec.Template.Spec.Containers[0].Image)
+	require.Equal(t, int32(2), dns.Status.ReadyReplicas, "its rollout was waited for")
+	svc, err := e.kube.CoreV1().Services("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "10.96.0.10", svc.Spec.ClusterIP)
+	for _, name := range []string{"system-bootstrap-node-bootstrapper", "system-bootstrap-approve-node-client-csr", "system-bootstrap-node-renewal", "system:talos-nodes", "system:coredns"} {
+		_, err := e.kube.RbacV1().ClusterRoleBindings().Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err, name)
+	}
+	_, err = e.kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeconfig-in-cluster", metav1.GetOptions{})
+	require.NoError(t, err)
+
+	// A second run: nothing to upgrade, every object as rendered.
+	before, err := e.kube.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	plan, err = e.upgrade(t, "v1.35.4")
+	require.NoError(t, err)
+	require.True(t, plan.Nothing())
+	require.Empty(t, plan.Manifests)
+	after, err := e.kube.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, before.ResourceVersion, after.ResourceVersion, "the second run changes nothing")
+
+	// An object changed by hand is updated back by the next run.
+	after.Spec.Template.Spec.Containers[0].Image = "registry.k8s.io/coredns/coredns:v0.0.1"
+	_, err = e.kube.AppsV1().Deployments("kube-system").Update(ctx, after, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	plan, err = e.upgrade(t, "v1.35.4", func(o *k8supgrade.Options) { o.DryRun = true })
+	require.NoError(t, err)
+	require.Len(t, plan.Manifests, 1)
+	require.Equal(t, "apps/v1.Deployment/kube-system/coredns", plan.Manifests[0].Path)
+	require.False(t, plan.Manifests[0].Create)
+	require.Contains(t, plan.Manifests[0].Diff, "-        image: registry.k8s.io/coredns/coredns:v0.0.1")
+	_, err = e.upgrade(t, "v1.35.4")
+	require.NoError(t, err)
+	dns, err = e.kube.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "registry.k8s.io/coredns/coredns:v1.13.2", dns.Spec.Template.Spec.Containers[0].Image)
+}
+
+func paths(ms []k8supgrade.ManifestChange) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Path)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package talosnode
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/cosi-project/runtime/pkg/resource"
@@ -12,7 +11,6 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/client"
 	"github.com/siderolabs/talos/pkg/machinery/resources/k8s"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/lib/inventory"
 )
@@ -134,13 +132,9 @@ func (k KubernetesImages) String() string {
 // CheckKubeconfig accepts it; WithKubernetesEndpoint's URL replaces its
 // server.
 func (c *Cluster) KubernetesClient() (kubernetes.Interface, error) {
-	if err := c.CheckKubeconfig(); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(c.dir, KubeconfigFile)
-	cfg, err := clientcmd.BuildConfigFromFlags(c.kubeEndpoint, path)
+	cfg, err := c.KubernetesConfig()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return kubernetes.NewForConfig(cfg)
 }

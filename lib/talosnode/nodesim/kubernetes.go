@@ -82,8 +82,8 @@ func (s *Sim) KubeletErr() error {
 // follow brings a node's state in line with its config, as Talos's
 // controllers do: the COSI resources Talos derives from the config (the
 // KubeletSpec; on a control plane the APIServerConfig,
-// ControllerManagerConfig and SchedulerConfig, then the StaticPod each
-// renders), then, WithKubelets, what the kubelet writes to the Kubernetes
+// ControllerManagerConfig and SchedulerConfig, the StaticPod each renders
+// and the bootstrap manifests (manifests.go)), then, WithKubelets, what the kubelet writes to the Kubernetes
 // API (kubelet.go).
 func (n *Node) follow(cfg config.Provider) error {
 	ctx := context.Background()
@@ -107,6 +107,9 @@ func (n *Node) follow(cfg config.Provider) error {
 				return err
 			}
 			pods = append(pods, pod)
+		}
+		if err := writeManifests(ctx, n.st, cfg); err != nil {
+			return err
 		}
 	}
 	n.sim.mu.Lock()
