@@ -3,6 +3,7 @@ package k8supgrade_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,9 +62,10 @@ type env struct {
 	setup int
 }
 
-// newEnv generates the configs of file at Kubernetes version from,
+// newEnv generates the configs of file at Kubernetes version from (with
+// patches, each a global patch file's text, added to the repository's),
 // applies them and bootstraps, as cluster:up leaves a cluster.
-func newEnv(t *testing.T, file, from string) *env {
+func newEnv(t *testing.T, file, from string, patches ...string) *env {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
@@ -79,6 +81,9 @@ func newEnv(t *testing.T, file, from string) *env {
 	text := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(string(conf), id.Recipient().String())
 	require.NoError(t, os.WriteFile(filepath.Join(e.root, ".sops.yaml"), []byte(text), 0o644))
 	require.NoError(t, os.CopyFS(filepath.Join(e.root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join("..", "..", talosgen.DefaultPatchDir))))
+	for i, text := range patches {
+		require.NoError(t, os.WriteFile(filepath.Join(e.root, talosgen.DefaultPatchDir, "global", fmt.Sprintf("99-test-%d.yaml", i)), []byte(text), 0o644))
+	}
 	e.inv, err = inventory.Load(file)
 	require.NoError(t, err)
 	e.inv.Kubernetes.Version = from

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/cosi-project/runtime/pkg/state"
 	"github.com/siderolabs/go-kubernetes/kubernetes/upgrade"
 	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/compatibility"
@@ -170,6 +171,8 @@ type Nodes interface {
 	// BootstrapManifests reads the bootstrap manifests a control plane
 	// renders (its Manifest resources).
 	BootstrapManifests(ctx context.Context, node string) ([]*unstructured.Unstructured, error)
+	// ReadState runs f with a node's COSI state.
+	ReadState(ctx context.Context, node string, f func(ctx context.Context, st state.State) error) error
 }
 
 // makePlan reads every node's state and the regenerated configs, checks
@@ -222,6 +225,9 @@ func makePlan(ctx context.Context, inv *inventory.Inventory, nodes Nodes, cfg *r
 	}
 	if lowest != nil {
 		p.From = "v" + lowest.String()
+		if err := preUpgradeChecks(ctx, inv, nodes, cfg, p.From, p.To); err != nil {
+			return nil, err
+		}
 	}
 	for _, comp := range Components {
 		for _, n := range orderFor(inv, comp) {

@@ -325,3 +325,35 @@ func paths(ms []k8supgrade.ManifestChange) []string {
 	}
 	return out
 }
+
+// TestTalossPreUpgradeChecksRefuse: Talos's pre-upgrade checks
+// (go-kubernetes upgrade.Checks) read the nodes' StaticPod and KubeletSpec
+// resources and the API server before anything changes: a kubelet flag
+// and a feature gate Kubernetes 1.35 removed refuse the upgrade with what
+// was found where, and no node is sent a config.
+func TestTalossPreUpgradeChecksRefuse(t *testing.T) {
+	e := newEnv(t, twoNodes, "v1.34.4", `machine:
+  kubelet:
+    extraArgs:
+      pod-infra-container-image: registry.k8s.io/pause:3.10
+cluster:
+  apiServer:
+    extraArgs:
+      feature-gates: SizeMemoryBackedVolumes=true
+`)
+	generated := readConfigs(t, e)
+	plan, err := e.upgrade(t, "v1.35.4")
+	require.Nil(t, plan)
+	require.ErrorIs(t, err, k8supgrade.ErrUnsupported)
+	var ce *k8supgrade.CheckError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "1.34->1.35", ce.Path)
+	require.Equal(t, []k8supgrade.Finding{
+		{Node: "talos-cp-01", Component: "kube-apiserver", What: "removed feature gate", Value: "SizeMemoryBackedVolumes"},
+		{Node: "talos-cp-01", Component: "kubelet", What: "removed flag", Value: "pod-infra-container-image"},
+		{Node: "talos-gpu-01", Component: "kubelet", What: "removed flag", Value: "pod-infra-container-image"},
+	}, ce.Findings)
+	require.Contains(t, err.Error(), "talos-gpu-01  kubelet         removed flag          pod-infra-container-image")
+	require.Empty(t, e.applied(t), "no node is sent a config")
+	require.Equal(t, generated, readConfigs(t, e), "no config is written")
+}
