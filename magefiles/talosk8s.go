@@ -21,8 +21,9 @@ import (
 // images, reads every node's Talos version and component images, and checks
 // the path before anything changes: the Talos version of every node supports
 // the target (machinery's compatibility matrix), Talos's upgrade path
-// (go-kubernetes upgrade.Path: one minor version at a time), no downgrade.
-// Then, as `talosctl upgrade-k8s` does: kube-apiserver on each control
+// (go-kubernetes upgrade.Path: one minor version at a time), no downgrade,
+// and Talos's pre-upgrade checks pass (no removed flag, feature gate,
+// admission plugin or API version in use). Then, as `talosctl upgrade-k8s` does: kube-apiserver on each control
 // plane, then kube-controller-manager, then kube-scheduler, then the kubelet
 // of every node (control planes first), each applied without a reboot and
 // waited for until it runs the new version (its static pod Ready with the

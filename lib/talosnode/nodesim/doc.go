@@ -96,6 +96,25 @@
 //     conditions PodReadyToStartContainers, Initialized, Ready,
 //     ContainersReady and PodScheduled, the container's status.
 //
+// A control plane also holds the bootstrap manifests Talos v1.12.7's
+// manifest controller renders from its config (manifests.go), as k8s.Manifest
+// resources in namespace controlplane with Talos's IDs and objects, the
+// parts this repository's configs enable (CNI none, kube-proxy disabled, no
+// Talos API access): 00-kubelet-bootstrapping-token (the bootstrap token
+// Secret of cluster.token), 01-csr-node-bootstrap,
+// 01-csr-approver-role-binding and 01-csr-renewal-role-binding (the CSR
+// ClusterRoleBindings), 11-kube-config-in-cluster (the kubeconfig
+// ConfigMap, KubePrism's https://127.0.0.1:<port> when it is enabled, else
+// the cluster endpoint), 11-talos-node-rbac-template (system:talos-nodes),
+// and, with CoreDNS enabled, 11-core-dns (ServiceAccount, ClusterRole,
+// ClusterRoleBinding, the Corefile ConfigMap of the cluster's DNS domain,
+// the Deployment of cluster.coreDNS.image) and 11-core-dns-svc (kube-dns at
+// the tenth address of each service CIDR). The Flannel, kube-proxy and
+// Talos API access manifests are not modelled: a config enabling them gets
+// none of them; the CoreDNS Deployment leaves out the container's resources,
+// environment, probes and security context and the pod's anti-affinity,
+// which Talos sets.
+//
 // SetStalled makes a component not come up on a new image. Choices no
 // source settles:
 //   - the Node and mirror pods follow a config the moment it is applied

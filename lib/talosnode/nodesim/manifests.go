@@ -68,19 +68,10 @@ func writeManifests(ctx context.Context, st state.State, cfg config.Provider) er
 // the config, by manifest ID, in the parts this repository's configs
 // enable: the kubelet bootstrap token, the CSR bindings, the in-cluster
 // kubeconfig, the Talos nodes' RBAC and CoreDNS. Flannel, kube-proxy and
-// the Talos API service account CRD, which the configs disable, are
-// refused rather than rendered half.
+// the Talos API service account CRD, which the configs disable, are not
+// rendered even when a config enables them.
 func renderManifests(cfg config.Provider) (map[string][]runtime.Object, error) {
 	c := cfg.Cluster()
-	if c.Network().CNI() != nil && c.Network().CNI().Name() == "flannel" {
-		return nil, fmt.Errorf("the Flannel manifests are not modelled: set cluster.network.cni.name to none")
-	}
-	if c.Proxy().Enabled() {
-		return nil, fmt.Errorf("the kube-proxy manifests are not modelled: set cluster.proxy.disabled to true")
-	}
-	if cfg.Machine().Features().KubernetesTalosAPIAccess().Enabled() {
-		return nil, fmt.Errorf("the Talos API service account CRD is not modelled: disable machine.features.kubernetesTalosAPIAccess")
-	}
 	server := c.Endpoint().String()
 	if kp := cfg.Machine().Features().KubePrism(); kp.Enabled() {
 		server = fmt.Sprintf("https://127.0.0.1:%d", kp.Port())
