@@ -72,7 +72,7 @@ func preUpgradeChecks(ctx context.Context, inv *inventory.Inventory, nodes Nodes
 			workers = append(workers, n.Name)
 		}
 	}
-	checks, err := upgrade.NewChecks(path, nodeStates{nodes: nodes}, rest.CopyConfig(cfg), cps, workers, func(string, ...any) {})
+	checks, err := upgrade.NewChecks(path, state.WrapCore(nodeStates{nodes: nodes}), rest.CopyConfig(cfg), cps, workers, func(string, ...any) {})
 	if err != nil {
 		return err
 	}
@@ -99,30 +99,74 @@ func preUpgradeChecks(ctx context.Context, inv *inventory.Inventory, nodes Nodes
 	return ce
 }
 
-// nodeStates is one COSI state over every node, as Talos's API routes a
-// request to the node its "node" metadata names (client.WithNode): here
-// each Get opens that node's state. Only Get is used by the checks; the
-// other methods are the nil state's (they panic).
+// nodeStates is one read-only COSI state over every node, as Talos's API
+// routes a request to the node its "node" metadata names (client.WithNode):
+// each Get or List opens that node's state. Writes and watches are refused
+// with errReadOnly (the checks only read).
 type nodeStates struct {
-	state.State
 	nodes Nodes
 }
 
-// Get reads the resource from the node the context names.
-func (s nodeStates) Get(ctx context.Context, ptr resource.Pointer, opts ...state.GetOption) (resource.Resource, error) {
+// errReadOnly is what nodeStates answers to a write or a watch.
+var errReadOnly = errors.New("the pre-upgrade checks' view of the nodes is read-only")
+
+// onNode runs f on the state of the node the context names, with that
+// name taken out of the request's metadata.
+func (s nodeStates) onNode(ctx context.Context, what any, f func(context.Context, state.State) error) error {
 	md, _ := metadata.FromOutgoingContext(ctx)
 	names := md.Get("node")
 	if len(names) != 1 {
-		return nil, fmt.Errorf("read %s: the request names no single node (%v)", ptr, names)
+		return fmt.Errorf("read %s: the request names no single node (%v)", what, names)
 	}
 	md = md.Copy()
 	md.Delete("node")
-	ctx = metadata.NewOutgoingContext(ctx, md)
-	var out resource.Resource
-	err := s.nodes.ReadState(ctx, names[0], func(ctx context.Context, st state.State) error {
-		var err error
+	return s.nodes.ReadState(metadata.NewOutgoingContext(ctx, md), names[0], f)
+}
+
+// Get reads the resource from the node the context names.
+func (s nodeStates) Get(ctx context.Context, ptr resource.Pointer, opts ...state.GetOption) (out resource.Resource, err error) {
+	err = s.onNode(ctx, ptr, func(ctx context.Context, st state.State) error {
 		out, err = st.Get(ctx, ptr, opts...)
 		return err
 	})
 	return out, err
+}
+
+// List lists the resources of a kind on the node the context names.
+func (s nodeStates) List(ctx context.Context, kind resource.Kind, opts ...state.ListOption) (out resource.List, err error) {
+	err = s.onNode(ctx, kind, func(ctx context.Context, st state.State) error {
+		out, err = st.List(ctx, kind, opts...)
+		return err
+	})
+	return out, err
+}
+
+// Create is refused: read-only.
+func (nodeStates) Create(_ context.Context, r resource.Resource, _ ...state.CreateOption) error {
+	return fmt.Errorf("create %s: %w", r.Metadata(), errReadOnly)
+}
+
+// Update is refused: read-only.
+func (nodeStates) Update(_ context.Context, r resource.Resource, _ ...state.UpdateOption) error {
+	return fmt.Errorf("update %s: %w", r.Metadata(), errReadOnly)
+}
+
+// Destroy is refused: read-only.
+func (nodeStates) Destroy(_ context.Context, ptr resource.Pointer, _ ...state.DestroyOption) error {
+	return fmt.Errorf("destroy %s: %w", ptr, errReadOnly)
+}
+
+// Watch is refused: the checks read once.
+func (nodeStates) Watch(_ context.Context, ptr resource.Pointer, _ chan<- state.Event, _ ...state.WatchOption) error {
+	return fmt.Errorf("watch %s: %w", ptr, errReadOnly)
+}
+
+// WatchKind is refused: the checks read once.
+func (nodeStates) WatchKind(_ context.Context, kind resource.Kind, _ chan<- state.Event, _ ...state.WatchKindOption) error {
+	return fmt.Errorf("watch %s: %w", kind, errReadOnly)
+}
+
+// WatchKindAggregated is refused: the checks read once.
+func (nodeStates) WatchKindAggregated(_ context.Context, kind resource.Kind, _ chan<- []state.Event, _ ...state.WatchKindOption) error {
+	return fmt.Errorf("watch %s: %w", kind, errReadOnly)
 }
