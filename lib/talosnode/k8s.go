@@ -10,7 +10,6 @@ import (
 	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/client"
 	"github.com/siderolabs/talos/pkg/machinery/resources/k8s"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/wdiazux/infra/lib/inventory"
 )
@@ -125,16 +124,4 @@ func (k KubernetesImages) String() string {
 		}
 	}
 	return fmt.Sprintf("%s (Talos %s): %s", k.Node, k.Talos, strings.Join(parts, ", "))
-}
-
-// KubernetesClient is a client of the cluster's Kubernetes API from the
-// kubeconfig in the output directory (Kubeconfig writes it), once
-// CheckKubeconfig accepts it; WithKubernetesEndpoint's URL replaces its
-// server.
-func (c *Cluster) KubernetesClient() (kubernetes.Interface, error) {
-	cfg, err := c.KubernetesConfig()
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/cosi-project/runtime/pkg/state"
 	"github.com/siderolabs/go-kubernetes/kubernetes/manifests"
@@ -12,10 +13,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// KubernetesRequestTimeout is how long one request to the cluster's
+// Kubernetes API has to answer (KubernetesConfig).
+const KubernetesRequestTimeout = 30 * time.Second
+
 // KubernetesConfig is the client configuration of the cluster's Kubernetes
 // API from the kubeconfig in the output directory (Kubeconfig writes it),
 // once CheckKubeconfig accepts it; WithKubernetesEndpoint's URL replaces
-// its server.
+// its server. Each request has KubernetesRequestTimeout to answer
+// (client-go's transport bounds the dial, 30 s, and the TLS handshake,
+// 10 s).
 func (c *Cluster) KubernetesConfig() (*rest.Config, error) {
 	if err := c.CheckKubeconfig(); err != nil {
 		return nil, err
@@ -25,6 +32,7 @@ func (c *Cluster) KubernetesConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	cfg.Timeout = KubernetesRequestTimeout
 	return cfg, nil
 }
 

@@ -115,7 +115,9 @@ func TestCheckKubeconfig(t *testing.T) {
 // TestCheckKubeconfigAtAnotherEndpoint: with WithKubernetesEndpoint the
 // cluster's API server is reached elsewhere (a tunnel, a simulated
 // cluster), so the kubeconfig the cluster hands out for that address is
-// the cluster's, and one for the config's own endpoint is stale.
+// the cluster's (and the client configuration made from it reaches that
+// address, each request time-limited), and one for the config's own
+// endpoint is stale.
 func TestCheckKubeconfigAtAnotherEndpoint(t *testing.T) {
 	const elsewhere = "https://127.0.0.1:36443"
 	e := newEnv(t, homelabFile, nodesim.WithKubernetesEndpoint(elsewhere))
@@ -125,6 +127,10 @@ func TestCheckKubeconfigAtAnotherEndpoint(t *testing.T) {
 	res, err := c.Kubeconfig(t.Context(), talosnode.KubeconfigOptions{})
 	require.NoError(t, err)
 	require.NoError(t, c.CheckKubeconfig())
+	cfg, err := c.KubernetesConfig()
+	require.NoError(t, err)
+	require.Equal(t, elsewhere, cfg.Host, "the client reaches the API server where the option says")
+	require.Equal(t, talosnode.KubernetesRequestTimeout, cfg.Timeout, "every request has a time limit")
 	err = e.cluster.CheckKubeconfig()
 	require.ErrorIs(t, err, talosnode.ErrStaleKubeconfig, "without the option the config's endpoint is expected")
 	require.ErrorContains(t, err, "server "+elsewhere+", the cluster's endpoint is https://10.10.2.10:6443")
