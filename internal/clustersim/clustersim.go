@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"filippo.io/age"
+	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wdiazux/infra/internal/kubetest"
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/internal/tfaccept"
 	"github.com/wdiazux/infra/internal/toolchain"
 	"github.com/wdiazux/infra/lib/addons"
@@ -144,16 +146,8 @@ func New(t testing.TB, homelab string, opts ...Option) *Harness {
 	h.Inv, err = inventory.Load(h.File)
 	require.NoError(t, err)
 
-	h.Identity, err = age.GenerateX25519Identity()
-	require.NoError(t, err)
-	sops, err := os.ReadFile(filepath.Join(repo, secrets.ConfigFile))
-	require.NoError(t, err)
-	sops = regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAll(sops, []byte(h.Identity.Recipient().String()))
-	require.NoError(t, os.WriteFile(filepath.Join(h.Root, secrets.ConfigFile), sops, 0o644))
-	require.NoError(t, os.CopyFS(filepath.Join(h.Root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join(repo, talosgen.DefaultPatchDir))))
-	bundle, err := talosgen.NewBundle(h.Inv)
-	require.NoError(t, err)
-	require.NoError(t, talosgen.SaveBundle(filepath.Join(h.Root, talosgen.DefaultBundleFile), bundle, secrets.WithIdentities(h.Identity)))
+	var bundle *tsecrets.Bundle
+	h.Identity, bundle = talostest.Repository(t, repo, h.Root, h.Inv)
 
 	h.Sim, err = pvesim.New(pvesim.WithSetup(pvesim.SetupFor(h.Inv, true)), pvesim.WithGuestBootDelay(GuestBoot))
 	require.NoError(t, err)

@@ -137,7 +137,7 @@ func TestSnapshotRefused(t *testing.T) {
 			_, err := e.backups(tt.opts...).Snapshot(t.Context())
 			require.ErrorIs(t, err, tt.want)
 			require.ErrorContains(t, err, tt.msg)
-			require.Empty(t, e.methods("EtcdSnapshot"))
+			require.Empty(t, e.h.Requests("EtcdSnapshot"))
 			entries, _ := os.ReadDir(e.dir)
 			require.Empty(t, entries)
 		})
@@ -151,7 +151,7 @@ func TestSnapshotUnhealthyNodeSkipped(t *testing.T) {
 	e.sim.SetUnhealthy("talos-cp-01", "etcd", "slow disk")
 	_, err := e.backups().Snapshot(t.Context())
 	require.NoError(t, err)
-	snaps := e.methods("EtcdSnapshot")
+	snaps := e.h.Requests("EtcdSnapshot")
 	require.Len(t, snaps, 1)
 	require.Equal(t, "talos-cp-02", snaps[0].Node)
 }

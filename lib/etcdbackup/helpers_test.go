@@ -12,17 +12,14 @@ import (
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/lib/etcdbackup"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
 
-var (
-	threeNodesFile = filepath.Join("..", "talosgen", "testdata", "three-nodes.yaml")
-	patchDir       = filepath.Join("..", "..", "talos", "patches")
-)
+var threeNodesFile = filepath.Join("..", "talosgen", "testdata", "three-nodes.yaml")
 
 // markers are keys and values written to etcd before a snapshot: none may
 // ever be readable in a file the backup writes.
@@ -35,6 +32,7 @@ var markers = map[string]string{
 // worker), an age key, a .sops.yaml whose snapshot rule encrypts to it,
 // and Backups writing into a fresh directory.
 type env struct {
+	h       *talostest.Env
 	inv     *inventory.Inventory
 	sim     *nodesim.Sim
 	cluster *talosnode.Cluster
@@ -47,33 +45,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	inv, err := inventory.Load(threeNodesFile)
-	require.NoError(t, err)
-	bundle, err := talosgen.NewBundle(inv)
-	require.NoError(t, err)
-	patches, err := talosgen.LoadPatches(patchDir, inv)
-	require.NoError(t, err)
-	res, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
-	require.NoError(t, err)
-	gen := t.TempDir()
-	var names []string
-	for _, n := range res.Nodes {
-		require.NoError(t, os.WriteFile(filepath.Join(gen, n.Node.Name+".yaml"), n.Config, 0o600))
-		names = append(names, n.Node.Name)
-	}
-	tc, err := talosgen.Talosconfig(inv, bundle)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(gen, talosgen.TalosconfigFile), tc, 0o600))
-	sim, err := nodesim.New(bundle, names, nodesim.WithEtcdDir(t.TempDir()))
-	require.NoError(t, err)
-	t.Cleanup(sim.Close)
-	c := talosnode.New(inv, gen, talosnode.WithEndpoints(func(n inventory.TalosNode) string { return sim.Endpoint(n.Name) }))
-	_, err = c.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.NoError(t, err)
-	_, err = c.Bootstrap(t.Context(), "", false)
-	require.NoError(t, err)
+	h := talostest.New(t, threeNodesFile, talostest.Bootstrapped(), talostest.WithNodeOptions(nodesim.WithEtcdDir(t.TempDir())))
 	for k, v := range markers {
-		require.NoError(t, sim.EtcdPut(t.Context(), k, v))
+		require.NoError(t, h.Sim.EtcdPut(t.Context(), k, v))
 	}
 
 	id, err := age.GenerateX25519Identity()
@@ -84,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	// can prove none holds plaintext.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	return &env{inv: inv, sim: sim, cluster: c, id: id, root: root, dir: filepath.Join(root, etcdbackup.DefaultDir), tmp: tmp,
+	return &env{h: h, inv: h.Inv, sim: h.Sim, cluster: h.Cluster, id: id, root: root, dir: filepath.Join(root, etcdbackup.DefaultDir), tmp: tmp,
 		clock: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 }
 
@@ -135,15 +109,4 @@ func requireNoPlaintext(t *testing.T, dirs ...string) {
 		}))
 	}
 	require.Positive(t, files, "the directories hold the snapshot and its record")
-}
-
-// methods lists the recorded calls of a method.
-func (e *env) methods(method string) []nodesim.Request {
-	var out []nodesim.Request
-	for _, r := range e.sim.Requests() {
-		if r.Method == method {
-			out = append(out, r)
-		}
-	}
-	return out
 }

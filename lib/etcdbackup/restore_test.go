@@ -29,10 +29,10 @@ func TestRestoreRecovers(t *testing.T) {
 	require.Equal(t, "talos-cp-02", res.Node)
 	require.True(t, res.Health.Healthy())
 
-	recovers := e.methods("EtcdRecover")
+	recovers := e.h.Requests("EtcdRecover")
 	require.Len(t, recovers, 1)
 	require.Equal(t, "talos-cp-02", recovers[0].Node)
-	boots := e.methods("Bootstrap")
+	boots := e.h.Requests("Bootstrap")
 	require.Equal(t, "talos-cp-02", boots[len(boots)-1].Node)
 	for k, v := range markers {
 		got, ok, err := e.sim.EtcdGet(t.Context(), k)
@@ -121,7 +121,7 @@ func TestRestoreRefused(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			boots := len(e.methods("Bootstrap"))
+			boots := len(e.h.Requests("Bootstrap"))
 			b := e.backups()
 			if tt.backup != nil {
 				b = etcdbackup.New(e.inv, e.cluster, e.root, tt.backup...)
@@ -131,8 +131,8 @@ func TestRestoreRefused(t *testing.T) {
 				require.ErrorIs(t, err, tt.want)
 			}
 			require.ErrorContains(t, err, tt.msg)
-			require.Empty(t, e.methods("EtcdRecover"), "nothing was sent")
-			require.Len(t, e.methods("Bootstrap"), boots, "no bootstrap")
+			require.Empty(t, e.h.Requests("EtcdRecover"), "nothing was sent")
+			require.Len(t, e.h.Requests("Bootstrap"), boots, "no bootstrap")
 		})
 	}
 }

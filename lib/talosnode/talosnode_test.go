@@ -29,7 +29,7 @@ func TestApplySendsEachNodeItsConfig(t *testing.T) {
 		require.True(t, r.Maintenance, r.Node)
 		require.Equal(t, "reboot", r.Mode)
 	}
-	applies := e.methods("ApplyConfiguration")
+	applies := e.h.Requests("ApplyConfiguration")
 	require.Len(t, applies, 4)
 	for _, r := range applies {
 		require.False(t, r.Authenticated, "maintenance mode has no client authentication")
@@ -46,7 +46,7 @@ func TestApplySendsEachNodeItsConfig(t *testing.T) {
 	res, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{Node: "talos-cp-02"})
 	require.NoError(t, err)
 	require.Equal(t, []talosnode.ApplyResult{{Node: "talos-cp-02", Mode: "no-reboot", Details: "Applied configuration without a reboot: no changes"}}, res)
-	last := e.methods("ApplyConfiguration")[4]
+	last := e.h.Requests("ApplyConfiguration")[4]
 	require.Equal(t, "talos-cp-02", last.Node)
 	require.True(t, last.Authenticated)
 
@@ -54,7 +54,7 @@ func TestApplySendsEachNodeItsConfig(t *testing.T) {
 	res, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{Node: "talos-gpu-01", DryRun: true, Mode: "no-reboot"})
 	require.NoError(t, err)
 	require.Contains(t, res[0].Details, "No changes.")
-	require.True(t, e.methods("ApplyConfiguration")[5].DryRun)
+	require.True(t, e.h.Requests("ApplyConfiguration")[5].DryRun)
 }
 
 func TestApplyErrors(t *testing.T) {
@@ -104,7 +104,7 @@ func TestBootstrapOnce(t *testing.T) {
 	res, err := e.cluster.Bootstrap(t.Context(), "", true)
 	require.NoError(t, err)
 	require.Equal(t, talosnode.BootstrapResult{Node: "talos-cp-01", DryRun: true}, res)
-	require.Empty(t, e.methods("Bootstrap"), "a dry run does not bootstrap")
+	require.Empty(t, e.h.Requests("Bootstrap"), "a dry run does not bootstrap")
 
 	res, err = e.cluster.Bootstrap(t.Context(), "", false)
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestBootstrapOnce(t *testing.T) {
 		require.ErrorIs(t, err, talosnode.ErrAlreadyBootstrapped)
 		require.ErrorContains(t, err, "talos-cp-01 reports 3 member(s) (talos-cp-01, talos-cp-02, talos-cp-03); nothing was done")
 	}
-	boots := e.methods("Bootstrap")
+	boots := e.h.Requests("Bootstrap")
 	require.Len(t, boots, 1, "etcd was bootstrapped exactly once")
 	require.Equal(t, "talos-cp-01", boots[0].Node)
 	require.True(t, boots[0].Authenticated)

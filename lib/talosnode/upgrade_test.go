@@ -39,7 +39,7 @@ func TestUpgradeRebootsIntoTheImage(t *testing.T) {
 	require.Equal(t, talosnode.Running{Node: "talos-gpu-01", Version: "v1.12.7", Schematic: oldSchematic}, got)
 
 	require.NoError(t, e.cluster.Upgrade(t.Context(), "talos-gpu-01", newImage))
-	reqs := e.methods("Upgrade")
+	reqs := e.h.Requests("Upgrade")
 	require.Len(t, reqs, 1)
 	require.Equal(t, nodesim.Request{Node: "talos-gpu-01", Method: "Upgrade", Authenticated: true, Image: newImage}, reqs[0])
 	require.True(t, e.sim.Rebooting("talos-gpu-01") || func() bool { v, _ := e.sim.Running("talos-gpu-01"); return v == "v1.12.8" }(),

@@ -18,8 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/talosgen"
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
@@ -34,34 +33,13 @@ type etcdEnv struct {
 
 func newEtcdEnv(t *testing.T) *etcdEnv {
 	t.Helper()
-	inv, err := inventory.Load(filepath.Join("..", "..", "talosgen", "testdata", "three-nodes.yaml"))
+	h := talostest.New(t, filepath.Join("..", "..", "talosgen", "testdata", "three-nodes.yaml"), talostest.Applied(),
+		talostest.WithNodeOptions(nodesim.WithEtcdDir(t.TempDir())))
+	cfg, err := clientconfig.FromBytes(h.Talosconfig)
 	require.NoError(t, err)
-	bundle, err := talosgen.NewBundle(inv)
-	require.NoError(t, err)
-	patches, err := talosgen.LoadPatches(filepath.Join("..", "..", "..", talosgen.DefaultPatchDir), inv)
-	require.NoError(t, err)
-	built, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
-	require.NoError(t, err)
-	dir := t.TempDir()
-	var names []string
-	for _, n := range built.Nodes {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n.Node.Name+".yaml"), n.Config, 0o600))
-		names = append(names, n.Node.Name)
-	}
-	tc, err := talosgen.Talosconfig(inv, bundle)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, talosgen.TalosconfigFile), tc, 0o600))
-	sim, err := nodesim.New(bundle, names, nodesim.WithEtcdDir(t.TempDir()))
-	require.NoError(t, err)
-	t.Cleanup(sim.Close)
-	c := talosnode.New(inv, dir, talosnode.WithEndpoints(func(n inventory.TalosNode) string { return sim.Endpoint(n.Name) }))
-	_, err = c.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.NoError(t, err)
-	cfg, err := clientconfig.FromBytes(tc)
-	require.NoError(t, err)
-	e := &etcdEnv{sim: sim, cluster: c, clients: map[string]*client.Client{}}
-	for _, name := range names {
-		cl, err := client.New(t.Context(), client.WithConfig(cfg), client.WithEndpoints(sim.Endpoint(name)))
+	e := &etcdEnv{sim: h.Sim, cluster: h.Cluster, clients: map[string]*client.Client{}}
+	for _, name := range h.Names {
+		cl, err := client.New(t.Context(), client.WithConfig(cfg), client.WithEndpoints(h.Sim.Endpoint(name)))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = cl.Close() })
 		e.clients[name] = cl
