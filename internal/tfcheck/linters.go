@@ -32,7 +32,7 @@ func parseValidate(dir string, r result) ([]Finding, error) {
 	}
 	var findings []Finding
 	for _, d := range out.Diagnostics {
-		f := Finding{Check: CheckValidate, File: dir, Severity: d.Severity, Message: joinNonEmpty(": ", d.Summary, d.Detail)}
+		f := Finding{Check: CheckValidate, File: dir, Severity: d.Severity, Message: trivyscan.JoinNonEmpty(": ", d.Summary, d.Detail)}
 		if d.Range != nil {
 			f.File, f.Line = filepath.Join(dir, d.Range.Filename), d.Range.Start.Line
 		}
@@ -85,10 +85,10 @@ func (c *Checker) TFLint(ctx context.Context, dir string) ([]Finding, error) {
 	var findings []Finding
 	for _, i := range out.Issues {
 		findings = append(findings, Finding{Check: CheckTFLint, File: filepath.Join(dir, i.Range.Filename), Line: i.Range.Start.Line,
-			Rule: i.Rule.Name, Severity: i.Rule.Severity, Message: joinNonEmpty(" — ", i.Message, i.Rule.Link)})
+			Rule: i.Rule.Name, Severity: i.Rule.Severity, Message: trivyscan.JoinNonEmpty(" — ", i.Message, i.Rule.Link)})
 	}
 	for _, e := range out.Errors {
-		f := Finding{Check: CheckTFLint, File: dir, Severity: e.Severity, Message: joinNonEmpty(": ", e.Summary, e.Message)}
+		f := Finding{Check: CheckTFLint, File: dir, Severity: e.Severity, Message: trivyscan.JoinNonEmpty(": ", e.Summary, e.Message)}
 		if e.Range != nil && e.Range.Filename != "" {
 			f.File, f.Line = filepath.Join(dir, e.Range.Filename), e.Range.Start.Line
 		}
@@ -121,15 +121,4 @@ func (c *Checker) Trivy(ctx context.Context, dir string) ([]Finding, error) {
 		findings = append(findings, Finding{Check: CheckTrivy, File: filepath.FromSlash(f.File), Line: f.Line, Rule: f.Rule, Severity: f.Severity, Message: f.Message})
 	}
 	return withExit(findings, code), nil
-}
-
-// joinNonEmpty joins the parts that are not empty with sep.
-func joinNonEmpty(sep string, parts ...string) string {
-	var kept []string
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, sep)
 }

@@ -100,7 +100,7 @@ func Scan(ctx context.Context, trivy, ignoreFile string, t Target) ([]Finding, i
 		for _, m := range res.Misconfigurations {
 			findings = append(findings, Finding{File: path.Join(t.Name, filepath.ToSlash(res.Target)), Line: m.CauseMetadata.StartLine,
 				Rule: m.ID, Severity: m.Severity,
-				Message: joinNonEmpty(" — ", joinNonEmpty(": ", m.Title, m.Message), m.CauseMetadata.Resource, m.Resolution, m.PrimaryURL)})
+				Message: JoinNonEmpty(" — ", JoinNonEmpty(": ", m.Title, m.Message), m.CauseMetadata.Resource, m.Resolution, m.PrimaryURL)})
 		}
 	}
 	if code == 1 && len(findings) == 0 {
@@ -157,8 +157,10 @@ func CheckPaths(ignoreFile string, accepted []Accepted, names ...string) error {
 	return nil
 }
 
-// joinNonEmpty joins the parts that are not empty with sep.
-func joinNonEmpty(sep string, parts ...string) string {
+// JoinNonEmpty joins with sep the parts, trimmed, that are not empty: a
+// finding's message from a tool's optional fields (internal/tfcheck uses
+// it for terraform's and tflint's too).
+func JoinNonEmpty(sep string, parts ...string) string {
 	var kept []string
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {
