@@ -239,6 +239,49 @@ func TestStacksRefuseBadInventory(t *testing.T) {
 	}
 }
 
+// TestVMsStackPlansVMsOfDifferentShapes plans the traditional-vms stack
+// with two enabled VMs whose entries differ in shape, as talos.nodes
+// entries do (one with a block the other lacks): both VMs are planned. A
+// for_each written as a conditional with {} failed here with "Inconsistent
+// conditional result types" (commit 3da1c89 fixed the talos stack). The
+// provider is asked nothing (its endpoint is a closed port).
+func TestVMsStackPlansVMsOfDifferentShapes(t *testing.T) {
+	tools := tfaccept.RequireTools(t, homelab)
+	ws := tools.StackWorkspace(t, repo, "traditional-vms", nil)
+	offline(ws)
+	_, err := ws.Init(context.Background())
+	require.NoError(t, err)
+	vm0 := func(inv map[string]any) map[string]any { return field(inv, "vms", 0) }
+	tests := []struct {
+		name string
+		edit func(inv map[string]any)
+	}{
+		{name: "one VM with a block the other lacks", edit: func(inv map[string]any) {
+			vm0(inv)["gpu"] = map[string]any{"enabled": false}
+		}},
+		{name: "one VM with a list the other lacks", edit: func(inv map[string]any) {
+			vm0(inv)["tags"] = []any{"web", "ubuntu"}
+		}},
+		{name: "one VM with a value the other lacks", edit: func(inv map[string]any) {
+			vm0(inv)["description"] = "the web server"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := editInventory(t, homelab, t.TempDir(), "homelab.yaml", tt.edit)
+			var plan resourceChanges
+			require.NoError(t, json.Unmarshal(showPlan(t, ws, file, "shapes.tfplan"), &plan))
+			planned := map[string]bool{}
+			for _, rc := range plan.ResourceChanges {
+				planned[rc.Address] = true
+			}
+			for _, name := range []string{"ubuntu-vm", "debian-vm"} {
+				require.True(t, planned[`module.vm["`+name+`"].proxmox_virtual_environment_vm.this`], "VM %s is planned", name)
+			}
+		})
+	}
+}
+
 // TestTalosStackPlansTheInventorysHardware plans the talos stack with
 // copies of the inventory and reads the planned VM (terraform show -json):
 // a vTPM (tpmstate0, v2.0) only with talos.disk_encryption, the GPU

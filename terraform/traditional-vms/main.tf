@@ -9,8 +9,11 @@ locals {
 }
 
 module "vm" {
-  source   = "../modules/proxmox-vm"
-  for_each = length(local.problems) > 0 ? {} : { for name, vs in local.by_name : name => vs[0] }
+  source = "../modules/proxmox-vm"
+  # Filtered, not a conditional: VMs whose entries differ in shape (one
+  # with a block or a list the other lacks) make an object type that `{}`
+  # does not match, and the plan would fail (as terraform/talos did).
+  for_each = { for name, vs in local.by_name : name => vs[0] if length(local.problems) == 0 }
 
   node_name   = local.inv.proxmox.node
   vm_id       = each.value.vm_id
