@@ -4,7 +4,9 @@
 // talos/patches, the talosconfig, all in a temporary folder), one
 // simulated Talos node per inventory node (lib/talosnode/nodesim) and a
 // talosnode.Cluster pointed at them; on demand the configs applied and
-// etcd bootstrapped (Applied, Bootstrapped).
+// etcd bootstrapped (Applied, Bootstrapped). Start is its second half
+// alone, for configs a test generated itself (talosgen.SyncConfigs in a
+// Repository).
 //
 // Repository is the other half some tests need: a temporary repository
 // folder holding the repository's .sops.yaml (its recipients replaced by a

@@ -27,9 +27,9 @@ type Env struct {
 	// talosconfig (talosgen.TalosconfigFile), as talos:genconfig writes
 	// them; Cluster reads them from there.
 	Dir string
-	// Talosconfig is the talosconfig's content.
+	// Talosconfig is the talosconfig's content (New; nil after Start).
 	Talosconfig []byte
-	// Names are the nodes' names, in the order of the generated configs.
+	// Names are the nodes' names, in the inventory's order.
 	Names []string
 	// Sim is the simulated Talos nodes, one per inventory node, in
 	// maintenance mode unless Applied or Bootstrapped.
@@ -68,8 +68,8 @@ func Bootstrapped() Option { return func(o *options) { o.applied, o.boot = true,
 // New generates the configs and talosconfig of the inventory file invFile
 // into a temporary folder, as talos:genconfig does (a fresh bundle, the
 // repository's talos/patches unless WithPatchDir), starts one simulated
-// node per config, in maintenance mode, and points a Cluster at them.
-// The nodes stop when the test ends.
+// node per inventory node, in maintenance mode, and points a Cluster at
+// them (Start). The nodes stop when the test ends.
 func New(t testing.TB, invFile string, opts ...Option) *Env {
 	t.Helper()
 	var o options
@@ -89,18 +89,39 @@ func New(t testing.TB, invFile string, opts ...Option) *Env {
 	require.NoError(t, err)
 	built, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
 	require.NoError(t, err)
-	e := &Env{Inv: inv, Bundle: bundle, Dir: t.TempDir()}
+	dir := t.TempDir()
 	for _, n := range built.Nodes {
-		require.NoError(t, os.WriteFile(filepath.Join(e.Dir, n.Node.Name+".yaml"), n.Config, 0o600))
-		e.Names = append(e.Names, n.Node.Name)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n.Node.Name+".yaml"), n.Config, 0o600))
 	}
-	e.Talosconfig, err = talosgen.Talosconfig(inv, bundle)
+	tc, err := talosgen.Talosconfig(inv, bundle)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, talosgen.TalosconfigFile), e.Talosconfig, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, talosgen.TalosconfigFile), tc, 0o600))
+	e := Start(t, inv, bundle, dir, opts...)
+	e.Talosconfig = tc
+	return e
+}
+
+// Start starts one simulated node per node of inv, with bundle's CAs, in
+// maintenance mode, and points a Cluster at them that reads the configs
+// and the talosconfig in dir (generated already, e.g. by
+// talosgen.SyncConfigs); Applied and Bootstrapped apply and bootstrap
+// them, WithNodeOptions configures the nodes, WithPatchDir is unused.
+// The nodes stop when the test ends.
+func Start(t testing.TB, inv *inventory.Inventory, bundle *tsecrets.Bundle, dir string, opts ...Option) *Env {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e := &Env{Inv: inv, Bundle: bundle, Dir: dir}
+	for _, n := range inv.Talos.Nodes {
+		e.Names = append(e.Names, n.Name)
+	}
+	var err error
 	e.Sim, err = nodesim.New(bundle, e.Names, o.nodes...)
 	require.NoError(t, err)
 	t.Cleanup(e.Sim.Close)
-	e.Cluster = talosnode.New(inv, e.Dir, talosnode.WithEndpoints(e.Endpoint))
+	e.Cluster = talosnode.New(inv, dir, talosnode.WithEndpoints(e.Endpoint))
 	if o.applied {
 		e.Apply(t)
 	}

@@ -64,7 +64,8 @@ func TestNewPassesTheOptions(t *testing.T) {
 }
 
 // TestRepository: .sops.yaml names only the fresh key, the patches are
-// the repository's, and the bundle on disk opens with the key.
+// the repository's, the bundle on disk opens with the key, and Start runs
+// the configs generated there.
 func TestRepository(t *testing.T) {
 	inv, err := inventory.Load(threeNodesFile)
 	require.NoError(t, err)
@@ -86,6 +87,16 @@ func TestRepository(t *testing.T) {
 	saved, err := talosgen.LoadBundle(filepath.Join(root, talosgen.DefaultBundleFile), secrets.WithIdentities(id))
 	require.NoError(t, err)
 	require.Equal(t, bundle.Cluster.ID, saved.Cluster.ID)
+
+	// The repository generates its configs as talos:genconfig does, and
+	// Start runs the cluster from them.
+	_, err = talosgen.SyncConfigs(t.Context(), inv, talosgen.SyncOptions{Root: root, Secrets: []secrets.Option{secrets.WithIdentities(id)}})
+	require.NoError(t, err)
+	e := talostest.Start(t, inv, saved, filepath.Join(root, talosgen.DefaultOutDir), talostest.Bootstrapped())
+	require.Equal(t, []string{"talos-cp-01", "talos-cp-02", "talos-cp-03", "talos-gpu-01"}, e.Names)
+	require.Len(t, e.Requests("ApplyConfiguration"), 4)
+	require.Len(t, e.Requests("Bootstrap"), 1)
+	require.Nil(t, e.Talosconfig)
 }
 
 // TestRepositoryRoot: found from a package's folder; none above a
