@@ -117,14 +117,10 @@ func TestStacksFormatAndValidate(t *testing.T) {
 // field, before the provider is asked anything (its endpoint is a closed
 // port). The cases without a field prove the plan passes otherwise.
 func TestStacksRefuseBadInventory(t *testing.T) {
-	tools := tfaccept.RequireTools(t, homelab)
 	ctx := context.Background()
 	ws := map[string]*tfaccept.Workspace{}
 	for _, stack := range stacks {
-		ws[stack] = tools.StackWorkspace(t, repo, stack, nil)
-		offline(ws[stack])
-		_, err := ws[stack].Init(ctx)
-		require.NoError(t, err)
+		ws[stack] = offlineStack(t, stack)
 	}
 	node0 := func(inv map[string]any) map[string]any { return field(inv, "talos", "nodes", 0) }
 	vm := func(i int) func(inv map[string]any) map[string]any {
@@ -246,11 +242,7 @@ func TestStacksRefuseBadInventory(t *testing.T) {
 // conditional result types" (commit 3da1c89 fixed the talos stack). The
 // provider is asked nothing (its endpoint is a closed port).
 func TestVMsStackPlansVMsOfDifferentShapes(t *testing.T) {
-	tools := tfaccept.RequireTools(t, homelab)
-	ws := tools.StackWorkspace(t, repo, "traditional-vms", nil)
-	offline(ws)
-	_, err := ws.Init(context.Background())
-	require.NoError(t, err)
+	ws := offlineStack(t, "traditional-vms")
 	vm0 := func(inv map[string]any) map[string]any { return field(inv, "vms", 0) }
 	tests := []struct {
 		name string
@@ -288,11 +280,7 @@ func TestVMsStackPlansVMsOfDifferentShapes(t *testing.T) {
 // mapping only with gpu.enabled, the data disk only with data_disk_gib.
 // The provider is asked nothing (its endpoint is a closed port).
 func TestTalosStackPlansTheInventorysHardware(t *testing.T) {
-	tools := tfaccept.RequireTools(t, homelab)
-	ws := tools.StackWorkspace(t, repo, "talos", nil)
-	offline(ws)
-	_, err := ws.Init(context.Background())
-	require.NoError(t, err)
+	ws := offlineStack(t, "talos")
 	node0 := func(inv map[string]any) map[string]any { return field(inv, "talos", "nodes", 0) }
 	tests := []struct {
 		name                  string
@@ -439,6 +427,18 @@ func clonedVM(inv *inventory.Inventory, name string, cores, memoryMiB, diskGiB i
 		"agent":        {"1"},
 		"tags":         append([]string{inventory.ManagedTag}, tags...),
 	}
+}
+
+// offlineStack returns the stack's workspace, initialised, with its
+// provider offline.
+func offlineStack(t *testing.T, stack string) *tfaccept.Workspace {
+	t.Helper()
+	tools := tfaccept.RequireTools(t, homelab)
+	ws := tools.StackWorkspace(t, repo, stack, nil)
+	offline(ws)
+	_, err := ws.Init(context.Background())
+	require.NoError(t, err)
+	return ws
 }
 
 // offline points the workspace's provider at a closed port with a dummy
