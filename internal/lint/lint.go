@@ -84,6 +84,13 @@ type Env struct {
 	Out io.Writer
 	// Log receives progress.
 	Log *slog.Logger
+
+	// render renders the add-on manifests for the manifest steps;
+	// nil means RenderAddons (tests count the renders through it).
+	render func(ctx context.Context, root, mirror, dir string) (*Rendered, error)
+	// renders, set by Run for the run, is the rendering the manifest
+	// steps share: rendered once, removed when Run ends.
+	renders *renderCache
 }
 
 // Step is one check of lint.

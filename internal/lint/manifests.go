@@ -173,20 +173,56 @@ func (out *Rendered) write(rendered []helmdeploy.Rendered) error {
 	return nil
 }
 
-// renderForStep renders the add-on manifests into a temporary folder for
-// one step; cleanup removes it.
+// renderForStep returns the add-on manifests rendered into a temporary
+// folder for a step, and what to call when the step is done. Within Run
+// they are rendered once, by the first step that asks, and reused by the
+// next (env.renders); Run removes the folder when it ends. A step run on
+// its own renders for itself and its done removes the folder.
 func renderForStep(ctx context.Context, env *Env) (*Rendered, func(), error) {
+	if c := env.renders; c != nil {
+		if !c.done {
+			c.rendered, c.cleanup, c.err = renderTemp(ctx, env)
+			c.done = true
+		}
+		return c.rendered, func() {}, c.err
+	}
+	return renderTemp(ctx, env)
+}
+
+// renderTemp renders the add-on manifests into a new temporary folder;
+// cleanup removes it (nil on error: nothing is left).
+func renderTemp(ctx context.Context, env *Env) (*Rendered, func(), error) {
 	dir, err := os.MkdirTemp("", "lint-rendered-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("render the add-on manifests: %w", err)
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	r, err := RenderAddons(ctx, env.Root, env.ChartMirror, dir)
+	render := env.render
+	if render == nil {
+		render = RenderAddons
+	}
+	r, err := render(ctx, env.Root, env.ChartMirror, dir)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	return r, cleanup, nil
+}
+
+// renderCache is the rendering the manifest steps of one Run share: the
+// first step's result, its error included, and how to remove its folder.
+type renderCache struct {
+	done     bool
+	rendered *Rendered
+	err      error
+	cleanup  func()
+}
+
+// close removes the rendered folder, if any.
+func (c *renderCache) close() {
+	if c.cleanup != nil {
+		c.cleanup()
+	}
 }
 
 // renderedName is how a finding names a rendered file (relative to the

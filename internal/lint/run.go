@@ -99,13 +99,24 @@ func Select(steps []Step, only []string) ([]Step, error) {
 // finding on its own line (Finding.String) and then a summary table
 // (STEP, FILES, FINDINGS, RESULT, TIME, and FIXED with Env.Fix) to
 // env.Out, and returns a *FailedError naming the steps that found
-// problems or could not run.
+// problems or could not run. The steps over the rendered add-on manifests
+// (trivy, kubeconform) share one rendering, removed when Run returns.
 func Run(ctx context.Context, env *Env, steps []Step) error {
 	if env.Out == nil {
 		env.Out = io.Discard
 	}
 	if env.Log == nil {
 		env.Log = slog.New(slog.DiscardHandler)
+	}
+	if env.renders == nil {
+		// The manifest steps (trivy, kubeconform) render the add-on
+		// charts once for the run; the folder goes when the run ends.
+		c := &renderCache{}
+		env.renders = c
+		defer func() {
+			c.close()
+			env.renders = nil
+		}()
 	}
 	type row struct {
 		name   string

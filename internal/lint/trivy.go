@@ -105,8 +105,9 @@ func countFiles(dir string, exts ...string) (int, error) {
 
 // manifestStep is a step named after the tool it runs (name) over the
 // rendered add-on manifests: it checks nothing when Env.Files names no
-// file under staged, needs the tool, renders the manifests into a
-// temporary folder for check and removes it afterwards.
+// file under staged, needs the tool, and gives check the manifests
+// rendered into a temporary folder (renderForStep: within Run, rendered
+// once for every such step and removed when Run ends).
 func manifestStep(name string, tools, staged []string, check func(ctx context.Context, env *Env, bin string, rendered *Rendered) (Result, error)) Step {
 	return Step{Name: name, Tools: tools, Run: func(ctx context.Context, env *Env) (Result, error) {
 		if !stagedUnder(env, staged...) {
