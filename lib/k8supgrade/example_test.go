@@ -21,7 +21,7 @@ func ExamplePlan_WriteTable() {
 	}}
 	_ = p.WriteTable(os.Stdout)
 	// Output:
-	// Kubernetes v1.34.4 -> v1.35.4, 5 step(s), one at a time:
+	// Kubernetes upgrade from v1.34.4 to v1.35.4, 5 step(s), one at a time:
 	// #  COMPONENT                NODE         FROM     TO       ACTION
 	// 1  kube-apiserver           talos-cp-01  v1.34.4  v1.35.4  apply the config, wait until it runs
 	// 2  kube-controller-manager  talos-cp-01  v1.34.4  v1.35.4  apply the config, wait until it runs

@@ -79,7 +79,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		return err
 	}
 	if len(p.Steps) > 0 {
-		if _, err := fmt.Fprintf(w, "Kubernetes %s -> %s, %d step(s), one at a time:\n", p.From, p.To, len(p.Steps)); err != nil {
+		if _, err := fmt.Fprintf(w, "Kubernetes upgrade from %s to %s, %d step(s), one at a time:\n", p.From, p.To, len(p.Steps)); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
