@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
+	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/wdiazux/infra/internal/kubetest"
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/k8supgrade"
 	"github.com/wdiazux/infra/lib/secrets"
@@ -67,43 +68,27 @@ type env struct {
 // applies them and bootstraps, as cluster:up leaves a cluster.
 func newEnv(t *testing.T, file, from string, patches ...string) *env {
 	t.Helper()
-	id, err := age.GenerateX25519Identity()
-	require.NoError(t, err)
-	e := &env{root: t.TempDir(), id: id}
+	e := &env{root: t.TempDir()}
 	srv := kube.Server(t)
 	// The Deployments of the bootstrap manifests roll out (CoreDNS).
 	srv.Controllers(t, kubetest.InNamespaces("kube-system"))
 	e.config = srv.Config()
+	var err error
 	e.kube, err = srv.Clientset()
 	require.NoError(t, err)
-	conf, err := os.ReadFile(filepath.Join("..", "..", ".sops.yaml"))
-	require.NoError(t, err)
-	text := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(string(conf), id.Recipient().String())
-	require.NoError(t, os.WriteFile(filepath.Join(e.root, ".sops.yaml"), []byte(text), 0o644))
-	require.NoError(t, os.CopyFS(filepath.Join(e.root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join("..", "..", talosgen.DefaultPatchDir))))
-	for i, text := range patches {
-		require.NoError(t, os.WriteFile(filepath.Join(e.root, talosgen.DefaultPatchDir, "global", fmt.Sprintf("99-test-%d.yaml", i)), []byte(text), 0o644))
-	}
 	e.inv, err = inventory.Load(file)
 	require.NoError(t, err)
 	e.inv.Kubernetes.Version = from
+	var bundle *tsecrets.Bundle
+	e.id, bundle = talostest.Repository(t, filepath.Join("..", ".."), e.root, e.inv)
+	for i, text := range patches {
+		require.NoError(t, os.WriteFile(filepath.Join(e.root, talosgen.DefaultPatchDir, "global", fmt.Sprintf("99-test-%d.yaml", i)), []byte(text), 0o644))
+	}
 	_, err = talosgen.SyncConfigs(t.Context(), e.inv, e.sync())
 	require.NoError(t, err)
-	bundle, err := talosgen.LoadBundle(filepath.Join(e.root, talosgen.DefaultBundleFile), secrets.WithIdentities(id))
-	require.NoError(t, err)
-	var names []string
-	for _, n := range e.inv.Talos.Nodes {
-		names = append(names, n.Name)
-	}
-	e.sim, err = nodesim.New(bundle, names, nodesim.WithKubelets(e.kube))
-	require.NoError(t, err)
-	t.Cleanup(e.sim.Close)
-	e.cluster = talosnode.New(e.inv, filepath.Join(e.root, talosgen.DefaultOutDir),
-		talosnode.WithEndpoints(func(n inventory.TalosNode) string { return e.sim.Endpoint(n.Name) }))
-	_, err = e.cluster.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.NoError(t, err)
-	_, err = e.cluster.Bootstrap(t.Context(), "", false)
-	require.NoError(t, err)
+	nodes := talostest.Start(t, e.inv, bundle, filepath.Join(e.root, talosgen.DefaultOutDir), talostest.Bootstrapped(),
+		talostest.WithNodeOptions(nodesim.WithKubelets(e.kube)))
+	e.sim, e.cluster = nodes.Sim, nodes.Cluster
 	require.NoError(t, e.sim.KubeletErr())
 	t.Cleanup(func() { cleanCluster(t, e) })
 	e.setup = len(e.sim.Requests())

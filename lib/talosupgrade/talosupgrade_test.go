@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -15,8 +14,10 @@ import (
 	"time"
 
 	"filippo.io/age"
+	tsecrets "github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/plan"
@@ -102,16 +103,8 @@ func newRig(t *testing.T, opts ...nodesim.Option) *rig {
 
 	// The repository's patches and .sops.yaml (recipients replaced by a
 	// fresh key), and a secrets bundle encrypted to it.
-	r.id, err = age.GenerateX25519Identity()
-	require.NoError(t, err)
-	sops, err := os.ReadFile(filepath.Join(repo, secrets.ConfigFile))
-	require.NoError(t, err)
-	sops = regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAll(sops, []byte(r.id.Recipient().String()))
-	require.NoError(t, os.WriteFile(filepath.Join(r.root, secrets.ConfigFile), sops, 0o644))
-	require.NoError(t, os.CopyFS(filepath.Join(r.root, talosgen.DefaultPatchDir), os.DirFS(filepath.Join(repo, talosgen.DefaultPatchDir))))
-	bundle, err := talosgen.NewBundle(inv)
-	require.NoError(t, err)
-	require.NoError(t, talosgen.SaveBundle(filepath.Join(r.root, talosgen.DefaultBundleFile), bundle, secrets.WithIdentities(r.id)))
+	var bundle *tsecrets.Bundle
+	r.id, bundle = talostest.Repository(t, repo, r.root, inv)
 	_, err = r.configs(t.Context())
 	require.NoError(t, err)
 
@@ -128,19 +121,9 @@ func newRig(t *testing.T, opts ...nodesim.Option) *rig {
 	require.NoError(t, err)
 
 	// The nodes, configured and bootstrapped, on `from` and the schematic.
-	var names []string
-	for _, n := range inv.Talos.Nodes {
-		names = append(names, n.Name)
-	}
-	r.sim, err = nodesim.New(bundle, names, append([]nodesim.Option{nodesim.WithVersion(from), nodesim.WithSchematic(r.schematic())}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(r.sim.Close)
-	r.cluster = talosnode.New(inv, filepath.Join(r.root, talosgen.DefaultOutDir),
-		talosnode.WithEndpoints(func(n inventory.TalosNode) string { return r.sim.Endpoint(n.Name) }))
-	_, err = r.cluster.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.NoError(t, err)
-	_, err = r.cluster.Bootstrap(t.Context(), "", false)
-	require.NoError(t, err)
+	nodes := talostest.Start(t, inv, bundle, filepath.Join(r.root, talosgen.DefaultOutDir), talostest.Bootstrapped(),
+		talostest.WithNodeOptions(append([]nodesim.Option{nodesim.WithVersion(from), nodesim.WithSchematic(r.schematic())}, opts...)...))
+	r.sim, r.cluster = nodes.Sim, nodes.Cluster
 	r.snap = &fakeSnapshotter{sim: r.sim}
 
 	inv.Talos.Version = to // homelab.yaml moved on
