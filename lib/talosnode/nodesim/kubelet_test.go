@@ -14,9 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/wdiazux/infra/internal/kubetest"
+	"github.com/wdiazux/infra/internal/talostest"
 	"github.com/wdiazux/infra/lib/inventory"
-	"github.com/wdiazux/infra/lib/talosgen"
-	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/talosnode/nodesim"
 )
 
@@ -36,31 +35,14 @@ func TestKubeletsAgainstARealAPIServer(t *testing.T) {
 	srv := kube.Server(t)
 	cs, err := srv.Clientset()
 	require.NoError(t, err)
-	inv, err := inventory.Load(filepath.Join("..", "..", "..", inventory.DefaultFile))
-	require.NoError(t, err)
-	bundle, err := talosgen.NewBundle(inv)
-	require.NoError(t, err)
-	patches, err := talosgen.LoadPatches(filepath.Join("..", "..", "..", talosgen.DefaultPatchDir), inv)
-	require.NoError(t, err)
-	built, err := talosgen.BuildConfigs(talosgen.Sources{Inventory: inv, Bundle: bundle, Patches: patches})
-	require.NoError(t, err)
-	tc, err := talosgen.Talosconfig(inv, bundle)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	var names []string
+	env := talostest.New(t, filepath.Join("..", "..", "..", inventory.DefaultFile),
+		talostest.WithNodeOptions(nodesim.WithKubelets(cs)), talostest.Applied())
+	inv, sim, c := env.Inv, env.Sim, env.Cluster
 	configs := map[string][]byte{}
-	for _, n := range built.Nodes {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n.Node.Name+".yaml"), n.Config, 0o600))
-		names = append(names, n.Node.Name)
-		configs[n.Node.Name] = n.Config
+	for _, name := range env.Names {
+		configs[name], err = os.ReadFile(filepath.Join(env.Dir, name+".yaml"))
+		require.NoError(t, err)
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, talosgen.TalosconfigFile), tc, 0o600))
-	sim, err := nodesim.New(bundle, names, nodesim.WithKubelets(cs))
-	require.NoError(t, err)
-	t.Cleanup(sim.Close)
-	c := talosnode.New(inv, dir, talosnode.WithEndpoints(func(n inventory.TalosNode) string { return sim.Endpoint(n.Name) }))
-	_, err = c.Apply(t.Context(), talosnode.ApplyOptions{})
-	require.NoError(t, err)
 	require.NoError(t, sim.KubeletErr())
 
 	cp := inv.Talos.ControlPlanes()[0].Name
