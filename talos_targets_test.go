@@ -22,13 +22,22 @@ import (
 func talosHome(t *testing.T) (dir string, id *age.X25519Identity, inventoryFlag string, env []string) {
 	t.Helper()
 	dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
+	id, env = talosRepository(t, dir)
+	return dir, id, "-file=" + filepath.Join(dir, "homelab.yaml"), env
+}
+
+// talosRepository writes into dir what the talos targets read beside the
+// inventory: the repository's .sops.yaml with a fresh age key as every
+// recipient, and its talos/patches. env gives the targets that key.
+func talosRepository(t *testing.T, dir string) (*age.X25519Identity, []string) {
+	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
 	conf := regexp.MustCompile(`age1[0-9a-z]{58}`).ReplaceAllString(readFile(t, ".sops.yaml"), id.Recipient().String())
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".sops.yaml"), []byte(conf), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "homelab.yaml"), []byte(readFile(t, "homelab.yaml")), 0o644))
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "talos", "patches"), os.DirFS(filepath.Join("talos", "patches"))))
-	return dir, id, "-file=" + filepath.Join(dir, "homelab.yaml"), []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
+	return id, []string{"SOPS_AGE_KEY=" + id.String(), "SOPS_AGE_KEY_FILE="}
 }
 
 // TestTalosNodeTargets brings the homelab's node up through go run mage.go
