@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wdiazux/infra/internal/kubetest"
 	"github.com/wdiazux/infra/lib/images"
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/proxmox"
@@ -139,4 +141,80 @@ func hostClient(t *testing.T, h importHost) *proxmox.Client {
 	c, err := proxmox.New(proxmox.Config{URL: h.sim.URL(), TokenID: tokenID, TokenSecret: secret, Fingerprint: h.sim.Fingerprint()})
 	require.NoError(t, err)
 	return c
+}
+
+// TestTalosUpgradeK8sTarget upgrades the homelab's Kubernetes through go
+// run mage.go on a simulated node whose kubelet plays against a real
+// kube-apiserver (the cluster's Kubernetes CA): the node is made with the
+// targets at the previous minor version, then the inventory moves on;
+// talos:upgrade-k8s -dryrun applies nothing, the run moves every
+// component and syncs the bootstrap manifests, and a second run has
+// nothing to do.
+func TestTalosUpgradeK8sTarget(t *testing.T) {
+	const from = "v1.34.4"
+	dir, id, inventoryFlag, env := talosHome(t)
+	file := filepath.Join(dir, "homelab.yaml")
+	inv, err := inventory.Load(file)
+	require.NoError(t, err)
+	to := inv.Kubernetes.Version
+	require.NotEqual(t, from, to)
+	setVersion := func(v string) {
+		text, err := os.ReadFile(file)
+		require.NoError(t, err)
+		re := regexp.MustCompile(`(?m)^(  version: )v1\.3\d\.\d+$`)
+		require.Len(t, re.FindAll(text, -1), 1, "homelab.yaml pins one Kubernetes version")
+		require.NoError(t, os.WriteFile(file, re.ReplaceAll(text, []byte("${1}"+v)), 0o644))
+	}
+	setVersion(from)
+	out, code := mageEnv(t, env, "talos:genconfig", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	bundle, err := talosgen.LoadBundle(filepath.Join(dir, talosgen.DefaultBundleFile), secrets.WithIdentities(id))
+	require.NoError(t, err)
+	kube := &kubetest.Package{Options: []kubetest.Option{kubetest.WithInventory(file), kubetest.WithClusterCA(bundle.Certs.K8s.Crt, bundle.Certs.K8s.Key)}}
+	srv := kube.Server(t)
+	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
+	srv.Controllers(t, kubetest.InNamespaces("kube-system")) // CoreDNS rolls out
+	cs, err := srv.Clientset()
+	require.NoError(t, err)
+	node := inv.Talos.Nodes[0].Name
+	sim, err := nodesim.New(bundle, []string{node}, nodesim.WithKubelets(cs), nodesim.WithKubernetesEndpoint(srv.Config().Host))
+	require.NoError(t, err)
+	defer sim.Close()
+	env = append(env, talosnode.EnvEndpoints+"="+node+"="+sim.Endpoint(node), talosnode.EnvKubernetesEndpoint+"="+srv.Config().Host)
+	for _, target := range []string{"talos:apply", "talos:bootstrap", "talos:kubeconfig"} {
+		out, code = mageEnv(t, env, target, inventoryFlag)
+		require.Equal(t, 0, code, out)
+	}
+	require.NoError(t, sim.KubeletErr())
+
+	setVersion(to)
+	mark := len(sim.Requests())
+	out, code = mageEnv(t, env, "talos:upgrade-k8s", "-dryrun", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Kubernetes upgrade from "+from+" to "+to)
+	require.Regexp(t, `kube-apiserver\s+`+node+`\s+`+regexp.QuoteMeta(from)+`\s+`+regexp.QuoteMeta(to), out)
+	require.Regexp(t, `kubelet\s+`+node+`\s+`+regexp.QuoteMeta(from)+`\s+`+regexp.QuoteMeta(to), out)
+	for _, r := range sim.Requests()[mark:] {
+		require.NotEqual(t, "ApplyConfiguration", r.Method, "the dry run applies nothing")
+	}
+
+	out, code = mageEnv(t, env, "talos:upgrade-k8s", "-wait=1m", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Kubernetes "+to+" on every node; bootstrap manifests of "+node)
+	n, err := cs.CoreV1().Nodes().Get(t.Context(), node, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, to, n.Status.NodeInfo.KubeletVersion)
+	pod, err := cs.CoreV1().Pods("kube-system").Get(t.Context(), "kube-apiserver-"+node, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(pod.Spec.Containers[0].Image, ":"+to), pod.Spec.Containers[0].Image)
+	_, err = cs.AppsV1().Deployments("kube-system").Get(t.Context(), "coredns", metav1.GetOptions{})
+	require.NoError(t, err, "the bootstrap manifests are applied")
+
+	mark = len(sim.Requests())
+	out, code = mageEnv(t, env, "talos:upgrade-k8s", inventoryFlag)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Kubernetes "+to+": every component of every node runs it")
+	for _, r := range sim.Requests()[mark:] {
+		require.NotEqual(t, "ApplyConfiguration", r.Method, "a second run applies nothing")
+	}
 }
