@@ -13,7 +13,7 @@ import (
 	"github.com/wdiazux/infra/internal/testsuite"
 )
 
-// Test runs every check (what CI runs): installs and builds the tools the tests need, then lint (every step), secrets:check and go test -race -timeout 30m ./...; every check runs even after one failed, then a summary table names each with its result and time.
+// Test runs every check (what CI runs): installs and builds the tools the tests need, then lint (every step; each must check at least one file), secrets:check and go test -race -timeout 30m ./... (without internal/lint's TestTheRepositoryIsClean, which runs the steps the lint step just ran); every check runs even after one failed, then a summary table names each with its result and time.
 func Test(ctx context.Context) error {
 	s, err := suite()
 	if err != nil {
@@ -48,5 +48,6 @@ func suite() (*testsuite.Suite, error) {
 	linter := func(ctx context.Context, out io.Writer) error {
 		return lint.Check(ctx, root, lint.WithOutput(out), lint.WithLogger(log))
 	}
-	return testsuite.New(root, testsuite.WithLogger(log), testsuite.WithCI(os.Getenv("CI") == "true"), testsuite.WithLint(linter)), nil
+	return testsuite.New(root, testsuite.WithLogger(log), testsuite.WithCI(os.Getenv("CI") == "true"), testsuite.WithLint(linter),
+		testsuite.WithLintCovers(lint.RepositoryTest)), nil
 }

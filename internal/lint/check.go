@@ -73,10 +73,18 @@ func ChartMirror(root string) string {
 // WithSteps replaces the steps Check chooses from (default: Steps()).
 func WithSteps(steps ...Step) Option { return func(o *options) { o.steps = steps } }
 
+// RepositoryTest is the Go test that runs the steps over this repository
+// (internal/lint's TestTheRepositoryIsClean) for a plain go test. A run
+// that has just run Check over the whole repository (the test target's
+// lint step) may leave it out: Check fails as it does, on a finding and on
+// a step that checked no file.
+const RepositoryTest = "TestTheRepositoryIsClean"
+
 // Check lints the repository at root: the tools from the tool cache at
 // the versions of root's homelab.yaml (LookupTools), the steps of Steps
-// (or WithOnly's), over every file or the staged ones, then Run. It is
-// what the lint target and the test target's lint step call.
+// (or WithOnly's), over every file (each step must check at least one:
+// Env.RequireFiles) or the staged ones, then Run. It is what the lint
+// target and the test target's lint step call.
 func Check(ctx context.Context, root string, opts ...Option) error {
 	o := options{out: os.Stdout, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
@@ -103,7 +111,7 @@ func Check(ctx context.Context, root string, opts ...Option) error {
 		return err
 	}
 	o.log.Info("add-on charts for the manifest steps", "from", cmp.Or(o.mirror, "the charts' repositories"))
-	env := &Env{Root: root, Fix: o.fix, Tools: tools, Inventory: file, ChartMirror: o.mirror, Out: o.out, Log: o.log}
+	env := &Env{Root: root, Fix: o.fix, Tools: tools, Inventory: file, ChartMirror: o.mirror, Out: o.out, Log: o.log, RequireFiles: !o.staged}
 	if o.staged {
 		if env.Files, err = StagedFiles(ctx, root); err != nil {
 			return err

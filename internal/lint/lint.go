@@ -69,6 +69,10 @@ type Env struct {
 	// Root, e.g. the files staged for a commit); a step with none of its
 	// files among them checks nothing.
 	Files []string
+	// RequireFiles makes a step that checked no file fail (unless its
+	// Note says why): set when the whole repository is checked, where
+	// every step has files, so a step that lost them is not an "ok".
+	RequireFiles bool
 	// Tools maps a command (staticcheck, tflint, kubeconform, …) to the
 	// binary to run, from the tool cache; a command not in it is looked
 	// up on PATH.

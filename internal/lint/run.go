@@ -146,6 +146,11 @@ func Run(ctx context.Context, env *Env, steps []Step) error {
 		case len(res.Findings) > 0:
 			r.result = "FAIL"
 			failed = append(failed, StepFailure{Step: step.Name, Findings: len(res.Findings)})
+		case env.RequireFiles && res.Files == 0 && res.Note == "":
+			r.result = "FAIL"
+			err := errors.New("checked no file: the repository has none of the files this step checks, or the step did not find them")
+			fmt.Fprintf(env.Out, "%s: %v\n", step.Name, err)
+			failed = append(failed, StepFailure{Step: step.Name, Err: err})
 		case res.Note != "":
 			r.result = "ok (" + res.Note + ")"
 		}

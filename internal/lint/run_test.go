@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,6 +66,28 @@ func TestRunRunsEveryStepAndNamesTheFailedOnes(t *testing.T) {
 	require.Regexp(t, `shellcheck\s+2\s+1\s+FAIL\s`, out.String())
 	require.Regexp(t, `yamllint\s+0\s+0\s+ERROR\s`, out.String())
 	require.Regexp(t, `actionlint\s+0\s+0\s+ok \(no workflow\)\s`, out.String())
+}
+
+// TestRunRequiresFiles: over the whole repository (RequireFiles) a step
+// that checked no file fails, unless its Note says why; without it (the
+// staged files) checking none is fine.
+func TestRunRequiresFiles(t *testing.T) {
+	steps := []lint.Step{
+		fake("gofmt", lint.Result{Files: 10}, nil),
+		fake("shellcheck", lint.Result{}, nil),
+		fake("actionlint", lint.Result{Note: "no workflow"}, nil),
+	}
+	var out bytes.Buffer
+	err := lint.Run(t.Context(), &lint.Env{Out: &out, RequireFiles: true}, steps)
+	var failed *lint.FailedError
+	require.ErrorAs(t, err, &failed)
+	require.Equal(t, []string{"shellcheck"}, failed.Steps())
+	require.ErrorContains(t, err, "checked no file")
+	require.Contains(t, out.String(), "shellcheck: checked no file: the repository has none of the files this step checks")
+	require.Regexp(t, `shellcheck\s+0\s+0\s+FAIL\s`, out.String())
+	require.Regexp(t, `actionlint\s+0\s+0\s+ok \(no workflow\)\s`, out.String())
+
+	require.NoError(t, lint.Run(t.Context(), &lint.Env{Out: io.Discard}, steps), "without RequireFiles no file is fine")
 }
 
 func TestRunShowsWhatItFixed(t *testing.T) {

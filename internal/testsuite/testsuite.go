@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -248,6 +249,8 @@ type Suite struct {
 	ensure func(ctx context.Context) error
 	// linter is the lint step (WithLint).
 	linter func(ctx context.Context, out io.Writer) error
+	// lintCovers are the Go tests the lint step replaces (WithLintCovers).
+	lintCovers []string
 }
 
 // Option configures a Suite.
@@ -277,6 +280,15 @@ func WithToolInstaller(f func(ctx context.Context) error) Option {
 // cannot be imported here). Without it the lint step fails.
 func WithLint(f func(ctx context.Context, out io.Writer) error) Option {
 	return func(s *Suite) { s.linter = f }
+}
+
+// WithLintCovers names Go tests the lint step runs as a whole (e.g.
+// internal/lint's RepositoryTest): the test step leaves them out with
+// go test -skip, so one run of the suite checks them once. They are not
+// reported as skipped: go test does not select them, and the lint step,
+// which always runs before, fails where they would.
+func WithLintCovers(tests ...string) Option {
+	return func(s *Suite) { s.lintCovers = append(s.lintCovers, tests...) }
 }
 
 // New returns the suite for the repository at root.
@@ -429,7 +441,15 @@ func (s *Suite) secrets(ctx context.Context) error {
 const testTimeout = "30m"
 
 func (s *Suite) test(ctx context.Context) error {
-	return s.run(ctx, s.root, s.out, "go", "test", "-race", "-timeout", testTimeout, "./...")
+	args := []string{"test", "-race", "-timeout", testTimeout}
+	if len(s.lintCovers) > 0 && s.linter != nil {
+		quoted := make([]string, len(s.lintCovers))
+		for i, name := range s.lintCovers {
+			quoted[i] = regexp.QuoteMeta(name)
+		}
+		args = append(args, "-skip", "^("+strings.Join(quoted, "|")+")$")
+	}
+	return s.run(ctx, s.root, s.out, "go", append(args, "./...")...)
 }
 
 // fuzzMinimizeTime bounds how long the fuzzer shrinks each new input. Go's

@@ -113,6 +113,31 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestTheTestStepLeavesOutWhatLintRan: WithLintCovers leaves the tests
+// the lint step runs as a whole out of go test (selected by -skip, not
+// reported as skipped), and only when there is a lint step.
+func TestTheTestStepLeavesOutWhatLintRan(t *testing.T) {
+	for name, tt := range map[string]struct {
+		lint bool
+		want string
+	}{
+		"with a linter":    {true, "go test -race -timeout 30m -skip ^(TestTheRepositoryIsClean|TestA\\.B)$ ./..."},
+		"without a linter": {false, "go test -race -timeout 30m ./..."},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := &recorder{}
+			opts := []testsuite.Option{testsuite.WithRunner(rec.run), testsuite.WithOutput(io.Discard),
+				testsuite.WithToolInstaller(func(context.Context) error { return nil }),
+				testsuite.WithLintCovers("TestTheRepositoryIsClean", "TestA.B")}
+			if tt.lint {
+				opts = append(opts, testsuite.WithLint(func(context.Context, io.Writer) error { return nil }))
+			}
+			_ = testsuite.New(t.TempDir(), opts...).Run(t.Context())
+			require.Contains(t, rec.calls, tt.want)
+		})
+	}
+}
+
 // TestASuiteWithoutALinterFails: the lint step is no silent pass when the
 // suite was given no linter.
 func TestASuiteWithoutALinterFails(t *testing.T) {
