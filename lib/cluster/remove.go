@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wdiazux/infra/lib/inventory"
 	"github.com/wdiazux/infra/lib/kubenode"
-	"github.com/wdiazux/infra/lib/talosgen"
 	"github.com/wdiazux/infra/lib/talosnode"
 	"github.com/wdiazux/infra/lib/terraform"
 )
@@ -161,7 +156,7 @@ func (u *up) remove(ctx context.Context) (bool, string, error) {
 	if err := u.checkQuorum(ctx, out, members); err != nil {
 		return false, "", err
 	}
-	kube, why := u.kubeClient(ctx)
+	kube, why := u.kubeClient()
 	changed := false
 	var details []string
 	for _, l := range out {
@@ -254,18 +249,13 @@ func (u *up) removeMember(ctx context.Context, l leaving, via string) (string, e
 }
 
 // kubeClient is a client of the cluster's Kubernetes API through the
-// kubeconfig the kubeconfig step wrote, when the API answers; else nil and
-// why not.
-func (u *up) kubeClient(ctx context.Context) (kubernetes.Interface, string) {
-	path := filepath.Join(u.root, talosgen.DefaultOutDir, talosnode.KubeconfigFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, "no kubeconfig (" + u.rel(path) + ")"
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+// kubeconfig the kubeconfig step wrote (talosnode's KubernetesConfig),
+// when the API answers; else nil and why not.
+func (u *up) kubeClient() (kubernetes.Interface, string) {
+	cfg, err := u.nodes.KubernetesConfig()
 	if err != nil {
-		return nil, fmt.Sprintf("%s does not load: %v", u.rel(path), err)
+		return nil, err.Error()
 	}
-	cfg.Timeout = 30 * time.Second
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err.Error()
